@@ -1,0 +1,24 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <spdlog/common.h>
+#include <spdlog/logger.h>
+
+namespace troupe {
+
+/// Parses a log level name: trace, debug, info, warn (or warning), error,
+/// critical, off; case-insensitive. Nothing for anything else (spdlog's own
+/// parser silently answers `off`).
+std::optional<spdlog::level::level_enum>
+parse_log_level(std::string_view name) noexcept;
+
+/// Creates the logger of one service: named after it, writing to the sinks
+/// of spdlog's default logger, at the default logger's level. Not registered
+/// in spdlog's registry, so restarted services never collide on names.
+std::shared_ptr<spdlog::logger> make_service_logger(const std::string& name);
+
+} // namespace troupe

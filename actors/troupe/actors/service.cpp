@@ -1,0 +1,104 @@
+#include "troupe/actors/service.hpp"
+
+#include <stdexcept>
+
+#include "troupe/actors/detail/host_core.hpp"
+
+namespace troupe {
+
+service::~service() = default;
+
+hook_result service::on_configure(const settings&) {
+  return hook_result::success();
+}
+
+hook_result service::on_start() {
+  return hook_result::success();
+}
+
+hook_result service::on_stop() {
+  return hook_result::success();
+}
+
+hook_result service::on_reconfigure(const settings& cfg) {
+  return on_configure(cfg);
+}
+
+hook_result service::on_error(const error_info& err) {
+  return hook_result::fail(err.what);
+}
+
+detail::host_core& service::host() const {
+  if (host_ == nullptr)
+    throw std::logic_error("troupe::service used outside its host actor");
+  return *host_;
+}
+
+const std::string& service::name() const {
+  return host().name();
+}
+
+service_state service::state() const {
+  return host().current();
+}
+
+const settings& service::config() const {
+  return host().config();
+}
+
+spdlog::logger& service::log() const {
+  return host().log();
+}
+
+void service::record_error(std::string what, bool fatal) {
+  host().record_error(std::move(what), fatal, "record_error");
+}
+
+void service::reset_errors() {
+  host().reset_errors();
+}
+
+void service::set_health(std::string check, health_status status,
+                         std::string message) {
+  host().set_health(std::move(check), status, std::move(message));
+}
+
+void service::clear_health(const std::string& check) {
+  host().clear_health(check);
+}
+
+task_id service::every(std::chrono::nanoseconds interval,
+                       std::function<void()> fn) {
+  return host().add_task(interval, std::move(fn), true);
+}
+
+task_id service::after(std::chrono::nanoseconds delay,
+                       std::function<void()> fn) {
+  return host().add_task(delay, std::move(fn), false);
+}
+
+void service::cancel(task_id id) {
+  host().cancel(id);
+}
+
+work_token service::track() {
+  return host().track();
+}
+
+void service::publish_message(std::string topic, caf::message msg) {
+  host().publish(std::move(topic), std::move(msg));
+}
+
+void service::count_out(uint64_t n) {
+  host().count_out(n);
+}
+
+caf::scheduled_actor* service::self() const {
+  return host().self();
+}
+
+void service::add_subscription(std::string prefix, subscription_handler fn) {
+  host().add_subscription(std::move(prefix), std::move(fn));
+}
+
+} // namespace troupe

@@ -1,0 +1,201 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <tuple>
+#include <type_traits>
+
+#include <caf/fwd.hpp>
+#include <caf/make_message.hpp>
+#include <caf/message.hpp>
+#include <spdlog/logger.h>
+
+#include "troupe/actors/health.hpp"
+#include "troupe/actors/hook_result.hpp"
+#include "troupe/actors/service_actor.hpp"
+#include "troupe/actors/service_state.hpp"
+#include "troupe/actors/work_token.hpp"
+
+namespace troupe {
+
+namespace detail {
+class host_core;
+} // namespace detail
+
+/// Identifies a periodic or delayed task of one service.
+using task_id = uint64_t;
+
+/// What went wrong, as handed to `service::on_error`.
+struct error_info {
+  /// Human-readable description.
+  std::string what;
+  /// Where it came from: "on_start", "handler", "task", "record_error", ...
+  std::string source;
+};
+
+/// Base class of every service type. A service author overrides the `on_`
+/// hooks, optionally declares a domain interface and its handlers, and uses
+/// the protected toolkit (tasks, bus, errors, health, logging). The framework
+/// hosts the object in a CAF actor (see `spawn_service` in service_host.hpp);
+/// every member function runs inside that actor, one message at a time.
+///
+/// ```
+/// class greeter : public troupe::service {
+/// public:
+///   using interface = troupe::service_actor::extend<
+///     caf::replies_to<std::string>::with<std::string>>;
+///
+///   auto handlers() {
+///     return std::make_tuple(
+///       [this](const std::string& who) { return greeting_ + ", " + who; });
+///   }
+///
+///   troupe::hook_result on_configure(const troupe::settings& s) override {
+///     greeting_ = s.get_or("greeting", "hello");
+///     return troupe::hook_result::success();
+///   }
+///
+/// private:
+///   std::string greeting_;
+/// };
+/// ```
+class service {
+public:
+  /// The typed interface of the hosting actor. A service type with domain
+  /// messages redefines it as `troupe::service_actor::extend<...>`.
+  using interface = service_actor;
+
+  virtual ~service();
+
+  // -- hooks ------------------------------------------------------------------
+
+  /// Receives the service's settings. Called on `configure` and, unless
+  /// `on_reconfigure` is overridden, on `reconfigure`.
+  virtual hook_result on_configure(const settings& cfg);
+
+  /// Acquires resources, registers tasks and bus subscriptions. The service
+  /// is `running` once this succeeds.
+  virtual hook_result on_start();
+
+  /// Releases resources. Called after tasks and subscriptions are cancelled
+  /// and in-flight work finished (or the stop deadline passed). A refusal is
+  /// logged and recorded as an error but cannot veto the stop.
+  virtual hook_result on_stop();
+
+  /// Applies new settings while running. The default calls `on_configure`.
+  /// A refusal keeps the old settings and the service running.
+  virtual hook_result on_reconfigure(const settings& cfg);
+
+  /// Called when a hook fails, a handler or task throws, or a fatal error is
+  /// recorded. `success()` recovers the service to `stopped` (restartable);
+  /// anything else (the default) leaves it `failed`.
+  virtual hook_result on_error(const error_info& err);
+
+  /// Whether `start` must be preceded by a successful `configure`.
+  virtual bool requires_configuration() const { return false; }
+
+  /// Domain message handlers, dispatched only while `running`. A service
+  /// with its own interface hides this with a function returning a tuple of
+  /// handlers that matches the interface's extra signatures.
+  std::tuple<> handlers() { return {}; }
+
+protected:
+  // -- identity and state -----------------------------------------------------
+
+  /// Returns the service's name (unique within its app).
+  const std::string& name() const;
+
+  /// Returns the current lifecycle state.
+  service_state state() const;
+
+  /// Returns the settings of the last successful configure / reconfigure.
+  const settings& config() const;
+
+  /// Returns this service's logger (named after the service).
+  spdlog::logger& log() const;
+
+  // -- errors and health --------------------------------------------------------
+
+  /// Records an error. Fatal: the service moves to `failed` (after
+  /// `on_error`) and its state listeners are notified. Non-fatal: counted,
+  /// logged, and the health check "errors" turns `degraded`.
+  void record_error(std::string what, bool fatal = false);
+
+  /// Clears the error count, the last error and the "errors" health check.
+  void reset_errors();
+
+  /// Sets the named health check `check` to `status` with `message`.
+  void set_health(std::string check, health_status status,
+                  std::string message = {});
+
+  /// Removes the named health check `check`.
+  void clear_health(const std::string& check);
+
+  // -- tasks ------------------------------------------------------------------
+
+  /// Runs `fn` every `interval` while running. Cancelled on stop.
+  task_id every(std::chrono::nanoseconds interval, std::function<void()> fn);
+
+  /// Runs `fn` once after `delay` if still running. Cancelled on stop.
+  task_id after(std::chrono::nanoseconds delay, std::function<void()> fn);
+
+  /// Cancels a task; no-op for unknown or finished tasks.
+  void cancel(task_id id);
+
+  /// Marks one unit of work in flight; `stop` waits for it (see work_token).
+  work_token track();
+
+  // -- local topic bus ----------------------------------------------------------
+
+  /// Publishes `value` on the local bus under `topic`.
+  template <class T>
+  void publish(std::string topic, T&& value) {
+    publish_message(std::move(topic), caf::make_message(std::forward<T>(value)));
+  }
+
+  /// Publishes an already built message under `topic`.
+  void publish_message(std::string topic, caf::message msg);
+
+  /// Calls `fn(topic, value)` for every message of type `T` published under
+  /// a topic starting with `prefix`, while running. Messages of other types
+  /// under that prefix are counted as dropped. Subscriptions end on stop:
+  /// make them in `on_start`.
+  template <class T, class F>
+  void subscribe(std::string prefix, F fn) {
+    static_assert(std::is_invocable_v<F, const std::string&, const T&>,
+                  "subscribe<T>: handler must take (const std::string&, "
+                  "const T&)");
+    add_subscription(std::move(prefix),
+                     [fn = std::move(fn)](const std::string& topic,
+                                          const caf::message& msg) mutable {
+                       if (msg.size() != 1 || !msg.match_element<T>(0))
+                         return false;
+                       fn(topic, msg.get_as<T>(0));
+                       return true;
+                     });
+  }
+
+  /// Counts `n` messages as sent by this service (for messages sent directly
+  /// with `self()` rather than through `publish`).
+  void count_out(uint64_t n = 1);
+
+  /// Returns the hosting actor, for requests to other actors.
+  caf::scheduled_actor* self() const;
+
+private:
+  friend class detail::host_core;
+
+  using subscription_handler =
+    std::function<bool(const std::string&, const caf::message&)>;
+
+  void add_subscription(std::string prefix, subscription_handler fn);
+
+  detail::host_core& host() const;
+
+  detail::host_core* host_ = nullptr;
+};
+
+} // namespace troupe

@@ -1,0 +1,60 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/message.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/timespan.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "troupe/actors/atoms.hpp"
+#include "troupe/actors/health.hpp"
+#include "troupe/actors/service_status.hpp"
+#include "troupe/config/settings.hpp"
+
+// Lifecycle payloads travel between actors of one process only; they are
+// never serialized, so they need no inspect() overloads.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::config::settings)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::service_state)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::health_status)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::health_report)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::service_status)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::state_change)
+
+namespace troupe {
+
+/// The settings a service receives.
+using settings = config::settings;
+
+/// The typed lifecycle interface every service answers, in every state.
+///
+/// | request                                        | answer           |
+/// |------------------------------------------------|------------------|
+/// | `(configure_atom, settings)`                   | new state        |
+/// | `(start_atom)`                                 | new state        |
+/// | `(stop_atom, reason, deadline)`                | new state        |
+/// | `(reconfigure_atom, settings)`                 | new state        |
+/// | `(status_atom)`                                | `service_status` |
+/// | `(health_atom)`                                | `health_report`  |
+/// | `(subscribe_state_atom, listener)`             | (none)           |
+///
+/// Invalid requests answer a `troupe::errc` error; they never kill the actor.
+/// A listener receives `(state_changed_atom, state_change)` on every change.
+/// The last three entries are the host's own plumbing (bus deliveries and
+/// timers); services never send them.
+using service_actor = caf::typed_actor<
+  caf::replies_to<configure_atom, settings>::with<service_state>,
+  caf::replies_to<start_atom>::with<service_state>,
+  caf::replies_to<stop_atom, std::string, caf::timespan>::with<service_state>,
+  caf::replies_to<reconfigure_atom, settings>::with<service_state>,
+  caf::replies_to<status_atom>::with<service_status>,
+  caf::replies_to<health_atom>::with<health_report>,
+  caf::reacts_to<subscribe_state_atom, caf::actor>,
+  caf::reacts_to<deliver_atom, std::string, caf::message>,
+  caf::reacts_to<task_atom, uint64_t, uint64_t>,
+  caf::reacts_to<deadline_atom, uint64_t>>;
+
+} // namespace troupe

@@ -1,0 +1,27 @@
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <spdlog/common.h>
+
+namespace troupe {
+
+/// How the framework hosts one service instance.
+struct service_options {
+  /// Unique name within the app; also the logger's name.
+  std::string name;
+  /// The registered type name, for status and logs.
+  std::string type;
+  /// The local topic bus (see topic_bus.hpp); publish without one counts as
+  /// dropped.
+  caf::actor bus;
+  /// Initial log level; `log_level` in the settings overrides it.
+  std::optional<spdlog::level::level_enum> log_level;
+  /// How many state changes the status keeps.
+  size_t history_limit = 32;
+};
+
+} // namespace troupe
