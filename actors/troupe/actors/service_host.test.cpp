@@ -3,12 +3,10 @@
 #include "troupe/actors/service_host.hpp"
 
 #include <caf/after.hpp>
-#include <caf/test/dsl.hpp>
 
 #include <stdexcept>
 
-#include "troupe/actors/init.hpp"
-#include "troupe/actors/topic_bus.hpp"
+#include "troupe/actors/testing.hpp"
 
 using namespace troupe;
 using namespace std::chrono_literals;
@@ -119,13 +117,7 @@ private:
   std::shared_ptr<script> s_;
 };
 
-struct config : caf::actor_system_config {
-  config() {
-    init_actor_system_config(*this);
-  }
-};
-
-struct fixture : test_coordinator_fixture<config> {
+struct fixture : testing::service_fixture {
   std::shared_ptr<script> s = std::make_shared<script>();
   probe::interface svc;
 
@@ -135,44 +127,28 @@ struct fixture : test_coordinator_fixture<config> {
     run();
   }
 
-  // Sends a request, lets every actor process its mailbox, returns the
-  // answer.
+  // Shorthands for requests to the probe.
   template <class T, class... Ts>
   caf::expected<T> call(Ts... xs) {
-    auto hdl = caf::actor_cast<caf::actor>(svc);
-    auto rh = self->request(hdl, caf::infinite, std::move(xs)...);
-    // Only messages: timers fire when a test advances the clock.
-    consume_messages();
-    caf::expected<T> result{caf::make_error(caf::sec::unexpected_response)};
-    rh.receive([&](T& x) { result = std::move(x); },
-               [&](caf::error& err) { result = std::move(err); });
-    return result;
+    return service_fixture::call<T>(svc, std::move(xs)...);
   }
-
-  caf::expected<service_state> configure(settings cfg = {}) {
-    return call<service_state>(configure_atom::value, std::move(cfg));
+  auto configure(settings cfg = {}) {
+    return service_fixture::configure(svc, std::move(cfg));
   }
-  caf::expected<service_state> start() {
-    return call<service_state>(start_atom::value);
+  auto start() {
+    return service_fixture::start(svc);
   }
-  caf::expected<service_state> stop(caf::timespan deadline = 5s) {
-    return call<service_state>(stop_atom::value, std::string{"test"},
-                               deadline);
+  auto stop(caf::timespan deadline = 5s) {
+    return service_fixture::stop(svc, deadline);
   }
-  caf::expected<service_state> reconfigure(settings cfg = {}) {
-    return call<service_state>(reconfigure_atom::value, std::move(cfg));
+  auto reconfigure(settings cfg = {}) {
+    return service_fixture::reconfigure(svc, std::move(cfg));
   }
-  service_status status() {
-    auto st = call<service_status>(status_atom::value);
-    if (!st)
-      CAF_FAIL("status failed: " << describe(st.error()));
-    return *st;
+  auto status() {
+    return service_fixture::status(svc);
   }
-  health_report health() {
-    auto h = call<health_report>(health_atom::value);
-    if (!h)
-      CAF_FAIL("health failed: " << describe(h.error()));
-    return *h;
+  auto health() {
+    return service_fixture::health(svc);
   }
   service_state state() {
     return status().state;
@@ -314,7 +290,6 @@ CAF_TEST(every invalid transition answers a typed error and keeps the actor) {
     reach(r.from);
     CAF_REQUIRE_EQUAL(state(), r.from);
     caf::expected<service_state> res = service_state::initialized;
-    auto hdl = caf::actor_cast<caf::actor>(svc);
     switch (r.action) {
       case la::configure:
         res = call<service_state>(configure_atom::value, settings{});
@@ -330,7 +305,6 @@ CAF_TEST(every invalid transition answers a typed error and keeps the actor) {
         res = call<service_state>(reconfigure_atom::value, settings{});
         break;
     }
-    (void) hdl;
     CAF_REQUIRE(!res);
     CAF_CHECK(is(res.error(), errc::invalid_transition));
     CAF_CHECK(names_states(res.error(), r.from, r.action));

@@ -1,0 +1,175 @@
+#define CAF_SUITE topic_bus
+
+#include "troupe/actors/topic_bus.hpp"
+
+#include "troupe/actors/service_host.hpp"
+#include "troupe/actors/testing.hpp"
+
+using namespace troupe;
+using namespace std::chrono_literals;
+
+namespace {
+
+using burst_atom = caf::atom_constant<caf::atom("burst")>;
+
+// Publishes `count` integers tagged with its own id on `topic`.
+class emitter : public service {
+public:
+  using interface = service_actor::extend<
+    caf::reacts_to<burst_atom, std::string, int32_t>>;
+
+  explicit emitter(int32_t id) : id_(id) {}
+
+  auto handlers() {
+    return std::make_tuple(
+      [this](burst_atom, const std::string& topic, int32_t count) {
+        for (int32_t i = 0; i < count; ++i)
+          publish(topic, std::make_pair(id_, i));
+        publish(topic, std::string{"not a pair"}); // wrong type for sinks
+      });
+  }
+
+private:
+  int32_t id_;
+};
+
+using tagged = std::pair<int32_t, int32_t>;
+
+struct log_t {
+  std::vector<std::pair<std::string, tagged>> seen;
+};
+
+// Records every tagged pair published under `prefix`.
+class sink : public service {
+public:
+  sink(std::shared_ptr<log_t> log, std::string prefix)
+    : log_(std::move(log)), prefix_(std::move(prefix)) {}
+
+  hook_result on_start() override {
+    subscribe<tagged>(prefix_, [this](const std::string& topic,
+                                      const tagged& x) {
+      log_->seen.emplace_back(topic, x);
+    });
+    return hook_result::success();
+  }
+
+private:
+  std::shared_ptr<log_t> log_;
+  std::string prefix_;
+};
+
+struct fixture : testing::service_fixture {
+  caf::actor bus = spawn_topic_bus(sys);
+
+  // The bus and its subscribers hold each other; ending the bus breaks the
+  // cycle so that the actor system can shut down.
+  ~fixture() override {
+    anon_send_exit(bus, caf::exit_reason::user_shutdown);
+    run();
+  }
+
+  service_options opts(std::string name) {
+    return service_options{name, "test", bus, {}};
+  }
+
+  template <class Handle>
+  void start_ok(const Handle& h) {
+    auto r = start(h);
+    CAF_REQUIRE(r && *r == service_state::running);
+  }
+
+  std::tuple<uint64_t, uint64_t, uint64_t> bus_counts() {
+    auto rh = self->request(bus, caf::infinite, status_atom::value);
+    consume_messages();
+    std::tuple<uint64_t, uint64_t, uint64_t> result;
+    rh.receive(
+      [&](uint64_t a, uint64_t b, uint64_t c) { result = {a, b, c}; },
+      [&](caf::error& err) { CAF_FAIL(describe(err)); });
+    return result;
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(topic_bus_tests, fixture)
+
+CAF_TEST(the order of each publisher is preserved for every subscriber) {
+  auto log = std::make_shared<log_t>();
+  auto s = spawn_service<sink>(sys, opts("sink"), log, "demo.");
+  auto a = spawn_service<emitter>(sys, opts("a"), 1);
+  auto b = spawn_service<emitter>(sys, opts("b"), 2);
+  start_ok(s);
+  start_ok(a);
+  start_ok(b);
+  // Two publishers interleave on the bus; each one's sequence stays ordered.
+  self->send(a, burst_atom::value, std::string{"demo.a"}, int32_t{200});
+  self->send(b, burst_atom::value, std::string{"demo.b"}, int32_t{200});
+  run();
+  CAF_REQUIRE_EQUAL(log->seen.size(), 400u);
+  int32_t next[3] = {0, 0, 0};
+  for (auto& [topic, x] : log->seen) {
+    CAF_REQUIRE(x.first == 1 || x.first == 2);
+    CAF_CHECK_EQUAL(topic, x.first == 1 ? "demo.a" : "demo.b");
+    CAF_CHECK_EQUAL(x.second, next[x.first]);
+    next[x.first] = x.second + 1;
+  }
+  auto st = status(s);
+  CAF_CHECK_EQUAL(st.messages_in, 400u);
+  // The two strings were of the wrong type: dropped, and counted.
+  CAF_CHECK_EQUAL(st.messages_dropped, 2u);
+  CAF_CHECK_EQUAL(status(a).messages_out, 201u);
+}
+
+CAF_TEST(only subscribers with a matching prefix receive) {
+  auto all = std::make_shared<log_t>();
+  auto only_b = std::make_shared<log_t>();
+  auto s1 = spawn_service<sink>(sys, opts("all"), all, "demo.");
+  auto s2 = spawn_service<sink>(sys, opts("only_b"), only_b, "demo.b");
+  auto a = spawn_service<emitter>(sys, opts("a"), 1);
+  start_ok(s1);
+  start_ok(s2);
+  start_ok(a);
+  self->send(a, burst_atom::value, std::string{"demo.a"}, int32_t{3});
+  self->send(a, burst_atom::value, std::string{"demo.b"}, int32_t{2});
+  self->send(a, burst_atom::value, std::string{"other"}, int32_t{5});
+  run();
+  CAF_CHECK_EQUAL(all->seen.size(), 5u);
+  CAF_CHECK_EQUAL(only_b->seen.size(), 2u);
+}
+
+CAF_TEST(a stopped subscriber is unsubscribed and a restart resubscribes) {
+  auto log = std::make_shared<log_t>();
+  auto s = spawn_service<sink>(sys, opts("sink"), log, "demo.");
+  auto a = spawn_service<emitter>(sys, opts("a"), 1);
+  start_ok(s);
+  start_ok(a);
+  self->send(a, burst_atom::value, std::string{"demo.x"}, int32_t{1});
+  run();
+  CAF_CHECK_EQUAL(log->seen.size(), 1u);
+  CAF_REQUIRE(stop(s));
+  self->send(a, burst_atom::value, std::string{"demo.x"}, int32_t{1});
+  run();
+  CAF_CHECK_EQUAL(log->seen.size(), 1u);
+  // Nothing reached the stopped sink: the bus no longer routes to it.
+  CAF_CHECK_EQUAL(status(s).messages_dropped, 1u); // the wrong-typed one
+  start_ok(s);
+  self->send(a, burst_atom::value, std::string{"demo.x"}, int32_t{1});
+  run();
+  CAF_CHECK_EQUAL(log->seen.size(), 2u);
+}
+
+CAF_TEST(the bus forgets subscribers that die) {
+  auto log = std::make_shared<log_t>();
+  {
+    auto s = spawn_service<sink>(sys, opts("sink"), log, "demo.");
+    start_ok(s);
+    auto counts = bus_counts();
+    CAF_CHECK_EQUAL(std::get<0>(counts), 1u);
+    anon_send_exit(s, caf::exit_reason::kill);
+    run();
+  }
+  auto counts = bus_counts();
+  CAF_CHECK_EQUAL(std::get<0>(counts), 0u);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
