@@ -38,6 +38,10 @@ const std::string& service::name() const {
   return host().name();
 }
 
+std::chrono::steady_clock::time_point service::now() const {
+  return host().clock_now();
+}
+
 service_state service::state() const {
   return host().current();
 }

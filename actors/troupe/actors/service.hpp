@@ -117,6 +117,11 @@ protected:
   /// Returns this service's logger (named after the service).
   spdlog::logger& log() const;
 
+  /// Returns the current time of the actor clock: real time in production,
+  /// virtual time under the test coordinator. Use it (not steady_clock) for
+  /// anything tests should control.
+  std::chrono::steady_clock::time_point now() const;
+
   // -- errors and health --------------------------------------------------------
 
   /// Records an error. Fatal: the service moves to `failed` (after

@@ -95,7 +95,7 @@ caf::result<service_state> host_core::start() {
   if (restart)
     ++restarts_;
   started_at_ = now();
-  running_since_ = std::chrono::steady_clock::now();
+  running_since_ = clock_now();
   enter(service_state::running, restart ? "restart" : "start");
   return state_;
 }
@@ -163,7 +163,7 @@ service_status host_core::status() const {
   st.health = health().overall;
   st.started_at = started_at_;
   if (state_ == service_state::running || state_ == service_state::stopping)
-    st.uptime = std::chrono::steady_clock::now() - running_since_;
+    st.uptime = clock_now() - running_since_;
   st.messages_in = messages_in_;
   st.messages_out = messages_out_;
   st.messages_dropped = messages_dropped_;
@@ -253,6 +253,10 @@ void host_core::on_deadline(uint64_t generation) {
              "stopping hard",
              in_flight_->count);
   finish_stop(true);
+}
+
+std::chrono::steady_clock::time_point host_core::clock_now() const noexcept {
+  return self_->clock().now();
 }
 
 // -- domain dispatch accounting ---------------------------------------------------

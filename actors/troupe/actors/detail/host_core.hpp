@@ -70,6 +70,7 @@ public:
   const settings& config() const noexcept { return config_; }
   spdlog::logger& log() const noexcept { return *log_; }
   caf::scheduled_actor* self() const noexcept { return self_; }
+  std::chrono::steady_clock::time_point clock_now() const noexcept;
   void record_error(std::string what, bool fatal, const char* source);
   void reset_errors();
   void set_health(std::string check, health_status status, std::string msg);

@@ -1,0 +1,27 @@
+// troupe -- the command-line entry point.
+
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "commands.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"troupe: services as actors, composed into apps, bridged to "
+               "ZeroMQ.",
+               "troupe"};
+  app.set_version_flag("--version", "troupe 0.1.0");
+  app.require_subcommand(1);
+  app.footer("Run 'troupe COMMAND --help' for the options of a command.\n\n"
+             "Exit codes: 0 success, 1 failure, 2 usage error, 130/143 "
+             "forced exit on a second SIGINT/SIGTERM.\n");
+  int exit_code = 0;
+  troupe::cli::add_demo_command(app, exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version exit 0; every usage error exits 2.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  return exit_code;
+}

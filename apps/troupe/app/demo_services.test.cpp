@@ -1,0 +1,103 @@
+#define CAF_SUITE demo_services
+
+#include "troupe/app/demo_services.hpp"
+
+#include "troupe/actors/service_host.hpp"
+#include "troupe/actors/testing.hpp"
+#include "troupe/actors/topic_bus.hpp"
+
+using namespace troupe;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct fixture : testing::service_fixture {
+  caf::actor bus = spawn_topic_bus(sys);
+
+  ~fixture() override {
+    anon_send_exit(bus, caf::exit_reason::user_shutdown);
+    run();
+  }
+
+  service_options opts(std::string name) {
+    return service_options{name, name, bus, {}};
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(demo_service_tests, fixture)
+
+CAF_TEST(the counter counts every tick of the ticker) {
+  auto cnt = spawn_service<app::counter>(sys, opts("counter"));
+  auto tck = spawn_service<app::ticker>(sys, opts("ticker"));
+  CAF_REQUIRE(configure(cnt, settings{config::table{{"stale_after", config::duration{1h}}}}));
+  CAF_REQUIRE(start(cnt));
+  CAF_REQUIRE(configure(
+    tck, settings{config::table{{"period", config::duration{100ms}}}}));
+  CAF_REQUIRE(start(tck));
+  for (int i = 0; i < 5; ++i) {
+    advance_time(100ms);
+    consume_messages();
+  }
+  auto n = call<int64_t>(cnt, app::count_atom::value);
+  CAF_REQUIRE(n);
+  CAF_CHECK_EQUAL(*n, 5);
+  CAF_CHECK_EQUAL(status(tck).messages_out, 5u);
+  CAF_CHECK_EQUAL(status(cnt).messages_in, 6u); // 5 ticks + 1 count request
+  CAF_REQUIRE(stop(tck));
+  CAF_REQUIRE(stop(cnt));
+}
+
+CAF_TEST(the ticker refuses a period of zero) {
+  auto tck = spawn_service<app::ticker>(sys, opts("ticker"));
+  auto r = configure(tck,
+                     settings{config::table{{"period", config::duration{0}}}});
+  CAF_REQUIRE(!r);
+  CAF_CHECK(is(r.error(), errc::hook_refused));
+  CAF_CHECK_EQUAL(status(tck).state, service_state::initialized);
+}
+
+CAF_TEST(a counter without ticks turns degraded and recovers) {
+  auto cnt = spawn_service<app::counter>(sys, opts("counter"));
+  auto tck = spawn_service<app::ticker>(sys, opts("ticker"));
+  CAF_REQUIRE(configure(
+    cnt, settings{config::table{{"stale_after", config::duration{1s}}}}));
+  CAF_REQUIRE(start(cnt));
+  CAF_CHECK_EQUAL(health(cnt).overall, health_status::healthy);
+  // No ticker yet: after 1.5 s of virtual time the check sees stale ticks.
+  advance_time(500ms);
+  consume_messages();
+  advance_time(500ms);
+  consume_messages();
+  advance_time(500ms);
+  consume_messages();
+  auto h = health(cnt);
+  CAF_CHECK_EQUAL(h.overall, health_status::degraded);
+  CAF_REQUIRE_EQUAL(h.checks.size(), 1u);
+  CAF_CHECK_EQUAL(h.checks[0].name, "ticks");
+  // Ticks arrive again: the next check clears the degradation.
+  CAF_REQUIRE(configure(
+    tck, settings{config::table{{"period", config::duration{100ms}}}}));
+  CAF_REQUIRE(start(tck));
+  for (int i = 0; i < 5; ++i) {
+    advance_time(100ms);
+    consume_messages();
+  }
+  CAF_CHECK_EQUAL(health(cnt).overall, health_status::healthy);
+  CAF_REQUIRE(stop(tck));
+  CAF_REQUIRE(stop(cnt));
+}
+
+CAF_TEST(a zero stale_after makes start fail instead of crashing) {
+  auto cnt = spawn_service<app::counter>(sys, opts("counter"));
+  CAF_REQUIRE(configure(
+    cnt, settings{config::table{{"stale_after", config::duration{0ns}}}}));
+  // every() with a zero interval throws inside on_start: a hook failure.
+  auto r = start(cnt);
+  CAF_REQUIRE(!r);
+  CAF_CHECK(is(r.error(), errc::hook_failed));
+  CAF_CHECK_EQUAL(status(cnt).state, service_state::failed);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()

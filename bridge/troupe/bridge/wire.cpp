@@ -1,0 +1,100 @@
+#include "troupe/bridge/wire.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace troupe::bridge {
+
+std::string_view to_string(frame_error x) noexcept {
+  switch (x) {
+    case frame_error::none:
+      return "none";
+    case frame_error::no_frames:
+      return "no_frames";
+    case frame_error::missing_payload:
+      return "missing_payload";
+    case frame_error::too_many_frames:
+      return "too_many_frames";
+    case frame_error::empty_topic:
+      return "empty_topic";
+    case frame_error::topic_not_utf8:
+      return "topic_not_utf8";
+    case frame_error::too_large:
+      return "too_large";
+    case frame_error::invalid_json:
+      return "invalid_json";
+    case frame_error::invalid_meta:
+      return "invalid_meta";
+  }
+  return "unknown";
+}
+
+bool is_utf8(std::string_view text) noexcept {
+  auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  auto* end = p + text.size();
+  while (p < end) {
+    unsigned char c = *p;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    size_t len;
+    uint32_t cp;
+    if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (static_cast<size_t>(end - p) < len)
+      return false;
+    for (size_t i = 1; i < len; ++i) {
+      if ((p[i] & 0xC0) != 0x80)
+        return false;
+      cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800)
+        || (len == 4 && cp < 0x10000) || cp > 0x10FFFF
+        || (cp >= 0xD800 && cp <= 0xDFFF))
+      return false;
+    p += len;
+  }
+  return true;
+}
+
+frame_error check_frames(const std::vector<std::string_view>& frames,
+                         size_t max_message_bytes, bool json,
+                         wire_message& out) noexcept {
+  if (frames.empty())
+    return frame_error::no_frames;
+  if (frames.size() == 1)
+    return frame_error::missing_payload;
+  if (frames.size() > 3)
+    return frame_error::too_many_frames;
+  for (auto& f : frames)
+    if (f.size() > max_message_bytes)
+      return frame_error::too_large;
+  auto topic = frames[0];
+  if (topic.empty())
+    return frame_error::empty_topic;
+  if (!is_utf8(topic))
+    return frame_error::topic_not_utf8;
+  if (json && !nlohmann::json::accept(frames[1]))
+    return frame_error::invalid_json;
+  out = wire_message{topic, frames[1], {}, false};
+  if (frames.size() == 3) {
+    auto meta = nlohmann::json::parse(frames[2], nullptr, false);
+    if (meta.is_discarded() || !meta.is_object())
+      return frame_error::invalid_meta;
+    out.meta = frames[2];
+    out.has_meta = true;
+  }
+  return frame_error::none;
+}
+
+} // namespace troupe::bridge

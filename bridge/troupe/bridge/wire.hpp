@@ -1,0 +1,56 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace troupe::bridge {
+
+/// Why an inbound multipart message was rejected. Each reason is counted
+/// per endpoint; none of them ever stops other traffic.
+enum class frame_error : uint8_t {
+  none,
+  /// Zero frames.
+  no_frames,
+  /// One frame: a topic without payload.
+  missing_payload,
+  /// More than three frames.
+  too_many_frames,
+  /// The topic frame is empty.
+  empty_topic,
+  /// The topic frame is not valid UTF-8.
+  topic_not_utf8,
+  /// A frame is larger than the endpoint's max_message_bytes.
+  too_large,
+  /// The payload is not valid JSON on a json endpoint.
+  invalid_json,
+  /// The third frame is not a JSON object.
+  invalid_meta,
+};
+
+/// Returns the stable name of `x` ("topic_not_utf8", ...), used as the
+/// `reason` label of the malformed-input counters.
+std::string_view to_string(frame_error x) noexcept;
+
+/// An inbound message split into its parts: `[topic][payload]` with an
+/// optional `[meta]`. Views into the received frames.
+struct wire_message {
+  std::string_view topic;
+  std::string_view payload;
+  std::string_view meta;
+  bool has_meta = false;
+};
+
+/// Checks one inbound multipart message against the wire format and fills
+/// `out` on success. `json` tells whether the payload must be JSON.
+/// Never throws, whatever the bytes.
+frame_error check_frames(const std::vector<std::string_view>& frames,
+                         size_t max_message_bytes, bool json,
+                         wire_message& out) noexcept;
+
+/// Returns whether `text` is well-formed UTF-8 (no overlong forms, no
+/// surrogates, nothing above U+10FFFF).
+bool is_utf8(std::string_view text) noexcept;
+
+} // namespace troupe::bridge

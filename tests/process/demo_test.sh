@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Runs `troupe demo` as a real process: timed run, SIGINT, SIGTERM, bad flags.
+# Usage: demo_test.sh PATH/TO/troupe
+source "$(dirname "$0")/lib.sh"
+TROUPE="$1"
+
+# 1. --duration: runs, prints status, stops both services, exits 0.
+"$TROUPE" demo --duration 1s --period 50ms --status-interval 200ms \
+  >"$WORK/out" 2>"$WORK/err"
+expect_eq "timed run exits 0" "$?" "0"
+expect_grep "status lines while running" "$WORK/out" '^status ticker: running'
+expect_grep "final table" "$WORK/out" '^final status:'
+expect_grep "ticker stopped" "$WORK/out" '^ticker +ticker +stopped +healthy'
+expect_grep "counter stopped" "$WORK/out" '^counter +counter +stopped +healthy'
+# The counter received ticks: its IN column is a positive number.
+in_count=$(awk '$1 == "counter" && $3 == "stopped" {print $6}' "$WORK/out")
+if [[ "$in_count" =~ ^[0-9]+$ ]] && ((in_count > 0)); then
+  pass "counter counted $in_count ticks"
+else
+  fail "counter counted no ticks (IN='$in_count')"
+fi
+expect_grep "stop in reverse order" "$WORK/err" 'ticker\] running -> stopping'
+
+# 2./3. A signal stops the app gracefully and exits 0.
+for sig in INT TERM; do
+  "$TROUPE" demo --status-interval 100ms >"$WORK/out" 2>"$WORK/err" &
+  pid=$!
+  if wait_for_line "$WORK/err" 'demo running' 20; then
+    kill -s "$sig" "$pid"
+    wait "$pid"
+    expect_eq "SIG$sig exits 0" "$?" "0"
+    expect_grep "SIG$sig logged" "$WORK/err" 'signal [0-9]+ received: stopping'
+    expect_grep "SIG$sig final table" "$WORK/out" '^ticker +ticker +stopped'
+  else
+    kill -9 "$pid" 2>/dev/null
+    fail "SIG$sig: demo never reported running"
+  fi
+done
+
+# 4. Bad flags are usage errors (exit 2) naming the flag.
+"$TROUPE" demo --duration soon >"$WORK/out" 2>"$WORK/err"
+expect_eq "bad duration exits 2" "$?" "2"
+expect_grep "bad duration names the flag" "$WORK/err" "--duration: expected a duration"
+"$TROUPE" demo --log-level loud >"$WORK/out" 2>"$WORK/err"
+expect_eq "bad log level exits 2" "$?" "2"
+"$TROUPE" frobnicate >"$WORK/out" 2>"$WORK/err"
+expect_eq "unknown command exits 2" "$?" "2"
+
+# 5. --help works and lists the command.
+"$TROUPE" --help >"$WORK/out" 2>&1
+expect_eq "--help exits 0" "$?" "0"
+expect_grep "--help lists demo" "$WORK/out" '^  demo '
+
+finish

@@ -1,0 +1,37 @@
+# Helpers for process tests. Sourced.
+set -uo pipefail
+
+failures=0
+passes=0
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+
+pass() { passes=$((passes + 1)); echo "ok   - $*"; }
+fail() { failures=$((failures + 1)); echo "FAIL - $*"; }
+
+# expect_eq WHAT ACTUAL EXPECTED
+expect_eq() {
+  if [[ "$2" == "$3" ]]; then pass "$1"; else fail "$1: got '$2', expected '$3'"; fi
+}
+
+# expect_grep WHAT FILE REGEX
+expect_grep() {
+  if grep -Eq -- "$3" "$2"; then pass "$1"; else
+    fail "$1: /$3/ not in $2:"; sed 's/^/    | /' "$2" | tail -20
+  fi
+}
+
+# wait_for_line FILE REGEX TIMEOUT_S: polls until the line appears.
+wait_for_line() {
+  local deadline=$((SECONDS + $3))
+  while ((SECONDS < deadline)); do
+    grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+finish() {
+  echo "$passes passed, $failures failed"
+  ((failures == 0))
+}
