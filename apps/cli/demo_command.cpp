@@ -8,7 +8,6 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/send.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -86,10 +85,7 @@ int run_demo(const demo_options& opts) {
                                "unknown level '" + opts.log_level
                                  + "' (trace, debug, info, warn, error, "
                                    "critical, off)");
-  auto log = spdlog::stderr_color_mt("troupe");
-  log->set_level(*level);
-  log->set_pattern("%H:%M:%S.%e %^%-5l%$ [%n] %v");
-  spdlog::set_default_logger(log);
+  auto log = init_logging(*level);
 
   std::optional<config::duration> run_for;
   if (!opts.duration.empty())
@@ -107,11 +103,11 @@ int run_demo(const demo_options& opts) {
   // The counter subscribes before the ticker publishes its first tick.
   group.add("counter",
             caf::actor_cast<service_actor>(spawn_service<app::counter>(
-              sys, service_options{"counter", "counter", bus, {}})),
+              sys, service_options{"counter", "counter", bus})),
             settings{config::table{{"topic", "demo.tick"}}});
   group.add("ticker",
-            spawn_service<app::ticker>(sys, service_options{"ticker", "ticker",
-                                                            bus, {}}),
+            spawn_service<app::ticker>(sys,
+                                       service_options{"ticker", "ticker", bus}),
             settings{config::table{{"period", period}, {"topic", "demo.tick"}}});
 
   int exit_code = 0;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 namespace troupe {
@@ -28,6 +29,15 @@ parse_log_level(std::string_view name) noexcept {
   if (lower == "off")
     return off;
   return std::nullopt;
+}
+
+std::shared_ptr<spdlog::logger> init_logging(spdlog::level::level_enum level) {
+  auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+  auto log = std::make_shared<spdlog::logger>("troupe", sink);
+  log->set_level(level);
+  log->set_pattern("%H:%M:%S.%e %^%-5l%$ [%n] %v");
+  spdlog::set_default_logger(log);
+  return log;
 }
 
 std::shared_ptr<spdlog::logger> make_service_logger(const std::string& name) {

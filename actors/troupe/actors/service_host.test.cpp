@@ -122,7 +122,7 @@ struct fixture : testing::service_fixture {
   probe::interface svc;
 
   fixture() {
-    svc = spawn_service<probe>(sys, service_options{"probe", "probe", {}, {}},
+    svc = spawn_service<probe>(sys, service_options{"probe", "probe"},
                                s);
     run();
   }
@@ -284,7 +284,7 @@ CAF_TEST(every invalid transition answers a typed error and keeps the actor) {
     CAF_MESSAGE(to_string(r.action) << " while " << to_string(r.from));
     // A fresh service per row.
     s = std::make_shared<script>();
-    svc = spawn_service<probe>(sys, service_options{"probe", "probe", {}, {}},
+    svc = spawn_service<probe>(sys, service_options{"probe", "probe"},
                                s);
     run();
     reach(r.from);

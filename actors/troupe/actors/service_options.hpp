@@ -11,6 +11,12 @@ namespace troupe {
 
 /// How the framework hosts one service instance.
 struct service_options {
+  service_options() = default;
+
+  /// Names the service, its type, and the bus it publishes on.
+  service_options(std::string name, std::string type = {}, caf::actor bus = {})
+    : name(std::move(name)), type(std::move(type)), bus(std::move(bus)) {}
+
   /// Unique name within the app; also the logger's name.
   std::string name;
   /// The registered type name, for status and logs.

@@ -40,6 +40,15 @@ struct test_config : caf::actor_system_config {
 /// CAF_TEST_FIXTURE_SCOPE_END()
 /// ```
 struct service_fixture : test_coordinator_fixture<test_config> {
+  /// Drops pending timers before CAF's fixture tears down: its destructor
+  /// fires timers until none are left, and a periodic task always re-arms.
+  ~service_fixture() override {
+    for (int i = 0; i < 2; ++i) {
+      consume_messages();
+      sched.clock().cancel_all();
+    }
+  }
+
   /// Sends a request to `hdl`, lets every actor process its mailbox (without
   /// firing timers) and returns the answer or the error.
   template <class T, class Handle, class... Ts>

@@ -20,7 +20,7 @@ struct fixture : testing::service_fixture {
   }
 
   service_options opts(std::string name) {
-    return service_options{name, name, bus, {}};
+    return service_options{name, name, bus};
   }
 };
 
