@@ -3,6 +3,11 @@ set -euo pipefail
 
 TROUPE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
+# ccache: hash paths relative to the checkout so that a fresh clone (as CI
+# makes) reuses objects compiled in another one.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$TROUPE_ROOT}"
+export CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
+
 # Debian packages troupe builds and tests with. Nothing is vendored or
 # downloaded at build time.
 TROUPE_PACKAGES=(
