@@ -77,6 +77,10 @@ bool is_bare_key(std::string_view key) {
 
 } // namespace
 
+std::string toml_key(std::string_view key) {
+  return is_bare_key(key) ? std::string{key} : quote(key);
+}
+
 std::string to_toml(const value& x) {
   struct visitor {
     std::string operator()(std::monostate) const { return "\"\""; }

@@ -1,0 +1,291 @@
+#include "troupe/config/app_config.hpp"
+
+#include "troupe/config/duration.hpp"
+
+#include <algorithm>
+#include <functional>
+#include <set>
+
+namespace troupe::config {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::vector<std::string> log_levels = {
+  "trace", "debug", "info", "warn", "error", "critical", "off"};
+
+schema make_common() {
+  schema s{"Keys every service has"};
+  s.string("type", "Service type, e.g. \"ticker\" (see `troupe types`)")
+    .require();
+  s.list("depends_on", "Services that must be running before this one starts")
+    .of(value_kind::string)
+    .fallback(list{});
+  s.boolean("autostart", "Start with the app").fallback(true);
+  s.boolean("enabled", "false keeps the service out of autostart")
+    .fallback(true);
+  s.string("restart", "Restart policy when the service dies or fails")
+    .fallback("permanent")
+    .one_of({"permanent", "transient", "temporary"});
+  s.duration("stop_timeout", "How long stop may take before it is forced")
+    .fallback(duration{5s})
+    .at_least(0);
+  s.string("log_level", "This service's log level (default: app.log_level)")
+    .one_of(log_levels);
+  return s;
+}
+
+template <class T>
+T get(const table& t, std::string_view key) {
+  auto* x = find(t, key);
+  if (x != nullptr)
+    if (auto* v = x->get_if<T>())
+      return *v;
+  return T{};
+}
+
+std::vector<std::string> strings(const table& t, std::string_view key) {
+  std::vector<std::string> out;
+  for (auto& x : get<list>(t, key))
+    if (auto* s = x.get_if<std::string>())
+      out.push_back(*s);
+  return out;
+}
+
+} // namespace
+
+const schema& service_common_schema() {
+  static const schema instance = make_common();
+  return instance;
+}
+
+schema app_schema(const type_catalog& types) {
+  schema root{"A troupe app file"};
+  auto& app = root.section("app", "The app as a whole");
+  app.string("name", "Name shown in logs and status").fallback("troupe");
+  app.string("log_level", "Default log level").fallback("info").one_of(
+    log_levels);
+  app.string("log_file", "Also write logs to this file (empty: console only)")
+    .fallback("");
+  app.duration("shutdown_timeout",
+               "Drain deadline after SIGINT/SIGTERM; past it, exit non-zero")
+    .fallback(duration{10s})
+    .at_least(0);
+  app.duration("status_interval", "How often the status is printed")
+    .fallback(duration{5s})
+    .at_least(0.01);
+  app.list("plugins", "Shared libraries with more service types")
+    .of(value_kind::string)
+    .fallback(list{});
+  auto& control = root.section("control", "HTTP control plane (off by default)");
+  control
+    .string("http", "Listen address, e.g. \"127.0.0.1:8080\"; empty: off")
+    .fallback("");
+  control.string("token", "Bearer token required by the control plane")
+    .fallback("");
+  // Each entry's full schema (common keys + its type's settings) comes from
+  // its `type`; combinations are cached.
+  auto cache =
+    std::make_shared<std::map<std::string, std::shared_ptr<schema>>>();
+  auto catalog = std::make_shared<type_catalog>(types);
+  auto resolve = [cache, catalog](const table& entry, entry_problem& problem)
+    -> std::shared_ptr<const schema> {
+    auto* type = find(entry, "type");
+    auto* name = type ? type->get_if<std::string>() : nullptr;
+    problem.key = "type";
+    if (name == nullptr)
+      return nullptr; // the common schema reports it
+    if (auto i = cache->find(*name); i != cache->end())
+      return i->second;
+    auto t = catalog->find(*name);
+    if (t == catalog->end()) {
+      std::vector<std::string> known;
+      for (auto& [k, _] : *catalog)
+        known.push_back(k);
+      problem.message = "unknown service type '" + *name + "'"
+                        + did_you_mean(*name, known);
+      return nullptr;
+    }
+    auto full = std::make_shared<schema>(t->second.description());
+    full->merge(service_common_schema());
+    full->merge(t->second);
+    (*cache)[*name] = full;
+    return full;
+  };
+  root.entries("services", "Services by name", std::move(resolve))
+    .merge(service_common_schema());
+  return root;
+}
+
+bool operator==(const service_spec& x, const service_spec& y) {
+  return x.name == y.name && x.type == y.type && x.depends_on == y.depends_on
+         && x.autostart == y.autostart && x.enabled == y.enabled
+         && x.restart == y.restart && x.stop_timeout == y.stop_timeout
+         && x.log_level == y.log_level && x.settings == y.settings;
+}
+
+namespace {
+
+void check_dependencies(app_config& cfg, diagnostics& errors) {
+  std::vector<std::string> names;
+  for (auto& [name, _] : cfg.services)
+    names.push_back(name);
+  for (auto& [name, spec] : cfg.services)
+    for (size_t i = 0; i < spec.depends_on.size(); ++i) {
+      auto& dep = spec.depends_on[i];
+      auto path = "services." + name + ".depends_on[" + std::to_string(i) + "]";
+      if (dep == name)
+        errors.push_back({cfg.layers.where(path), path,
+                          "service '" + name + "' depends on itself"});
+      else if (cfg.services.count(dep) == 0)
+        errors.push_back({cfg.layers.where(path), path,
+                          "unknown service '" + dep + "'"
+                            + did_you_mean(dep, names)});
+    }
+  // Cycles: depth-first search, reporting each cycle once from its
+  // smallest member.
+  enum class mark { none, active, done };
+  std::map<std::string, mark, std::less<>> marks;
+  std::vector<std::string> stack;
+  std::set<std::string> reported;
+  std::function<void(const std::string&)> visit = [&](const std::string& n) {
+    marks[n] = mark::active;
+    stack.push_back(n);
+    for (auto& dep : cfg.services[n].depends_on) {
+      if (dep == n || cfg.services.count(dep) == 0)
+        continue;
+      if (marks[dep] == mark::active) {
+        auto from = std::find(stack.begin(), stack.end(), dep);
+        std::string chain;
+        std::vector<std::string> members(from, stack.end());
+        for (auto& m : members)
+          chain += m + " -> ";
+        chain += dep;
+        auto key = *std::min_element(members.begin(), members.end());
+        if (reported.insert(key).second) {
+          auto path = "services." + n + ".depends_on";
+          errors.push_back({cfg.layers.where(path), path,
+                            "dependency cycle: " + chain});
+        }
+      } else if (marks[dep] == mark::none) {
+        visit(dep);
+      }
+    }
+    stack.pop_back();
+    marks[n] = mark::done;
+  };
+  for (auto& [name, _] : cfg.services)
+    if (marks[name] == mark::none)
+      visit(name);
+}
+
+void extract(app_config& cfg) {
+  auto& v = cfg.layers.values();
+  cfg.name = get<std::string>(v, "app.name");
+  cfg.log_level = get<std::string>(v, "app.log_level");
+  cfg.log_file = get<std::string>(v, "app.log_file");
+  cfg.shutdown_timeout = get<duration>(v, "app.shutdown_timeout");
+  cfg.status_interval = get<duration>(v, "app.status_interval");
+  cfg.plugins = strings(v, "app.plugins");
+  cfg.control_http = get<std::string>(v, "control.http");
+  cfg.control_token = get<std::string>(v, "control.token");
+  auto* services = find(v, "services");
+  if (services == nullptr || services->get_if<table>() == nullptr)
+    return;
+  for (auto& [name, entry] : *services->get_if<table>()) {
+    auto* t = entry.get_if<table>();
+    if (t == nullptr)
+      continue;
+    service_spec spec;
+    spec.name = name;
+    spec.type = get<std::string>(*t, "type");
+    spec.depends_on = strings(*t, "depends_on");
+    spec.autostart = get<bool>(*t, "autostart");
+    spec.enabled = get<bool>(*t, "enabled");
+    spec.restart = get<std::string>(*t, "restart");
+    spec.stop_timeout = get<duration>(*t, "stop_timeout");
+    spec.log_level = get<std::string>(*t, "log_level");
+    table own = *t;
+    for (auto& f : service_common_schema().fields())
+      own.erase(f.key);
+    spec.settings = config::settings{std::move(own)};
+    cfg.services.emplace(name, std::move(spec));
+  }
+}
+
+} // namespace
+
+app_load_result load_app(const app_sources& sources,
+                         const type_catalog& types) {
+  app_load_result result;
+  auto& layers = result.config.layers;
+  auto& errors = result.errors;
+  auto append = [&errors](diagnostics more) {
+    errors.insert(errors.end(), std::make_move_iterator(more.begin()),
+                  std::make_move_iterator(more.end()));
+  };
+  if (sources.text) {
+    append(layers.parse_toml(*sources.text,
+                             sources.file.empty() ? "<text>" : sources.file));
+  } else if (!sources.file.empty()) {
+    append(layers.load_file(resolve_project_path(sources.file, sources.env)));
+  }
+  if (!errors.empty())
+    return result; // a syntax error leaves nothing sound to validate
+  append(layers.apply_env(sources.env));
+  for (auto& s : sources.sets)
+    append(layers.apply_set(s));
+  append(layers.validate(app_schema(types)));
+  extract(result.config);
+  if (errors.empty())
+    check_dependencies(result.config, errors);
+  return result;
+}
+
+std::vector<std::string> app_config::start_order() const {
+  std::vector<std::string> order;
+  std::set<std::string> placed;
+  // Kahn's algorithm over names in order; dependencies outside the app (or
+  // cycles, rejected at load) are ignored here.
+  bool progress = true;
+  while (progress && placed.size() < services.size()) {
+    progress = false;
+    for (auto& [name, spec] : services) {
+      if (placed.count(name) > 0)
+        continue;
+      bool ready = true;
+      for (auto& dep : spec.depends_on)
+        if (services.count(dep) > 0 && placed.count(dep) == 0)
+          ready = false;
+      if (ready) {
+        order.push_back(name);
+        placed.insert(name);
+        progress = true;
+      }
+    }
+  }
+  for (auto& [name, _] : services)
+    if (placed.count(name) == 0)
+      order.push_back(name);
+  return order;
+}
+
+app_changes diff(const app_config& before, const app_config& after) {
+  app_changes out;
+  for (auto& [name, spec] : after.services) {
+    auto i = before.services.find(name);
+    if (i == before.services.end())
+      out.added.push_back(name);
+    else if (i->second.type != spec.type)
+      out.replaced.push_back(name);
+    else if (!(i->second == spec))
+      out.changed.push_back(name);
+  }
+  for (auto& [name, _] : before.services)
+    if (after.services.count(name) == 0)
+      out.removed.push_back(name);
+  return out;
+}
+
+} // namespace troupe::config

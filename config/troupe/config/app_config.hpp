@@ -1,0 +1,103 @@
+#pragma once
+
+#include "troupe/config/diagnostic.hpp"
+#include "troupe/config/layered_config.hpp"
+#include "troupe/config/schema.hpp"
+#include "troupe/config/settings.hpp"
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace troupe::config {
+
+/// Service types by name, each with the schema of its settings.
+using type_catalog = std::map<std::string, schema, std::less<>>;
+
+/// Keys every `[services.NAME]` table has besides its type's settings.
+const schema& service_common_schema();
+
+/// Returns the schema of an app file (`[app]`, `[control]`,
+/// `[services.NAME]`), resolving each service's settings by its `type`.
+schema app_schema(const type_catalog& types);
+
+/// One `[services.NAME]` entry, validated.
+struct service_spec {
+  std::string name;
+  std::string type;
+  std::vector<std::string> depends_on;
+  bool autostart = true;
+  /// false: listed (and shown in status) but never started automatically.
+  bool enabled = true;
+  std::string restart = "permanent";
+  duration stop_timeout{};
+  std::string log_level;
+  /// The type's own settings (common keys removed), defaults filled in.
+  config::settings settings;
+
+  friend bool operator==(const service_spec& x, const service_spec& y);
+};
+
+/// A whole app file, validated, with every value's origin.
+struct app_config {
+  layered_config layers;
+  std::string name;
+  std::string log_level;
+  std::string log_file;
+  duration shutdown_timeout{};
+  duration status_interval{};
+  std::vector<std::string> plugins;
+  std::string control_http;
+  std::string control_token;
+  /// Services by name.
+  std::map<std::string, service_spec, std::less<>> services;
+
+  /// Returns the service names in an order where every service comes after
+  /// its dependencies (stop in reverse). Ties break by name.
+  std::vector<std::string> start_order() const;
+};
+
+/// Where an app config comes from.
+struct app_sources {
+  /// The TOML file; empty for none. Resolved with `resolve_project_path`.
+  std::string file;
+  /// TOML text used instead of reading `file` (tests, fuzzing).
+  std::optional<std::string> text;
+  /// `--set key=value` assignments, applied in order.
+  std::vector<std::string> sets;
+  /// Environment variables; `TROUPE_*__*` become overrides.
+  layered_config::environment env;
+};
+
+/// The outcome of loading: the config when `errors` is empty.
+struct app_load_result {
+  app_config config;
+  diagnostics errors;
+  bool ok() const noexcept { return errors.empty(); }
+};
+
+/// Loads, merges (defaults < file < env < CLI) and validates an app config,
+/// collecting every error. Also checks that dependencies name known services
+/// and form no cycle. Never throws on bad input.
+app_load_result load_app(const app_sources& sources, const type_catalog& types);
+
+/// What a reload changes.
+struct app_changes {
+  std::vector<std::string> added;
+  std::vector<std::string> removed;
+  /// Same type, different settings or options: gets `reconfigure`.
+  std::vector<std::string> changed;
+  /// Same name, different type: must be replaced.
+  std::vector<std::string> replaced;
+  bool empty() const noexcept {
+    return added.empty() && removed.empty() && changed.empty()
+           && replaced.empty();
+  }
+};
+
+/// Compares two configs service by service.
+app_changes diff(const app_config& before, const app_config& after);
+
+} // namespace troupe::config

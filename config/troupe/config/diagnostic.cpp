@@ -1,0 +1,100 @@
+#include "troupe/config/diagnostic.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace troupe::config {
+
+std::string_view to_string(origin_kind k) noexcept {
+  switch (k) {
+    case origin_kind::defaults:
+      return "default";
+    case origin_kind::file:
+      return "file";
+    case origin_kind::env:
+      return "env";
+    case origin_kind::cli:
+      return "cli";
+  }
+  return "unknown";
+}
+
+std::string origin::describe() const {
+  switch (kind) {
+    case origin_kind::defaults:
+      return "default";
+    case origin_kind::file:
+      return where;
+    case origin_kind::env:
+      return "env " + where;
+    case origin_kind::cli:
+      return where;
+  }
+  return where;
+}
+
+std::string diagnostic::to_string() const {
+  std::string out = where;
+  if (!out.empty())
+    out += ": ";
+  if (!path.empty()) {
+    out += path;
+    out += ": ";
+  }
+  out += message;
+  return out;
+}
+
+namespace {
+
+// Optimal string alignment distance (Damerau-Levenshtein with adjacent
+// transpositions), case-insensitive: "servces" -> "services" is 1.
+size_t edit_distance(std::string_view a, std::string_view b) {
+  auto lower = [](char c) {
+    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  };
+  std::vector<std::vector<size_t>> d(a.size() + 1,
+                                     std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i)
+    d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j)
+    d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i)
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t cost = lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1,
+                          d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && lower(a[i - 1]) == lower(b[j - 2])
+          && lower(a[i - 2]) == lower(b[j - 1]))
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  return d[a.size()][b.size()];
+}
+
+} // namespace
+
+std::string closest_match(std::string_view word,
+                          const std::vector<std::string>& candidates) {
+  // Typos of long words may be longer; short words tolerate one slip.
+  size_t limit = std::max<size_t>(1, std::min<size_t>(3, word.size() / 3));
+  std::string best;
+  size_t best_distance = limit + 1;
+  for (auto& c : candidates) {
+    auto dist = edit_distance(word, c);
+    if (dist < best_distance) {
+      best_distance = dist;
+      best = c;
+    }
+  }
+  return best;
+}
+
+std::string did_you_mean(std::string_view word,
+                         const std::vector<std::string>& candidates) {
+  auto best = closest_match(word, candidates);
+  if (best.empty())
+    return {};
+  return " (did you mean '" + best + "'?)";
+}
+
+} // namespace troupe::config
