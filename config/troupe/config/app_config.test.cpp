@@ -117,11 +117,11 @@ INSTANTIATE_TEST_SUITE_P(
     error_case{"bad_duration",
                "[services.g]\ntype = \"gen\"\nperiod = \"5 parsecs\"\n",
                "app.toml:3:10: services.g.period: expected duration >= "
-               "0.001s, got \"5 parsecs\""},
+               "1ms, got \"5 parsecs\""},
     error_case{"duration_without_unit",
                "[services.g]\ntype = \"gen\"\nperiod = 5\n",
                "app.toml:3:10: services.g.period: expected duration >= "
-               "0.001s, got 5"},
+               "1ms, got 5"},
     error_case{"bad_list_element",
                "[services.g]\ntype = \"gen\"\ntopics = [\"a\", 2]\n",
                "app.toml:3:16: services.g.topics[1]: expected string, got 2"},

@@ -32,7 +32,14 @@ void render_table(std::ostringstream& out, const layered_config& cfg,
     if (child == nullptr || child->empty())
       continue;
     auto child_header = header_path(header, key);
-    out << "\n[" << child_header << "]\n";
+    // A table holding only tables needs no header of its own.
+    bool has_values = false;
+    for (auto& [_, cv] : *child) {
+      auto* ct = cv.get_if<table>();
+      has_values = has_values || ct == nullptr || ct->empty();
+    }
+    if (has_values)
+      out << "\n[" << child_header << "]\n";
     render_table(out, cfg, *child, join(path, key), child_header);
   }
 }

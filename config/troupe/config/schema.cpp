@@ -1,5 +1,7 @@
 #include "troupe/config/schema.hpp"
 
+#include "troupe/config/duration.hpp"
+
 #include <cmath>
 #include <cstdio>
 
@@ -39,11 +41,9 @@ field& field::of(value_kind k) {
 namespace {
 
 std::string number(double x, value_kind k) {
-  if (k == value_kind::duration) {
-    char buf[32];
-    std::snprintf(buf, sizeof(buf), "%gs", x);
-    return buf;
-  }
+  if (k == value_kind::duration)
+    return format_duration(std::chrono::duration_cast<duration>(
+      std::chrono::duration<double>{x}));
   if (std::floor(x) == x && std::fabs(x) < 1e15)
     return std::to_string(static_cast<long long>(x));
   char buf[32];

@@ -1,0 +1,138 @@
+// troupe check / config / types: the app file and its schemas, no actors.
+
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+#include "troupe/app/service_types.hpp"
+#include "troupe/config/render.hpp"
+
+namespace troupe::cli {
+
+namespace {
+
+struct file_options {
+  std::string file;
+  std::vector<std::string> sets;
+};
+
+void add_file_options(CLI::App& cmd, file_options& opts, bool required) {
+  auto* file = cmd.add_option("file", opts.file, "The app's TOML file");
+  if (required)
+    file->required();
+  cmd
+    .add_option("--set", opts.sets,
+                "Override a value: --set section.key=value (repeatable; "
+                "parsed by the key's declared type)")
+    ->allow_extra_args(false);
+}
+
+config::app_load_result load(const file_options& opts) {
+  config::app_sources src;
+  src.file = opts.file;
+  src.sets = opts.sets;
+  src.env = config::layered_config::process_environment();
+  return config::load_app(src, app::builtin_type_schemas());
+}
+
+// Prints every error on stderr; returns the exit code for them.
+int report(const config::diagnostics& errors) {
+  for (auto& e : errors)
+    std::cerr << e.to_string() << '\n';
+  std::cerr << errors.size() << (errors.size() == 1 ? " error" : " errors")
+            << '\n';
+  return 1;
+}
+
+std::string types_footer() {
+  return "\nService types and their settings:\n\n"
+         + config::render_types(app::builtin_type_schemas());
+}
+
+} // namespace
+
+void add_config_commands(CLI::App& app, int& exit_code) {
+  auto check_opts = std::make_shared<file_options>();
+  auto* check = app.add_subcommand(
+    "check", "Validate an app file; list every error with file:line:column");
+  add_file_options(*check, *check_opts, true);
+  check->footer("Exit codes: 0 valid, 1 invalid (every error listed on "
+                "stderr), 2 usage error.\nEnvironment: TROUPE_<SECTION>__<KEY> "
+                "overrides, TROUPE_PROJECT selects projects/NAME/FILE.\n");
+  check->callback([check_opts, &exit_code] {
+    auto r = load(*check_opts);
+    if (!r.ok()) {
+      exit_code = report(r.errors);
+      return;
+    }
+    auto order = r.config.start_order();
+    std::cout << r.config.layers.file() << ": ok, " << order.size()
+              << (order.size() == 1 ? " service" : " services");
+    if (!order.empty()) {
+      std::cout << " (start order:";
+      for (auto& name : order)
+        std::cout << ' ' << name;
+      std::cout << ')';
+    }
+    std::cout << '\n';
+  });
+
+  auto config_opts = std::make_shared<file_options>();
+  auto docs = std::make_shared<bool>(false);
+  auto* cfg = app.add_subcommand(
+    "config", "Print the effective config, each value with its origin");
+  add_file_options(*cfg, *config_opts, false);
+  cfg->add_flag("--docs", *docs,
+                "Print the configuration reference (docs/config.md), "
+                "generated from the schemas, instead");
+  cfg->footer(types_footer());
+  cfg->callback([config_opts, docs, &exit_code] {
+    if (*docs) {
+      std::cout << config::render_reference(app::builtin_type_schemas());
+      return;
+    }
+    if (config_opts->file.empty()) {
+      std::cerr << "troupe config: an app file is required (or --docs)\n";
+      exit_code = 2;
+      return;
+    }
+    auto r = load(*config_opts);
+    if (!r.ok()) {
+      exit_code = report(r.errors);
+      return;
+    }
+    std::cout << "# effective configuration of " << r.config.layers.file()
+              << "\n# (origin of each value after '#'; precedence: default "
+                 "< file < env < --set)\n\n"
+              << config::render_effective(r.config.layers);
+  });
+
+  auto type_name = std::make_shared<std::string>();
+  auto* types = app.add_subcommand(
+    "types", "List the service types and their settings");
+  types->add_option("name", *type_name, "Show only this type");
+  types->callback([type_name, &exit_code] {
+    auto& all = app::builtin_type_schemas();
+    if (type_name->empty()) {
+      std::cout << config::render_types(all);
+      return;
+    }
+    auto i = all.find(*type_name);
+    if (i == all.end()) {
+      std::vector<std::string> names;
+      for (auto& [n, _] : all)
+        names.push_back(n);
+      std::cerr << "troupe types: unknown service type '" << *type_name << "'"
+                << config::did_you_mean(*type_name, names) << '\n';
+      exit_code = 1;
+      return;
+    }
+    config::type_catalog one;
+    one.emplace(i->first, i->second);
+    std::cout << config::render_types(one);
+  });
+}
+
+} // namespace troupe::cli

@@ -1,0 +1,17 @@
+#include "troupe/app/service_types.hpp"
+
+#include "troupe/app/demo_service_schemas.hpp"
+
+namespace troupe::app {
+
+const config::type_catalog& builtin_type_schemas() {
+  static const config::type_catalog catalog = [] {
+    config::type_catalog out;
+    out.emplace("ticker", ticker_schema());
+    out.emplace("counter", counter_schema());
+    return out;
+  }();
+  return catalog;
+}
+
+} // namespace troupe::app

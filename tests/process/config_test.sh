@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# `troupe check`, `troupe config` and `troupe types` as real processes, with a
+# real environment and real files.
+# Usage: config_test.sh PATH/TO/troupe PATH/TO/apps/examples
+source "$(dirname "$0")/lib.sh"
+TROUPE="$(realpath "$1")"
+EXAMPLES="$2"
+
+# 1. The shipped example is valid.
+"$TROUPE" check "$EXAMPLES/demo.toml" >"$WORK/out" 2>"$WORK/err"
+expect_eq "example checks out" "$?" "0"
+expect_grep "start order" "$WORK/out" 'ok, 2 services \(start order: tick count\)'
+
+# 2. A typo, a wrong type and an out-of-range value: three errors, each with
+#    file:line:column and key path, the typo with a did-you-mean.
+cat >"$WORK/bad.toml" <<'TOML'
+[app]
+name = "bad"
+
+[services.tick]
+type = "ticker"
+perod = "1s"
+topic = 7
+
+[services.count]
+type = "counter"
+stale_after = "0ms"
+TOML
+"$TROUPE" check "$WORK/bad.toml" >"$WORK/out" 2>"$WORK/err"
+expect_eq "invalid file exits 1" "$?" "1"
+expect_grep "typo with did-you-mean" "$WORK/err" \
+  "bad.toml:6:1: services.tick.perod: unknown key 'perod' \(did you mean 'period'\?\)$"
+expect_grep "wrong type" "$WORK/err" \
+  'bad.toml:7:9: services.tick.topic: expected string, got 7$'
+expect_grep "out of range" "$WORK/err" \
+  'bad.toml:11:15: services.count.stale_after: expected duration >= 1ms, got "0ms"$'
+expect_grep "error count" "$WORK/err" '^3 errors$'
+
+# 3. Env and --set overrides, each shown with its origin.
+TROUPE_APP__LOG_LEVEL=debug "$TROUPE" config "$EXAMPLES/demo.toml" \
+  --set app.name=x --set services.tick.period=1s >"$WORK/out" 2>"$WORK/err"
+expect_eq "config exits 0" "$?" "0"
+expect_grep "env origin" "$WORK/out" \
+  '^log_level = "debug"  # env TROUPE_APP__LOG_LEVEL$'
+expect_grep "cli origin" "$WORK/out" '^name = "x"  # --set app.name=x$'
+expect_grep "file origin" "$WORK/out" '^topic = "demo.tick"  # .*demo.toml:13:9$'
+expect_grep "default origin" "$WORK/out" '^restart = "permanent"  # default$'
+
+# 4. The printed config is itself a valid app file with the same values.
+"$TROUPE" config "$WORK/out" >"$WORK/again" 2>"$WORK/err" \
+  || { fail "printed config does not load back"; cat "$WORK/err"; }
+strip() { sed -E 's/  # .*$//; /^# /d' "$1"; }
+if diff <(strip "$WORK/out") <(strip "$WORK/again") >"$WORK/diff"; then
+  pass "printed config round-trips"
+else
+  fail "printed config changed on reload:"; cat "$WORK/diff"
+fi
+
+# 5. A bad --set names the flag; a missing file is one clear error.
+"$TROUPE" check "$EXAMPLES/demo.toml" --set services.tick.period=soon \
+  >"$WORK/out" 2>"$WORK/err"
+expect_eq "bad --set exits 1" "$?" "1"
+expect_grep "bad --set named" "$WORK/err" \
+  '^--set services.tick.period=soon: services.tick.period: expected duration'
+"$TROUPE" check "$WORK/missing.toml" >"$WORK/out" 2>"$WORK/err"
+expect_eq "missing file exits 1" "$?" "1"
+expect_grep "missing file named" "$WORK/err" 'missing.toml: cannot read file'
+
+# 6. TROUPE_PROJECT picks projects/NAME/FILE when it exists.
+mkdir -p "$WORK/projects/blue"
+printf '[app]\nname = "base"\n' >"$WORK/app.toml"
+printf '[app]\nname = "blue"\n' >"$WORK/projects/blue/app.toml"
+(cd "$WORK" && TROUPE_PROJECT=blue "$TROUPE" config app.toml) >"$WORK/out" 2>&1
+expect_grep "project file used" "$WORK/out" '^name = "blue"  # projects/blue/app.toml:2:8$'
+
+# 7. Types and help come from the schemas.
+"$TROUPE" types >"$WORK/out" 2>&1
+expect_grep "types list ticker" "$WORK/out" '^ticker - '
+expect_grep "types show defaults" "$WORK/out" 'period \(duration >= 1us, default "250ms"\)'
+"$TROUPE" types tikcer >"$WORK/out" 2>&1
+expect_eq "unknown type exits 1" "$?" "1"
+expect_grep "unknown type suggests" "$WORK/out" "did you mean 'ticker'"
+"$TROUPE" config --help >"$WORK/out" 2>&1
+expect_grep "help lists settings" "$WORK/out" 'stale_after \(duration'
+
+finish
