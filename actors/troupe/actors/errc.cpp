@@ -24,6 +24,8 @@ std::string_view to_string(errc x) noexcept {
       return "stop_deadline_exceeded";
     case errc::type_mismatch:
       return "type_mismatch";
+    case errc::invalid_settings:
+      return "invalid_settings";
   }
   return "unknown";
 }

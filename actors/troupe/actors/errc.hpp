@@ -29,6 +29,9 @@ enum class errc : uint8_t {
   stop_deadline_exceeded,
   /// A value had the wrong type for where it was sent.
   type_mismatch,
+  /// Settings failed the service type's schema; the message lists every
+  /// problem, one per line.
+  invalid_settings,
 };
 
 /// The error category atom of `errc`.

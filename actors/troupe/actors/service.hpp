@@ -19,6 +19,10 @@
 #include "troupe/actors/service_state.hpp"
 #include "troupe/actors/work_token.hpp"
 
+namespace troupe::config {
+class schema;
+} // namespace troupe::config
+
 namespace troupe {
 
 namespace detail {
@@ -96,6 +100,13 @@ public:
 
   /// Whether `start` must be preceded by a successful `configure`.
   virtual bool requires_configuration() const { return false; }
+
+  /// The schema of this type's settings, or null to accept any. When set,
+  /// `configure` and `reconfigure` check the settings against it first
+  /// (answering `errc::invalid_settings` with every problem, hooks not
+  /// called) and fill in defaults, so `on_configure` sees a complete,
+  /// typed view: `cfg.get<config::duration>("period")` is always there.
+  virtual const config::schema* settings_schema() const { return nullptr; }
 
   /// Domain message handlers, dispatched only while `running`. A service
   /// with its own interface hides this with a function returning a tuple of

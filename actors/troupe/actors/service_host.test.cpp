@@ -40,6 +40,7 @@ struct script {
   bool requires_configuration = false;
   // Started tasks and observations.
   bool tick_every_second = false;
+  bool tick_every_zero = false;
   int ticks = 0;
   int on_stop_calls = 0;
   std::vector<std::string> errors_seen;
@@ -87,6 +88,9 @@ public:
   hook_result on_start() override {
     if (s_->tick_every_second)
       every(1s, [s = s_] { ++s->ticks; });
+    if (s_->tick_every_zero)
+      every(0s, [s = s_] { ++s->ticks; }); // throws: a zero period
+
     if (s_->hold_work_on_start)
       s_->held = track();
     return perform(s_->start, "on_start");
@@ -368,6 +372,15 @@ CAF_TEST(an exception in a hook is a failure with its message) {
   CAF_REQUIRE(st);
   CAF_CHECK_EQUAL(*st, service_state::running);
   CAF_CHECK_EQUAL(status().restarts, 1u);
+}
+
+CAF_TEST(a periodic task with a zero period fails on_start not the actor) {
+  s->tick_every_zero = true;
+  auto r = start();
+  CAF_REQUIRE(!r);
+  CAF_CHECK(is(r.error(), errc::hook_failed));
+  CAF_CHECK_EQUAL(state(), service_state::failed);
+  CAF_CHECK_EQUAL(s->ticks, 0);
 }
 
 CAF_TEST(an exception in on_stop leaves the service failed) {

@@ -1,14 +1,25 @@
 #include "troupe/app/demo_services.hpp"
 
+#include "troupe/app/demo_service_schemas.hpp"
 #include "troupe/config/duration.hpp"
+#include "troupe/config/schema.hpp"
 
 namespace troupe::app {
 
+const config::schema* ticker::settings_schema() const {
+  static const config::schema s = ticker_schema();
+  return &s;
+}
+
+const config::schema* counter::settings_schema() const {
+  static const config::schema s = counter_schema();
+  return &s;
+}
+
 hook_result ticker::on_configure(const settings& cfg) {
-  period_ = cfg.get_or<config::duration>("period", period_);
-  topic_ = cfg.get_or<std::string>("topic", topic_);
-  if (period_ <= std::chrono::nanoseconds::zero())
-    return hook_result::refuse("period must be positive");
+  // The schema checked both and filled in defaults.
+  period_ = *cfg.get<config::duration>("period");
+  topic_ = *cfg.get<std::string>("topic");
   return hook_result::success();
 }
 
@@ -20,8 +31,8 @@ hook_result ticker::on_start() {
 }
 
 hook_result counter::on_configure(const settings& cfg) {
-  topic_ = cfg.get_or<std::string>("topic", topic_);
-  stale_after_ = cfg.get_or<config::duration>("stale_after", stale_after_);
+  topic_ = *cfg.get<std::string>("topic");
+  stale_after_ = *cfg.get<config::duration>("stale_after");
   return hook_result::success();
 }
 

@@ -20,6 +20,7 @@ using count_atom = caf::atom_constant<caf::atom("count")>;
 /// "demo.tick").
 class ticker : public service {
 public:
+  const config::schema* settings_schema() const override;
   hook_result on_configure(const settings& cfg) override;
   hook_result on_start() override;
 
@@ -43,6 +44,7 @@ public:
     return std::make_tuple([this](count_atom) { return count_; });
   }
 
+  const config::schema* settings_schema() const override;
   hook_result on_configure(const settings& cfg) override;
   hook_result on_start() override;
 

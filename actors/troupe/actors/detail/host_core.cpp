@@ -9,6 +9,8 @@
 #include <spdlog/spdlog.h>
 
 #include "troupe/actors/logging.hpp"
+#include "troupe/config/layered_config.hpp"
+#include "troupe/config/schema.hpp"
 
 namespace troupe::detail {
 
@@ -27,7 +29,38 @@ std::string invalid_text(const std::string& name, lifecycle_action action,
 
 constexpr const char* errors_check = "errors";
 
+// Every service may set its own log level, whatever its type's schema says.
+const config::schema& log_level_schema() {
+  static const config::schema s = [] {
+    config::schema out;
+    out.string("log_level", "This service's log level")
+      .one_of({"trace", "debug", "info", "warn", "error", "critical", "off"});
+    return out;
+  }();
+  return s;
+}
+
 } // namespace
+
+caf::expected<settings> host_core::checked(const settings& cfg) const {
+  auto* declared = impl_.settings_schema();
+  if (declared == nullptr)
+    return cfg;
+  config::schema s = *declared;
+  s.merge(log_level_schema());
+  auto values = cfg.values();
+  auto problems = config::layered_config::check_values(
+    s, values, "settings of '" + opts_.name + "'");
+  if (problems.empty())
+    return settings{std::move(values)};
+  std::string text;
+  for (auto& p : problems) {
+    if (!text.empty())
+      text += '\n';
+    text += p.to_string();
+  }
+  return make_error(errc::invalid_settings, text);
+}
 
 host_core::host_core(caf::scheduled_actor* self, service& impl,
                      service_options opts)
@@ -52,13 +85,19 @@ host_core::~host_core() {
 
 // -- lifecycle requests ---------------------------------------------------------
 
-caf::result<service_state> host_core::configure(const settings& cfg) {
+caf::result<service_state> host_core::configure(const settings& raw) {
   auto t = check_transition(state_, lifecycle_action::configure,
                             impl_.requires_configuration(), configured_);
   if (!t.allowed)
     return make_error(t.refusal, invalid_text(opts_.name,
                                               lifecycle_action::configure,
                                               state_));
+  auto full = checked(raw);
+  if (!full) {
+    log_->warn("configure refused: {}", describe(full.error()));
+    return full.error();
+  }
+  auto& cfg = *full;
   auto prior = state_;
   auto r = guarded("on_configure", [&] { return impl_.on_configure(cfg); });
   if (auto err = settle("on_configure", r, prior))
@@ -137,7 +176,7 @@ caf::result<service_state> host_core::stop(const std::string& reason,
   return *stop_promise_;
 }
 
-caf::result<service_state> host_core::reconfigure(const settings& cfg) {
+caf::result<service_state> host_core::reconfigure(const settings& raw) {
   auto t = check_transition(state_, lifecycle_action::reconfigure,
                             impl_.requires_configuration(), configured_);
   if (!t.allowed)
@@ -145,7 +184,14 @@ caf::result<service_state> host_core::reconfigure(const settings& cfg) {
                       invalid_text(opts_.name, lifecycle_action::reconfigure,
                                    state_));
   if (state_ != service_state::running)
-    return configure(cfg);
+    return configure(raw);
+  auto full = checked(raw);
+  if (!full) {
+    log_->warn("reconfigure refused, keeping the running settings: {}",
+               describe(full.error()));
+    return full.error();
+  }
+  auto& cfg = *full;
   auto r = guarded("on_reconfigure", [&] { return impl_.on_reconfigure(cfg); });
   if (auto err = settle("on_reconfigure", r, state_))
     return err;

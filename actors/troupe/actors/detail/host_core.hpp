@@ -13,6 +13,7 @@
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
+#include <caf/expected.hpp>
 #include <caf/result.hpp>
 #include <caf/typed_response_promise.hpp>
 #include <spdlog/common.h>
@@ -41,6 +42,10 @@ public:
   caf::result<service_state> stop(const std::string& reason,
                                   caf::timespan deadline);
   caf::result<service_state> reconfigure(const settings& cfg);
+
+  /// Checks `cfg` against the service type's schema (if it declares one)
+  /// and fills in defaults.
+  caf::expected<settings> checked(const settings& cfg) const;
   service_status status() const;
   health_report health() const;
   void add_listener(caf::actor listener);
