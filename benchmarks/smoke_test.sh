@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Smoke test of troupe-bench: every scenario runs with --quick and reports
+# sane numbers; the CLI answers --help and rejects unknown scenarios. No
+# timing assertions: ratios are for reading, not for failing tests.
+#
+# usage: smoke_test.sh path/to/troupe-bench
+set -u
+
+bench=${1:?usage: smoke_test.sh path/to/troupe-bench}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+
+fail() {
+  echo "FAIL: $*"
+  failures=$((failures + 1))
+}
+
+# --help exits 0 and mentions the options.
+if "$bench" --help >"$tmp/help.txt" 2>&1; then
+  for opt in --scenario --quick --json --repetitions --warmup --list; do
+    grep -q -- "$opt" "$tmp/help.txt" || fail "--help does not mention $opt"
+  done
+  echo "ok: --help exits 0 and lists the options"
+else
+  fail "--help exited $?"
+fi
+
+# An unknown scenario is a usage error (exit 2) that names the valid ones.
+"$bench" --scenario nope >"$tmp/nope.out" 2>"$tmp/nope.err"
+rc=$?
+if [ "$rc" -ne 2 ]; then
+  fail "--scenario nope exited $rc, expected 2"
+elif ! grep -q "local.int" "$tmp/nope.err"; then
+  fail "--scenario nope does not list the valid names: $(cat "$tmp/nope.err")"
+else
+  echo "ok: --scenario nope exits 2 and lists the valid names"
+fi
+
+# The scenario names, first column of --list.
+if ! "$bench" --list >"$tmp/list.txt"; then
+  fail "--list failed"
+fi
+awk '{print $1}' "$tmp/list.txt" >"$tmp/names.txt"
+echo "ok: --list names $(wc -l <"$tmp/names.txt") scenario(s): $(tr '\n' ' ' <"$tmp/names.txt")"
+
+# One quick run of everything.
+if ! "$bench" --quick --json "$tmp/out.json" >"$tmp/run.out" 2>"$tmp/run.err"; then
+  fail "troupe-bench --quick exited nonzero"
+  echo "--- stdout"; cat "$tmp/run.out"
+  echo "--- stderr"; cat "$tmp/run.err"
+else
+  cat "$tmp/run.out"
+fi
+
+if [ -f "$tmp/out.json" ]; then
+  python3 - "$tmp/out.json" "$tmp/names.txt" <<'EOF' || failures=$((failures + 1))
+import json, math, sys
+
+doc = json.load(open(sys.argv[1]))
+names = [n for n in open(sys.argv[2]).read().split() if n]
+errors = []
+
+if not names:
+    errors.append("--list named no scenarios")
+if not isinstance(doc.get("machine"), dict) or not doc["machine"]:
+    errors.append("'machine' missing or empty")
+for key in ("host", "cores", "kernel", "compiler", "build_type", "date"):
+    if key not in doc.get("machine", {}):
+        errors.append("machine.%s missing" % key)
+scenarios = doc.get("scenarios")
+if not isinstance(scenarios, list):
+    errors.append("'scenarios' is not a list")
+    scenarios = []
+
+by_name = {}
+for s in scenarios:
+    name = s.get("name")
+    if not isinstance(name, str):
+        errors.append("a scenario without a name: %r" % s)
+        continue
+    if name in by_name:
+        errors.append("%s appears twice" % name)
+    by_name[name] = s
+    if not isinstance(s.get("unit"), str) or not s["unit"]:
+        errors.append("%s: 'unit' missing or empty" % name)
+    if not isinstance(s.get("higher_is_better"), bool):
+        errors.append("%s: 'higher_is_better' missing or not a boolean" % name)
+    for key in ("troupe", "raw", "ratio"):
+        v = s.get(key)
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            errors.append("%s.%s is not a number: %r" % (name, key, v))
+        elif not math.isfinite(v) or v <= 0:
+            errors.append("%s.%s is not finite and > 0: %r" % (name, key, v))
+
+for n in names:
+    if n not in by_name:
+        errors.append("scenario %s (from --list) missing in the JSON" % n)
+for n in by_name:
+    if n not in names:
+        errors.append("scenario %s in the JSON is not in --list" % n)
+
+for e in errors:
+    print("FAIL: " + e)
+if errors:
+    sys.exit(1)
+print("ok: JSON has machine info and %d scenario(s), each with unit, "
+      "higher_is_better and finite troupe/raw/ratio > 0" % len(by_name))
+EOF
+else
+  fail "no JSON written"
+fi
+
+if [ "$failures" -ne 0 ]; then
+  echo "smoke test: $failures failure(s)"
+  exit 1
+fi
+echo "smoke test: all checks passed"
