@@ -15,7 +15,7 @@ namespace troupe::bench {
 
 /// Wall time since construction.
 class stopwatch {
- public:
+public:
   stopwatch() : start_(std::chrono::steady_clock::now()) {}
 
   /// Returns the seconds elapsed since construction.
@@ -25,7 +25,7 @@ class stopwatch {
       .count();
   }
 
- private:
+private:
   std::chrono::steady_clock::time_point start_;
 };
 
@@ -34,7 +34,7 @@ class stopwatch {
 /// wakes the waiter at once so that a broken scenario fails instead of
 /// hanging.
 class countdown {
- public:
+public:
   explicit countdown(uint64_t n) : remaining_(n) {}
 
   countdown(const countdown&) = delete;
@@ -51,7 +51,7 @@ class countdown {
   void wait(const std::string& what,
             std::chrono::seconds timeout = std::chrono::seconds{120});
 
- private:
+private:
   std::mutex mtx_;
   std::condition_variable cv_;
   uint64_t remaining_;

@@ -55,8 +55,8 @@ void print_table(const std::vector<result>& results) {
               "UNIT");
   for (auto& r : results) {
     auto cell = [](const samples& s) {
-      return human(s.median()) + " [" + human(s.min()) + "-" + human(s.max())
-             + "]";
+      return human(s.median()) + " [" + human(s.min()) + "-" + human(s.max()) +
+             "]";
     };
     std::printf("%-34s %24s %24s %6.2f  %s%s\n", r.name.c_str(),
                 cell(r.troupe).c_str(), cell(r.raw).c_str(), r.ratio(),
@@ -101,23 +101,18 @@ machine_info describe_machine() {
 }
 
 std::string summary(const machine_info& m) {
-  return m.host + " (" + std::to_string(m.cores) + " cores, " + m.kernel
-         + ", " + m.compiler + ", " + m.build_type + ", CAF "
-         + (m.caf_version.empty() ? "?" : m.caf_version) + ", " + m.date
-         + ")";
+  return m.host + " (" + std::to_string(m.cores) + " cores, " + m.kernel +
+         ", " + m.compiler + ", " + m.build_type + ", CAF " +
+         (m.caf_version.empty() ? "?" : m.caf_version) + ", " + m.date + ")";
 }
 
 void write_json(const std::vector<result>& results, const machine_info& m,
                 const std::string& path) {
   nlohmann::json doc;
-  doc["machine"] = {{"host", m.host},
-                    {"cores", m.cores},
-                    {"kernel", m.kernel},
-                    {"arch", m.arch},
-                    {"compiler", m.compiler},
-                    {"build_type", m.build_type},
-                    {"caf", m.caf_version},
-                    {"date", m.date}};
+  doc["machine"] = {{"host", m.host},         {"cores", m.cores},
+                    {"kernel", m.kernel},     {"arch", m.arch},
+                    {"compiler", m.compiler}, {"build_type", m.build_type},
+                    {"caf", m.caf_version},   {"date", m.date}};
   doc["scenarios"] = nlohmann::json::array();
   for (auto& r : results)
     doc["scenarios"].push_back({{"name", r.name},

@@ -54,7 +54,7 @@ struct bench_config : caf::actor_system_config {
 // the actor system, it runs before the system's destructor, which waits for
 // every actor: a measurement that throws half-way still ends cleanly.
 class exit_guard {
- public:
+public:
   exit_guard() = default;
   exit_guard(const exit_guard&) = delete;
   exit_guard& operator=(const exit_guard&) = delete;
@@ -72,7 +72,7 @@ class exit_guard {
 
   void reserve(size_t n) { actors_.reserve(n); }
 
- private:
+private:
   std::vector<caf::actor> actors_;
 };
 
@@ -132,7 +132,7 @@ caf::behavior raw_sink(caf::stateful_actor<sink_state>* self) {
 
 template <class T>
 class sink_service : public service {
- public:
+public:
   using interface =
     service_actor::extend<caf::reacts_to<T>,
                           caf::replies_to<count_atom>::with<uint64_t>>;
@@ -142,7 +142,7 @@ class sink_service : public service {
                            [this](count_atom) { return received_; });
   }
 
- private:
+private:
   uint64_t received_ = 0;
 };
 
@@ -204,7 +204,7 @@ caf::behavior raw_echo() {
 }
 
 class echo_service : public service {
- public:
+public:
   using interface = service_actor::extend<caf::replies_to<int>::with<int>>;
 
   auto handlers() {
@@ -328,7 +328,7 @@ caf::behavior raw_tally(caf::stateful_actor<sink_state>* self,
 
 // Publishes `n` sequence numbers on a topic when asked.
 class source_service : public service {
- public:
+public:
   using interface = service_actor::extend<caf::reacts_to<emit_atom, uint64_t>>;
 
   explicit source_service(std::string topic) : topic_(std::move(topic)) {}
@@ -340,13 +340,13 @@ class source_service : public service {
     });
   }
 
- private:
+private:
   std::string topic_;
 };
 
 // Republishes every value of one topic on another.
 class relay_service : public service {
- public:
+public:
   relay_service(std::string in, std::string out)
     : in_(std::move(in)), out_(std::move(out)) {}
 
@@ -356,14 +356,14 @@ class relay_service : public service {
     return hook_result::success();
   }
 
- private:
+private:
   std::string in_;
   std::string out_;
 };
 
 // The service twin of raw_tally.
 class tally_service : public service {
- public:
+public:
   using interface =
     service_actor::extend<caf::replies_to<count_atom>::with<uint64_t>>;
 
@@ -386,7 +386,7 @@ class tally_service : public service {
     return hook_result::success();
   }
 
- private:
+private:
   std::string topic_;
   uint64_t expected_;
   std::shared_ptr<countdown> done_;

@@ -47,8 +47,8 @@ int report(const config::diagnostics& errors) {
 }
 
 std::string types_footer() {
-  return "\nService types and their settings:\n\n"
-         + config::render_types(app::builtin_type_schemas());
+  return "\nService types and their settings:\n\n" +
+         config::render_types(app::builtin_type_schemas());
 }
 
 } // namespace
@@ -110,8 +110,8 @@ void add_config_commands(CLI::App& app, int& exit_code) {
   });
 
   auto type_name = std::make_shared<std::string>();
-  auto* types = app.add_subcommand(
-    "types", "List the service types and their settings");
+  auto* types =
+    app.add_subcommand("types", "List the service types and their settings");
   types->add_option("name", *type_name, "Show only this type");
   types->callback([type_name, &exit_code] {
     auto& all = app::builtin_type_schemas();

@@ -39,8 +39,8 @@ config::duration duration_flag(const std::string& flag,
   auto d = config::parse_duration(text);
   if (!d)
     throw CLI::ValidationError(flag, "expected a duration like 250ms, 3s or "
-                                     "2m, got '"
-                                       + text + "'");
+                                     "2m, got '" +
+                                       text + "'");
   return *d;
 }
 
@@ -56,8 +56,8 @@ public:
       if (lines_ > 0)
         std::printf("\033[%zuF\033[J", lines_);
       std::fputs(table.c_str(), stdout);
-      lines_ = static_cast<size_t>(
-        std::count(table.begin(), table.end(), '\n'));
+      lines_ =
+        static_cast<size_t>(std::count(table.begin(), table.end(), '\n'));
     } else {
       for (auto& st : sts)
         std::printf("status %s\n", app::render_status_line(st).c_str());
@@ -82,9 +82,9 @@ int run_demo(const demo_options& opts) {
   auto level = parse_log_level(opts.log_level);
   if (!level)
     throw CLI::ValidationError("--log-level",
-                               "unknown level '" + opts.log_level
-                                 + "' (trace, debug, info, warn, error, "
-                                   "critical, off)");
+                               "unknown level '" + opts.log_level +
+                                 "' (trace, debug, info, warn, error, "
+                                 "critical, off)");
   auto log = init_logging(*level);
 
   std::optional<config::duration> run_for;
@@ -105,10 +105,10 @@ int run_demo(const demo_options& opts) {
             caf::actor_cast<service_actor>(spawn_service<app::counter>(
               sys, service_options{"counter", "counter", bus})),
             settings{config::table{{"topic", "demo.tick"}}});
-  group.add("ticker",
-            spawn_service<app::ticker>(sys,
-                                       service_options{"ticker", "ticker", bus}),
-            settings{config::table{{"period", period}, {"topic", "demo.tick"}}});
+  group.add(
+    "ticker",
+    spawn_service<app::ticker>(sys, service_options{"ticker", "ticker", bus}),
+    settings{config::table{{"period", period}, {"topic", "demo.tick"}}});
 
   int exit_code = 0;
   if (auto err = group.start_all()) {
@@ -155,8 +155,8 @@ const CLI::Validator log_level_validator{
   [](std::string& text) -> std::string {
     if (parse_log_level(text))
       return {};
-    return "unknown level '" + text
-           + "' (trace, debug, info, warn, error, critical, off)";
+    return "unknown level '" + text +
+           "' (trace, debug, info, warn, error, critical, off)";
   },
   "LEVEL", "log level"};
 
@@ -167,18 +167,21 @@ void add_demo_command(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand(
     "demo", "Run the demo app: a ticker publishes on the local bus, a counter "
             "counts; a live status table shows both.");
-  cmd->add_option("--duration", opts->duration,
-                  "Stop after this long (e.g. 3s); default: until Ctrl-C")
+  cmd
+    ->add_option("--duration", opts->duration,
+                 "Stop after this long (e.g. 3s); default: until Ctrl-C")
     ->check(duration_validator);
   cmd->add_option("--period", opts->period, "Tick period")
     ->capture_default_str()
     ->check(duration_validator);
-  cmd->add_option("--status-interval", opts->status_interval,
-                  "How often the status is printed")
+  cmd
+    ->add_option("--status-interval", opts->status_interval,
+                 "How often the status is printed")
     ->capture_default_str()
     ->check(duration_validator);
-  cmd->add_option("--log-level", opts->log_level,
-                  "trace, debug, info, warn, error, critical or off")
+  cmd
+    ->add_option("--log-level", opts->log_level,
+                 "trace, debug, info, warn, error, critical or off")
     ->capture_default_str()
     ->check(log_level_validator);
   cmd->callback([opts, &exit_code] { exit_code = run_demo(*opts); });

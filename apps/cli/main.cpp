@@ -12,10 +12,11 @@ int main(int argc, char** argv) {
                "troupe"};
   app.set_version_flag("--version", "troupe 0.1.0");
   app.require_subcommand(1);
-  app.footer("Run 'troupe COMMAND --help' for the options of a command.\n\n"
-             "Service types: 'troupe types'. Config reference: 'troupe config "
-             "--docs'.\n\nExit codes: 0 success, 1 failure, 2 usage error, 130/143 "
-             "forced exit on a second SIGINT/SIGTERM.\n");
+  app.footer(
+    "Run 'troupe COMMAND --help' for the options of a command.\n\n"
+    "Service types: 'troupe types'. Config reference: 'troupe config "
+    "--docs'.\n\nExit codes: 0 success, 1 failure, 2 usage error, 130/143 "
+    "forced exit on a second SIGINT/SIGTERM.\n");
   int exit_code = 0;
   troupe::cli::add_demo_command(app, exit_code);
   troupe::cli::add_config_commands(app, exit_code);

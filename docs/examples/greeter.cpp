@@ -39,15 +39,12 @@ public:
 
   troupe::hook_result on_start() override {
     // Tasks belong to the run: cancelled on stop, registered anew on start.
-    every(std::chrono::seconds{10}, [this] {
-      log().info("greeted {} so far", greeted_);
-    });
+    every(std::chrono::seconds{10},
+          [this] { log().info("greeted {} so far", greeted_); });
     return troupe::hook_result::success();
   }
 
-  bool requires_configuration() const override {
-    return true;
-  }
+  bool requires_configuration() const override { return true; }
 
 private:
   std::string greeting_;

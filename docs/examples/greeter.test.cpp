@@ -15,8 +15,8 @@ CAF_TEST_FIXTURE_SCOPE(greeter_tests, troupe::testing::service_fixture)
 
 CAF_TEST(greets with the configured greeting) {
   auto svc = troupe::spawn_service<greeter>(sys, {"greeter", "greeter"});
-  CAF_REQUIRE(configure(svc, troupe::settings{troupe::config::table{
-                               {"greeting", "Ahoy"}}}));
+  CAF_REQUIRE(configure(
+    svc, troupe::settings{troupe::config::table{{"greeting", "Ahoy"}}}));
   CAF_REQUIRE(start(svc));
   auto r = call<std::string>(svc, greet_atom::value, std::string{"Ada"});
   CAF_REQUIRE(r);
@@ -26,8 +26,8 @@ CAF_TEST(greets with the configured greeting) {
 
 CAF_TEST(refuses an empty greeting and stays initialized) {
   auto svc = troupe::spawn_service<greeter>(sys, {"greeter", "greeter"});
-  auto r = configure(svc, troupe::settings{troupe::config::table{
-                            {"greeting", ""}}});
+  auto r =
+    configure(svc, troupe::settings{troupe::config::table{{"greeting", ""}}});
   CAF_REQUIRE(!r);
   CAF_CHECK(troupe::is(r.error(), troupe::errc::hook_refused));
   CAF_CHECK_EQUAL(status(svc).state, troupe::service_state::initialized);

@@ -8,24 +8,24 @@ namespace troupe {
 
 std::string_view to_string(errc x) noexcept {
   switch (x) {
-    case errc::invalid_transition:
-      return "invalid_transition";
-    case errc::not_configured:
-      return "not_configured";
-    case errc::not_running:
-      return "not_running";
-    case errc::hook_refused:
-      return "hook_refused";
-    case errc::hook_failed:
-      return "hook_failed";
-    case errc::handler_failed:
-      return "handler_failed";
-    case errc::stop_deadline_exceeded:
-      return "stop_deadline_exceeded";
-    case errc::type_mismatch:
-      return "type_mismatch";
-    case errc::invalid_settings:
-      return "invalid_settings";
+  case errc::invalid_transition:
+    return "invalid_transition";
+  case errc::not_configured:
+    return "not_configured";
+  case errc::not_running:
+    return "not_running";
+  case errc::hook_refused:
+    return "hook_refused";
+  case errc::hook_failed:
+    return "hook_failed";
+  case errc::handler_failed:
+    return "handler_failed";
+  case errc::stop_deadline_exceeded:
+    return "stop_deadline_exceeded";
+  case errc::type_mismatch:
+    return "type_mismatch";
+  case errc::invalid_settings:
+    return "invalid_settings";
   }
   return "unknown";
 }
@@ -40,8 +40,8 @@ caf::error make_error(errc x) {
 }
 
 bool is(const caf::error& err, errc x) noexcept {
-  return err.category() == errc_category
-         && err.code() == static_cast<uint8_t>(x);
+  return err.category() == errc_category &&
+         err.code() == static_cast<uint8_t>(x);
 }
 
 std::string describe(const caf::error& err) {

@@ -9,12 +9,12 @@
 namespace troupe {
 
 void init_actor_system_config(caf::actor_system_config& cfg) {
-  cfg.add_error_category(errc_category,
-                         [](uint8_t code, caf::atom_value,
-                            const caf::message& ctx) -> std::string {
-                           caf::error err{code, errc_category, ctx};
-                           return describe(err);
-                         });
+  cfg.add_error_category(
+    errc_category,
+    [](uint8_t code, caf::atom_value, const caf::message& ctx) -> std::string {
+      caf::error err{code, errc_category, ctx};
+      return describe(err);
+    });
 }
 
 void init_logging_for_tests() {

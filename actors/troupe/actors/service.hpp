@@ -133,7 +133,8 @@ protected:
   /// anything tests should control.
   std::chrono::steady_clock::time_point now() const;
 
-  // -- errors and health --------------------------------------------------------
+  // -- errors and health
+  // --------------------------------------------------------
 
   /// Records an error. Fatal: the service moves to `failed` (after
   /// `on_error`) and its state listeners are notified. Non-fatal: counted,
@@ -164,12 +165,14 @@ protected:
   /// Marks one unit of work in flight; `stop` waits for it (see work_token).
   work_token track();
 
-  // -- local topic bus ----------------------------------------------------------
+  // -- local topic bus
+  // ----------------------------------------------------------
 
   /// Publishes `value` on the local bus under `topic`.
   template <class T>
   void publish(std::string topic, T&& value) {
-    publish_message(std::move(topic), caf::make_message(std::forward<T>(value)));
+    publish_message(std::move(topic),
+                    caf::make_message(std::forward<T>(value)));
   }
 
   /// Publishes an already built message under `topic`.

@@ -108,8 +108,8 @@ auto wrap_idle(host_core* core, F, caf::detail::type_list<Ts...>) {
       if (!core->current_is_request())
         core->count_dropped("message while not running");
       return make_error(errc::not_running,
-                        "service '" + core->name() + "' is "
-                          + to_string(core->current()) + ", not running");
+                        "service '" + core->name() + "' is " +
+                          to_string(core->current()) + ", not running");
     };
   }
 }
@@ -131,7 +131,8 @@ using host_pointer =
 // host_core decides what each request does in that state) plus the domain
 // handlers, dispatched in `running` and refused everywhere else.
 template <class Impl, bool Running>
-typename Impl::interface::behavior_type state_behavior(host_pointer<Impl> self) {
+typename Impl::interface::behavior_type
+state_behavior(host_pointer<Impl> self) {
   auto* core = self->state.core.get();
   auto lifecycle = std::make_tuple(
     [core](configure_atom, const settings& cfg) {
@@ -159,27 +160,30 @@ typename Impl::interface::behavior_type state_behavior(host_pointer<Impl> self) 
       core->on_deadline(generation);
     });
   auto domain = std::apply(
-    [core](auto&&... fs) { return std::make_tuple(wrap<Running>(core, fs)...); },
+    [core](auto&&... fs) {
+      return std::make_tuple(wrap<Running>(core, fs)...);
+    },
     self->state.impl->handlers());
   return std::apply(
     [](auto&&... fs) {
-      return typename Impl::interface::behavior_type{std::move(fs)...};
+      return typename Impl::interface::behavior_type { std::move(fs)... };
     },
     std::tuple_cat(std::move(lifecycle), std::move(domain)));
 }
 
 template <class Impl>
-typename Impl::interface::behavior_type
-host_fun(host_pointer<Impl> self, std::shared_ptr<Impl> impl,
-         service_options opts) {
+typename Impl::interface::behavior_type host_fun(host_pointer<Impl> self,
+                                                 std::shared_ptr<Impl> impl,
+                                                 service_options opts) {
   self->state.impl = std::move(impl);
-  self->state.core = std::make_unique<host_core>(self, *self->state.impl,
-                                                 std::move(opts));
+  self->state.core =
+    std::make_unique<host_core>(self, *self->state.impl, std::move(opts));
   auto* core = self->state.core.get();
   // Messages outside the interface (sent through an untyped handle) are
   // counted and answered, never printed-and-dropped silently.
   self->set_default_handler(
-    [core](caf::scheduled_actor*, caf::message_view&) -> caf::result<caf::message> {
+    [core](caf::scheduled_actor*,
+           caf::message_view&) -> caf::result<caf::message> {
       core->count_dropped("message outside the service's interface");
       return caf::sec::unexpected_message;
     });

@@ -18,14 +18,14 @@ enum class act { succeed, refuse, fail, throw_ };
 
 hook_result perform(act a, const char* hook) {
   switch (a) {
-    case act::succeed:
-      return hook_result::success();
-    case act::refuse:
-      return hook_result::refuse(std::string{hook} + " says no");
-    case act::fail:
-      return hook_result::fail(std::string{hook} + " broke");
-    case act::throw_:
-      throw std::runtime_error(std::string{hook} + " exploded");
+  case act::succeed:
+    return hook_result::success();
+  case act::refuse:
+    return hook_result::refuse(std::string{hook} + " says no");
+  case act::fail:
+    return hook_result::fail(std::string{hook} + " broke");
+  case act::throw_:
+    throw std::runtime_error(std::string{hook} + " exploded");
   }
   return hook_result::success();
 }
@@ -126,8 +126,7 @@ struct fixture : testing::service_fixture {
   probe::interface svc;
 
   fixture() {
-    svc = spawn_service<probe>(sys, service_options{"probe", "probe"},
-                               s);
+    svc = spawn_service<probe>(sys, service_options{"probe", "probe"}, s);
     run();
   }
 
@@ -139,58 +138,50 @@ struct fixture : testing::service_fixture {
   auto configure(settings cfg = {}) {
     return service_fixture::configure(svc, std::move(cfg));
   }
-  auto start() {
-    return service_fixture::start(svc);
-  }
+  auto start() { return service_fixture::start(svc); }
   auto stop(caf::timespan deadline = 5s) {
     return service_fixture::stop(svc, deadline);
   }
   auto reconfigure(settings cfg = {}) {
     return service_fixture::reconfigure(svc, std::move(cfg));
   }
-  auto status() {
-    return service_fixture::status(svc);
-  }
-  auto health() {
-    return service_fixture::health(svc);
-  }
-  service_state state() {
-    return status().state;
-  }
+  auto status() { return service_fixture::status(svc); }
+  auto health() { return service_fixture::health(svc); }
+  service_state state() { return status().state; }
 
   // Drives the service to `target` through valid requests only.
   void reach(service_state target) {
     using st = service_state;
     switch (target) {
-      case st::initialized:
-        return;
-      case st::configured:
-        CAF_REQUIRE(configure());
-        return;
-      case st::running:
-        CAF_REQUIRE(configure());
-        CAF_REQUIRE(start());
-        return;
-      case st::stopped:
-        reach(st::running);
-        CAF_REQUIRE(stop());
-        return;
-      case st::failed:
-        s->start = act::fail;
-        CAF_REQUIRE(configure());
-        CAF_REQUIRE(!start());
-        s->start = act::succeed;
-        return;
-      case st::stopping:
-        s->hold_work_on_start = true;
-        reach(st::running);
-        // Stop waits for the held work; do not run to completion.
-        self->send(caf::actor_cast<caf::actor>(svc), stop_atom::value,
-                   std::string{"test"}, caf::timespan{1h});
-        consume_message();
-        return;
-      case st::starting:
-        CAF_FAIL("starting is transient: on_start runs synchronously");
+    case st::initialized:
+      return;
+    case st::configured:
+      CAF_REQUIRE(configure());
+      return;
+    case st::running:
+      CAF_REQUIRE(configure());
+      CAF_REQUIRE(start());
+      return;
+    case st::stopped:
+      reach(st::running);
+      CAF_REQUIRE(stop());
+      return;
+    case st::failed:
+      s->start = act::fail;
+      CAF_REQUIRE(configure());
+      CAF_REQUIRE(!start());
+      s->start = act::succeed;
+      return;
+    case st::stopping:
+      s->hold_work_on_start = true;
+      reach(st::running);
+      // Stop waits for the held work; do not run to completion.
+      self->send(caf::actor_cast<caf::actor>(svc), stop_atom::value,
+                 std::string{"test"}, caf::timespan{1h});
+      consume_message();
+      return;
+    case st::starting:
+      CAF_FAIL("starting is transient: on_start runs synchronously");
     }
   }
 };
@@ -198,8 +189,8 @@ struct fixture : testing::service_fixture {
 bool names_states(const caf::error& err, service_state current,
                   lifecycle_action requested) {
   auto text = describe(err);
-  return text.find(to_string(current)) != std::string::npos
-         && text.find(to_string(requested)) != std::string::npos;
+  return text.find(to_string(current)) != std::string::npos &&
+         text.find(to_string(requested)) != std::string::npos;
 }
 
 } // namespace
@@ -245,9 +236,9 @@ CAF_TEST(the full happy path visits every state) {
   for (auto& c : st.history)
     seen.push_back(to_string(c.to));
   std::vector<std::string> expected{
-    "initialized", "configured", "starting", "running", "stopping", "stopped",
-    "configured",  "starting",   "running",  "stopping", "stopped", "starting",
-    "running"};
+    "initialized", "configured", "starting", "running", "stopping",
+    "stopped",     "configured", "starting", "running", "stopping",
+    "stopped",     "starting",   "running"};
   CAF_CHECK_EQUAL(seen, expected);
 }
 
@@ -262,8 +253,8 @@ CAF_TEST(requires_configuration refuses start with a clear error) {
   auto r = start();
   CAF_REQUIRE(!r);
   CAF_CHECK(is(r.error(), errc::not_configured));
-  CAF_CHECK(describe(r.error()).find("requires configuration")
-            != std::string::npos);
+  CAF_CHECK(describe(r.error()).find("requires configuration") !=
+            std::string::npos);
   CAF_CHECK_EQUAL(state(), service_state::initialized);
   CAF_REQUIRE(configure());
   CAF_CHECK(start());
@@ -277,37 +268,36 @@ CAF_TEST(every invalid transition answers a typed error and keeps the actor) {
     la action;
   };
   const row rows[] = {
-    {st::initialized, la::stop},     {st::initialized, la::reconfigure},
-    {st::configured, la::stop},      {st::running, la::configure},
-    {st::running, la::start},        {st::stopped, la::stop},
-    {st::failed, la::configure},     {st::failed, la::reconfigure},
-    {st::stopping, la::configure},   {st::stopping, la::start},
-    {st::stopping, la::stop},        {st::stopping, la::reconfigure},
+    {st::initialized, la::stop},   {st::initialized, la::reconfigure},
+    {st::configured, la::stop},    {st::running, la::configure},
+    {st::running, la::start},      {st::stopped, la::stop},
+    {st::failed, la::configure},   {st::failed, la::reconfigure},
+    {st::stopping, la::configure}, {st::stopping, la::start},
+    {st::stopping, la::stop},      {st::stopping, la::reconfigure},
   };
   for (auto& r : rows) {
     CAF_MESSAGE(to_string(r.action) << " while " << to_string(r.from));
     // A fresh service per row.
     s = std::make_shared<script>();
-    svc = spawn_service<probe>(sys, service_options{"probe", "probe"},
-                               s);
+    svc = spawn_service<probe>(sys, service_options{"probe", "probe"}, s);
     run();
     reach(r.from);
     CAF_REQUIRE_EQUAL(state(), r.from);
     caf::expected<service_state> res = service_state::initialized;
     switch (r.action) {
-      case la::configure:
-        res = call<service_state>(configure_atom::value, settings{});
-        break;
-      case la::start:
-        res = call<service_state>(start_atom::value);
-        break;
-      case la::stop:
-        res = call<service_state>(stop_atom::value, std::string{"x"},
-                                  caf::timespan{1s});
-        break;
-      case la::reconfigure:
-        res = call<service_state>(reconfigure_atom::value, settings{});
-        break;
+    case la::configure:
+      res = call<service_state>(configure_atom::value, settings{});
+      break;
+    case la::start:
+      res = call<service_state>(start_atom::value);
+      break;
+    case la::stop:
+      res = call<service_state>(stop_atom::value, std::string{"x"},
+                                caf::timespan{1s});
+      break;
+    case la::reconfigure:
+      res = call<service_state>(reconfigure_atom::value, settings{});
+      break;
     }
     CAF_REQUIRE(!res);
     CAF_CHECK(is(res.error(), errc::invalid_transition));
@@ -325,8 +315,8 @@ CAF_TEST(hook refusal keeps the prior state) {
   auto r = configure();
   CAF_REQUIRE(!r);
   CAF_CHECK(is(r.error(), errc::hook_refused));
-  CAF_CHECK(describe(r.error()).find("on_configure says no")
-            != std::string::npos);
+  CAF_CHECK(describe(r.error()).find("on_configure says no") !=
+            std::string::npos);
   CAF_CHECK_EQUAL(state(), service_state::initialized);
   s->configure = act::succeed;
   s->start = act::refuse;
@@ -354,7 +344,8 @@ CAF_TEST(hook failure moves to failed and calls on_error) {
   CAF_CHECK(describe(r.error()).find("on_start broke") != std::string::npos);
   CAF_CHECK_EQUAL(state(), service_state::failed);
   CAF_REQUIRE_EQUAL(s->errors_seen.size(), 1u);
-  CAF_CHECK_EQUAL(s->errors_seen[0], "on_start: on_start failed: on_start broke");
+  CAF_CHECK_EQUAL(s->errors_seen[0],
+                  "on_start: on_start failed: on_start broke");
   CAF_CHECK_EQUAL(health().overall, health_status::fatal);
   CAF_CHECK_EQUAL(status().errors, 1u);
 }
@@ -364,8 +355,8 @@ CAF_TEST(an exception in a hook is a failure with its message) {
   auto r = configure();
   CAF_REQUIRE(!r);
   CAF_CHECK(is(r.error(), errc::hook_failed));
-  CAF_CHECK(describe(r.error()).find("on_configure exploded")
-            != std::string::npos);
+  CAF_CHECK(describe(r.error()).find("on_configure exploded") !=
+            std::string::npos);
   CAF_CHECK_EQUAL(state(), service_state::failed);
   // Still alive and restartable.
   auto st = start();
@@ -526,7 +517,7 @@ CAF_TEST(a fatal error moves to failed and notifies state listeners) {
   CAF_CHECK_EQUAL(s->errors_seen[0], "record_error: disk gone");
 }
 
-CAF_TEST(non-fatal errors degrade health until reset) {
+CAF_TEST(non - fatal errors degrade health until reset) {
   CAF_REQUIRE(start());
   auto hdl = caf::actor_cast<caf::actor>(svc);
   self->send(hdl, std::string{"minor:slow disk"});

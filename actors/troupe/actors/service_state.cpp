@@ -26,14 +26,14 @@ parse_service_state(std::string_view name) noexcept {
 
 std::string to_string(lifecycle_action x) {
   switch (x) {
-    case lifecycle_action::configure:
-      return "configure";
-    case lifecycle_action::start:
-      return "start";
-    case lifecycle_action::stop:
-      return "stop";
-    case lifecycle_action::reconfigure:
-      return "reconfigure";
+  case lifecycle_action::configure:
+    return "configure";
+  case lifecycle_action::start:
+    return "start";
+  case lifecycle_action::stop:
+    return "stop";
+  case lifecycle_action::reconfigure:
+    return "reconfigure";
   }
   return "unknown";
 }
@@ -44,28 +44,28 @@ transition check_transition(service_state from, lifecycle_action action,
   using s = service_state;
   constexpr transition invalid{false, errc::invalid_transition, s::failed};
   switch (action) {
-    case lifecycle_action::configure:
-      if (from == s::initialized || from == s::configured || from == s::stopped)
-        return {true, errc{}, s::configured};
-      return invalid;
-    case lifecycle_action::start:
-      if (from == s::configured || from == s::stopped || from == s::failed
-          || from == s::initialized) {
-        if (requires_configuration && !configured)
-          return {false, errc::not_configured, from};
-        return {true, errc{}, s::running};
-      }
-      return invalid;
-    case lifecycle_action::stop:
-      if (from == s::running || from == s::failed)
-        return {true, errc{}, s::stopped};
-      return invalid;
-    case lifecycle_action::reconfigure:
-      if (from == s::running)
-        return {true, errc{}, s::running};
-      if (from == s::configured || from == s::stopped)
-        return {true, errc{}, s::configured};
-      return invalid;
+  case lifecycle_action::configure:
+    if (from == s::initialized || from == s::configured || from == s::stopped)
+      return {true, errc{}, s::configured};
+    return invalid;
+  case lifecycle_action::start:
+    if (from == s::configured || from == s::stopped || from == s::failed ||
+        from == s::initialized) {
+      if (requires_configuration && !configured)
+        return {false, errc::not_configured, from};
+      return {true, errc{}, s::running};
+    }
+    return invalid;
+  case lifecycle_action::stop:
+    if (from == s::running || from == s::failed)
+      return {true, errc{}, s::stopped};
+    return invalid;
+  case lifecycle_action::reconfigure:
+    if (from == s::running)
+      return {true, errc{}, s::running};
+    if (from == s::configured || from == s::stopped)
+      return {true, errc{}, s::configured};
+    return invalid;
   }
   return invalid;
 }

@@ -65,9 +65,10 @@ struct transition {
 /// | action      | valid from                                   | target     |
 /// |-------------|----------------------------------------------|------------|
 /// | configure   | initialized, configured, stopped             | configured |
-/// | start       | configured, stopped, failed; initialized when no configuration is required | running |
-/// | stop        | running, failed                              | stopped    |
-/// | reconfigure | running (stays running); configured, stopped | configured |
+/// | start       | configured, stopped, failed; initialized when no
+/// configuration is required | running | | stop        | running, failed |
+/// stopped    | | reconfigure | running (stays running); configured, stopped |
+/// configured |
 transition check_transition(service_state from, lifecycle_action action,
                             bool requires_configuration,
                             bool configured) noexcept;

@@ -84,7 +84,7 @@ CAF_TEST(start without configuration is refused when required) {
                             true, false);
   CAF_CHECK(!t.allowed);
   CAF_CHECK(t.refusal == errc::not_configured);
-  t = check_transition(service_state::configured, lifecycle_action::start,
-                       true, true);
+  t = check_transition(service_state::configured, lifecycle_action::start, true,
+                       true);
   CAF_CHECK(t.allowed);
 }

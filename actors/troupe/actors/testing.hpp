@@ -19,9 +19,7 @@ namespace troupe::testing {
 
 /// An actor system config with troupe's error category registered.
 struct test_config : caf::actor_system_config {
-  test_config() {
-    init_actor_system_config(*this);
-  }
+  test_config() { init_actor_system_config(*this); }
 };
 
 /// A fixture with a deterministic scheduler and helpers that drive services
@@ -63,8 +61,7 @@ struct service_fixture : test_coordinator_fixture<test_config> {
   }
 
   template <class Handle>
-  caf::expected<service_state> configure(const Handle& hdl,
-                                         settings cfg = {}) {
+  caf::expected<service_state> configure(const Handle& hdl, settings cfg = {}) {
     return call<service_state>(hdl, configure_atom::value, std::move(cfg));
   }
 

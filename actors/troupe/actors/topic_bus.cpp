@@ -37,9 +37,8 @@ caf::behavior bus_fun(caf::stateful_actor<bus_state>* self) {
   return {
     [self](subscribe_atom, std::string& prefix, caf::actor& sub) {
       auto& es = self->state.entries;
-      bool known = std::any_of(es.begin(), es.end(), [&](auto& e) {
-        return e.subscriber == sub;
-      });
+      bool known = std::any_of(es.begin(), es.end(),
+                               [&](auto& e) { return e.subscriber == sub; });
       if (!known)
         self->monitor(sub);
       bool dup = std::any_of(es.begin(), es.end(), [&](auto& e) {
@@ -52,8 +51,8 @@ caf::behavior bus_fun(caf::stateful_actor<bus_state>* self) {
       auto& es = self->state.entries;
       es.erase(std::remove_if(es.begin(), es.end(),
                               [&](auto& e) {
-                                return e.subscriber == sub
-                                       && e.prefix == prefix;
+                                return e.subscriber == sub &&
+                                       e.prefix == prefix;
                               }),
                es.end());
     },

@@ -15,8 +15,8 @@ using burst_atom = caf::atom_constant<caf::atom("burst")>;
 // Publishes `count` integers tagged with its own id on `topic`.
 class emitter : public service {
 public:
-  using interface = service_actor::extend<
-    caf::reacts_to<burst_atom, std::string, int32_t>>;
+  using interface =
+    service_actor::extend<caf::reacts_to<burst_atom, std::string, int32_t>>;
 
   explicit emitter(int32_t id) : id_(id) {}
 
@@ -46,10 +46,10 @@ public:
     : log_(std::move(log)), prefix_(std::move(prefix)) {}
 
   hook_result on_start() override {
-    subscribe<tagged>(prefix_, [this](const std::string& topic,
-                                      const tagged& x) {
-      log_->seen.emplace_back(topic, x);
-    });
+    subscribe<tagged>(prefix_,
+                      [this](const std::string& topic, const tagged& x) {
+                        log_->seen.emplace_back(topic, x);
+                      });
     return hook_result::success();
   }
 
@@ -83,7 +83,9 @@ struct fixture : testing::service_fixture {
     consume_messages();
     std::tuple<uint64_t, uint64_t, uint64_t> result;
     rh.receive(
-      [&](uint64_t a, uint64_t b, uint64_t c) { result = {a, b, c}; },
+      [&](uint64_t a, uint64_t b, uint64_t c) {
+        result = {a, b, c};
+      },
       [&](caf::error& err) { CAF_FAIL(describe(err)); });
     return result;
   }

@@ -49,11 +49,11 @@ hook_result counter::on_start() {
   every(stale_after_ / 2, [this] {
     auto quiet = now() - last_tick_;
     if (quiet > stale_after_)
-      set_health("ticks", health_status::degraded,
-                 "no tick for "
-                   + config::format_duration(
-                     std::chrono::duration_cast<std::chrono::milliseconds>(
-                       quiet)));
+      set_health(
+        "ticks", health_status::degraded,
+        "no tick for " +
+          config::format_duration(
+            std::chrono::duration_cast<std::chrono::milliseconds>(quiet)));
     else
       clear_health("ticks");
   });

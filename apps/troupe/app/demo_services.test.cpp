@@ -31,7 +31,8 @@ CAF_TEST_FIXTURE_SCOPE(demo_service_tests, fixture)
 CAF_TEST(the counter counts every tick of the ticker) {
   auto cnt = spawn_service<app::counter>(sys, opts("counter"));
   auto tck = spawn_service<app::ticker>(sys, opts("ticker"));
-  CAF_REQUIRE(configure(cnt, settings{config::table{{"stale_after", config::duration{1h}}}}));
+  CAF_REQUIRE(configure(
+    cnt, settings{config::table{{"stale_after", config::duration{1h}}}}));
   CAF_REQUIRE(start(cnt));
   CAF_REQUIRE(configure(
     tck, settings{config::table{{"period", config::duration{100ms}}}}));
@@ -51,10 +52,9 @@ CAF_TEST(the counter counts every tick of the ticker) {
 
 CAF_TEST(the ticker schema rejects bad settings and lists every problem) {
   auto tck = spawn_service<app::ticker>(sys, opts("ticker"));
-  auto r = configure(tck, settings{config::table{
-                            {"period", config::duration{0}},
-                            {"topic", 5},
-                            {"perod", "1s"}}});
+  auto r = configure(
+    tck, settings{config::table{
+           {"period", config::duration{0}}, {"topic", 5}, {"perod", "1s"}}});
   CAF_REQUIRE(!r);
   CAF_CHECK(is(r.error(), errc::invalid_settings));
   CAF_CHECK_EQUAL(describe(r.error()),

@@ -11,20 +11,19 @@ namespace {
 caf::error named(const std::string& name, const char* step,
                  const caf::error& err) {
   return caf::error{err.code(), err.category(),
-                    caf::make_message("service '" + name + "' failed to "
-                                      + step + ": " + describe(err))};
+                    caf::make_message("service '" + name + "' failed to " +
+                                      step + ": " + describe(err))};
 }
 
 } // namespace
 
 service_group::service_group(caf::actor_system& sys,
                              std::chrono::milliseconds timeout)
-  : self_(sys), timeout_(timeout) {
-}
+  : self_(sys), timeout_(timeout) {}
 
 void service_group::add(std::string name, service_actor handle, settings cfg) {
-  members_.push_back(member{std::move(name), std::move(handle),
-                            std::move(cfg)});
+  members_.push_back(
+    member{std::move(name), std::move(handle), std::move(cfg)});
 }
 
 caf::error service_group::start_all() {
@@ -53,10 +52,12 @@ caf::error service_group::stop_all(std::chrono::nanoseconds deadline) {
     if (err || (st != service_state::running && st != service_state::failed))
       continue; // nothing to stop
     // Allow the deadline plus slack for on_stop itself.
-    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(deadline)
-                + timeout_;
-    self_->request(i->handle, wait, stop_atom::value,
-                   std::string{"shutdown"}, caf::timespan{deadline})
+    auto wait =
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline) +
+      timeout_;
+    self_
+      ->request(i->handle, wait, stop_atom::value, std::string{"shutdown"},
+                caf::timespan{deadline})
       .receive([](service_state) {}, [&](caf::error& e) { err = e; });
     if (err && !first)
       first = named(i->name, "stop", err);

@@ -23,9 +23,9 @@ public:
     settings cfg;
   };
 
-  explicit service_group(caf::actor_system& sys,
-                         std::chrono::milliseconds timeout
-                         = std::chrono::seconds{5});
+  explicit service_group(
+    caf::actor_system& sys,
+    std::chrono::milliseconds timeout = std::chrono::seconds{5});
 
   /// Adds a service; it starts after every service added before it.
   void add(std::string name, service_actor handle, settings cfg = {});

@@ -57,7 +57,7 @@ void signal_watcher::run() {
       // Second stop signal: the user wants out now.
       static const char msg[] = "\nsecond signal: exiting immediately\n";
       auto ignored = ::write(STDERR_FILENO, msg, sizeof(msg) - 1);
-      (void) ignored;
+      (void)ignored;
       std::_Exit(128 + sig);
     }
     {

@@ -32,9 +32,8 @@ std::string render_status_table(const std::vector<service_status>& services) {
   rows.push_back({"SERVICE", "TYPE", "STATE", "HEALTH", "UPTIME", "IN", "OUT",
                   "DROP", "ERR", "RESTART"});
   for (auto& st : services)
-    rows.push_back({st.name, st.type, to_string(st.state),
-                    to_string(st.health), format_uptime(st.uptime),
-                    std::to_string(st.messages_in),
+    rows.push_back({st.name, st.type, to_string(st.state), to_string(st.health),
+                    format_uptime(st.uptime), std::to_string(st.messages_in),
                     std::to_string(st.messages_out),
                     std::to_string(st.messages_dropped),
                     std::to_string(st.errors), std::to_string(st.restarts)});
@@ -59,8 +58,8 @@ std::string render_status_table(const std::vector<service_status>& services) {
 }
 
 std::string render_status_line(const service_status& st) {
-  std::string out = st.name + ": " + to_string(st.state) + " "
-                    + to_string(st.health);
+  std::string out =
+    st.name + ": " + to_string(st.state) + " " + to_string(st.health);
   out += " in=" + std::to_string(st.messages_in);
   out += " out=" + std::to_string(st.messages_out);
   out += " dropped=" + std::to_string(st.messages_dropped);

@@ -6,24 +6,24 @@ namespace troupe::bridge {
 
 std::string_view to_string(frame_error x) noexcept {
   switch (x) {
-    case frame_error::none:
-      return "none";
-    case frame_error::no_frames:
-      return "no_frames";
-    case frame_error::missing_payload:
-      return "missing_payload";
-    case frame_error::too_many_frames:
-      return "too_many_frames";
-    case frame_error::empty_topic:
-      return "empty_topic";
-    case frame_error::topic_not_utf8:
-      return "topic_not_utf8";
-    case frame_error::too_large:
-      return "too_large";
-    case frame_error::invalid_json:
-      return "invalid_json";
-    case frame_error::invalid_meta:
-      return "invalid_meta";
+  case frame_error::none:
+    return "none";
+  case frame_error::no_frames:
+    return "no_frames";
+  case frame_error::missing_payload:
+    return "missing_payload";
+  case frame_error::too_many_frames:
+    return "too_many_frames";
+  case frame_error::empty_topic:
+    return "empty_topic";
+  case frame_error::topic_not_utf8:
+    return "topic_not_utf8";
+  case frame_error::too_large:
+    return "too_large";
+  case frame_error::invalid_json:
+    return "invalid_json";
+  case frame_error::invalid_meta:
+    return "invalid_meta";
   }
   return "unknown";
 }
@@ -58,9 +58,9 @@ bool is_utf8(std::string_view text) noexcept {
         return false;
       cp = (cp << 6) | (p[i] & 0x3F);
     }
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800)
-        || (len == 4 && cp < 0x10000) || cp > 0x10FFFF
-        || (cp >= 0xD800 && cp <= 0xDFFF))
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
+        (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
       return false;
     p += len;
   }

@@ -64,12 +64,14 @@ schema app_schema(const type_catalog& types) {
   schema root{"A troupe app file"};
   auto& app = root.section("app", "The app as a whole");
   app.string("name", "Name shown in logs and status").fallback("troupe");
-  app.string("log_level", "Default log level").fallback("info").one_of(
-    log_levels);
+  app.string("log_level", "Default log level")
+    .fallback("info")
+    .one_of(log_levels);
   app.string("log_file", "Also write logs to this file (empty: console only)")
     .fallback("");
-  app.duration("shutdown_timeout",
-               "Drain deadline after SIGINT/SIGTERM; past it, exit non-zero")
+  app
+    .duration("shutdown_timeout",
+              "Drain deadline after SIGINT/SIGTERM; past it, exit non-zero")
     .fallback(duration{10s})
     .at_least(0);
   app.duration("status_interval", "How often the status is printed")
@@ -78,9 +80,9 @@ schema app_schema(const type_catalog& types) {
   app.list("plugins", "Shared libraries with more service types")
     .of(value_kind::string)
     .fallback(list{});
-  auto& control = root.section("control", "HTTP control plane (off by default)");
-  control
-    .string("http", "Listen address, e.g. \"127.0.0.1:8080\"; empty: off")
+  auto& control =
+    root.section("control", "HTTP control plane (off by default)");
+  control.string("http", "Listen address, e.g. \"127.0.0.1:8080\"; empty: off")
     .fallback("");
   control.string("token", "Bearer token required by the control plane")
     .fallback("");
@@ -89,8 +91,9 @@ schema app_schema(const type_catalog& types) {
   auto cache =
     std::make_shared<std::map<std::string, std::shared_ptr<schema>>>();
   auto catalog = std::make_shared<type_catalog>(types);
-  auto resolve = [cache, catalog](const table& entry, entry_problem& problem)
-    -> std::shared_ptr<const schema> {
+  auto resolve =
+    [cache, catalog](const table& entry,
+                     entry_problem& problem) -> std::shared_ptr<const schema> {
     auto* type = find(entry, "type");
     auto* name = type ? type->get_if<std::string>() : nullptr;
     problem.key = "type";
@@ -103,8 +106,8 @@ schema app_schema(const type_catalog& types) {
       std::vector<std::string> known;
       for (auto& [k, _] : *catalog)
         known.push_back(k);
-      problem.message = "unknown service type '" + *name + "'"
-                        + did_you_mean(*name, known);
+      problem.message =
+        "unknown service type '" + *name + "'" + did_you_mean(*name, known);
       return nullptr;
     }
     auto full = std::make_shared<schema>(t->second.description());
@@ -119,10 +122,10 @@ schema app_schema(const type_catalog& types) {
 }
 
 bool operator==(const service_spec& x, const service_spec& y) {
-  return x.name == y.name && x.type == y.type && x.depends_on == y.depends_on
-         && x.autostart == y.autostart && x.enabled == y.enabled
-         && x.restart == y.restart && x.stop_timeout == y.stop_timeout
-         && x.log_level == y.log_level && x.settings == y.settings;
+  return x.name == y.name && x.type == y.type && x.depends_on == y.depends_on &&
+         x.autostart == y.autostart && x.enabled == y.enabled &&
+         x.restart == y.restart && x.stop_timeout == y.stop_timeout &&
+         x.log_level == y.log_level && x.settings == y.settings;
 }
 
 namespace {
@@ -139,9 +142,9 @@ void check_dependencies(app_config& cfg, diagnostics& errors) {
         errors.push_back({cfg.layers.where(path), path,
                           "service '" + name + "' depends on itself"});
       else if (cfg.services.count(dep) == 0)
-        errors.push_back({cfg.layers.where(path), path,
-                          "unknown service '" + dep + "'"
-                            + did_you_mean(dep, names)});
+        errors.push_back(
+          {cfg.layers.where(path), path,
+           "unknown service '" + dep + "'" + did_you_mean(dep, names)});
     }
   // Cycles: depth-first search, reporting each cycle once from its
   // smallest member.
@@ -165,8 +168,8 @@ void check_dependencies(app_config& cfg, diagnostics& errors) {
         auto key = *std::min_element(members.begin(), members.end());
         if (reported.insert(key).second) {
           auto path = "services." + n + ".depends_on";
-          errors.push_back({cfg.layers.where(path), path,
-                            "dependency cycle: " + chain});
+          errors.push_back(
+            {cfg.layers.where(path), path, "dependency cycle: " + chain});
         }
       } else if (marks[dep] == mark::none) {
         visit(dep);

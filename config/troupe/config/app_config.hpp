@@ -92,8 +92,8 @@ struct app_changes {
   /// Same name, different type: must be replaced.
   std::vector<std::string> replaced;
   bool empty() const noexcept {
-    return added.empty() && removed.empty() && changed.empty()
-           && replaced.empty();
+    return added.empty() && removed.empty() && changed.empty() &&
+           replaced.empty();
   }
 };
 

@@ -96,8 +96,7 @@ INSTANTIATE_TEST_SUITE_P(
     error_case{"unknown_app_key", "[app]\nlog_levle = \"info\"\n",
                "app.toml:2:1: app.log_levle: unknown key 'log_levle' (did you "
                "mean 'log_level'?)"},
-    error_case{"unknown_setting",
-               "[services.g]\ntype = \"gen\"\nrat = 5\n",
+    error_case{"unknown_setting", "[services.g]\ntype = \"gen\"\nrat = 5\n",
                "app.toml:3:1: services.g.rat: unknown key 'rat' (did you mean "
                "'rate'?)"},
     error_case{"unknown_key_no_suggestion",
@@ -241,10 +240,10 @@ TEST(app_config, toml_array_text_for_lists) {
 }
 
 TEST(app_config, bad_override_values_name_the_flag_or_variable) {
-  auto r = load("[services.g]\ntype = \"gen\"\n",
-                {"services.g.rate=fast", "services.g.rat=1", "nonsense"},
-                {{"TROUPE_SERVICES__G__VERBOSE", "maybe"},
-                 {"TROUPE_APP____X", "1"}});
+  auto r =
+    load("[services.g]\ntype = \"gen\"\n",
+         {"services.g.rate=fast", "services.g.rat=1", "nonsense"},
+         {{"TROUPE_SERVICES__G__VERBOSE", "maybe"}, {"TROUPE_APP____X", "1"}});
   auto text = all(r.errors);
   ASSERT_EQ(r.errors.size(), 5u) << text;
   EXPECT_NE(text.find("TROUPE_APP____X: malformed variable name"),

@@ -7,28 +7,28 @@ namespace troupe::config {
 
 std::string_view to_string(origin_kind k) noexcept {
   switch (k) {
-    case origin_kind::defaults:
-      return "default";
-    case origin_kind::file:
-      return "file";
-    case origin_kind::env:
-      return "env";
-    case origin_kind::cli:
-      return "cli";
+  case origin_kind::defaults:
+    return "default";
+  case origin_kind::file:
+    return "file";
+  case origin_kind::env:
+    return "env";
+  case origin_kind::cli:
+    return "cli";
   }
   return "unknown";
 }
 
 std::string origin::describe() const {
   switch (kind) {
-    case origin_kind::defaults:
-      return "default";
-    case origin_kind::file:
-      return where;
-    case origin_kind::env:
-      return "env " + where;
-    case origin_kind::cli:
-      return where;
+  case origin_kind::defaults:
+    return "default";
+  case origin_kind::file:
+    return where;
+  case origin_kind::env:
+    return "env " + where;
+  case origin_kind::cli:
+    return where;
   }
   return where;
 }
@@ -62,10 +62,10 @@ size_t edit_distance(std::string_view a, std::string_view b) {
   for (size_t i = 1; i <= a.size(); ++i)
     for (size_t j = 1; j <= b.size(); ++j) {
       size_t cost = lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1,
-                          d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && lower(a[i - 1]) == lower(b[j - 2])
-          && lower(a[i - 2]) == lower(b[j - 1]))
+      d[i][j] =
+        std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && lower(a[i - 1]) == lower(b[j - 2]) &&
+          lower(a[i - 2]) == lower(b[j - 1]))
         d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
     }
   return d[a.size()][b.size()];

@@ -27,13 +27,13 @@ constexpr unit units[] = {
 std::optional<duration> parse_duration(std::string_view text) noexcept {
   // Split into a number and a unit suffix.
   size_t i = 0;
-  while (i < text.size()
-         && ((text[i] >= '0' && text[i] <= '9') || text[i] == '.'))
+  while (i < text.size() &&
+         ((text[i] >= '0' && text[i] <= '9') || text[i] == '.'))
     ++i;
   auto number = text.substr(0, i);
   auto suffix = text.substr(i);
-  if (number.empty() || number.front() == '.' || number.back() == '.'
-      || suffix.empty())
+  if (number.empty() || number.front() == '.' || number.back() == '.' ||
+      suffix.empty())
     return std::nullopt;
   int64_t scale = 0;
   for (auto& u : units)
@@ -42,8 +42,8 @@ std::optional<duration> parse_duration(std::string_view text) noexcept {
   if (scale == 0)
     return std::nullopt;
   auto dot = number.find('.');
-  if (dot != std::string_view::npos
-      && number.find('.', dot + 1) != std::string_view::npos)
+  if (dot != std::string_view::npos &&
+      number.find('.', dot + 1) != std::string_view::npos)
     return std::nullopt;
   // Integer part with overflow checks, then up to 9 fractional digits.
   constexpr auto max = std::numeric_limits<int64_t>::max();

@@ -48,35 +48,35 @@ struct toml_reader {
   value convert(const toml::node& n, const std::string& path) {
     origins[path] = at(n);
     switch (n.type()) {
-      case toml::node_type::table: {
-        table out;
-        for (auto&& [k, v] : *n.as_table()) {
-          auto child = join(path, k.str());
-          key_positions[child] = position(file, k.source().begin);
-          out[std::string{k.str()}] = convert(v, child);
-        }
-        return out;
+    case toml::node_type::table: {
+      table out;
+      for (auto&& [k, v] : *n.as_table()) {
+        auto child = join(path, k.str());
+        key_positions[child] = position(file, k.source().begin);
+        out[std::string{k.str()}] = convert(v, child);
       }
-      case toml::node_type::array: {
-        list out;
-        size_t i = 0;
-        for (auto&& v : *n.as_array())
-          out.push_back(convert(v, path + '[' + std::to_string(i++) + ']'));
-        return out;
-      }
-      case toml::node_type::string:
-        return std::string{n.as_string()->get()};
-      case toml::node_type::integer:
-        return n.as_integer()->get();
-      case toml::node_type::floating_point:
-        return n.as_floating_point()->get();
-      case toml::node_type::boolean:
-        return n.as_boolean()->get();
-      default:
-        errors.push_back({at(n).where, path,
-                          "dates and times are not supported; write a string "
-                          "or a duration like \"5s\""});
-        return {};
+      return out;
+    }
+    case toml::node_type::array: {
+      list out;
+      size_t i = 0;
+      for (auto&& v : *n.as_array())
+        out.push_back(convert(v, path + '[' + std::to_string(i++) + ']'));
+      return out;
+    }
+    case toml::node_type::string:
+      return std::string{n.as_string()->get()};
+    case toml::node_type::integer:
+      return n.as_integer()->get();
+    case toml::node_type::floating_point:
+      return n.as_floating_point()->get();
+    case toml::node_type::boolean:
+      return n.as_boolean()->get();
+    default:
+      errors.push_back({at(n).where, path,
+                        "dates and times are not supported; write a string "
+                        "or a duration like \"5s\""});
+      return {};
     }
   }
 };
@@ -91,7 +91,8 @@ diagnostics layered_config::parse_toml(std::string_view text,
   try {
     doc = toml::parse(text, file_name);
   } catch (const toml::parse_error& e) {
-    errors.push_back({position(file_name, e.source().begin), {},
+    errors.push_back({position(file_name, e.source().begin),
+                      {},
                       std::string{e.description()}});
     return errors;
   } catch (const std::exception& e) {
@@ -111,7 +112,8 @@ diagnostics layered_config::parse_toml(std::string_view text,
 diagnostics layered_config::load_file(const std::string& path) {
   std::ifstream in{path, std::ios::binary};
   if (!in)
-    return {{path, {}, "cannot read file: " + std::string{std::strerror(errno)}}};
+    return {
+      {path, {}, "cannot read file: " + std::string{std::strerror(errno)}}};
   std::ostringstream buf;
   buf << in.rdbuf();
   return parse_toml(buf.str(), path);
@@ -120,7 +122,8 @@ diagnostics layered_config::load_file(const std::string& path) {
 void layered_config::erase_origins_below(std::string_view path) {
   std::string prefix{path};
   auto i = origins_.lower_bound(prefix);
-  while (i != origins_.end() && i->first.compare(0, prefix.size(), prefix) == 0) {
+  while (i != origins_.end() &&
+         i->first.compare(0, prefix.size(), prefix) == 0) {
     auto rest = std::string_view{i->first}.substr(prefix.size());
     if (rest.empty() || rest.front() == '.' || rest.front() == '[')
       i = origins_.erase(i);
@@ -167,7 +170,8 @@ diagnostics layered_config::apply_env(const environment& env) {
         bad = true;
     }
     if (bad) {
-      errors.push_back({name, {},
+      errors.push_back({name,
+                        {},
                         "malformed variable name: expected "
                         "TROUPE_<SECTION>__<KEY> with non-empty parts"});
       continue;
@@ -188,7 +192,8 @@ diagnostics layered_config::apply_set(std::string_view assignment) {
   for (;;) {
     auto dot = path.find('.', start);
     auto part = path.substr(start, dot - start);
-    auto trimmed_bad = part.empty() || part.front() == ' ' || part.back() == ' ';
+    auto trimmed_bad =
+      part.empty() || part.front() == ' ' || part.back() == ' ';
     if (trimmed_bad)
       return {{flag, std::string{path},
                "malformed key path: empty part or surrounding spaces"}};
@@ -209,7 +214,8 @@ const origin* layered_config::origin_of(std::string_view path) const noexcept {
 std::string layered_config::where(std::string_view path) const {
   std::string p{path};
   for (;;) {
-    if (auto* o = origin_of(p); o != nullptr && o->kind != origin_kind::defaults)
+    if (auto* o = origin_of(p);
+        o != nullptr && o->kind != origin_kind::defaults)
       return o->where;
     if (auto i = key_positions_.find(p); i != key_positions_.end())
       return i->second;

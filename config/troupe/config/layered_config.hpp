@@ -67,6 +67,12 @@ public:
   /// Returns the name of the last file loaded.
   const std::string& file() const noexcept { return file_; }
 
+  /// Checks `values` against `s` as `validate` does, in place: the settings
+  /// a service receives when configured from code rather than a file.
+  /// Diagnostics name `where` ("settings of 'gen'") instead of a position.
+  static diagnostics check_values(const schema& s, table& values,
+                                  std::string where);
+
   /// Reads the process environment.
   static environment process_environment();
 

@@ -78,8 +78,8 @@ void schema_rows(std::ostringstream& out, const schema& s,
       continue;
     }
     out << "| `" << key << "` | " << escape_cell(f.expectation()) << " | "
-        << escape_cell(default_text(f)) << " | "
-        << escape_cell(f.description) << " |\n";
+        << escape_cell(default_text(f)) << " | " << escape_cell(f.description)
+        << " |\n";
   }
 }
 
@@ -191,9 +191,9 @@ std::string render_types(const type_catalog& types) {
             continue;
           }
           rows << "  " << key << " (" << f.expectation() << ", "
-               << (f.required           ? std::string{"required"}
+               << (f.required        ? std::string{"required"}
                    : f.default_value ? "default " + to_toml(*f.default_value)
-                                        : std::string{"optional"})
+                                     : std::string{"optional"})
                << ")\n      " << f.description << '\n';
         }
       };

@@ -50,9 +50,9 @@ void load_text(const std::string& text, std::vector<std::string> sets = {}) {
   src.sets = std::move(sets);
   auto r = load_app(src, types());
   // Render whatever came out, too: it must not throw either.
-  (void) render_effective(r.config.layers);
+  (void)render_effective(r.config.layers);
   for (auto& e : r.errors)
-    (void) e.to_string();
+    (void)e.to_string();
 }
 
 } // namespace
@@ -88,16 +88,16 @@ TEST(robustness, mutations_of_a_valid_file_never_throw) {
       std::uniform_int_distribution<size_t> pos{0, text.size()};
       auto p = pos(rng);
       switch (rng() % 3) {
-        case 0:
-          text.insert(p, 1, alphabet[pick(rng)]);
-          break;
-        case 1:
-          if (p < text.size())
-            text.erase(p, 1);
-          break;
-        default:
-          if (p < text.size())
-            text[p] = alphabet[pick(rng)];
+      case 0:
+        text.insert(p, 1, alphabet[pick(rng)]);
+        break;
+      case 1:
+        if (p < text.size())
+          text.erase(p, 1);
+        break;
+      default:
+        if (p < text.size())
+          text[p] = alphabet[pick(rng)];
       }
     }
     EXPECT_NO_THROW(load_text(text)) << text;
@@ -105,13 +105,25 @@ TEST(robustness, mutations_of_a_valid_file_never_throw) {
 }
 
 TEST(robustness, odd_overrides_never_throw) {
-  const std::vector<std::string> sets = {
-    "",           "=",          "a",           ".=1",         "a..b=1",
-    "app=",       "app.name=",  "app.name.x=1", "services.g=1", "services=1",
-    "services.g.topics=[", "services.g.topics=[1,", "services.g.rate=1e99",
-    "services.g.rate=99999999999999999999", "services.g.endpoints=x",
-    "services.g.endpoints.in=x", "app.shutdown_timeout=-1s",
-    "app.shutdown_timeout=1e400s", " app.name =x"};
+  const std::vector<std::string> sets = {"",
+                                         "=",
+                                         "a",
+                                         ".=1",
+                                         "a..b=1",
+                                         "app=",
+                                         "app.name=",
+                                         "app.name.x=1",
+                                         "services.g=1",
+                                         "services=1",
+                                         "services.g.topics=[",
+                                         "services.g.topics=[1,",
+                                         "services.g.rate=1e99",
+                                         "services.g.rate=99999999999999999999",
+                                         "services.g.endpoints=x",
+                                         "services.g.endpoints.in=x",
+                                         "app.shutdown_timeout=-1s",
+                                         "app.shutdown_timeout=1e400s",
+                                         " app.name =x"};
   for (auto& s : sets)
     EXPECT_NO_THROW(load_text(valid_file, {s})) << s;
 }

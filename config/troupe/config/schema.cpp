@@ -42,8 +42,8 @@ namespace {
 
 std::string number(double x, value_kind k) {
   if (k == value_kind::duration)
-    return format_duration(std::chrono::duration_cast<duration>(
-      std::chrono::duration<double>{x}));
+    return format_duration(
+      std::chrono::duration_cast<duration>(std::chrono::duration<double>{x}));
   if (std::floor(x) == x && std::fabs(x) < 1e15)
     return std::to_string(static_cast<long long>(x));
   char buf[32];

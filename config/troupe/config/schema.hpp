@@ -33,8 +33,9 @@ using entry_resolver = std::function<std::shared_ptr<const schema>(
 /// ```
 /// schema s;
 /// s.integer("rate", "Ticks per second").fallback(10).at_least(1);
-/// s.duration("period", "Time between ticks").fallback(std::chrono::seconds{1});
-/// s.string("codec", "Payload encoding").fallback("json").one_of({"json", "raw"});
+/// s.duration("period", "Time between
+/// ticks").fallback(std::chrono::seconds{1}); s.string("codec", "Payload
+/// encoding").fallback("json").one_of({"json", "raw"});
 /// ```
 struct field {
   std::string key;

@@ -12,9 +12,10 @@ namespace troupe::config {
 /// its table with typed look-ups by dotted path.
 ///
 /// ```
-/// settings s{table{{"rate", 5}, {"period", duration{std::chrono::seconds{1}}}}};
-/// auto rate = s.get_or<int64_t>("rate", 1);          // 5
-/// auto name = s.get_or<std::string>("name", "tick"); // "tick"
+/// settings s{table{{"rate", 5}, {"period",
+/// duration{std::chrono::seconds{1}}}}}; auto rate = s.get_or<int64_t>("rate",
+/// 1);          // 5 auto name = s.get_or<std::string>("name", "tick"); //
+/// "tick"
 /// ```
 class settings {
 public:

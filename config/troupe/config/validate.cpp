@@ -43,8 +43,8 @@ public:
       auto* f = s.find(key);
       if (f == nullptr) {
         if (!allow_unknown)
-          error_at_key(path, "unknown key '" + key + "'"
-                               + did_you_mean(key, s.keys()));
+          error_at_key(path, "unknown key '" + key + "'" +
+                               did_you_mean(key, s.keys()));
         continue;
       }
       check_value(*f, v, path);
@@ -54,9 +54,9 @@ public:
         continue;
       auto path = join(prefix, f.key);
       if (f.required) {
-        out_.push_back({cfg_.where(prefix.empty() ? path : prefix), path,
-                        "missing required key '" + f.key + "' ("
-                          + f.expectation() + ")"});
+        out_.push_back(
+          {cfg_.where(prefix.empty() ? path : prefix), path,
+           "missing required key '" + f.key + "' (" + f.expectation() + ")"});
       } else if (f.default_value) {
         t[f.key] = *f.default_value;
         cfg_.origins_[path] = origin{origin_kind::defaults, {}};
@@ -72,8 +72,8 @@ private:
     if (v.get_if<std::string>() == nullptr)
       return false;
     auto* o = cfg_.origin_of(path);
-    return o != nullptr
-           && (o->kind == origin_kind::env || o->kind == origin_kind::cli);
+    return o != nullptr &&
+           (o->kind == origin_kind::env || o->kind == origin_kind::cli);
   }
 
   void mismatch(const field& f, const value& got, const std::string& path) {
@@ -96,51 +96,51 @@ private:
   bool coerce(value_kind kind, value& v, bool text) {
     auto* s = v.get_if<std::string>();
     switch (kind) {
-      case value_kind::none:
-        return v.kind() != value_kind::table && v.kind() != value_kind::list;
-      case value_kind::boolean:
-        if (text)
-          if (auto b = parse_bool_text(*s)) {
-            v = *b;
-            return true;
-          }
-        return v.kind() == value_kind::boolean;
-      case value_kind::integer:
-        if (text)
-          if (auto i = parse_integer_text(*s)) {
-            v = *i;
-            return true;
-          }
-        return v.kind() == value_kind::integer;
-      case value_kind::floating:
-        if (text)
-          if (auto d = parse_float_text(*s)) {
-            v = *d;
-            return true;
-          }
-        if (auto* i = v.get_if<int64_t>()) {
-          v = static_cast<double>(*i);
+    case value_kind::none:
+      return v.kind() != value_kind::table && v.kind() != value_kind::list;
+    case value_kind::boolean:
+      if (text)
+        if (auto b = parse_bool_text(*s)) {
+          v = *b;
           return true;
         }
-        return v.kind() == value_kind::floating;
-      case value_kind::string:
-        return s != nullptr;
-      case value_kind::duration:
-        if (s != nullptr)
-          if (auto d = parse_duration(*s)) {
-            v = *d;
-            return true;
-          }
-        return v.kind() == value_kind::duration;
-      case value_kind::list:
-        if (text)
-          if (auto xs = parse_list_text(*s)) {
-            v = std::move(*xs);
-            return true;
-          }
-        return v.kind() == value_kind::list;
-      case value_kind::table:
-        return v.kind() == value_kind::table;
+      return v.kind() == value_kind::boolean;
+    case value_kind::integer:
+      if (text)
+        if (auto i = parse_integer_text(*s)) {
+          v = *i;
+          return true;
+        }
+      return v.kind() == value_kind::integer;
+    case value_kind::floating:
+      if (text)
+        if (auto d = parse_float_text(*s)) {
+          v = *d;
+          return true;
+        }
+      if (auto* i = v.get_if<int64_t>()) {
+        v = static_cast<double>(*i);
+        return true;
+      }
+      return v.kind() == value_kind::floating;
+    case value_kind::string:
+      return s != nullptr;
+    case value_kind::duration:
+      if (s != nullptr)
+        if (auto d = parse_duration(*s)) {
+          v = *d;
+          return true;
+        }
+      return v.kind() == value_kind::duration;
+    case value_kind::list:
+      if (text)
+        if (auto xs = parse_list_text(*s)) {
+          v = std::move(*xs);
+          return true;
+        }
+      return v.kind() == value_kind::list;
+    case value_kind::table:
+      return v.kind() == value_kind::table;
     }
     return false;
   }
@@ -150,7 +150,8 @@ private:
     if (f.kind == value_kind::table && text) {
       out_.push_back({cfg_.where(path), path,
                       "a table cannot be set from text; set its keys one "
-                      "at a time (" + path + ".KEY=VALUE)"});
+                      "at a time (" +
+                        path + ".KEY=VALUE)"});
       return;
     }
     auto original = v;
@@ -159,49 +160,48 @@ private:
       return;
     }
     switch (f.kind) {
-      case value_kind::integer:
-        if (!in_bounds(f, static_cast<double>(*v.get_if<int64_t>())))
-          mismatch(f, original, path);
-        break;
-      case value_kind::floating:
-        if (!in_bounds(f, *v.get_if<double>()))
-          mismatch(f, original, path);
-        break;
-      case value_kind::duration:
-        if (!in_bounds(f, seconds(*v.get_if<duration>())))
-          mismatch(f, original, path);
-        break;
-      case value_kind::string:
-        if (!f.choices.empty()) {
-          auto& str = *v.get_if<std::string>();
-          bool ok = false;
-          for (auto& c : f.choices)
-            ok = ok || c == str;
-          if (!ok)
-            out_.push_back({cfg_.where(path), path,
-                            "expected " + f.expectation() + ", got "
-                              + shown(original)
-                              + did_you_mean(str, f.choices)});
-        }
-        break;
-      case value_kind::list: {
-        auto& xs = *v.get_if<list>();
-        for (size_t i = 0; i < xs.size(); ++i) {
-          auto elem_path = path + '[' + std::to_string(i) + ']';
-          auto elem_text = text && xs[i].get_if<std::string>() != nullptr;
-          auto before = xs[i];
-          if (!coerce(f.element, xs[i], elem_text))
-            out_.push_back({cfg_.where(elem_path), elem_path,
-                            "expected " + std::string{to_string(f.element)}
-                              + ", got " + shown(before)});
-        }
-        break;
+    case value_kind::integer:
+      if (!in_bounds(f, static_cast<double>(*v.get_if<int64_t>())))
+        mismatch(f, original, path);
+      break;
+    case value_kind::floating:
+      if (!in_bounds(f, *v.get_if<double>()))
+        mismatch(f, original, path);
+      break;
+    case value_kind::duration:
+      if (!in_bounds(f, seconds(*v.get_if<duration>())))
+        mismatch(f, original, path);
+      break;
+    case value_kind::string:
+      if (!f.choices.empty()) {
+        auto& str = *v.get_if<std::string>();
+        bool ok = false;
+        for (auto& c : f.choices)
+          ok = ok || c == str;
+        if (!ok)
+          out_.push_back({cfg_.where(path), path,
+                          "expected " + f.expectation() + ", got " +
+                            shown(original) + did_you_mean(str, f.choices)});
       }
-      case value_kind::table:
-        check_table_field(f, *v.get_if<table>(), path);
-        break;
-      default:
-        break;
+      break;
+    case value_kind::list: {
+      auto& xs = *v.get_if<list>();
+      for (size_t i = 0; i < xs.size(); ++i) {
+        auto elem_path = path + '[' + std::to_string(i) + ']';
+        auto elem_text = text && xs[i].get_if<std::string>() != nullptr;
+        auto before = xs[i];
+        if (!coerce(f.element, xs[i], elem_text))
+          out_.push_back({cfg_.where(elem_path), elem_path,
+                          "expected " + std::string{to_string(f.element)} +
+                            ", got " + shown(before)});
+      }
+      break;
+    }
+    case value_kind::table:
+      check_table_field(f, *v.get_if<table>(), path);
+      break;
+    default:
+      break;
     }
   }
 
@@ -216,9 +216,9 @@ private:
       auto entry_path = join(path, name);
       auto* entry_table = entry.get_if<table>();
       if (entry_table == nullptr) {
-        out_.push_back({cfg_.where(entry_path), entry_path,
-                        "expected a table ([" + entry_path + "]), got "
-                          + shown(entry)});
+        out_.push_back(
+          {cfg_.where(entry_path), entry_path,
+           "expected a table ([" + entry_path + "]), got " + shown(entry)});
         continue;
       }
       if (!f.resolve_entry) {
@@ -241,6 +241,16 @@ private:
   layered_config& cfg_;
   diagnostics& out_;
 };
+
+diagnostics layered_config::check_values(const schema& s, table& values,
+                                         std::string where) {
+  layered_config cfg;
+  cfg.file_ = std::move(where);
+  cfg.values_ = std::move(values);
+  auto out = cfg.validate(s);
+  values = std::move(cfg.values_);
+  return out;
+}
 
 diagnostics layered_config::validate(const schema& root) {
   diagnostics out;

@@ -8,22 +8,22 @@ namespace troupe::config {
 
 std::string_view to_string(value_kind k) noexcept {
   switch (k) {
-    case value_kind::none:
-      return "none";
-    case value_kind::boolean:
-      return "boolean";
-    case value_kind::integer:
-      return "integer";
-    case value_kind::floating:
-      return "float";
-    case value_kind::string:
-      return "string";
-    case value_kind::duration:
-      return "duration";
-    case value_kind::list:
-      return "list";
-    case value_kind::table:
-      return "table";
+  case value_kind::none:
+    return "none";
+  case value_kind::boolean:
+    return "boolean";
+  case value_kind::integer:
+    return "integer";
+  case value_kind::floating:
+    return "float";
+  case value_kind::string:
+    return "string";
+  case value_kind::duration:
+    return "duration";
+  case value_kind::list:
+    return "list";
+  case value_kind::table:
+    return "table";
   }
   return "unknown";
 }
@@ -36,29 +36,29 @@ std::string quote(std::string_view s) {
   out += '"';
   for (char c : s) {
     switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
+    case '"':
+      out += "\\\"";
+      break;
+    case '\\':
+      out += "\\\\";
+      break;
+    case '\n':
+      out += "\\n";
+      break;
+    case '\t':
+      out += "\\t";
+      break;
+    case '\r':
+      out += "\\r";
+      break;
+    default:
+      if (static_cast<unsigned char>(c) < 0x20) {
+        char buf[8];
+        std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+        out += buf;
+      } else {
+        out += c;
+      }
     }
   }
   out += '"';
@@ -69,8 +69,8 @@ bool is_bare_key(std::string_view key) {
   if (key.empty())
     return false;
   for (char c : key)
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-          || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+          (c >= '0' && c <= '9') || c == '_' || c == '-'))
       return false;
   return true;
 }

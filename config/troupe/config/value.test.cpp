@@ -13,9 +13,9 @@ TEST(duration, parses_every_unit) {
     const char* text;
     duration expected;
   } cases[] = {
-    {"100ns", 100ns}, {"10us", 10us}, {"250ms", 250ms}, {"5s", 5s},
-    {"2m", 2min},     {"1h", 1h},     {"1.5s", 1500ms}, {"0s", 0s},
-    {"0.25ms", 250us},
+    {"100ns", 100ns}, {"10us", 10us}, {"250ms", 250ms},
+    {"5s", 5s},       {"2m", 2min},   {"1h", 1h},
+    {"1.5s", 1500ms}, {"0s", 0s},     {"0.25ms", 250us},
   };
   for (auto& c : cases) {
     auto d = parse_duration(c.text);
@@ -25,17 +25,17 @@ TEST(duration, parses_every_unit) {
 }
 
 TEST(duration, rejects_malformed_text) {
-  for (const char* text : {"", "5", "s", "5x", "-5s", "5 s", "1..5s", ".5s",
-                           "5.s", "5ss", "ms5", "99999999999999999999s",
-                           "9999999999h"}) {
+  for (const char* text :
+       {"", "5", "s", "5x", "-5s", "5 s", "1..5s", ".5s", "5.s", "5ss", "ms5",
+        "99999999999999999999s", "9999999999h"}) {
     EXPECT_FALSE(parse_duration(text).has_value()) << '"' << text << '"';
   }
 }
 
 TEST(duration, format_round_trips) {
-  for (duration d : {duration{0s}, duration{250ms}, duration{5s},
-                     duration{2min}, duration{1h}, duration{1500ms},
-                     duration{7ns}, duration{90s}}) {
+  for (duration d :
+       {duration{0s}, duration{250ms}, duration{5s}, duration{2min},
+        duration{1h}, duration{1500ms}, duration{7ns}, duration{90s}}) {
     auto text = format_duration(d);
     auto back = parse_duration(text);
     ASSERT_TRUE(back.has_value()) << text;

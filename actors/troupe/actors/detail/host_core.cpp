@@ -23,8 +23,8 @@ timestamp now() {
 
 std::string invalid_text(const std::string& name, lifecycle_action action,
                          service_state current) {
-  return "cannot " + to_string(action) + " service '" + name + "' while "
-         + to_string(current);
+  return "cannot " + to_string(action) + " service '" + name + "' while " +
+         to_string(current);
 }
 
 constexpr const char* errors_check = "errors";
@@ -64,9 +64,7 @@ caf::expected<settings> host_core::checked(const settings& cfg) const {
 
 host_core::host_core(caf::scheduled_actor* self, service& impl,
                      service_options opts)
-  : self_(self),
-    impl_(impl),
-    opts_(std::move(opts)),
+  : self_(self), impl_(impl), opts_(std::move(opts)),
     log_(make_service_logger(opts_.name)),
     in_flight_(std::make_shared<in_flight_counter>()) {
   if (opts_.log_level)
@@ -83,15 +81,15 @@ host_core::~host_core() {
   impl_.host_ = nullptr;
 }
 
-// -- lifecycle requests ---------------------------------------------------------
+// -- lifecycle requests
+// ---------------------------------------------------------
 
 caf::result<service_state> host_core::configure(const settings& raw) {
   auto t = check_transition(state_, lifecycle_action::configure,
                             impl_.requires_configuration(), configured_);
   if (!t.allowed)
-    return make_error(t.refusal, invalid_text(opts_.name,
-                                              lifecycle_action::configure,
-                                              state_));
+    return make_error(
+      t.refusal, invalid_text(opts_.name, lifecycle_action::configure, state_));
   auto full = checked(raw);
   if (!full) {
     log_->warn("configure refused: {}", describe(full.error()));
@@ -115,15 +113,15 @@ caf::result<service_state> host_core::start() {
   if (!t.allowed) {
     if (t.refusal == errc::not_configured)
       return make_error(errc::not_configured,
-                        "cannot start service '" + opts_.name
-                          + "': it requires configuration and has none "
-                            "(send configure first)");
-    return make_error(t.refusal, invalid_text(opts_.name,
-                                              lifecycle_action::start, state_));
+                        "cannot start service '" + opts_.name +
+                          "': it requires configuration and has none "
+                          "(send configure first)");
+    return make_error(
+      t.refusal, invalid_text(opts_.name, lifecycle_action::start, state_));
   }
   auto prior = state_;
-  bool restart = prior == service_state::stopped
-                 || prior == service_state::failed;
+  bool restart =
+    prior == service_state::stopped || prior == service_state::failed;
   stopped_hard_ = false;
   enter(service_state::starting, restart ? "restart" : "start");
   auto r = guarded("on_start", [&] { return impl_.on_start(); });
@@ -140,12 +138,12 @@ caf::result<service_state> host_core::start() {
 }
 
 caf::result<service_state> host_core::stop(const std::string& reason,
-                                            caf::timespan deadline) {
+                                           caf::timespan deadline) {
   auto t = check_transition(state_, lifecycle_action::stop,
                             impl_.requires_configuration(), configured_);
   if (!t.allowed)
-    return make_error(t.refusal, invalid_text(opts_.name,
-                                              lifecycle_action::stop, state_));
+    return make_error(t.refusal,
+                      invalid_text(opts_.name, lifecycle_action::stop, state_));
   auto why = reason.empty() ? std::string{"stop"} : "stop: " + reason;
   if (state_ == service_state::failed) {
     // Nothing runs in failed; let the service clean up and settle.
@@ -161,10 +159,10 @@ caf::result<service_state> host_core::stop(const std::string& reason,
       return make_error(errc::hook_failed, last_error_);
     return state_;
   }
-  log_->info("stopping: waiting up to {}ms for {} unit(s) of work in flight",
-             std::chrono::duration_cast<std::chrono::milliseconds>(deadline)
-               .count(),
-             in_flight_->count);
+  log_->info(
+    "stopping: waiting up to {}ms for {} unit(s) of work in flight",
+    std::chrono::duration_cast<std::chrono::milliseconds>(deadline).count(),
+    in_flight_->count);
   stop_promise_ = self_->make_response_promise<service_state>();
   auto gen = ++stop_generation_;
   in_flight_->on_idle = [this, gen] {
@@ -180,9 +178,9 @@ caf::result<service_state> host_core::reconfigure(const settings& raw) {
   auto t = check_transition(state_, lifecycle_action::reconfigure,
                             impl_.requires_configuration(), configured_);
   if (!t.allowed)
-    return make_error(t.refusal,
-                      invalid_text(opts_.name, lifecycle_action::reconfigure,
-                                   state_));
+    return make_error(
+      t.refusal,
+      invalid_text(opts_.name, lifecycle_action::reconfigure, state_));
   if (state_ != service_state::running)
     return configure(raw);
   auto full = checked(raw);
@@ -239,7 +237,8 @@ void host_core::add_listener(caf::actor listener) {
     listeners_.push_back(std::move(listener));
 }
 
-// -- host plumbing ----------------------------------------------------------------
+// -- host plumbing
+// ----------------------------------------------------------------
 
 void host_core::deliver(const std::string& topic, const caf::message& msg) {
   if (state_ != service_state::running) {
@@ -305,7 +304,8 @@ std::chrono::steady_clock::time_point host_core::clock_now() const noexcept {
   return self_->clock().now();
 }
 
-// -- domain dispatch accounting ---------------------------------------------------
+// -- domain dispatch accounting
+// ---------------------------------------------------
 
 void host_core::count_dropped(const char* why) {
   ++messages_dropped_;
@@ -328,7 +328,8 @@ void host_core::handler_failed(const char* where, const std::string& what) {
   record_error(std::string{where} + " threw: " + what, true, where);
 }
 
-// -- toolkit --------------------------------------------------------------------------
+// -- toolkit
+// --------------------------------------------------------------------------
 
 void host_core::record_error(std::string what, bool fatal, const char* source) {
   ++errors_;
@@ -398,7 +399,8 @@ void host_core::add_subscription(std::string prefix,
   subscriptions_.push_back(subscription{std::move(prefix), std::move(fn)});
 }
 
-// -- internals ------------------------------------------------------------------------
+// -- internals
+// ------------------------------------------------------------------------
 
 void host_core::enter(service_state next, const std::string& reason) {
   auto prev = state_;
@@ -424,30 +426,30 @@ hook_result host_core::guarded(const char* hook,
   } catch (const std::exception& e) {
     return hook_result::fail(std::string{hook} + " threw: " + e.what());
   } catch (...) {
-    return hook_result::fail(std::string{hook}
-                             + " threw a non-standard exception");
+    return hook_result::fail(std::string{hook} +
+                             " threw a non-standard exception");
   }
 }
 
 caf::error host_core::settle(const char* hook, const hook_result& r,
                              service_state prior) {
   switch (r.outcome()) {
-    case hook_result::kind::success:
-      return {};
-    case hook_result::kind::refusal: {
-      auto text = std::string{hook} + " refused: " + r.message();
-      log_->warn("{}", text);
-      if (state_ != prior)
-        enter(prior, text);
-      return make_error(errc::hook_refused, std::move(text));
-    }
-    case hook_result::kind::failure: {
-      auto text = std::string{hook} + " failed: " + r.message();
-      ++errors_;
-      last_error_ = text;
-      fail(text, hook);
-      return make_error(errc::hook_failed, std::move(text));
-    }
+  case hook_result::kind::success:
+    return {};
+  case hook_result::kind::refusal: {
+    auto text = std::string{hook} + " refused: " + r.message();
+    log_->warn("{}", text);
+    if (state_ != prior)
+      enter(prior, text);
+    return make_error(errc::hook_refused, std::move(text));
+  }
+  case hook_result::kind::failure: {
+    auto text = std::string{hook} + " failed: " + r.message();
+    ++errors_;
+    last_error_ = text;
+    fail(text, hook);
+    return make_error(errc::hook_failed, std::move(text));
+  }
   }
   return {};
 }
@@ -496,26 +498,26 @@ void host_core::finish_stop(bool hard) {
   stopped_hard_ = hard;
   auto r = guarded("on_stop", [&] { return impl_.on_stop(); });
   switch (r.outcome()) {
-    case hook_result::kind::refusal:
-      // A stop cannot be vetoed: the supervisor and the app rely on it.
-      record_error("on_stop refused (stopping anyway): " + r.message(), false,
-                   "on_stop");
-      [[fallthrough]];
-    case hook_result::kind::success:
-      enter(service_state::stopped,
-            hard ? "stopped hard: deadline passed with work in flight"
-                 : "stopped");
-      if (stop_promise_) {
-        // A hard stop is still a stop; status().stopped_hard tells.
-        stop_promise_->deliver(state_);
-        stop_promise_.reset();
-      }
-      break;
-    case hook_result::kind::failure:
-      ++errors_;
-      last_error_ = "on_stop failed: " + r.message();
-      fail(last_error_, "on_stop");
-      break;
+  case hook_result::kind::refusal:
+    // A stop cannot be vetoed: the supervisor and the app rely on it.
+    record_error("on_stop refused (stopping anyway): " + r.message(), false,
+                 "on_stop");
+    [[fallthrough]];
+  case hook_result::kind::success:
+    enter(service_state::stopped,
+          hard ? "stopped hard: deadline passed with work in flight"
+               : "stopped");
+    if (stop_promise_) {
+      // A hard stop is still a stop; status().stopped_hard tells.
+      stop_promise_->deliver(state_);
+      stop_promise_.reset();
+    }
+    break;
+  case hook_result::kind::failure:
+    ++errors_;
+    last_error_ = "on_stop failed: " + r.message();
+    fail(last_error_, "on_stop");
+    break;
   }
 }
 

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include <caf/actor.hpp>
-#include <caf/fwd.hpp>
 #include <caf/expected.hpp>
+#include <caf/fwd.hpp>
 #include <caf/result.hpp>
 #include <caf/typed_response_promise.hpp>
 #include <spdlog/common.h>
@@ -35,7 +35,8 @@ public:
   host_core(const host_core&) = delete;
   host_core& operator=(const host_core&) = delete;
 
-  // -- lifecycle requests -------------------------------------------------------
+  // -- lifecycle requests
+  // -------------------------------------------------------
 
   caf::result<service_state> configure(const settings& cfg);
   caf::result<service_state> start();
@@ -50,7 +51,8 @@ public:
   health_report health() const;
   void add_listener(caf::actor listener);
 
-  // -- host plumbing ------------------------------------------------------------
+  // -- host plumbing
+  // ------------------------------------------------------------
 
   void deliver(const std::string& topic, const caf::message& msg);
   void run_task(uint64_t id, uint64_t generation);
@@ -59,7 +61,8 @@ public:
   /// Installed by the template host: switches to the behavior of a state.
   std::function<void(service_state)> on_enter;
 
-  // -- domain dispatch accounting -------------------------------------------------
+  // -- domain dispatch accounting
+  // -------------------------------------------------
 
   service_state current() const noexcept { return state_; }
   void count_in() noexcept { ++messages_in_; }
@@ -69,7 +72,8 @@ public:
   /// A domain handler or task threw: record a fatal error.
   void handler_failed(const char* where, const std::string& what);
 
-  // -- toolkit for the service ----------------------------------------------------
+  // -- toolkit for the service
+  // ----------------------------------------------------
 
   const std::string& name() const noexcept { return opts_.name; }
   const settings& config() const noexcept { return config_; }
