@@ -197,6 +197,18 @@ protected:
                      });
   }
 
+  /// A handler for messages of any type: returns false for a message it
+  /// does not take (counted as dropped).
+  using subscription_handler
+    = std::function<bool(const std::string&, const caf::message&)>;
+
+  /// Calls `fn(topic, msg)` for every message published under a topic
+  /// starting with `prefix`, whatever its type (the bridge forwards such
+  /// messages as they are). Ends on stop, like `subscribe`.
+  void subscribe_message(std::string prefix, subscription_handler fn) {
+    add_subscription(std::move(prefix), std::move(fn));
+  }
+
   /// Counts `n` messages as sent by this service (for messages sent directly
   /// with `self()` rather than through `publish`).
   void count_out(uint64_t n = 1);
@@ -206,9 +218,6 @@ protected:
 
 private:
   friend class detail::host_core;
-
-  using subscription_handler =
-    std::function<bool(const std::string&, const caf::message&)>;
 
   void add_subscription(std::string prefix, subscription_handler fn);
 

@@ -1,6 +1,7 @@
 #include "troupe/app/service_types.hpp"
 
 #include "troupe/app/demo_service_schemas.hpp"
+#include "troupe/bridge/endpoint_config.hpp"
 
 namespace troupe::app {
 
@@ -9,6 +10,7 @@ const config::type_catalog& builtin_type_schemas() {
     config::type_catalog out;
     out.emplace("ticker", ticker_schema());
     out.emplace("counter", counter_schema());
+    out.emplace("bridge", bridge::bridge_schema());
     return out;
   }();
   return catalog;

@@ -1,0 +1,69 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <tuple>
+
+#include <caf/atom.hpp>
+#include <caf/replies_to.hpp>
+
+#include "troupe/actors/service.hpp"
+#include "troupe/bridge/envelope.hpp"
+
+namespace troupe::bridge {
+
+/// Hands one inbound message from the receiver thread to the bridge actor.
+using inbound_atom = caf::atom_constant<caf::atom("br_in")>;
+
+/// Asks a bridge for its counters; the answer is a JSON object.
+using stats_atom = caf::atom_constant<caf::atom("br_stats")>;
+
+/// The `bridge` service type: carries local topics to and from ZMQ peers.
+///
+/// Inbound endpoints (sub, pull) are polled by one receiver thread; each
+/// message is checked against the wire format (see wire.hpp), counted, and
+/// published on the local bus as an `envelope` under its topic. Malformed
+/// input is counted per reason and endpoint and logged at most a few lines
+/// per second per reason; it never stops other traffic.
+///
+/// Outbound endpoints (pub, push) subscribe to their `topics` on the local
+/// bus; every matching message is encoded (see codec.hpp) and sent as
+/// `[topic][payload]` (plus `[meta]` with `meta = true`). When ZMQ will not
+/// take a message, `on_full` decides: `block` keeps it (no loss),
+/// `drop_oldest` keeps at most `hwm`, `drop_newest` drops it — every drop
+/// is counted. PUB sockets use ZMQ_XPUB_NODROP so that ZMQ never drops
+/// silently.
+class bridge_service : public service {
+public:
+  using interface =
+    service_actor::extend<caf::reacts_to<inbound_atom, envelope>,
+                          caf::replies_to<stats_atom>::with<std::string>>;
+
+  bridge_service();
+  ~bridge_service() override;
+
+  auto handlers() {
+    return std::make_tuple(
+      [this](inbound_atom, const envelope& e) { on_inbound(e); },
+      [this](stats_atom) { return stats_json(); });
+  }
+
+  const config::schema* settings_schema() const override;
+  hook_result on_configure(const settings& cfg) override;
+  hook_result on_start() override;
+  hook_result on_stop() override;
+
+private:
+  struct state;
+
+  void on_inbound(const envelope& e);
+  std::string stats_json() const;
+  bool send_out(size_t endpoint, const std::string& topic,
+                const caf::message& msg);
+  void flush();
+  void shut_down();
+
+  std::unique_ptr<state> st_;
+};
+
+} // namespace troupe::bridge

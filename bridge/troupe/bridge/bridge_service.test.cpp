@@ -1,0 +1,376 @@
+// The bridge against real ZMQ sockets on 127.0.0.1 (ports chosen by ZMQ at
+// bind time), with a real actor system and the real local bus.
+
+#include "troupe/bridge/bridge_service.hpp"
+
+#include <gtest/gtest.h>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+#include <zmq.hpp>
+
+#include "troupe/actors/atoms.hpp"
+#include "troupe/actors/init.hpp"
+#include "troupe/actors/service_host.hpp"
+#include "troupe/actors/topic_bus.hpp"
+
+using namespace troupe;
+using namespace troupe::bridge;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct system_config : caf::actor_system_config {
+  system_config() { init_actor_system_config(*this); }
+};
+
+class bridge_test : public testing::Test {
+protected:
+  bridge_test() : sys(cfg), self(sys), bus(spawn_topic_bus(sys)) {}
+
+  ~bridge_test() override {
+    if (br)
+      self->send_exit(br, caf::exit_reason::user_shutdown);
+    self->send_exit(bus, caf::exit_reason::user_shutdown);
+  }
+
+  template <class T, class... Ts>
+  T ask(Ts&&... xs) {
+    std::optional<T> out;
+    std::string err;
+    self->request(br, 5s, std::forward<Ts>(xs)...)
+      .receive([&](const T& x) { out = x; },
+               [&](const caf::error& e) { err = describe(e); });
+    if (!out)
+      throw std::runtime_error("request failed: " + err);
+    return *out;
+  }
+
+  // Configures and starts a bridge with `endpoints` (a config table).
+  void start_bridge(config::table endpoints, bool expect_ok = true) {
+    br = spawn_service<bridge_service>(sys, {"br", "bridge", bus});
+    ask<service_state>(configure_atom::value,
+                       settings{config::table{{"endpoints", endpoints}}});
+    std::optional<service_state> st;
+    self->request(br, 5s, start_atom::value)
+      .receive([&](service_state s) { st = s; },
+               [&](const caf::error& e) { start_error = describe(e); });
+    if (expect_ok) {
+      ASSERT_TRUE(st) << start_error;
+    }
+  }
+
+  nlohmann::json stats() {
+    return nlohmann::json::parse(ask<std::string>(stats_atom::value));
+  }
+
+  nlohmann::json endpoint_stats(const std::string& name) {
+    auto all = stats();
+    for (auto& ep : all["endpoints"])
+      if (ep["name"] == name)
+        return ep;
+    throw std::runtime_error("no endpoint " + name);
+  }
+
+  std::string address(const std::string& name) {
+    return endpoint_stats(name)["address"];
+  }
+
+  // Waits until `pred(stats of endpoint)` holds, up to 5 s.
+  template <class Pred>
+  nlohmann::json wait_stats(const std::string& name, Pred pred) {
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    for (;;) {
+      auto s = endpoint_stats(name);
+      if (pred(s) || std::chrono::steady_clock::now() > deadline)
+        return s;
+      std::this_thread::sleep_for(5ms);
+    }
+  }
+
+  void subscribe_self(const std::string& prefix) {
+    self->send(bus, subscribe_atom::value, prefix,
+               caf::actor_cast<caf::actor>(self));
+    // The bus answers nothing; a status round trip orders the subscription
+    // before whatever the test does next.
+    self->request(bus, 5s, status_atom::value)
+      .receive([](uint64_t, uint64_t, uint64_t) {}, [](caf::error&) {});
+  }
+
+  // Receives the next bus delivery, or fails after 5 s.
+  std::pair<std::string, envelope> next_delivery() {
+    std::pair<std::string, envelope> out;
+    bool got = false;
+    self->receive(
+      [&](deliver_atom, const std::string& topic, const caf::message& msg) {
+        out.first = topic;
+        if (msg.match_element<envelope>(0))
+          out.second = msg.get_as<envelope>(0);
+        got = true;
+      },
+      caf::after(5s) >> [] {});
+    if (!got)
+      throw std::runtime_error("no delivery within 5 s");
+    return out;
+  }
+
+  system_config cfg;
+  caf::actor_system sys;
+  caf::scoped_actor self;
+  caf::actor bus;
+  bridge_service::interface br;
+  std::string start_error;
+  zmq::context_t zctx{1};
+};
+
+void send_frames(zmq::socket_t& s, const std::vector<std::string>& frames) {
+  for (size_t i = 0; i < frames.size(); ++i)
+    s.send(zmq::buffer(frames[i]), i + 1 < frames.size()
+                                     ? zmq::send_flags::sndmore
+                                     : zmq::send_flags::none);
+  if (frames.empty()) // zero frames cannot be sent; an empty frame is one
+    s.send(zmq::message_t{}, zmq::send_flags::none);
+}
+
+std::vector<std::string> recv_frames(zmq::socket_t& s) {
+  std::vector<std::string> out;
+  s.set(zmq::sockopt::rcvtimeo, 5000);
+  bool more = true;
+  while (more) {
+    zmq::message_t m;
+    if (!s.recv(m))
+      throw std::runtime_error("recv timed out");
+    more = m.more();
+    out.emplace_back(static_cast<const char*>(m.data()), m.size());
+  }
+  return out;
+}
+
+config::table endpoint(std::initializer_list<config::table::value_type> kv) {
+  return config::table{kv};
+}
+
+} // namespace
+
+TEST_F(bridge_test, inbound_messages_reach_the_bus_and_bad_ones_are_counted) {
+  start_bridge(config::table{{"in", endpoint({{"socket", "pull"},
+                                              {"bind", "tcp://127.0.0.1:*"},
+                                              {"max_message_bytes", 64}})}});
+  subscribe_self("");
+  zmq::socket_t push{zctx, zmq::socket_type::push};
+  push.connect(address("in"));
+  send_frames(push, {"echo.a", R"({"n":1})"});
+  // Every kind of bad input, then a good message: it still gets through.
+  send_frames(push, {"just-a-topic"});             // 1 frame
+  send_frames(push, {"t", "{}", "{}", "x"});       // 4 frames
+  send_frames(push, {"bad\xff", "{}"});            // topic not UTF-8
+  send_frames(push, {"t", "{not json"});           // invalid JSON
+  send_frames(push, {"t", std::string(100, '1')}); // too large
+  send_frames(push, {"t", "{}", "[1]"});           // meta not object
+  send_frames(push, {"", "{}"});                   // empty topic
+  send_frames(push, {"echo.b", R"({"n":2})", R"({"seq":1})"}); // with meta
+  auto [t1, e1] = next_delivery();
+  EXPECT_EQ(t1, "echo.a");
+  EXPECT_EQ(e1.payload, R"({"n":1})");
+  EXPECT_EQ(e1.via, "br/in");
+  auto [t2, e2] = next_delivery();
+  EXPECT_EQ(t2, "echo.b");
+  EXPECT_EQ(e2.meta, R"({"seq":1})");
+  EXPECT_EQ(decode<nlohmann::json>(e2)->at("n"), 2);
+  auto s = wait_stats("in", [](auto& s) { return s["received"] == 2; });
+  EXPECT_EQ(s["received"], 2);
+  EXPECT_EQ(s["malformed"]["missing_payload"], 1);
+  EXPECT_EQ(s["malformed"]["too_many_frames"], 1);
+  EXPECT_EQ(s["malformed"]["topic_not_utf8"], 1);
+  EXPECT_EQ(s["malformed"]["invalid_json"], 1);
+  EXPECT_EQ(s["malformed"]["too_large"], 1);
+  EXPECT_EQ(s["malformed"]["invalid_meta"], 1);
+  EXPECT_EQ(s["malformed"]["empty_topic"], 1);
+  EXPECT_EQ(s["malformed_total"], 7);
+}
+
+TEST_F(bridge_test, pull_endpoint_with_topics_counts_unknown_topics) {
+  start_bridge(
+    config::table{{"in", endpoint({{"socket", "pull"},
+                                   {"bind", "tcp://127.0.0.1:*"},
+                                   {"codec", "raw"},
+                                   {"topics", config::list{"ok."}}})}});
+  subscribe_self("");
+  zmq::socket_t push{zctx, zmq::socket_type::push};
+  push.connect(address("in"));
+  send_frames(push, {"nope.x", "bytes"});
+  send_frames(push, {"ok.x", "\x01\x02 not json"});
+  auto [topic, e] = next_delivery();
+  EXPECT_EQ(topic, "ok.x");
+  EXPECT_EQ(e.payload, "\x01\x02 not json"); // raw: bytes as they are
+  auto s = wait_stats("in", [](auto& s) { return s["received"] == 1; });
+  EXPECT_EQ(s["malformed"]["unknown_topic"], 1);
+}
+
+TEST_F(bridge_test, local_messages_go_out_encoded_by_type) {
+  start_bridge(config::table{
+    {"out", endpoint({{"socket", "push"},
+                      {"bind", "tcp://127.0.0.1:*"},
+                      {"topics", config::list{"out.", "out.deep."}}})}});
+  zmq::socket_t pull{zctx, zmq::socket_type::pull};
+  pull.connect(address("out"));
+  auto pub = [&](std::string topic, caf::message msg) {
+    self->send(bus, publish_atom::value, std::move(topic), std::move(msg));
+  };
+  pub("out.env", caf::make_message(envelope{"ignored", "[1,2]", "", ""}));
+  pub("out.json", caf::make_message(nlohmann::json{{"k", "v"}}));
+  pub("out.str", caf::make_message(std::string{"hi \"you\""}));
+  pub("out.int", caf::make_message(int64_t{42}));
+  pub("out.deep.x", caf::make_message(true)); // two prefixes match: sent once
+  pub("elsewhere", caf::make_message(int64_t{1})); // not routed
+  pub("out.echo", caf::make_message(envelope{"", "1", "", "br/in"})); // loop
+  pub("out.bad", caf::make_message(std::vector<int>{1})); // unencodable
+  pub("out.last", caf::make_message(1.5));
+  EXPECT_EQ(recv_frames(pull), (std::vector<std::string>{"out.env", "[1,2]"}));
+  EXPECT_EQ(recv_frames(pull),
+            (std::vector<std::string>{"out.json", R"({"k":"v"})"}));
+  EXPECT_EQ(recv_frames(pull),
+            (std::vector<std::string>{"out.str", R"("hi \"you\"")"}));
+  EXPECT_EQ(recv_frames(pull), (std::vector<std::string>{"out.int", "42"}));
+  EXPECT_EQ(recv_frames(pull),
+            (std::vector<std::string>{"out.deep.x", "true"}));
+  EXPECT_EQ(recv_frames(pull), (std::vector<std::string>{"out.last", "1.5"}));
+  auto s = wait_stats("out", [](auto& s) { return s["sent"] == 6; });
+  EXPECT_EQ(s["sent"], 6);
+  EXPECT_EQ(s["unencodable"], 1);
+  EXPECT_EQ(s["dropped"], 0);
+}
+
+TEST_F(bridge_test, meta_frames_carry_sequence_numbers_per_topic) {
+  start_bridge(config::table{{"out", endpoint({{"socket", "pub"},
+                                               {"bind", "tcp://127.0.0.1:*"},
+                                               {"meta", true}})}});
+  zmq::socket_t sub{zctx, zmq::socket_type::sub};
+  sub.set(zmq::sockopt::subscribe, "");
+  sub.connect(address("out"));
+  // PUB/SUB slow joiner: publish until the subscriber sees something.
+  std::vector<std::string> first;
+  sub.set(zmq::sockopt::rcvtimeo, 20);
+  for (int i = 0; i < 500 && first.empty(); ++i) {
+    self->send(bus, publish_atom::value, std::string{"warm"},
+               caf::make_message(int64_t{i}));
+    zmq::message_t m;
+    if (sub.recv(m)) {
+      first.emplace_back(static_cast<const char*>(m.data()), m.size());
+      while (m.more() && sub.recv(m))
+        ;
+    }
+  }
+  ASSERT_FALSE(first.empty()) << "subscriber never connected";
+  for (int i = 0; i < 3; ++i)
+    self->send(bus, publish_atom::value, std::string{"t.a"},
+               caf::make_message(int64_t{i}));
+  std::vector<uint64_t> seqs;
+  while (seqs.size() < 3) {
+    auto f = recv_frames(sub);
+    if (f[0] != "t.a")
+      continue; // leftover warm-up messages
+    ASSERT_EQ(f.size(), 3u);
+    auto meta = nlohmann::json::parse(f[2]);
+    EXPECT_TRUE(meta["src"].is_string());
+    EXPECT_TRUE(meta["ts"].is_number());
+    seqs.push_back(meta["seq"]);
+  }
+  EXPECT_EQ(seqs, (std::vector<uint64_t>{1, 2, 3}));
+}
+
+TEST_F(bridge_test, inbound_sequence_gaps_are_counted) {
+  start_bridge(config::table{{"in", endpoint({{"socket", "pull"},
+                                              {"bind", "tcp://127.0.0.1:*"},
+                                              {"meta", true}})}});
+  zmq::socket_t push{zctx, zmq::socket_type::push};
+  push.connect(address("in"));
+  for (auto seq : {1, 2, 5, 6, 9})
+    send_frames(push,
+                {"g", "0", R"({"src":"p","seq":)" + std::to_string(seq) + "}"});
+  auto s = wait_stats("in", [](auto& s) { return s["received"] == 5; });
+  EXPECT_EQ(s["received"], 5);
+  EXPECT_EQ(s["gaps"], 4); // 3, 4, 7, 8
+}
+
+TEST_F(bridge_test, block_policy_keeps_everything_until_a_peer_takes_it) {
+  start_bridge(config::table{{"out", endpoint({{"socket", "push"},
+                                               {"bind", "tcp://127.0.0.1:*"},
+                                               {"hwm", 10}})}});
+  // No peer yet: PUSH will not take anything; block keeps it all.
+  for (int i = 0; i < 100; ++i)
+    self->send(bus, publish_atom::value, std::string{"n"},
+               caf::make_message(int64_t{i}));
+  auto s = wait_stats("out", [](auto& s) { return s["queued"] == 100; });
+  EXPECT_EQ(s["queued"], 100);
+  zmq::socket_t pull{zctx, zmq::socket_type::pull};
+  pull.connect(address("out"));
+  for (int i = 0; i < 100; ++i)
+    EXPECT_EQ(recv_frames(pull)[1], std::to_string(i));
+  s = wait_stats("out", [](auto& s) { return s["sent"] == 100; });
+  EXPECT_EQ(s["sent"], 100);
+  EXPECT_EQ(s["dropped"], 0);
+  EXPECT_EQ(s["queued"], 0);
+}
+
+TEST_F(bridge_test, drop_policies_count_every_drop) {
+  start_bridge(
+    config::table{{"newest", endpoint({{"socket", "push"},
+                                       {"bind", "tcp://127.0.0.1:*"},
+                                       {"topics", config::list{"a"}},
+                                       {"on_full", "drop_newest"}})},
+                  {"oldest", endpoint({{"socket", "push"},
+                                       {"bind", "tcp://127.0.0.1:*"},
+                                       {"topics", config::list{"b"}},
+                                       {"hwm", 5},
+                                       {"on_full", "drop_oldest"}})}});
+  for (int i = 0; i < 20; ++i) {
+    self->send(bus, publish_atom::value, std::string{"a"},
+               caf::make_message(int64_t{i}));
+    self->send(bus, publish_atom::value, std::string{"b"},
+               caf::make_message(int64_t{i}));
+  }
+  auto n = wait_stats("newest", [](auto& s) { return s["dropped"] == 20; });
+  EXPECT_EQ(n["dropped"], 20);
+  auto o = wait_stats("oldest", [](auto& s) { return s["dropped"] == 15; });
+  EXPECT_EQ(o["dropped"], 15);
+  EXPECT_EQ(o["queued"], 5);
+  // The newest five survive and go out once a peer connects.
+  zmq::socket_t pull{zctx, zmq::socket_type::pull};
+  pull.connect(address("oldest"));
+  for (int i = 15; i < 20; ++i)
+    EXPECT_EQ(recv_frames(pull)[1], std::to_string(i));
+}
+
+TEST_F(bridge_test, a_bind_conflict_fails_start_with_the_address) {
+  zmq::socket_t taken{zctx, zmq::socket_type::pull};
+  taken.bind("tcp://127.0.0.1:*");
+  std::string addr = taken.get(zmq::sockopt::last_endpoint);
+  start_bridge(
+    config::table{{"in", endpoint({{"socket", "pull"}, {"bind", addr}})}},
+    false);
+  EXPECT_NE(start_error.find("endpoint 'in': bind " + addr), std::string::npos)
+    << start_error;
+  EXPECT_NE(start_error.find("Address already in use"), std::string::npos)
+    << start_error;
+}
+
+TEST_F(bridge_test, endpoint_settings_are_checked_by_the_schema) {
+  br = spawn_service<bridge_service>(sys, {"br", "bridge", bus});
+  std::string err;
+  self
+    ->request(br, 5s, configure_atom::value,
+              settings{config::table{
+                {"endpoints",
+                 config::table{{"x", endpoint({{"socket", "pusj"},
+                                               {"bind", "tcp://*:1"}})}}}}})
+    .receive([](service_state) {},
+             [&](const caf::error& e) { err = describe(e); });
+  EXPECT_NE(err.find("endpoints.x.socket: expected one of pub, sub, push, "
+                     "pull, req, rep, router, dealer, got \"pusj\" (did you "
+                     "mean 'push'?)"),
+            std::string::npos)
+    << err;
+}

@@ -1,0 +1,126 @@
+#include "troupe/bridge/endpoint_config.hpp"
+
+#include <unistd.h>
+
+namespace troupe::bridge {
+
+namespace {
+
+const std::vector<std::string> socket_names = {
+  "pub", "sub", "push", "pull", "req", "rep", "router", "dealer"};
+
+config::schema make_schema() {
+  config::schema s{"Carries local topics to and from ZeroMQ peers"};
+  s.string("source_id", "Names this process in meta frames (default: "
+                        "HOST:PID)")
+    .fallback("");
+  auto& ep = s.entries("endpoints", "ZMQ endpoints by name");
+  ep.string("socket", "ZMQ socket type").require().one_of(socket_names);
+  ep.string("bind", "Address to bind, e.g. \"tcp://127.0.0.1:5571\"")
+    .fallback("");
+  ep.list("connect", "Addresses to connect to")
+    .of(config::value_kind::string)
+    .fallback(config::list{});
+  ep.list("topics", "Subscribe prefixes (sub), or local topic prefixes sent "
+                    "out (pub, push); empty = everything")
+    .of(config::value_kind::string)
+    .fallback(config::list{});
+  ep.string("codec", "Payload encoding")
+    .fallback("json")
+    .one_of({"json", "raw"});
+  ep.integer("hwm", "ZMQ high-water mark (messages)")
+    .fallback(10000)
+    .at_least(1);
+  ep.string("on_full", "Outbound policy when ZMQ will not take a message")
+    .fallback("block")
+    .one_of({"block", "drop_oldest", "drop_newest"});
+  ep.boolean("meta", "Send and read the optional [meta] frame (seq, src, ts)")
+    .fallback(false);
+  ep.integer("max_message_bytes", "Larger inbound frames are rejected")
+    .fallback(1 << 20)
+    .at_least(1);
+  return s;
+}
+
+std::string default_source_id() {
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0)
+    host[0] = '\0';
+  return std::string{host} + ":" + std::to_string(getpid());
+}
+
+std::vector<std::string> strings(const config::settings& s,
+                                 std::string_view path) {
+  std::vector<std::string> out;
+  for (auto& v : s.get_or<config::list>(path, {}))
+    if (auto* str = v.get_if<std::string>())
+      out.push_back(*str);
+  return out;
+}
+
+} // namespace
+
+std::string_view to_string(socket_kind k) noexcept {
+  return socket_names[static_cast<size_t>(k)];
+}
+
+bool is_inbound(socket_kind k) noexcept {
+  return k == socket_kind::sub || k == socket_kind::pull;
+}
+
+const config::schema& bridge_schema() {
+  static const config::schema s = make_schema();
+  return s;
+}
+
+std::string parse_bridge_config(const config::settings& cfg,
+                                bridge_config& out) {
+  out = bridge_config{};
+  out.source_id = cfg.get_or<std::string>("source_id", "");
+  if (out.source_id.empty())
+    out.source_id = default_source_id();
+  auto eps = cfg.get<config::table>("endpoints");
+  if (!eps)
+    return {};
+  for (auto& [name, v] : *eps) {
+    auto* t = v.get_if<config::table>();
+    if (t == nullptr)
+      return "endpoint '" + name + "' is not a table";
+    config::settings s{*t};
+    endpoint_config ep;
+    ep.name = name;
+    auto socket = s.get_or<std::string>("socket", "");
+    bool known = false;
+    for (size_t i = 0; i < socket_names.size(); ++i)
+      if (socket_names[i] == socket) {
+        ep.socket = static_cast<socket_kind>(i);
+        known = true;
+      }
+    if (!known)
+      return "endpoint '" + name + "': unknown socket '" + socket + "'";
+    if (!is_inbound(ep.socket) && ep.socket != socket_kind::pub &&
+        ep.socket != socket_kind::push)
+      return "endpoint '" + name + "': socket '" + socket +
+             "' is not supported yet (pub, sub, push, pull are)";
+    ep.bind = s.get_or<std::string>("bind", "");
+    ep.connect = strings(s, "connect");
+    if (ep.bind.empty() == ep.connect.empty())
+      return "endpoint '" + name + "': set exactly one of bind or connect";
+    ep.topics = strings(s, "topics");
+    ep.codec = s.get_or<std::string>("codec", "json") == "raw"
+                 ? codec_kind::raw
+                 : codec_kind::json;
+    ep.hwm = static_cast<int>(s.get_or<int64_t>("hwm", 10000));
+    auto full = s.get_or<std::string>("on_full", "block");
+    ep.on_full = full == "drop_oldest"   ? full_policy::drop_oldest
+                 : full == "drop_newest" ? full_policy::drop_newest
+                                         : full_policy::block;
+    ep.meta = s.get_or<bool>("meta", false);
+    ep.max_message_bytes =
+      static_cast<size_t>(s.get_or<int64_t>("max_message_bytes", 1 << 20));
+    out.endpoints.push_back(std::move(ep));
+  }
+  return {};
+}
+
+} // namespace troupe::bridge

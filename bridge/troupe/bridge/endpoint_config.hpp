@@ -1,0 +1,82 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "troupe/config/schema.hpp"
+#include "troupe/config/settings.hpp"
+
+namespace troupe::bridge {
+
+/// ZMQ socket kinds an endpoint may use.
+enum class socket_kind : uint8_t {
+  pub,
+  sub,
+  push,
+  pull,
+  req,
+  rep,
+  router,
+  dealer
+};
+
+/// Returns "pub", "sub", ...
+std::string_view to_string(socket_kind k) noexcept;
+
+/// Whether messages flow in (sub, pull) or out (pub, push) of the process.
+bool is_inbound(socket_kind k) noexcept;
+
+/// How payloads are written on the wire.
+enum class codec_kind : uint8_t {
+  /// UTF-8 JSON; inbound payloads that are not JSON are rejected.
+  json,
+  /// Bytes as they are.
+  raw,
+};
+
+/// What an outbound endpoint does when ZMQ will not take a message now.
+enum class full_policy : uint8_t {
+  /// Keep it (and everything after it) until the socket takes it: no loss.
+  block,
+  /// Keep at most `hwm` waiting; drop the oldest waiting one, counted.
+  drop_oldest,
+  /// Drop the message that did not fit, counted.
+  drop_newest,
+};
+
+/// One `[services.NAME.endpoints.EP]` table, parsed.
+struct endpoint_config {
+  std::string name;
+  socket_kind socket = socket_kind::pub;
+  std::string bind;
+  std::vector<std::string> connect;
+  /// Subscribe prefixes (sub) or local topic prefixes sent out (pub, push).
+  std::vector<std::string> topics;
+  codec_kind codec = codec_kind::json;
+  int hwm = 10000;
+  full_policy on_full = full_policy::block;
+  /// Whether to send (and expect) the optional third frame `[meta]`.
+  bool meta = false;
+  size_t max_message_bytes = 1 << 20;
+};
+
+/// The bridge's settings, parsed.
+struct bridge_config {
+  std::vector<endpoint_config> endpoints;
+  /// Identifies this process in meta frames (`src`); default "<host>:<pid>".
+  std::string source_id;
+};
+
+/// The schema of the `bridge` service type's settings.
+const config::schema& bridge_schema();
+
+/// Reads validated settings (see bridge_schema) into a bridge_config.
+/// Returns an error message when an endpoint is inconsistent (e.g. neither
+/// `bind` nor `connect`, or an inbound socket with `on_full`), else "".
+std::string parse_bridge_config(const config::settings& cfg,
+                                bridge_config& out);
+
+} // namespace troupe::bridge
