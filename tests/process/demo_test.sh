@@ -23,14 +23,17 @@ expect_grep "stop in reverse order" "$WORK/err" 'ticker\] running -> stopping'
 
 # 2./3. A signal stops the app gracefully and exits 0.
 for sig in INT TERM; do
-  "$TROUPE" demo --status-interval 100ms >"$WORK/out" 2>"$WORK/err" &
+  # Fresh files per run: waiting on the previous run's log would signal the
+  # new process before it has blocked signals.
+  out="$WORK/out.$sig" err="$WORK/err.$sig"
+  "$TROUPE" demo --status-interval 100ms >"$out" 2>"$err" &
   pid=$!
-  if wait_for_line "$WORK/err" 'demo running' 20; then
+  if wait_for_line "$err" 'demo running' 20; then
     kill -s "$sig" "$pid"
     wait "$pid"
     expect_eq "SIG$sig exits 0" "$?" "0"
-    expect_grep "SIG$sig logged" "$WORK/err" 'signal [0-9]+ received: stopping'
-    expect_grep "SIG$sig final table" "$WORK/out" '^ticker +ticker +stopped'
+    expect_grep "SIG$sig logged" "$err" 'signal [0-9]+ received: stopping'
+    expect_grep "SIG$sig final table" "$out" '^ticker +ticker +stopped'
   else
     kill -9 "$pid" 2>/dev/null
     fail "SIG$sig: demo never reported running"
