@@ -7,6 +7,9 @@ namespace troupe::cli {
 /// Adds `troupe demo` to `app`; sets `exit_code` when it runs.
 void add_demo_command(CLI::App& app, int& exit_code);
 
+/// Adds `troupe run` to `app`.
+void add_run_command(CLI::App& app, int& exit_code);
+
 /// Adds `troupe check`, `troupe config` and `troupe types` to `app`.
 void add_config_commands(CLI::App& app, int& exit_code);
 

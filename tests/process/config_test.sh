@@ -83,4 +83,20 @@ expect_grep "unknown type suggests" "$WORK/out" "did you mean 'ticker'"
 "$TROUPE" config --help >"$WORK/out" 2>&1
 expect_grep "help lists settings" "$WORK/out" 'stale_after \(duration'
 
+# 8. troupe run refuses an invalid file (every error, nothing started) and
+#    runs a valid one in dependency order.
+"$TROUPE" run "$WORK/bad.toml" >"$WORK/out" 2>"$WORK/err"
+expect_eq "run with invalid file exits 1" "$?" "1"
+expect_grep "run lists errors" "$WORK/err" "^3 error\(s\); nothing started$"
+"$TROUPE" run "$EXAMPLES/demo.toml" --duration 1s \
+  --set app.status_interval=200ms >"$WORK/out" 2>"$WORK/err"
+expect_eq "run --duration exits 0" "$?" "0"
+expect_grep "counter counted" "$WORK/out" '^status count: running healthy in=[1-9]'
+expect_grep "stops dependents first" "$WORK/err" 'count\] running -> stopping'
+if grep -n 'running -> stopping' "$WORK/err" | head -1 | grep -q count; then
+  pass "count (depends on tick) stopped before tick"
+else
+  fail "stop order:"; grep 'running -> stopping' "$WORK/err"
+fi
+
 finish
