@@ -40,6 +40,11 @@ if "$PY" "$HERE/bridge_peer.py" "tcp://127.0.0.1:$in_port" \
 else
   fail "python peer:"; sed 's/^/    | /' "$WORK/peer"
 fi
+# The client shown in docs/bridge.md works as documented.
+"$PY" "$HERE/../../docs/examples/bridge_client.py" "tcp://127.0.0.1:$in_port" \
+  "tcp://127.0.0.1:$out_port" >"$WORK/client" 2>&1
+expect_eq "docs client exits 0" "$?" "0"
+expect_grep "docs client output" "$WORK/client" "^echo.greeting \{'text': 'hi'\}$"
 expect_grep "malformed input logged with its reason" "$WORK/err" \
   "endpoint 'in': rejected inbound message \(invalid_json"
 expect_grep "non-UTF-8 topic named" "$WORK/err" 'topic_not_utf8'
