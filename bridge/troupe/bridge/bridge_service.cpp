@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 
 #include <caf/actor_cast.hpp>
 #include <caf/message.hpp>
@@ -20,6 +21,7 @@
 #include "troupe/bridge/codec.hpp"
 #include "troupe/bridge/endpoint_config.hpp"
 #include "troupe/bridge/wire.hpp"
+#include "troupe/config/duration.hpp"
 
 namespace troupe::bridge {
 
@@ -120,6 +122,9 @@ struct endpoint_runtime {
   std::atomic<uint64_t> dropped{0};
   std::atomic<uint64_t> unencodable{0};
   std::atomic<uint64_t> gaps{0};
+  std::atomic<uint64_t> timeouts{0};
+  std::atomic<uint64_t> error_replies{0};
+  size_t index = 0;
   std::array<std::atomic<uint64_t>, reason_count> malformed{};
   // Actor thread only.
   std::deque<outbound_frames> pending;
@@ -137,6 +142,15 @@ struct bridge_service::state {
   std::atomic<bool> stop{false};
   bool flush_scheduled = false;
   log_limiter out_limiter;
+  // Replies travel from the actor to the receiver thread, which owns the
+  // request sockets, over an inproc pair.
+  std::optional<zmq::socket_t> reply_push;
+  std::optional<zmq::socket_t> reply_pull;
+  struct pending_request {
+    size_t endpoint;
+    std::string topic;
+  };
+  std::map<uint64_t, pending_request> pending_requests;
 };
 
 bridge_service::bridge_service() : st_(std::make_unique<state>()) {}
@@ -159,12 +173,64 @@ hook_result bridge_service::on_configure(const settings& cfg) {
 
 namespace {
 
-void receive_loop(std::vector<endpoint_runtime*> eps,
+// A request in flight: which endpoint it came from and the routing frames
+// (identity, and the empty delimiter of a REQ peer) its reply needs.
+struct route {
+  endpoint_runtime* ep;
+  std::vector<zmq::message_t> prefix;
+};
+
+void send_routed(zmq::socket_t& s, std::vector<zmq::message_t>& prefix,
+                 std::string_view topic, std::string_view payload) {
+  // ROUTER never blocks; a reply to a peer that left is dropped by ZMQ.
+  for (auto& p : prefix)
+    s.send(p, zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+  s.send(zmq::buffer(topic),
+         zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+  s.send(zmq::buffer(payload), zmq::send_flags::dontwait);
+}
+
+std::string error_payload(std::string_view code, std::string_view message) {
+  return nlohmann::json{{"code", code}, {"message", message}}.dump();
+}
+
+// Sends every reply the actor queued: [id][topic][payload].
+void drain_replies(zmq::socket_t& replies,
+                   std::unordered_map<uint64_t, route>& routes) {
+  for (;;) {
+    std::vector<zmq::message_t> parts;
+    bool more = true;
+    while (more) {
+      zmq::message_t m;
+      if (!replies.recv(m, zmq::recv_flags::dontwait))
+        return;
+      more = m.more();
+      parts.push_back(std::move(m));
+    }
+    if (parts.size() != 3 || parts[0].size() != sizeof(uint64_t))
+      continue;
+    uint64_t id = 0;
+    std::memcpy(&id, parts[0].data(), sizeof(id));
+    auto i = routes.find(id);
+    if (i == routes.end())
+      continue;
+    send_routed(*i->second.ep->sock, i->second.prefix,
+                parts[1].to_string_view(), parts[2].to_string_view());
+    i->second.ep->sent.fetch_add(1, std::memory_order_relaxed);
+    routes.erase(i);
+  }
+}
+
+void receive_loop(std::vector<endpoint_runtime*> eps, zmq::socket_t* replies,
                   caf::weak_actor_ptr target, std::atomic<bool>& stop,
                   std::string via_prefix, spdlog::logger* log) {
   std::vector<zmq::pollitem_t> items;
   for (auto* ep : eps)
     items.push_back({ep->sock->handle(), 0, ZMQ_POLLIN, 0});
+  if (replies != nullptr)
+    items.push_back({replies->handle(), 0, ZMQ_POLLIN, 0});
+  std::unordered_map<uint64_t, route> routes;
+  uint64_t next_id = 0;
   std::vector<zmq::message_t> frames;
   std::vector<std::string_view> views;
   while (!stop.load(std::memory_order_relaxed)) {
@@ -179,10 +245,13 @@ void receive_loop(std::vector<endpoint_runtime*> eps,
     if (!strong)
       return;
     auto dest = caf::actor_cast<caf::actor>(strong);
-    for (size_t i = 0; i < items.size(); ++i) {
+    if (replies != nullptr && (items.back().revents & ZMQ_POLLIN) != 0)
+      drain_replies(*replies, routes);
+    for (size_t i = 0; i < eps.size(); ++i) {
       if ((items[i].revents & ZMQ_POLLIN) == 0)
         continue;
       auto& ep = *eps[i];
+      bool requests = is_request(ep.cfg.socket);
       // A batch per wake-up keeps one busy socket from starving the others.
       for (int batch = 0; batch < 1024; ++batch) {
         frames.clear();
@@ -200,6 +269,13 @@ void receive_loop(std::vector<endpoint_runtime*> eps,
         views.clear();
         for (auto& f : frames)
           views.emplace_back(static_cast<const char*>(f.data()), f.size());
+        // ROUTER: [identity][""]?[topic][payload][meta]?; the routing part
+        // goes back on the reply.
+        size_t routing = 0;
+        if (requests)
+          routing = frames.size() > 1 && frames[1].size() == 0 ? 2 : 1;
+        routing = std::min(routing, views.size());
+        views.erase(views.begin(), views.begin() + routing);
         wire_message w;
         auto err = check_frames(views, ep.cfg.max_message_bytes,
                                 ep.cfg.codec == codec_kind::json, w);
@@ -214,6 +290,15 @@ void receive_loop(std::vector<endpoint_runtime*> eps,
         }
         if (err != frame_error::none || reason == unknown_topic) {
           ep.malformed[reason].fetch_add(1, std::memory_order_relaxed);
+          if (requests) {
+            // Never leave a REQ peer waiting: a malformed request is
+            // answered at once.
+            std::vector<zmq::message_t> prefix;
+            for (size_t r = 0; r < routing; ++r)
+              prefix.push_back(std::move(frames[r]));
+            send_routed(*ep.sock, prefix, "troupe.error",
+                        error_payload("malformed", reason_name(reason)));
+          }
           if (auto suppressed = ep.limiter.admit(reason); suppressed >= 0)
             log->warn("endpoint '{}': rejected inbound message ({}, {} "
                       "frame(s)){}",
@@ -238,12 +323,25 @@ void receive_loop(std::vector<endpoint_runtime*> eps,
             last = seq;
           }
         }
-        caf::anon_send(dest, inbound_atom::value,
-                       envelope{std::string{w.topic}, std::string{w.payload},
-                                std::string{w.meta}, via_prefix + ep.cfg.name});
+        envelope e{std::string{w.topic}, std::string{w.payload},
+                   std::string{w.meta}, via_prefix + ep.cfg.name};
+        if (requests) {
+          auto id = ++next_id;
+          auto& r = routes[id];
+          r.ep = &ep;
+          for (size_t k = 0; k < routing; ++k)
+            r.prefix.push_back(std::move(frames[k]));
+          caf::anon_send(dest, request_in_atom::value, id,
+                         static_cast<uint64_t>(ep.index), std::move(e));
+        } else {
+          caf::anon_send(dest, inbound_atom::value, std::move(e));
+        }
       }
     }
   }
+  // Answers queued by on_stop (e.g. "stopping") still go out.
+  if (replies != nullptr)
+    drain_replies(*replies, routes);
 }
 
 } // namespace
@@ -258,9 +356,17 @@ hook_result bridge_service::on_start() {
     auto ep = std::make_unique<endpoint_runtime>();
     ep->cfg = cfg;
     try {
-      ep->sock.emplace(*st.ctx, zmq_type(cfg.socket));
+      // rep is a ROUTER underneath: it serves many REQ peers at once and
+      // answers them in any order.
+      ep->sock.emplace(*st.ctx, is_request(cfg.socket)
+                                  ? zmq::socket_type::router
+                                  : zmq_type(cfg.socket));
       auto& s = *ep->sock;
-      if (is_inbound(cfg.socket)) {
+      if (is_request(cfg.socket)) {
+        s.set(zmq::sockopt::rcvhwm, cfg.hwm);
+        s.set(zmq::sockopt::sndhwm, cfg.hwm);
+        s.set(zmq::sockopt::linger, 0);
+      } else if (is_inbound(cfg.socket)) {
         s.set(zmq::sockopt::rcvhwm, cfg.hwm);
         s.set(zmq::sockopt::linger, 0);
         if (cfg.socket == socket_kind::sub) {
@@ -292,14 +398,15 @@ hook_result bridge_service::on_start() {
     }
     log().info("endpoint '{}': {} {} {}", cfg.name, to_string(cfg.socket),
                cfg.bind.empty() ? "connected to" : "bound at", ep->address);
-    if (is_inbound(cfg.socket))
+    ep->index = st.eps.size();
+    if (is_inbound(cfg.socket) || is_request(cfg.socket))
       inbound.push_back(ep.get());
     st.eps.push_back(std::move(ep));
   }
   // Outbound: one subscription per distinct prefix and endpoint.
   for (size_t i = 0; i < st.eps.size(); ++i) {
     auto& cfg = st.eps[i]->cfg;
-    if (is_inbound(cfg.socket))
+    if (is_inbound(cfg.socket) || is_request(cfg.socket))
       continue;
     auto prefixes =
       cfg.topics.empty() ? std::vector<std::string>{""} : cfg.topics;
@@ -313,16 +420,84 @@ hook_result bridge_service::on_start() {
           return send_out(i, topic, msg);
         });
   }
+  bool any_requests = false;
+  for (auto* ep : inbound)
+    any_requests = any_requests || is_request(ep->cfg.socket);
+  if (any_requests) {
+    auto addr =
+      fmt::format("inproc://troupe-bridge-{}", static_cast<const void*>(this));
+    st.reply_pull.emplace(*st.ctx, zmq::socket_type::pull);
+    st.reply_pull->set(zmq::sockopt::rcvhwm, 0); // the actor never blocks
+    st.reply_pull->bind(addr);
+    st.reply_push.emplace(*st.ctx, zmq::socket_type::push);
+    st.reply_push->set(zmq::sockopt::sndhwm, 0);
+    st.reply_push->set(zmq::sockopt::linger, 0);
+    st.reply_push->connect(addr);
+  }
   if (!inbound.empty()) {
     caf::weak_actor_ptr weak{self()->ctrl()};
-    st.receiver = std::thread{receive_loop,      std::move(inbound), weak,
-                              std::ref(st.stop), name() + "/",       &log()};
+    st.receiver = std::thread{receive_loop,
+                              std::move(inbound),
+                              st.reply_pull ? &*st.reply_pull : nullptr,
+                              weak,
+                              std::ref(st.stop),
+                              name() + "/",
+                              &log()};
   }
   return hook_result::success();
 }
 
 void bridge_service::on_inbound(const envelope& e) {
   publish(e.topic, e);
+}
+
+void bridge_service::on_request(uint64_t id, uint64_t endpoint,
+                                const envelope& e) {
+  auto& st = *st_;
+  if (endpoint >= st.eps.size())
+    return;
+  st.pending_requests[id] = state::pending_request{endpoint, e.topic};
+  publish(e.topic, request{e, caf::actor_cast<caf::actor>(self()), id});
+  after(st.eps[endpoint]->cfg.timeout, [this, id] {
+    auto i = st_->pending_requests.find(id);
+    if (i == st_->pending_requests.end())
+      return;
+    auto& ep = *st_->eps[i->second.endpoint];
+    ep.timeouts.fetch_add(1, std::memory_order_relaxed);
+    if (auto s = st_->out_limiter.admit(1); s >= 0)
+      log().warn("endpoint '{}': no answer to a request on '{}' within {}",
+                 ep.cfg.name, i->second.topic,
+                 config::format_duration(ep.cfg.timeout));
+    st_->pending_requests.erase(i);
+    send_reply(
+      id, "troupe.error",
+      error_payload("timeout", "no answer within " +
+                                 config::format_duration(ep.cfg.timeout)));
+  });
+}
+
+void bridge_service::on_reply(uint64_t id, bool ok,
+                              const std::string& payload) {
+  auto i = st_->pending_requests.find(id);
+  if (i == st_->pending_requests.end())
+    return; // answered too late: the peer already got a timeout
+  auto topic = std::move(i->second.topic);
+  auto& ep = *st_->eps[i->second.endpoint];
+  st_->pending_requests.erase(i);
+  if (ok) {
+    send_reply(id, topic, payload);
+  } else {
+    ep.error_replies.fetch_add(1, std::memory_order_relaxed);
+    send_reply(id, "troupe.error", error_payload("service_error", payload));
+  }
+}
+
+void bridge_service::send_reply(uint64_t id, const std::string& topic,
+                                const std::string& payload) {
+  auto& push = *st_->reply_push;
+  push.send(zmq::buffer(&id, sizeof(id)), zmq::send_flags::sndmore);
+  push.send(zmq::buffer(topic), zmq::send_flags::sndmore);
+  push.send(zmq::buffer(payload), zmq::send_flags::none);
 }
 
 bool bridge_service::send_out(size_t index, const std::string& topic,
@@ -434,6 +609,10 @@ hook_result bridge_service::on_stop() {
       ep->pending.clear();
     }
   st_->flush_scheduled = false;
+  for (auto& [id, _] : st_->pending_requests)
+    send_reply(id, "troupe.error",
+               error_payload("stopping", "the bridge is stopping"));
+  st_->pending_requests.clear();
   shut_down();
   return hook_result::success();
 }
@@ -448,6 +627,12 @@ void bridge_service::shut_down() {
   for (auto& ep : st.eps)
     if (ep->sock)
       ep->sock->close();
+  if (st.reply_push)
+    st.reply_push->close();
+  if (st.reply_pull)
+    st.reply_pull->close();
+  st.reply_push.reset();
+  st.reply_pull.reset();
   if (st.ctx)
     st.ctx->close();
   st.ctx.reset();
@@ -468,7 +653,9 @@ std::string bridge_service::stats_json() const {
     eps.push_back({
       {"name", ep->cfg.name},
       {"socket", std::string{to_string(ep->cfg.socket)}},
-      {"direction", is_inbound(ep->cfg.socket) ? "in" : "out"},
+      {"direction", is_request(ep->cfg.socket)   ? "request"
+                    : is_inbound(ep->cfg.socket) ? "in"
+                                                 : "out"},
       {"address", ep->address},
       {"received", ep->received.load()},
       {"sent", ep->sent.load()},
@@ -476,6 +663,8 @@ std::string bridge_service::stats_json() const {
       {"queued", ep->pending.size()},
       {"unencodable", ep->unencodable.load()},
       {"gaps", ep->gaps.load()},
+      {"timeouts", ep->timeouts.load()},
+      {"error_replies", ep->error_replies.load()},
       {"malformed_total", malformed_total},
       {"malformed", malformed},
     });

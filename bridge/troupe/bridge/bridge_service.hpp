@@ -9,11 +9,15 @@
 
 #include "troupe/actors/service.hpp"
 #include "troupe/bridge/envelope.hpp"
+#include "troupe/bridge/request.hpp"
 
 namespace troupe::bridge {
 
 /// Hands one inbound message from the receiver thread to the bridge actor.
 using inbound_atom = caf::atom_constant<caf::atom("br_in")>;
+
+/// Hands one request from a rep/router endpoint to the bridge actor.
+using request_in_atom = caf::atom_constant<caf::atom("br_req")>;
 
 /// Asks a bridge for its counters; the answer is a JSON object.
 using stats_atom = caf::atom_constant<caf::atom("br_stats")>;
@@ -33,11 +37,20 @@ using stats_atom = caf::atom_constant<caf::atom("br_stats")>;
 /// `drop_oldest` keeps at most `hwm`, `drop_newest` drops it — every drop
 /// is counted. PUB sockets use ZMQ_XPUB_NODROP so that ZMQ never drops
 /// silently.
+///
+/// Request endpoints (rep, router; both accept REQ and DEALER peers) publish
+/// each request on the local bus as a `request`; the subscriber answers it
+/// with `reply` or `reply_error` (see request.hpp). The peer receives
+/// `[topic][payload]`, or `[troupe.error][{"code", "message"}]` when the
+/// service reports an error, nobody answers within `timeout`, or the request
+/// was malformed — never silence, so a REQ socket never gets stuck.
 class bridge_service : public service {
 public:
-  using interface =
-    service_actor::extend<caf::reacts_to<inbound_atom, envelope>,
-                          caf::replies_to<stats_atom>::with<std::string>>;
+  using interface = service_actor::extend<
+    caf::reacts_to<inbound_atom, envelope>,
+    caf::reacts_to<request_in_atom, uint64_t, uint64_t, envelope>,
+    caf::reacts_to<reply_atom, uint64_t, bool, std::string>,
+    caf::replies_to<stats_atom>::with<std::string>>;
 
   bridge_service();
   ~bridge_service() override;
@@ -45,6 +58,11 @@ public:
   auto handlers() {
     return std::make_tuple(
       [this](inbound_atom, const envelope& e) { on_inbound(e); },
+      [this](request_in_atom, uint64_t id, uint64_t endpoint,
+             const envelope& e) { on_request(id, endpoint, e); },
+      [this](reply_atom, uint64_t id, bool ok, const std::string& payload) {
+        on_reply(id, ok, payload);
+      },
       [this](stats_atom) { return stats_json(); });
   }
 
@@ -57,6 +75,10 @@ private:
   struct state;
 
   void on_inbound(const envelope& e);
+  void on_request(uint64_t id, uint64_t endpoint, const envelope& e);
+  void on_reply(uint64_t id, bool ok, const std::string& payload);
+  void send_reply(uint64_t id, const std::string& topic,
+                  const std::string& payload);
   std::string stats_json() const;
   bool send_out(size_t endpoint, const std::string& topic,
                 const caf::message& msg);

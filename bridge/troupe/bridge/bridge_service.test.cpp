@@ -7,6 +7,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 #include <zmq.hpp>
@@ -373,4 +374,73 @@ TEST_F(bridge_test, endpoint_settings_are_checked_by_the_schema) {
                      "mean 'push'?)"),
             std::string::npos)
     << err;
+}
+
+namespace {
+
+// A service stand-in on the bus: answers "calc." requests by doubling an
+// integer, reports an error for anything else. Runs until the test ends.
+caf::behavior calculator(caf::event_based_actor* self) {
+  return {
+    [](deliver_atom, const std::string&, const caf::message& msg) {
+      if (!msg.match_element<request>(0))
+        return;
+      auto& r = msg.get_as<request>(0);
+      if (auto x = decode<int>(r.message))
+        reply(r, std::to_string(*x * 2));
+      else
+        reply_error(r, "expected an integer, got " + r.message.payload);
+    },
+  };
+}
+
+} // namespace
+
+TEST_F(bridge_test, requests_reach_a_service_and_every_peer_gets_an_answer) {
+  start_bridge(config::table{{"rpc", endpoint({{"socket", "rep"},
+                                               {"bind", "tcp://127.0.0.1:*"},
+                                               {"timeout", "200ms"}})}});
+  auto calc = sys.spawn(calculator);
+  self->send(bus, subscribe_atom::value, std::string{"calc."}, calc);
+  self->request(bus, 5s, status_atom::value)
+    .receive([](uint64_t, uint64_t, uint64_t) {}, [](caf::error&) {});
+  zmq::socket_t req{zctx, zmq::socket_type::req};
+  req.connect(address("rpc"));
+  auto call = [&](std::vector<std::string> frames) {
+    send_frames(req, frames);
+    return recv_frames(req);
+  };
+  // An answer, a service error, a timeout (nobody serves "nobody."), a
+  // malformed request: each gets a reply, and the socket keeps working.
+  EXPECT_EQ(call({"calc.double", "21"}),
+            (std::vector<std::string>{"calc.double", "42"}));
+  auto err = call({"calc.double", "\"x\""});
+  ASSERT_EQ(err.size(), 2u);
+  EXPECT_EQ(err[0], "troupe.error");
+  EXPECT_EQ(nlohmann::json::parse(err[1])["code"], "service_error");
+  auto timeout = call({"nobody.home", "1"});
+  EXPECT_EQ(timeout[0], "troupe.error");
+  EXPECT_EQ(nlohmann::json::parse(timeout[1])["code"], "timeout");
+  auto bad = call({"calc.double", "{broken"});
+  EXPECT_EQ(bad[0], "troupe.error");
+  EXPECT_EQ(
+    nlohmann::json::parse(bad[1]),
+    (nlohmann::json{{"code", "malformed"}, {"message", "invalid_json"}}));
+  EXPECT_EQ(call({"calc.double", "5"}),
+            (std::vector<std::string>{"calc.double", "10"}));
+  // A DEALER peer (no empty delimiter) is served too, out of order safe.
+  zmq::socket_t dealer{zctx, zmq::socket_type::dealer};
+  dealer.connect(address("rpc"));
+  send_frames(dealer, {"calc.double", "1"});
+  send_frames(dealer, {"calc.double", "2"});
+  EXPECT_EQ(recv_frames(dealer)[1], "2");
+  EXPECT_EQ(recv_frames(dealer)[1], "4");
+  auto s = wait_stats("rpc", [](auto& s) { return s["sent"] == 6; });
+  EXPECT_EQ(s["direction"], "request");
+  EXPECT_EQ(s["received"], 6); // the malformed one is counted apart
+  EXPECT_EQ(s["sent"], 6);     // replies relayed from the actor
+  EXPECT_EQ(s["timeouts"], 1);
+  EXPECT_EQ(s["error_replies"], 1);
+  EXPECT_EQ(s["malformed"]["invalid_json"], 1);
+  self->send_exit(calc, caf::exit_reason::user_shutdown);
 }

@@ -39,6 +39,10 @@ config::schema make_schema() {
   ep.integer("max_message_bytes", "Larger inbound frames are rejected")
     .fallback(1 << 20)
     .at_least(1);
+  ep.duration("timeout", "rep/router: how long a service may take to answer "
+                         "before the peer gets a timeout error")
+    .fallback(config::duration{std::chrono::seconds{5}})
+    .at_least(0.000001);
   return s;
 }
 
@@ -66,6 +70,10 @@ std::string_view to_string(socket_kind k) noexcept {
 
 bool is_inbound(socket_kind k) noexcept {
   return k == socket_kind::sub || k == socket_kind::pull;
+}
+
+bool is_request(socket_kind k) noexcept {
+  return k == socket_kind::rep || k == socket_kind::router;
 }
 
 const config::schema& bridge_schema() {
@@ -98,10 +106,9 @@ std::string parse_bridge_config(const config::settings& cfg,
       }
     if (!known)
       return "endpoint '" + name + "': unknown socket '" + socket + "'";
-    if (!is_inbound(ep.socket) && ep.socket != socket_kind::pub &&
-        ep.socket != socket_kind::push)
+    if (ep.socket == socket_kind::req || ep.socket == socket_kind::dealer)
       return "endpoint '" + name + "': socket '" + socket +
-             "' is not supported yet (pub, sub, push, pull are)";
+             "' is not supported yet (pub, sub, push, pull, rep, router are)";
     ep.bind = s.get_or<std::string>("bind", "");
     ep.connect = strings(s, "connect");
     if (ep.bind.empty() == ep.connect.empty())
@@ -116,6 +123,7 @@ std::string parse_bridge_config(const config::settings& cfg,
                  : full == "drop_newest" ? full_policy::drop_newest
                                          : full_policy::block;
     ep.meta = s.get_or<bool>("meta", false);
+    ep.timeout = s.get_or<config::duration>("timeout", ep.timeout);
     ep.max_message_bytes =
       static_cast<size_t>(s.get_or<int64_t>("max_message_bytes", 1 << 20));
     out.endpoints.push_back(std::move(ep));

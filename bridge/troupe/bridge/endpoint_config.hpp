@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -28,6 +29,9 @@ std::string_view to_string(socket_kind k) noexcept;
 
 /// Whether messages flow in (sub, pull) or out (pub, push) of the process.
 bool is_inbound(socket_kind k) noexcept;
+
+/// Whether peers send requests that a service answers (rep, router).
+bool is_request(socket_kind k) noexcept;
 
 /// How payloads are written on the wire.
 enum class codec_kind : uint8_t {
@@ -61,6 +65,8 @@ struct endpoint_config {
   /// Whether to send (and expect) the optional third frame `[meta]`.
   bool meta = false;
   size_t max_message_bytes = 1 << 20;
+  /// rep/router: how long a service may take to answer a request.
+  std::chrono::nanoseconds timeout = std::chrono::seconds{5};
 };
 
 /// The bridge's settings, parsed.

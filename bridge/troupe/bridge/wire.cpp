@@ -4,6 +4,24 @@
 
 namespace troupe::bridge {
 
+namespace {
+
+// Whether `text` is one JSON object. accept() validates without building a
+// document and, unlike parse(), has no throwing path to reach from a noexcept
+// caller. A valid JSON text is an object iff its first token is '{', after
+// whitespace and the UTF-8 byte order mark that nlohmann skips.
+bool is_json_object(std::string_view text) noexcept {
+  if (!nlohmann::json::accept(text))
+    return false;
+  constexpr std::string_view bom = "\xEF\xBB\xBF";
+  if (text.substr(0, bom.size()) == bom)
+    text.remove_prefix(bom.size());
+  auto first = text.find_first_not_of(" \t\n\r");
+  return first != std::string_view::npos && text[first] == '{';
+}
+
+} // namespace
+
 std::string_view to_string(frame_error x) noexcept {
   switch (x) {
   case frame_error::none:
@@ -88,8 +106,7 @@ frame_error check_frames(const std::vector<std::string_view>& frames,
     return frame_error::invalid_json;
   out = wire_message{topic, frames[1], {}, false};
   if (frames.size() == 3) {
-    auto meta = nlohmann::json::parse(frames[2], nullptr, false);
-    if (meta.is_discarded() || !meta.is_object())
+    if (!is_json_object(frames[2]))
       return frame_error::invalid_meta;
     out.meta = frames[2];
     out.has_meta = true;

@@ -10,7 +10,7 @@ using namespace std::string_view_literals;
 
 namespace {
 
-frame_error check(std::vector<std::string_view> frames, bool json = true,
+frame_error check(const std::vector<std::string_view>& frames, bool json = true,
                   size_t max = 1024) {
   wire_message out;
   return check_frames(frames, max, json, out);
@@ -54,6 +54,17 @@ TEST(wire, names_every_malformed_input) {
       << "expected " << to_string(c.expected);
   std::string big(2000, 'x');
   EXPECT_EQ(check({"t", big}, false, 1024), frame_error::too_large);
+}
+
+TEST(wire, meta_is_exactly_one_json_object) {
+  EXPECT_EQ(check({"t", "1", R"({"seq":1})"}), frame_error::none);
+  EXPECT_EQ(check({"t", "1", " \n{}\t"}), frame_error::none);
+  EXPECT_EQ(check({"t", "1", "\xEF\xBB\xBF{}"}), frame_error::none); // BOM
+  EXPECT_EQ(check({"t", "1", R"("{")"}), frame_error::invalid_meta);
+  EXPECT_EQ(check({"t", "1", "{} {}"}), frame_error::invalid_meta);
+  EXPECT_EQ(check({"t", "1", "{"}), frame_error::invalid_meta);
+  EXPECT_EQ(check({"t", "1", " "}), frame_error::invalid_meta);
+  EXPECT_EQ(check({"t", "1", ""}), frame_error::invalid_meta);
 }
 
 TEST(wire, utf8_accepts_multibyte_text) {
