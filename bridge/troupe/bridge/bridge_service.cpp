@@ -33,6 +33,8 @@ constexpr size_t reason_count =
   static_cast<size_t>(frame_error::invalid_meta) + 2; // + unknown_topic
 constexpr size_t unknown_topic = reason_count - 1;
 
+const std::string heartbeat_topic = "troupe.heartbeat";
+
 std::string_view reason_name(size_t i) {
   if (i == unknown_topic)
     return "unknown_topic";
@@ -151,6 +153,8 @@ struct bridge_service::state {
     std::string topic;
   };
   std::map<uint64_t, pending_request> pending_requests;
+  // Other troupe processes by source id: when we last heard from them.
+  std::map<std::string, std::chrono::steady_clock::time_point> peers;
 };
 
 bridge_service::bridge_service() : st_(std::make_unique<state>()) {}
@@ -374,6 +378,9 @@ hook_result bridge_service::on_start() {
             s.set(zmq::sockopt::subscribe, "");
           for (auto& t : cfg.topics)
             s.set(zmq::sockopt::subscribe, t);
+          // Heartbeats always get through, whatever the topics.
+          if (!cfg.topics.empty())
+            s.set(zmq::sockopt::subscribe, heartbeat_topic);
         }
       } else {
         s.set(zmq::sockopt::sndhwm, cfg.hwm);
@@ -444,11 +451,50 @@ hook_result bridge_service::on_start() {
                               name() + "/",
                               &log()};
   }
+  if (st.cfg.heartbeat_interval > std::chrono::nanoseconds::zero())
+    every(st.cfg.heartbeat_interval, [this] { heartbeat(); });
   return hook_result::success();
 }
 
 void bridge_service::on_inbound(const envelope& e) {
+  if (e.topic == heartbeat_topic) {
+    auto j = nlohmann::json::parse(e.payload, nullptr, false);
+    if (j.is_object() && j.contains("src") && j["src"].is_string()) {
+      auto src = j["src"].get<std::string>();
+      if (src != st_->cfg.source_id) {
+        auto [i, added] = st_->peers.insert_or_assign(src, now());
+        if (added)
+          log().info("peer '{}' seen (via {})", src, e.via);
+      }
+    }
+  }
   publish(e.topic, e);
+}
+
+void bridge_service::heartbeat() {
+  auto& st = *st_;
+  auto beat = nlohmann::json{
+    {"src", st.cfg.source_id},
+    {"ts", now_ns()},
+    {"bridge",
+     name()}}.dump();
+  for (size_t i = 0; i < st.eps.size(); ++i)
+    if (st.eps[i]->cfg.socket == socket_kind::pub)
+      send_out(i, heartbeat_topic,
+               caf::make_message(envelope{heartbeat_topic, beat, "", ""}));
+  // Peers: healthy while heard from within peer_timeout.
+  auto t = now();
+  for (auto& [src, last] : st.peers) {
+    auto check = "peer " + src;
+    if (t - last > st.cfg.peer_timeout)
+      set_health(
+        check, health_status::degraded,
+        "no heartbeat for " +
+          config::format_duration(
+            std::chrono::duration_cast<std::chrono::milliseconds>(t - last)));
+    else
+      clear_health(check);
+  }
 }
 
 void bridge_service::on_request(uint64_t id, uint64_t endpoint,
@@ -641,6 +687,15 @@ void bridge_service::shut_down() {
 std::string bridge_service::stats_json() const {
   nlohmann::json out;
   out["source_id"] = st_->cfg.source_id;
+  auto& peers = out["peers"] = nlohmann::json::array();
+  auto t = now();
+  for (auto& [src, last] : st_->peers) {
+    auto ago =
+      std::chrono::duration_cast<std::chrono::milliseconds>(t - last).count();
+    peers.push_back({{"src", src},
+                     {"last_seen_ms_ago", ago},
+                     {"alive", t - last <= st_->cfg.peer_timeout}});
+  }
   auto& eps = out["endpoints"] = nlohmann::json::array();
   for (auto& ep : st_->eps) {
     nlohmann::json malformed = nlohmann::json::object();

@@ -83,6 +83,7 @@ private:
   bool send_out(size_t endpoint, const std::string& topic,
                 const caf::message& msg);
   void flush();
+  void heartbeat();
   void shut_down();
 
   std::unique_ptr<state> st_;

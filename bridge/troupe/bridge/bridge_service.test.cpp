@@ -444,3 +444,66 @@ TEST_F(bridge_test, requests_reach_a_service_and_every_peer_gets_an_answer) {
   EXPECT_EQ(s["malformed"]["invalid_json"], 1);
   self->send_exit(calc, caf::exit_reason::user_shutdown);
 }
+
+TEST_F(bridge_test, heartbeats_track_peers_and_a_silent_peer_degrades_health) {
+  // Bridge "a" publishes heartbeats; the fixture's bridge listens to it.
+  auto a = spawn_service<bridge_service>(sys, {"a", "bridge", bus});
+  auto ask_a = [&](auto... xs) {
+    std::optional<service_state> st;
+    self->request(a, 5s, xs...)
+      .receive([&](service_state s) { st = s; }, [](caf::error&) {});
+    return st;
+  };
+  ASSERT_TRUE(ask_a(
+    configure_atom::value,
+    settings{config::table{
+      {"source_id", "proc-a"},
+      {"heartbeat_interval", "50ms"},
+      {"endpoints",
+       config::table{{"out", endpoint({{"socket", "pub"},
+                                       {"bind", "tcp://127.0.0.1:*"},
+                                       {"topics", config::list{"x."}}})}}}}}));
+  ASSERT_TRUE(ask_a(start_atom::value));
+  std::string a_addr;
+  self->request(a, 5s, stats_atom::value)
+    .receive(
+      [&](const std::string& s) {
+        a_addr = nlohmann::json::parse(s)["endpoints"][0]["address"];
+      },
+      [](caf::error&) {});
+  br = spawn_service<bridge_service>(sys, {"br", "bridge", bus});
+  ask<service_state>(
+    configure_atom::value,
+    settings{config::table{
+      {"source_id", "proc-b"},
+      {"peer_timeout", "300ms"},
+      {"endpoints",
+       config::table{{"in", endpoint({{"socket", "sub"},
+                                      {"connect", config::list{a_addr}},
+                                      {"topics", config::list{"y."}}})}}}}});
+  ask<service_state>(start_atom::value);
+  // The SUB endpoint only asked for "y." yet hears heartbeats.
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  nlohmann::json peers;
+  while (peers.empty() && std::chrono::steady_clock::now() < deadline) {
+    peers = stats()["peers"];
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_EQ(peers.size(), 1u);
+  EXPECT_EQ(peers[0]["src"], "proc-a");
+  EXPECT_EQ(peers[0]["alive"], true);
+  EXPECT_EQ(ask<health_report>(health_atom::value).overall,
+            health_status::healthy);
+  // Silence "a": after peer_timeout the listener's health degrades.
+  ASSERT_TRUE(ask_a(stop_atom::value, std::string{"test"}, caf::timespan{1s}));
+  health_report h;
+  deadline = std::chrono::steady_clock::now() + 5s;
+  do {
+    std::this_thread::sleep_for(50ms);
+    h = ask<health_report>(health_atom::value);
+  } while (h.overall == health_status::healthy &&
+           std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(h.overall, health_status::degraded);
+  EXPECT_EQ(stats()["peers"][0]["alive"], false);
+  self->send_exit(a, caf::exit_reason::user_shutdown);
+}

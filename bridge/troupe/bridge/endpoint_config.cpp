@@ -14,6 +14,15 @@ config::schema make_schema() {
   s.string("source_id", "Names this process in meta frames (default: "
                         "HOST:PID)")
     .fallback("");
+  s.duration("heartbeat_interval",
+             "How often troupe.heartbeat goes out on pub endpoints (0s: "
+             "never)")
+    .fallback(config::duration{std::chrono::seconds{1}})
+    .at_least(0);
+  s.duration("peer_timeout", "A peer silent for this long (no heartbeat) "
+                             "degrades health")
+    .fallback(config::duration{std::chrono::seconds{3}})
+    .at_least(0.001);
   auto& ep = s.entries("endpoints", "ZMQ endpoints by name");
   ep.string("socket", "ZMQ socket type").require().one_of(socket_names);
   ep.string("bind", "Address to bind, e.g. \"tcp://127.0.0.1:5571\"")
@@ -87,6 +96,10 @@ std::string parse_bridge_config(const config::settings& cfg,
   out.source_id = cfg.get_or<std::string>("source_id", "");
   if (out.source_id.empty())
     out.source_id = default_source_id();
+  out.heartbeat_interval =
+    cfg.get_or<config::duration>("heartbeat_interval", out.heartbeat_interval);
+  out.peer_timeout =
+    cfg.get_or<config::duration>("peer_timeout", out.peer_timeout);
   auto eps = cfg.get<config::table>("endpoints");
   if (!eps)
     return {};

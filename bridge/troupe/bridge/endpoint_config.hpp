@@ -74,6 +74,10 @@ struct bridge_config {
   std::vector<endpoint_config> endpoints;
   /// Identifies this process in meta frames (`src`); default "<host>:<pid>".
   std::string source_id;
+  /// How often `troupe.heartbeat` goes out on pub endpoints; zero: never.
+  std::chrono::nanoseconds heartbeat_interval = std::chrono::seconds{1};
+  /// A peer not heard from for this long degrades the bridge's health.
+  std::chrono::nanoseconds peer_timeout = std::chrono::seconds{3};
 };
 
 /// The schema of the `bridge` service type's settings.
