@@ -7,6 +7,7 @@
 
 #include "troupe/actors/service.hpp"
 #include "troupe/bridge/envelope.hpp"
+#include "troupe/bridge/request.hpp"
 
 namespace shop {
 
@@ -44,6 +45,21 @@ private:
   void confirm(const order& o) {
     // A bridge endpoint with topics = ["confirmed."] sends this as JSON.
     publish("confirmed." + o.item, nlohmann::json(o));
+  }
+};
+
+// Answers requests from ZMQ peers (a `rep` or `router` endpoint).
+class calculator : public troupe::service {
+public:
+  troupe::hook_result on_start() override {
+    namespace bridge = troupe::bridge;
+    subscribe<bridge::request>("calc.", [](auto&, const bridge::request& r) {
+      if (auto x = bridge::decode<int>(r.message))
+        bridge::reply(r, std::to_string(*x * 2));
+      else
+        bridge::reply_error(r, "expected an integer");
+    });
+    return troupe::hook_result::success();
   }
 };
 
