@@ -35,6 +35,49 @@ struct run_options {
   std::string duration;
 };
 
+// SIGHUP/SIGUSR1: re-read the file (same --set and environment). An invalid
+// file changes nothing and every error is logged; a valid one sends
+// `reconfigure` to exactly the services whose settings changed.
+void reload(config::app_config& current, const config::app_sources& src,
+            app::service_group& group, spdlog::logger& log) {
+  auto env = src;
+  env.env = config::layered_config::process_environment();
+  auto next = config::load_app(env, app::builtin_type_schemas());
+  if (!next.ok()) {
+    for (auto& e : next.errors)
+      log.error("reload: {}", e.to_string());
+    log.error("reload rejected ({} error(s)); keeping the running config",
+              next.errors.size());
+    return;
+  }
+  auto changes = config::diff(current, next.config);
+  if (changes.empty()) {
+    log.info("reload: no service changed");
+    return;
+  }
+  for (auto& name : changes.changed) {
+    auto& spec = next.config.services.at(name);
+    auto* member = group.find(name);
+    if (member == nullptr) {
+      log.info("reload: '{}' changed but is not running", name);
+      continue;
+    }
+    if (auto err = group.reconfigure(name, spec.settings)) {
+      log.error("reload: reconfigure '{}' failed: {}", name, describe(err));
+      continue;
+    }
+    log.info("reload: reconfigured '{}'", name);
+    current.services.at(name) = spec;
+  }
+  auto later = [&log](const char* what, const std::vector<std::string>& xs) {
+    for (auto& name : xs)
+      log.warn("reload: service '{}' {}; restart the app to apply", name, what);
+  };
+  later("added", changes.added);
+  later("removed", changes.removed);
+  later("changed type", changes.replaced);
+}
+
 int run_app(const run_options& opts) {
   // Signals first: every thread started from here on inherits the mask.
   app::signal_watcher signals;
@@ -101,6 +144,8 @@ int run_app(const run_options& opts) {
                   signals.stop_signal());
         break;
       }
+      if (signals.take_reload_request())
+        reload(app_cfg, src, group, *log);
     }
   }
   if (auto err = group.stop_all(app_cfg.shutdown_timeout)) {

@@ -24,9 +24,21 @@ hook_result ticker::on_configure(const settings& cfg) {
 }
 
 hook_result ticker::on_start() {
-  every(period_, [this] { publish(topic_, seq_++); });
+  tick_ = every(period_, [this] { publish(topic_, seq_++); });
   log().info("publishing on '{}' every {}", topic_,
              config::format_duration(period_));
+  return hook_result::success();
+}
+
+hook_result ticker::on_reconfigure(const settings& cfg) {
+  auto old_period = period_;
+  if (auto r = on_configure(cfg); !r)
+    return r;
+  if (period_ != old_period) {
+    cancel(tick_);
+    tick_ = every(period_, [this] { publish(topic_, seq_++); });
+    log().info("now publishing every {}", config::format_duration(period_));
+  }
   return hook_result::success();
 }
 

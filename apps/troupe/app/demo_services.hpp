@@ -23,9 +23,12 @@ public:
   const config::schema* settings_schema() const override;
   hook_result on_configure(const settings& cfg) override;
   hook_result on_start() override;
+  /// Applies a new period or topic at once: the tick task is replaced.
+  hook_result on_reconfigure(const settings& cfg) override;
 
 private:
   std::chrono::nanoseconds period_{std::chrono::milliseconds{250}};
+  task_id tick_{};
   std::string topic_ = "demo.tick";
   int64_t seq_ = 0;
 };

@@ -65,6 +65,30 @@ caf::error service_group::stop_all(std::chrono::nanoseconds deadline) {
   return first;
 }
 
+const service_group::member*
+service_group::find(const std::string& name) const {
+  for (auto& m : members_)
+    if (m.name == name)
+      return &m;
+  return nullptr;
+}
+
+caf::error service_group::reconfigure(const std::string& name, settings cfg) {
+  for (auto& m : members_) {
+    if (m.name != name)
+      continue;
+    caf::error err;
+    self_->request(m.handle, timeout_, reconfigure_atom::value, cfg)
+      .receive([](service_state) {}, [&](caf::error& e) { err = e; });
+    if (err)
+      return named(name, "reconfigure", err);
+    m.cfg = std::move(cfg);
+    return {};
+  }
+  return make_error(errc::invalid_transition,
+                    "no service named '" + name + "'");
+}
+
 std::vector<service_status> service_group::statuses() {
   std::vector<service_status> out;
   for (auto& m : members_) {

@@ -38,6 +38,13 @@ public:
   /// Returns the first error, after trying all.
   caf::error stop_all(std::chrono::nanoseconds deadline);
 
+  /// Returns the member named `name`, or null.
+  const member* find(const std::string& name) const;
+
+  /// Sends `reconfigure` with `cfg` to the member named `name` and waits for
+  /// the answer; on success the member keeps `cfg` for later restarts.
+  caf::error reconfigure(const std::string& name, settings cfg);
+
   /// Returns the status of every member, in order. A member that does not
   /// answer shows as `failed` with the error as its last error.
   std::vector<service_status> statuses();

@@ -15,6 +15,7 @@ sigset_t watched_signals() {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGUSR1); // reload, as Pythia workers expect
   // Private wake-up signal used by the destructor.
   sigaddset(&set, SIGUSR2);
   return set;
@@ -36,7 +37,9 @@ signal_watcher::~signal_watcher() {
 
 bool signal_watcher::wait_for_stop(std::chrono::nanoseconds timeout) {
   std::unique_lock<std::mutex> guard{mtx_};
-  return cv_.wait_for(guard, timeout, [this] { return stop_requested(); });
+  cv_.wait_for(guard, timeout,
+               [this] { return stop_requested() || reload_.load(); });
+  return stop_requested();
 }
 
 void signal_watcher::run() {
@@ -47,8 +50,12 @@ void signal_watcher::run() {
       continue;
     if (shutting_down_)
       return;
-    if (sig == SIGHUP) {
-      reload_ = true;
+    if (sig == SIGHUP || sig == SIGUSR1) {
+      {
+        std::lock_guard<std::mutex> guard{mtx_};
+        reload_ = true;
+      }
+      cv_.notify_all();
       continue;
     }
     if (sig != SIGINT && sig != SIGTERM)

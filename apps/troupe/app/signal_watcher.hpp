@@ -8,7 +8,8 @@
 
 namespace troupe::app {
 
-/// Turns SIGINT, SIGTERM and SIGHUP into events the main loop can wait for.
+/// Turns SIGINT, SIGTERM and SIGHUP/SIGUSR1 (reload) into events the main loop
+/// can wait for.
 ///
 /// Construct it first in `main`, before the actor system starts threads: it
 /// blocks the signals in the calling thread (threads started later inherit
@@ -23,7 +24,8 @@ public:
   signal_watcher(const signal_watcher&) = delete;
   signal_watcher& operator=(const signal_watcher&) = delete;
 
-  /// Waits up to `timeout` for a stop request; returns whether one arrived.
+  /// Waits up to `timeout` for a stop or reload request; returns whether a
+  /// stop was requested (check `take_reload_request` when it returns false).
   bool wait_for_stop(std::chrono::nanoseconds timeout);
 
   /// Returns whether a stop was requested.
@@ -32,7 +34,8 @@ public:
   /// Returns the signal that requested the stop (0 when none).
   int stop_signal() const noexcept { return stop_signal_; }
 
-  /// Returns and clears whether SIGHUP arrived since the last call.
+  /// Returns and clears whether SIGHUP or SIGUSR1 arrived since the last
+  /// call.
   bool take_reload_request() noexcept { return reload_.exchange(false); }
 
 private:
