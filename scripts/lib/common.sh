@@ -14,7 +14,7 @@ TROUPE_PACKAGES=(
   g++ cmake ninja-build ccache pkg-config
   libcaf-dev libzmq3-dev cppzmq-dev libtomlplusplus-dev libspdlog-dev
   nlohmann-json3-dev libcli11-dev libcpp-httplib-dev libgtest-dev
-  python3 python3-zmq
+  python3 python3-zmq clang-14 libfuzzer-14-dev
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

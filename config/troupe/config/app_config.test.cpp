@@ -301,6 +301,27 @@ TEST(app_config, effective_config_parses_back_to_the_same_values) {
   EXPECT_TRUE(diff(r.config, again.config).empty());
 }
 
+// Found by fuzzing (tests/fuzz/corpus/fuzz_config/overrides.toml): an origin
+// comment repeated the raw `--set` text, so a line break in the value ended
+// the comment and the rest became a broken line of TOML.
+TEST(app_config, effective_config_escapes_control_characters_in_origins) {
+  auto r = load("",
+                {"app.name=two\nlines", "app.log_file=a\rb\x01"
+                                        "c\x7f"},
+                {{"TROUPE_CONTROL__TOKEN", "t\x7f"}});
+  ASSERT_TRUE(r.ok()) << all(r.errors);
+  auto text = render_effective(r.config.layers);
+  EXPECT_NE(text.find("name = \"two\\nlines\"  # --set app.name=two\\nlines\n"),
+            std::string::npos)
+    << text;
+  EXPECT_NE(text.find("# --set app.log_file=a\\rb\\x01c\\x7f\n"),
+            std::string::npos)
+    << text;
+  auto again = load(text);
+  ASSERT_TRUE(again.ok()) << all(again.errors) << text;
+  EXPECT_EQ(again.config.layers.values(), r.config.layers.values()) << text;
+}
+
 TEST(app_config, start_order_puts_dependencies_first) {
   // Alphabetical order would be wrong: a needs b, b needs c.
   auto r = load("[services.a]\ntype = \"sink\"\ndepends_on = [\"b\"]\n"

@@ -1,7 +1,9 @@
 #include "troupe/config/render.hpp"
 
+#include <cstdio>
 #include <functional>
 #include <sstream>
+#include <string_view>
 
 namespace troupe::config {
 
@@ -16,6 +18,29 @@ std::string header_path(const std::string& prefix, const std::string& key) {
   return prefix.empty() ? k : prefix + '.' + k;
 }
 
+// An origin repeats what the user typed (`--set app.name=...`, a variable
+// name), which may hold any character. A comment ends at a line break and
+// admits no other control character either, so those are escaped.
+std::string comment_text(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if ((u < 0x20 && c != '\t') || u == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\x%02x", static_cast<unsigned>(u));
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 void render_table(std::ostringstream& out, const layered_config& cfg,
                   const table& t, const std::string& path,
                   const std::string& header) {
@@ -24,7 +49,7 @@ void render_table(std::ostringstream& out, const layered_config& cfg,
       continue;
     out << toml_key(key) << " = " << to_toml(v);
     if (auto* o = cfg.origin_of(join(path, key)))
-      out << "  # " << o->describe();
+      out << "  # " << comment_text(o->describe());
     out << '\n';
   }
   for (auto& [key, v] : t) {
@@ -52,7 +77,7 @@ std::string default_text(const field& f) {
   return "(none)";
 }
 
-std::string escape_cell(std::string s) {
+std::string escape_cell(const std::string& s) {
   std::string out;
   for (char c : s) {
     if (c == '|')

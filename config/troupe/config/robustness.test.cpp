@@ -9,8 +9,10 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <string>
 
 using namespace troupe::config;
+using namespace std::string_literals;
 
 namespace {
 
@@ -79,7 +81,8 @@ TEST(robustness, random_bytes_never_throw) {
 TEST(robustness, mutations_of_a_valid_file_never_throw) {
   std::mt19937 rng{777};
   std::string seed = valid_file;
-  const std::string alphabet = "[]{}=\"'.,#\n \\abc0123456789-_:TtFf\xff\x00";
+  // A std::string literal: a plain one would end at the NUL and leave it out.
+  const std::string alphabet = "[]{}=\"'.,#\n \\abc0123456789-_:TtFf\xff\x00"s;
   std::uniform_int_distribution<size_t> pick{0, alphabet.size() - 1};
   for (int i = 0; i < 3000; ++i) {
     auto text = seed;

@@ -28,6 +28,14 @@ bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
+// from_chars takes a '-' but no '+'. Drops a leading '+' unless a second
+// sign follows: "+-5" is no number.
+std::string_view drop_plus(std::string_view s) {
+  if (s.size() > 1 && s.front() == '+' && s[1] != '-')
+    s.remove_prefix(1);
+  return s;
+}
+
 } // namespace
 
 std::optional<bool> parse_bool_text(std::string_view text) noexcept {
@@ -42,9 +50,7 @@ std::optional<bool> parse_bool_text(std::string_view text) noexcept {
 }
 
 std::optional<int64_t> parse_integer_text(std::string_view text) noexcept {
-  text = trim(text);
-  if (!text.empty() && text.front() == '+')
-    text.remove_prefix(1);
+  text = drop_plus(trim(text));
   int64_t out = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
   if (text.empty() || ec != std::errc{} || end != text.data() + text.size())
@@ -53,9 +59,7 @@ std::optional<int64_t> parse_integer_text(std::string_view text) noexcept {
 }
 
 std::optional<double> parse_float_text(std::string_view text) noexcept {
-  text = trim(text);
-  if (!text.empty() && text.front() == '+')
-    text.remove_prefix(1);
+  text = drop_plus(trim(text));
   double out = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
   if (text.empty() || ec != std::errc{} || end != text.data() + text.size())

@@ -52,9 +52,10 @@ std::string quote(std::string_view s) {
       out += "\\r";
       break;
     default:
-      if (static_cast<unsigned char>(c) < 0x20) {
+      // TOML admits no raw control character in a string, DEL included.
+      if (auto u = static_cast<unsigned char>(c); u < 0x20 || u == 0x7f) {
         char buf[8];
-        std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+        std::snprintf(buf, sizeof(buf), "\\u%04x", static_cast<unsigned>(u));
         out += buf;
       } else {
         out += c;

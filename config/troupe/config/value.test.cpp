@@ -70,6 +70,15 @@ TEST(value, to_toml_spells_values_as_toml) {
   EXPECT_EQ(to_toml(value{table{}}), "{}");
 }
 
+// Found by fuzzing (fuzz_config): TOML admits no raw DEL in a string, so
+// rendered config holding one did not parse back.
+TEST(value, to_toml_escapes_every_control_character) {
+  EXPECT_EQ(to_toml(value{"a\x7f"}), "\"a\\u007f\"");
+  EXPECT_EQ(to_toml(value{std::string{"\0\x1f", 2}}), "\"\\u0000\\u001f\"");
+  EXPECT_EQ(toml_key("k\x7f"), "\"k\\u007f\"");
+  EXPECT_EQ(to_toml(value{"tab\t\xc3\xa9"}), "\"tab\\t\xc3\xa9\"");
+}
+
 TEST(value, find_and_put_by_dotted_path) {
   table root;
   put(root, "endpoints.in.hwm", 100);
