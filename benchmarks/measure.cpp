@@ -52,7 +52,8 @@ double percentile(std::vector<double>& xs, double p) {
   if (xs.empty())
     throw std::runtime_error("percentile of an empty sample");
   std::sort(xs.begin(), xs.end());
-  auto rank = static_cast<size_t>(std::ceil(p / 100.0 * xs.size()));
+  auto rank =
+    static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(xs.size())));
   return xs[std::clamp<size_t>(rank, 1, xs.size()) - 1];
 }
 

@@ -58,9 +58,23 @@ void print_table(const std::vector<result>& results) {
       return human(s.median()) + " [" + human(s.min()) + "-" + human(s.max()) +
              "]";
     };
-    std::printf("%-34s %24s %24s %6.2f  %s%s\n", r.name.c_str(),
+    std::string notes;
+    if (r.payload_bytes > 0) {
+      auto mb = [&](const samples& s) {
+        char buf[32];
+        std::snprintf(buf, sizeof(buf), "%.1f",
+                      s.median() * static_cast<double>(r.payload_bytes) / 1e6);
+        return std::string{buf};
+      };
+      notes += "  MB/s " + mb(r.troupe) + " vs " + mb(r.raw);
+    }
+    if (r.lost)
+      notes += "  lost " + std::to_string(r.lost->troupe) + " vs " +
+               std::to_string(r.lost->raw);
+    std::printf("%-34s %24s %24s %6.2f  %s%s%s\n", r.name.c_str(),
                 cell(r.troupe).c_str(), cell(r.raw).c_str(), r.ratio(),
-                r.unit.c_str(), r.higher_is_better ? "" : " (lower is better)");
+                r.unit.c_str(), r.higher_is_better ? "" : " (lower is better)",
+                notes.c_str());
   }
   std::fflush(stdout);
 }
@@ -114,19 +128,29 @@ void write_json(const std::vector<result>& results, const machine_info& m,
                     {"compiler", m.compiler}, {"build_type", m.build_type},
                     {"caf", m.caf_version},   {"date", m.date}};
   doc["scenarios"] = nlohmann::json::array();
-  for (auto& r : results)
-    doc["scenarios"].push_back({{"name", r.name},
-                                {"unit", r.unit},
-                                {"troupe", r.troupe.median()},
-                                {"raw", r.raw.median()},
-                                {"ratio", r.ratio()},
-                                {"higher_is_better", r.higher_is_better},
-                                {"troupe_min", r.troupe.min()},
-                                {"troupe_max", r.troupe.max()},
-                                {"raw_min", r.raw.min()},
-                                {"raw_max", r.raw.max()},
-                                {"repetitions", r.troupe.values.size()},
-                                {"workload", r.workload}});
+  for (auto& r : results) {
+    nlohmann::json s = {{"name", r.name},
+                        {"unit", r.unit},
+                        {"troupe", r.troupe.median()},
+                        {"raw", r.raw.median()},
+                        {"ratio", r.ratio()},
+                        {"higher_is_better", r.higher_is_better},
+                        {"troupe_min", r.troupe.min()},
+                        {"troupe_max", r.troupe.max()},
+                        {"raw_min", r.raw.min()},
+                        {"raw_max", r.raw.max()},
+                        {"repetitions", r.troupe.values.size()},
+                        {"workload", r.workload}};
+    if (r.payload_bytes > 0) {
+      auto bytes = static_cast<double>(r.payload_bytes);
+      s["payload_bytes"] = r.payload_bytes;
+      s["troupe_mb_s"] = r.troupe.median() * bytes / 1e6;
+      s["raw_mb_s"] = r.raw.median() * bytes / 1e6;
+    }
+    if (r.lost)
+      s["lost"] = {{"troupe", r.lost->troupe}, {"raw", r.lost->raw}};
+    doc["scenarios"].push_back(std::move(s));
+  }
   std::ofstream out{path};
   if (!out)
     throw std::runtime_error("cannot write " + path);

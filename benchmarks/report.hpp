@@ -1,6 +1,8 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +16,12 @@ struct samples {
   double max() const;
 };
 
+/// Messages sent but never received, per side.
+struct loss_count {
+  uint64_t troupe = 0;
+  uint64_t raw = 0;
+};
+
 /// One scenario's result: troupe beside its raw baseline.
 struct result {
   std::string name;
@@ -23,6 +31,13 @@ struct result {
   bool higher_is_better = true;
   /// What one measurement does, e.g. "2000000 messages" (for the JSON).
   std::string workload;
+  /// Payload bytes per message of a msg/s scenario; when set, the table and
+  /// the JSON also give payload MB/s ("troupe_mb_s", "raw_mb_s").
+  uint64_t payload_bytes = 0;
+  /// Messages lost per side, summed over every run of the scenario (warm-up
+  /// included); set by scenarios that count loss, written to the JSON as
+  /// "lost": {"troupe": N, "raw": N}.
+  std::optional<loss_count> lost;
   /// troupe / raw on the medians.
   double ratio() const;
 };
@@ -64,8 +79,9 @@ void print_table(const std::vector<result>& results);
 /// {"machine": {...}, "scenarios": [{"name", "unit", "troupe", "raw",
 ///  "ratio", "higher_is_better", ...}]}. `troupe` and `raw` are medians; each
 /// scenario also carries `troupe_min`, `troupe_max`, `raw_min`, `raw_max`,
-/// `repetitions` and `workload`. Throws `std::runtime_error` when `path`
-/// cannot be written.
+/// `repetitions` and `workload`, and where set `payload_bytes`,
+/// `troupe_mb_s`, `raw_mb_s` and `lost`. Throws `std::runtime_error` when
+/// `path` cannot be written.
 void write_json(const std::vector<result>& results, const machine_info& m,
                 const std::string& path);
 

@@ -225,7 +225,8 @@ void latency_client(caf::stateful_actor<latency_state>* self, Handle target,
                     std::shared_ptr<countdown> done) {
   out->reserve(n);
   self->state.left = n;
-  self->state.next = [self, target, out, done] {
+  self->state.next = [self, target, out = std::move(out),
+                      done = std::move(done)] {
     auto& st = self->state;
     if (st.left == 0) {
       done->arrive();
@@ -298,7 +299,7 @@ result request_latency(const run_options& opts, std::string name, double p) {
 // its subscribers.
 caf::behavior raw_source(caf::event_based_actor* self,
                          std::vector<caf::actor> targets) {
-  return {[self, targets](emit_atom, uint64_t n) {
+  return {[self, targets = std::move(targets)](emit_atom, uint64_t n) {
     for (uint64_t i = 0; i < n; ++i)
       for (auto& t : targets)
         self->send(t, i);
@@ -306,7 +307,7 @@ caf::behavior raw_source(caf::event_based_actor* self,
 }
 
 caf::behavior raw_relay(caf::event_based_actor* self, caf::actor next) {
-  return {[self, next](uint64_t x) { self->send(next, x); }};
+  return {[self, next = std::move(next)](uint64_t x) { self->send(next, x); }};
 }
 
 // Counts values, checks they come in order 0, 1, 2, ... and arrives at
@@ -314,7 +315,7 @@ caf::behavior raw_relay(caf::event_based_actor* self, caf::actor next) {
 caf::behavior raw_tally(caf::stateful_actor<sink_state>* self,
                         uint64_t expected, std::shared_ptr<countdown> done) {
   return {
-    [self, expected, done](uint64_t x) {
+    [self, expected, done = std::move(done)](uint64_t x) {
       auto& n = self->state.received;
       if (x != n)
         done->abort("raw tally got " + std::to_string(x) + " at position " +
@@ -498,7 +499,7 @@ struct churn_state {
 // spawn, monitor, (for services: configure, start, stop,) exit, down.
 caf::behavior churn_driver(caf::stateful_actor<churn_state>* self,
                            uint64_t total, uint64_t window, bool services,
-                           std::shared_ptr<countdown> done) {
+                           const std::shared_ptr<countdown>& done) {
   auto fail = [self, done](std::string why) {
     done->abort(std::move(why));
     self->quit(caf::exit_reason::user_shutdown);

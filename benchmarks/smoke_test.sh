@@ -37,12 +37,20 @@ else
   echo "ok: --scenario nope exits 2 and lists the valid names"
 fi
 
-# The scenario names, first column of --list.
-if ! "$bench" --list >"$tmp/list.txt"; then
-  fail "--list failed"
+# The scenario names a quick run runs, first column of --quick --list (the
+# two-process bridge scenarios keep a subset in the quick run).
+if ! "$bench" --quick --list >"$tmp/list.txt"; then
+  fail "--quick --list failed"
 fi
 awk '{print $1}' "$tmp/list.txt" >"$tmp/names.txt"
-echo "ok: --list names $(wc -l <"$tmp/names.txt") scenario(s): $(tr '\n' ' ' <"$tmp/names.txt")"
+"$bench" --list | awk '{print $1}' >"$tmp/all_names.txt"
+if ! grep -q '^bridge\.' "$tmp/names.txt"; then
+  fail "the quick run has no bridge scenario"
+fi
+if grep -vxF -f "$tmp/all_names.txt" "$tmp/names.txt" >/dev/null; then
+  fail "--quick --list names scenarios that --list does not"
+fi
+echo "ok: --quick --list names $(wc -l <"$tmp/names.txt") scenario(s): $(tr '\n' ' ' <"$tmp/names.txt")"
 
 # One quick run of everything.
 if ! "$bench" --quick --json "$tmp/out.json" >"$tmp/run.out" 2>"$tmp/run.err"; then
@@ -92,13 +100,24 @@ for s in scenarios:
             errors.append("%s.%s is not a number: %r" % (name, key, v))
         elif not math.isfinite(v) or v <= 0:
             errors.append("%s.%s is not finite and > 0: %r" % (name, key, v))
+    # Scenarios that count lost messages say so per side.
+    if "lost" in s:
+        lost = s["lost"]
+        if not isinstance(lost, dict):
+            errors.append("%s.lost is not an object: %r" % (name, lost))
+        else:
+            for side in ("troupe", "raw"):
+                v = lost.get(side)
+                if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                    errors.append("%s.lost.%s is not a count: %r"
+                                  % (name, side, v))
 
 for n in names:
     if n not in by_name:
         errors.append("scenario %s (from --list) missing in the JSON" % n)
 for n in by_name:
     if n not in names:
-        errors.append("scenario %s in the JSON is not in --list" % n)
+        errors.append("scenario %s in the JSON is not in --quick --list" % n)
 
 for e in errors:
     print("FAIL: " + e)

@@ -66,8 +66,12 @@ public:
 } // namespace shop
 
 int main() {
-  // Building is the test: the snippet in docs/bridge.md is this file.
-  shop::order o{"tea", 2};
-  nlohmann::json j = o;
-  return j.get<shop::order>().quantity == 2 ? 0 : 1;
+  // Building is the test; running checks the JSON round trip of order.
+  try {
+    shop::order o{"tea", 2};
+    nlohmann::json j = o;
+    return j.get<shop::order>().quantity == 2 ? 0 : 1;
+  } catch (const std::exception&) {
+    return 1;
+  }
 }

@@ -171,8 +171,8 @@ protected:
   /// Publishes `value` on the local bus under `topic`.
   template <class T>
   void publish(std::string topic, T&& value) {
-    publish_message(std::move(topic),
-                    caf::make_message(std::forward<T>(value)));
+    caf::message msg = caf::make_message(std::forward<T>(value));
+    publish_message(std::move(topic), std::move(msg));
   }
 
   /// Publishes an already built message under `topic`.
@@ -187,20 +187,21 @@ protected:
     static_assert(std::is_invocable_v<F, const std::string&, const T&>,
                   "subscribe<T>: handler must take (const std::string&, "
                   "const T&)");
-    add_subscription(std::move(prefix),
-                     [fn = std::move(fn)](const std::string& topic,
-                                          const caf::message& msg) mutable {
-                       if (msg.size() != 1 || !msg.match_element<T>(0))
-                         return false;
-                       fn(topic, msg.get_as<T>(0));
-                       return true;
-                     });
+    subscription_handler handler =
+      [fn = std::move(fn)](const std::string& topic,
+                           const caf::message& msg) mutable {
+        if (msg.size() != 1 || !msg.match_element<T>(0))
+          return false;
+        fn(topic, msg.get_as<T>(0));
+        return true;
+      };
+    add_subscription(std::move(prefix), std::move(handler));
   }
 
   /// A handler for messages of any type: returns false for a message it
   /// does not take (counted as dropped).
-  using subscription_handler
-    = std::function<bool(const std::string&, const caf::message&)>;
+  using subscription_handler =
+    std::function<bool(const std::string&, const caf::message&)>;
 
   /// Calls `fn(topic, msg)` for every message published under a topic
   /// starting with `prefix`, whatever its type (the bridge forwards such

@@ -61,7 +61,7 @@ public:
 
   auto handlers() {
     return std::make_tuple(
-      [this](int x) { return x * 2; },
+      [](int x) { return x * 2; },
       // Commands let tests use the toolkit from inside the actor.
       [this](const std::string& x) {
         if (x.rfind("fatal:", 0) == 0)
@@ -77,7 +77,7 @@ public:
         else
           s_->async_seen.push_back(x);
       },
-      [this](double) -> int { throw std::runtime_error("handler bug"); });
+      [](double) -> int { throw std::runtime_error("handler bug"); });
   }
 
   hook_result on_configure(const settings& cfg) override {

@@ -69,7 +69,7 @@ struct fixture : testing::service_fixture {
   }
 
   service_options opts(std::string name) {
-    return service_options{name, "test", bus};
+    return service_options{std::move(name), "test", bus};
   }
 
   template <class Handle>

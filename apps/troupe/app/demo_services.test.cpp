@@ -19,7 +19,7 @@ struct fixture : testing::service_fixture {
     run();
   }
 
-  service_options opts(std::string name) {
+  service_options opts(const std::string& name) {
     return service_options{name, name, bus};
   }
 };

@@ -225,10 +225,12 @@ void drain_replies(zmq::socket_t& replies,
   }
 }
 
-void receive_loop(std::vector<endpoint_runtime*> eps, zmq::socket_t* replies,
-                  caf::weak_actor_ptr target, std::atomic<bool>& stop,
-                  std::string via_prefix, spdlog::logger* log) {
+void receive_loop(const std::vector<endpoint_runtime*>& eps,
+                  zmq::socket_t* replies, const caf::weak_actor_ptr& target,
+                  std::atomic<bool>& stop, const std::string& via_prefix,
+                  spdlog::logger* log) {
   std::vector<zmq::pollitem_t> items;
+  items.reserve(eps.size() + 1);
   for (auto* ep : eps)
     items.push_back({ep->sock->handle(), 0, ZMQ_POLLIN, 0});
   if (replies != nullptr)
@@ -279,7 +281,8 @@ void receive_loop(std::vector<endpoint_runtime*> eps, zmq::socket_t* replies,
         if (requests)
           routing = frames.size() > 1 && frames[1].size() == 0 ? 2 : 1;
         routing = std::min(routing, views.size());
-        views.erase(views.begin(), views.begin() + routing);
+        views.erase(views.begin(),
+                    views.begin() + static_cast<std::ptrdiff_t>(routing));
         wire_message w;
         auto err = check_frames(views, ep.cfg.max_message_bytes,
                                 ep.cfg.codec == codec_kind::json, w);

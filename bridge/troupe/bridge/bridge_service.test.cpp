@@ -406,7 +406,7 @@ TEST_F(bridge_test, requests_reach_a_service_and_every_peer_gets_an_answer) {
     .receive([](uint64_t, uint64_t, uint64_t) {}, [](caf::error&) {});
   zmq::socket_t req{zctx, zmq::socket_type::req};
   req.connect(address("rpc"));
-  auto call = [&](std::vector<std::string> frames) {
+  auto call = [&](const std::vector<std::string>& frames) {
     send_frames(req, frames);
     return recv_frames(req);
   };

@@ -117,11 +117,14 @@ std::string parse_bridge_config(const config::settings& cfg,
         ep.socket = static_cast<socket_kind>(i);
         known = true;
       }
+    auto prefix = "endpoint '" + name + "': ";
     if (!known)
-      return "endpoint '" + name + "': unknown socket '" + socket + "'";
+      return prefix.append("unknown socket '").append(socket).append("'");
     if (ep.socket == socket_kind::req || ep.socket == socket_kind::dealer)
-      return "endpoint '" + name + "': socket '" + socket +
-             "' is not supported yet (pub, sub, push, pull, rep, router are)";
+      return prefix.append("socket '")
+        .append(socket)
+        .append(
+          "' is not supported yet (pub, sub, push, pull, rep, router are)");
     ep.bind = s.get_or<std::string>("bind", "");
     ep.connect = strings(s, "connect");
     if (ep.bind.empty() == ep.connect.empty())

@@ -246,8 +246,11 @@ void host_core::deliver(const std::string& topic, const caf::message& msg) {
     return;
   }
   bool handled = false;
-  // Handlers may subscribe or fail; iterate by index over a stable run.
   auto gen = run_generation_;
+  // Handlers may subscribe or fail; iterate by index over a stable run. Not a
+  // range-for: a handler that subscribes grows subscriptions_, which would
+  // invalidate its iterators.
+  // NOLINTNEXTLINE(modernize-loop-convert)
   for (size_t i = 0; i < subscriptions_.size(); ++i) {
     auto& sub = subscriptions_[i];
     if (topic.compare(0, sub.prefix.size(), sub.prefix) != 0)
