@@ -86,21 +86,7 @@ int run_demo(const demo_options& opts) {
   } else {
     log->info("demo running{}; Ctrl-C stops",
               run_for ? " for " + config::format_duration(*run_for) : "");
-    status_printer printer;
-    auto until = run_for ? std::chrono::steady_clock::now() + *run_for
-                         : std::chrono::steady_clock::time_point::max();
-    for (;;) {
-      printer.print(group.statuses());
-      auto now = std::chrono::steady_clock::now();
-      if (now >= until)
-        break;
-      auto wait = std::min<std::chrono::nanoseconds>(interval, until - now);
-      if (signals.wait_for_stop(wait)) {
-        log->info("signal {} received: stopping (again to force)",
-                  signals.stop_signal());
-        break;
-      }
-    }
+    run_until_stopped(group, signals, *log, interval, run_for, [] {});
   }
   if (auto err = group.stop_all(std::chrono::seconds{5})) {
     log->error("{}", describe(err));

@@ -129,24 +129,8 @@ int run_app(const run_options& opts) {
     log->info("app '{}' running with {} service(s){}; Ctrl-C stops",
               app_cfg.name, group.members().size(),
               run_for ? " for " + config::format_duration(*run_for) : "");
-    status_printer printer;
-    auto until = run_for ? std::chrono::steady_clock::now() + *run_for
-                         : std::chrono::steady_clock::time_point::max();
-    for (;;) {
-      printer.print(group.statuses());
-      auto now = std::chrono::steady_clock::now();
-      if (now >= until)
-        break;
-      auto wait = std::min<std::chrono::nanoseconds>(app_cfg.status_interval,
-                                                     until - now);
-      if (signals.wait_for_stop(wait)) {
-        log->info("signal {} received: stopping (again to force)",
-                  signals.stop_signal());
-        break;
-      }
-      if (signals.take_reload_request())
-        reload(app_cfg, src, group, *log);
-    }
+    run_until_stopped(group, signals, *log, app_cfg.status_interval, run_for,
+                      [&] { reload(app_cfg, src, group, *log); });
   }
   if (auto err = group.stop_all(app_cfg.shutdown_timeout)) {
     log->error("{}", describe(err));

@@ -3,7 +3,9 @@
 // Shared by `troupe demo` and `troupe run`.
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <optional>
 #include <vector>
 
 #include <unistd.h>
@@ -44,5 +46,31 @@ private:
   bool tty_;
   size_t lines_ = 0;
 };
+
+/// Prints the group's status every `interval` until `run_for` has passed (if
+/// set) or a stop signal arrives; calls `on_reload` for each SIGHUP/SIGUSR1.
+template <class Group, class Signals, class Logger, class Reload>
+void run_until_stopped(Group& group, Signals& signals, Logger& log,
+                       std::chrono::nanoseconds interval,
+                       std::optional<std::chrono::nanoseconds> run_for,
+                       Reload on_reload) {
+  status_printer printer;
+  auto until = run_for ? std::chrono::steady_clock::now() + *run_for
+                       : std::chrono::steady_clock::time_point::max();
+  for (;;) {
+    printer.print(group.statuses());
+    auto now = std::chrono::steady_clock::now();
+    if (now >= until)
+      return;
+    auto wait = std::min<std::chrono::nanoseconds>(interval, until - now);
+    if (signals.wait_for_stop(wait)) {
+      log.info("signal {} received: stopping (again to force)",
+               signals.stop_signal());
+      return;
+    }
+    if (signals.take_reload_request())
+      on_reload();
+  }
+}
 
 } // namespace troupe::cli

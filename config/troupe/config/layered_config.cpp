@@ -24,15 +24,6 @@ std::string position(std::string_view file, const toml::source_position& p) {
   return out;
 }
 
-std::string join(std::string_view prefix, std::string_view key) {
-  if (prefix.empty())
-    return std::string{key};
-  std::string out{prefix};
-  out += '.';
-  out += key;
-  return out;
-}
-
 // Converts toml++ nodes into config values, recording the position of every
 // key and value. Dates and times have no place in troupe's config model.
 struct toml_reader {
@@ -51,7 +42,7 @@ struct toml_reader {
     case toml::node_type::table: {
       table out;
       for (auto&& [k, v] : *n.as_table()) {
-        auto child = join(path, k.str());
+        auto child = join_path(path, k.str());
         key_positions[child] = position(file, k.source().begin);
         out[std::string{k.str()}] = convert(v, child);
       }

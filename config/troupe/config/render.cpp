@@ -9,10 +9,6 @@ namespace troupe::config {
 
 namespace {
 
-std::string join(const std::string& prefix, const std::string& key) {
-  return prefix.empty() ? key : prefix + '.' + key;
-}
-
 std::string header_path(const std::string& prefix, const std::string& key) {
   auto k = toml_key(key);
   return prefix.empty() ? k : prefix + '.' + k;
@@ -48,7 +44,7 @@ void render_table(std::ostringstream& out, const layered_config& cfg,
     if (v.kind() == value_kind::table && !v.get_if<table>()->empty())
       continue;
     out << toml_key(key) << " = " << to_toml(v);
-    if (auto* o = cfg.origin_of(join(path, key)))
+    if (auto* o = cfg.origin_of(join_path(path, key)))
       out << "  # " << comment_text(o->describe());
     out << '\n';
   }
@@ -65,7 +61,7 @@ void render_table(std::ostringstream& out, const layered_config& cfg,
     }
     if (has_values)
       out << "\n[" << child_header << "]\n";
-    render_table(out, cfg, *child, join(path, key), child_header);
+    render_table(out, cfg, *child, join_path(path, key), child_header);
   }
 }
 
@@ -91,7 +87,7 @@ std::string escape_cell(const std::string& s) {
 void schema_rows(std::ostringstream& out, const schema& s,
                  const std::string& prefix) {
   for (auto& f : s.fields()) {
-    auto key = join(prefix, f.key);
+    auto key = join_path(prefix, f.key);
     if (f.section) {
       schema_rows(out, *f.section, key);
       continue;
@@ -206,7 +202,7 @@ std::string render_types(const type_catalog& types) {
     std::function<void(const schema&, const std::string&)> walk =
       [&](const schema& sch, const std::string& prefix) {
         for (auto& f : sch.fields()) {
-          auto key = join(prefix, f.key);
+          auto key = join_path(prefix, f.key);
           if (f.section) {
             walk(*f.section, key);
             continue;

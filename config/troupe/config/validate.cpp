@@ -10,15 +10,6 @@ namespace troupe::config {
 
 namespace {
 
-std::string join(std::string_view prefix, std::string_view key) {
-  if (prefix.empty())
-    return std::string{key};
-  std::string out{prefix};
-  out += '.';
-  out += key;
-  return out;
-}
-
 std::string shown(const value& v) {
   auto out = to_toml(v);
   if (out.size() > 60)
@@ -39,7 +30,7 @@ public:
   void check_table(const schema& s, table& t, const std::string& prefix,
                    bool allow_unknown) {
     for (auto& [key, v] : t) {
-      auto path = join(prefix, key);
+      auto path = join_path(prefix, key);
       auto* f = s.find(key);
       if (f == nullptr) {
         if (!allow_unknown)
@@ -52,7 +43,7 @@ public:
     for (auto& f : s.fields()) {
       if (t.count(f.key) > 0)
         continue;
-      auto path = join(prefix, f.key);
+      auto path = join_path(prefix, f.key);
       if (f.required) {
         out_.push_back(
           {cfg_.where(prefix.empty() ? path : prefix), path,
@@ -213,7 +204,7 @@ private:
     if (!f.entries)
       return; // free-form table
     for (auto& [name, entry] : t) {
-      auto entry_path = join(path, name);
+      auto entry_path = join_path(path, name);
       auto* entry_table = entry.get_if<table>();
       if (entry_table == nullptr) {
         out_.push_back(
@@ -230,7 +221,7 @@ private:
       if (full) {
         check_table(*full, *entry_table, entry_path, false);
       } else {
-        auto key_path = join(entry_path, problem.key);
+        auto key_path = join_path(entry_path, problem.key);
         if (!problem.message.empty())
           out_.push_back({cfg_.where(key_path), key_path, problem.message});
         check_table(*f.entries, *entry_table, entry_path, true);

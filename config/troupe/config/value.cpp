@@ -126,6 +126,16 @@ std::string to_toml(const value& x) {
   return std::visit(visitor{}, x.data());
 }
 
+std::string join_path(std::string_view prefix, std::string_view key) {
+  std::string out;
+  out.reserve(prefix.size() + key.size() + 1);
+  out += prefix;
+  if (!prefix.empty())
+    out += '.';
+  out += key;
+  return out;
+}
+
 const value* find(const table& root, std::string_view path) noexcept {
   const table* current = &root;
   for (;;) {

@@ -89,6 +89,9 @@ std::string to_toml(const value& x);
 /// Returns `key` as TOML spells it: bare when it can be, quoted otherwise.
 std::string toml_key(std::string_view key);
 
+/// Returns `prefix.key`, or `key` when `prefix` is empty.
+std::string join_path(std::string_view prefix, std::string_view key);
+
 /// Finds the value at a dotted `path` ("endpoints.in.hwm") in `root`.
 /// Returns null when any part is missing or not a table.
 const value* find(const table& root, std::string_view path) noexcept;
