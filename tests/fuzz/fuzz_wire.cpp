@@ -115,9 +115,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (int unlimited = 0; unlimited < 2; ++unlimited)
     if (results[1][unlimited] == frame_error::none)
       TROUPE_FUZZ_REQUIRE(results[0][unlimited] == frame_error::none);
-  for (int json = 0; json < 2; ++json)
-    if (results[json][0] == frame_error::none)
-      TROUPE_FUZZ_REQUIRE(results[json][1] == frame_error::none);
+  for (auto& result : results)
+    if (result[0] == frame_error::none)
+      TROUPE_FUZZ_REQUIRE(result[1] == frame_error::none);
 
   for (auto& f : frames)
     TROUPE_FUZZ_REQUIRE(is_utf8(f) == json_thinks_utf8(f));
