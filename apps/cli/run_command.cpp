@@ -40,9 +40,9 @@ struct run_options {
 // `reconfigure` to exactly the services whose settings changed.
 void reload(config::app_config& current, const config::app_sources& src,
             app::service_group& group, spdlog::logger& log) {
-  auto env = src;
-  env.env = config::layered_config::process_environment();
-  auto next = config::load_app(env, app::builtin_type_schemas());
+  auto fresh = src; // same file and --set, the environment as it is now
+  fresh.env = config::layered_config::process_environment();
+  auto next = config::load_app(fresh, app::builtin_type_schemas());
   if (!next.ok()) {
     for (auto& e : next.errors)
       log.error("reload: {}", e.to_string());

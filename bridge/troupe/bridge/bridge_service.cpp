@@ -111,6 +111,22 @@ struct outbound_frames {
   std::string meta;
 };
 
+// Sends `[topic][payload]` (+ `[meta]`) unless ZMQ will not take it now.
+bool try_send(zmq::socket_t& s, const outbound_frames& f) {
+  auto r = s.send(zmq::buffer(f.topic),
+                  zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+  if (!r)
+    return false;
+  // Once the first frame is queued, ZMQ takes the whole message.
+  if (f.meta.empty()) {
+    s.send(zmq::buffer(f.payload), zmq::send_flags::none);
+  } else {
+    s.send(zmq::buffer(f.payload), zmq::send_flags::sndmore);
+    s.send(zmq::buffer(f.meta), zmq::send_flags::none);
+  }
+  return true;
+}
+
 } // namespace
 
 // One endpoint at run time. Inbound counters are written by the receiver
@@ -577,22 +593,7 @@ bool bridge_service::send_out(size_t index, const std::string& topic,
       {"ts",
        now_ns()}}.dump();
   }
-  auto try_send = [&ep](outbound_frames& f) {
-    auto& s = *ep.sock;
-    auto r = s.send(zmq::buffer(f.topic),
-                    zmq::send_flags::sndmore | zmq::send_flags::dontwait);
-    if (!r)
-      return false;
-    // Once the first frame is queued, ZMQ takes the whole message.
-    if (f.meta.empty()) {
-      s.send(zmq::buffer(f.payload), zmq::send_flags::none);
-    } else {
-      s.send(zmq::buffer(f.payload), zmq::send_flags::sndmore);
-      s.send(zmq::buffer(f.meta), zmq::send_flags::none);
-    }
-    return true;
-  };
-  if (ep.pending.empty() && try_send(out)) {
+  if (ep.pending.empty() && try_send(*ep.sock, out)) {
     ep.sent.fetch_add(1, std::memory_order_relaxed);
     count_out();
     return true;
@@ -623,18 +624,8 @@ void bridge_service::flush() {
   bool left = false;
   for (auto& ep : st_->eps) {
     while (!ep->pending.empty()) {
-      auto& f = ep->pending.front();
-      auto r =
-        ep->sock->send(zmq::buffer(f.topic),
-                       zmq::send_flags::sndmore | zmq::send_flags::dontwait);
-      if (!r)
+      if (!try_send(*ep->sock, ep->pending.front()))
         break;
-      if (f.meta.empty()) {
-        ep->sock->send(zmq::buffer(f.payload), zmq::send_flags::none);
-      } else {
-        ep->sock->send(zmq::buffer(f.payload), zmq::send_flags::sndmore);
-        ep->sock->send(zmq::buffer(f.meta), zmq::send_flags::none);
-      }
       ep->pending.pop_front();
       ep->sent.fetch_add(1, std::memory_order_relaxed);
       count_out();

@@ -84,24 +84,35 @@ std::string escape_cell(const std::string& s) {
   return out;
 }
 
-void schema_rows(std::ostringstream& out, const schema& s,
-                 const std::string& prefix) {
+// Calls `fn(dotted key, field)` for every field of `s` in declaration order,
+// descending into sections (which are not reported themselves) and entries
+// (reported once as `key.NAME`, then their fields under `key.NAME.`).
+void for_each_field(
+  const schema& s, const std::string& prefix,
+  const std::function<void(const std::string&, const field&)>& fn) {
   for (auto& f : s.fields()) {
     auto key = join_path(prefix, f.key);
     if (f.section) {
-      schema_rows(out, *f.section, key);
-      continue;
+      for_each_field(*f.section, key, fn);
+    } else if (f.entries) {
+      fn(key + ".NAME", f);
+      for_each_field(*f.entries, key + ".NAME", fn);
+    } else {
+      fn(key, f);
     }
-    if (f.entries) {
-      out << "| `" << key << ".NAME` | table | | " << escape_cell(f.description)
-          << " |\n";
-      schema_rows(out, *f.entries, key + ".NAME");
-      continue;
-    }
-    out << "| `" << key << "` | " << escape_cell(f.expectation()) << " | "
-        << escape_cell(default_text(f)) << " | " << escape_cell(f.description)
-        << " |\n";
   }
+}
+
+void schema_rows(std::ostringstream& out, const schema& s) {
+  for_each_field(s, {}, [&out](const std::string& key, const field& f) {
+    if (f.entries)
+      out << "| `" << key << "` | table | | " << escape_cell(f.description)
+          << " |\n";
+    else
+      out << "| `" << key << "` | " << escape_cell(f.expectation()) << " | "
+          << escape_cell(default_text(f)) << " | " << escape_cell(f.description)
+          << " |\n";
+  });
 }
 
 } // namespace
@@ -119,7 +130,7 @@ std::string render_schema_table(const schema& s) {
   std::ostringstream out;
   out << "| key | type | default | description |\n";
   out << "|---|---|---|---|\n";
-  schema_rows(out, s, {});
+  schema_rows(out, s);
   return out.str();
 }
 
@@ -199,26 +210,15 @@ std::string render_types(const type_catalog& types) {
       out << " - " << s.description();
     out << '\n';
     std::ostringstream rows;
-    std::function<void(const schema&, const std::string&)> walk =
-      [&](const schema& sch, const std::string& prefix) {
-        for (auto& f : sch.fields()) {
-          auto key = join_path(prefix, f.key);
-          if (f.section) {
-            walk(*f.section, key);
-            continue;
-          }
-          if (f.entries) {
-            walk(*f.entries, key + ".NAME");
-            continue;
-          }
-          rows << "  " << key << " (" << f.expectation() << ", "
-               << (f.required        ? std::string{"required"}
-                   : f.default_value ? "default " + to_toml(*f.default_value)
-                                     : std::string{"optional"})
-               << ")\n      " << f.description << '\n';
-        }
-      };
-    walk(s, {});
+    for_each_field(s, {}, [&rows](const std::string& key, const field& f) {
+      if (f.entries)
+        return; // its fields follow as key.NAME.x
+      rows << "  " << key << " (" << f.expectation() << ", "
+           << (f.required        ? std::string{"required"}
+               : f.default_value ? "default " + to_toml(*f.default_value)
+                                 : std::string{"optional"})
+           << ")\n      " << f.description << '\n';
+    });
     out << (rows.str().empty() ? "  (no settings)\n" : rows.str());
   }
   return out.str();
