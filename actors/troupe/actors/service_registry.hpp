@@ -97,7 +97,8 @@ using plugin_entry = void (*)(service_registry&);
 /// }
 /// ```
 // The parameter is a name, not an expression: it cannot take parentheses.
-// NOLINTNEXTLINE(bugprone-macro-parentheses)
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define TROUPE_PLUGIN(reg)                                                     \
   extern "C" __attribute__((visibility("default"))) void                       \
   troupe_register_plugin(troupe::service_registry& reg)
+// NOLINTEND(bugprone-macro-parentheses)
