@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "app_file.hpp"
 #include "commands.hpp"
 #include "troupe/actors/service_registry.hpp"
 #include "troupe/app/app_loader.hpp"
@@ -31,29 +32,29 @@ void add_file_options(CLI::App& cmd, file_options& opts, bool required) {
     ->allow_extra_args(false);
 }
 
-config::app_load_result load(const file_options& opts) {
-  config::app_sources src;
-  src.file = opts.file;
-  src.sets = opts.sets;
-  src.env = config::layered_config::process_environment();
-  return app::load_app(src, service_registry::global());
-}
-
-// Prints every error on stderr; returns the exit code for them.
-int report(const config::diagnostics& errors) {
-  for (auto& e : errors)
-    std::cerr << e.to_string() << '\n';
-  std::cerr << errors.size() << (errors.size() == 1 ? " error" : " errors")
-            << '\n';
-  return 1;
-}
-
 std::string types_footer() {
   return "\nService types and their settings:\n\n" +
          config::render_types(service_registry::global().catalog());
 }
 
 } // namespace
+
+config::app_load_result load_app_file(const std::string& file,
+                                      const std::vector<std::string>& sets) {
+  config::app_sources src;
+  src.file = file;
+  src.sets = sets;
+  src.env = config::layered_config::process_environment();
+  return app::load_app(src, service_registry::global());
+}
+
+int report_config_errors(const config::diagnostics& errors) {
+  for (auto& e : errors)
+    std::cerr << e.to_string() << '\n';
+  std::cerr << errors.size() << (errors.size() == 1 ? " error" : " errors")
+            << '\n';
+  return 1;
+}
 
 void add_config_commands(CLI::App& app, int& exit_code) {
   auto check_opts = std::make_shared<file_options>();
@@ -64,9 +65,9 @@ void add_config_commands(CLI::App& app, int& exit_code) {
                 "stderr), 2 usage error.\nEnvironment: TROUPE_<SECTION>__<KEY> "
                 "overrides, TROUPE_PROJECT selects projects/NAME/FILE.\n");
   check->callback([check_opts, &exit_code] {
-    auto r = load(*check_opts);
+    auto r = load_app_file(check_opts->file, check_opts->sets);
     if (!r.ok()) {
-      exit_code = report(r.errors);
+      exit_code = report_config_errors(r.errors);
       return;
     }
     auto order = r.config.start_order();
@@ -100,9 +101,9 @@ void add_config_commands(CLI::App& app, int& exit_code) {
       exit_code = 2;
       return;
     }
-    auto r = load(*config_opts);
+    auto r = load_app_file(config_opts->file, config_opts->sets);
     if (!r.ok()) {
-      exit_code = report(r.errors);
+      exit_code = report_config_errors(r.errors);
       return;
     }
     std::cout << "# effective configuration of " << r.config.layers.file()
