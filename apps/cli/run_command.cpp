@@ -18,10 +18,9 @@
 #include "troupe/actors/init.hpp"
 #include "troupe/actors/logging.hpp"
 #include "troupe/actors/service_registry.hpp"
-#include "troupe/actors/topic_bus.hpp"
 #include "troupe/app/app_loader.hpp"
-#include "troupe/app/builtin_services.hpp"
-#include "troupe/app/service_group.hpp"
+#include "troupe/app/app_runtime.hpp"
+#include "troupe/app/control_plane.hpp"
 #include "troupe/app/signal_watcher.hpp"
 #include "troupe/config/app_config.hpp"
 #include "troupe/config/duration.hpp"
@@ -39,8 +38,8 @@ struct run_options {
 // SIGHUP/SIGUSR1: re-read the file (same --set and environment). An invalid
 // file changes nothing and every error is logged; a valid one sends
 // `reconfigure` to exactly the services whose settings changed.
-void reload(config::app_config& current, const config::app_sources& src,
-            app::service_group& group, spdlog::logger& log) {
+void reload(app::app_runtime& rt, const config::app_sources& src,
+            spdlog::logger& log) {
   auto fresh = src; // same file and --set, the environment as it is now
   fresh.env = config::layered_config::process_environment();
   auto next = app::load_app(fresh, service_registry::global());
@@ -51,32 +50,7 @@ void reload(config::app_config& current, const config::app_sources& src,
               next.errors.size());
     return;
   }
-  auto changes = config::diff(current, next.config);
-  if (changes.empty()) {
-    log.info("reload: no service changed");
-    return;
-  }
-  for (auto& name : changes.changed) {
-    auto& spec = next.config.services.at(name);
-    auto* member = group.find(name);
-    if (member == nullptr) {
-      log.info("reload: '{}' changed but is not running", name);
-      continue;
-    }
-    if (auto err = group.reconfigure(name, spec.settings)) {
-      log.error("reload: reconfigure '{}' failed: {}", name, describe(err));
-      continue;
-    }
-    log.info("reload: reconfigured '{}'", name);
-    current.services.at(name) = spec;
-  }
-  auto later = [&log](const char* what, const std::vector<std::string>& xs) {
-    for (auto& name : xs)
-      log.warn("reload: service '{}' {}; restart the app to apply", name, what);
-  };
-  later("added", changes.added);
-  later("removed", changes.removed);
-  later("changed type", changes.replaced);
+  rt.reload(next.config);
 }
 
 int run_app(const run_options& opts) {
@@ -93,7 +67,7 @@ int run_app(const run_options& opts) {
     std::cerr << loaded.errors.size() << " error(s); nothing started\n";
     return 1;
   }
-  auto& app_cfg = loaded.config;
+  auto app_cfg = loaded.config;
   std::optional<config::duration> run_for;
   if (!opts.duration.empty()) {
     run_for = config::parse_duration(opts.duration);
@@ -108,44 +82,37 @@ int run_app(const run_options& opts) {
   caf::actor_system_config cfg;
   init_actor_system_config(cfg);
   caf::actor_system sys{cfg};
-  auto bus = spawn_topic_bus(sys);
-  app::service_group group{sys};
-  for (auto& name : app_cfg.start_order()) {
-    auto& spec = app_cfg.services.at(name);
-    if (!spec.enabled || !spec.autostart) {
-      log->info("service '{}' not started ({})", name,
-                spec.enabled ? "autostart = false" : "enabled = false");
-      continue;
-    }
-    service_options so{name, spec.type, bus};
-    if (!spec.log_level.empty())
-      so.log_level = parse_log_level(spec.log_level);
-    auto type = service_registry::global().lookup(spec.type);
-    if (!type) { // load_app checked every type; a plugin cannot vanish
-      log->error("{}", describe(type.error()));
+  app::app_runtime rt{sys, service_registry::global(), app_cfg, log};
+  app::control_server control;
+  if (!app_cfg.control_http.empty()) {
+    if (auto err = control.start(rt, app_cfg.control_http,
+                                 app_cfg.control_token)) {
+      log->error("control plane: {}", *err);
       return 1;
     }
-    group.add(name, type->spawn(sys, so), spec.settings);
+    log->info("control plane on http://{}", control.address());
   }
   int exit_code = 0;
-  if (auto err = group.start_all()) {
+  if (auto err = rt.start()) {
     log->error("{}", describe(err));
     exit_code = 1;
   } else {
-    log->info("app '{}' running with {} service(s){}; Ctrl-C stops",
-              app_cfg.name, group.members().size(),
+    log->info("app '{}' running{}; Ctrl-C stops", app_cfg.name,
               run_for ? " for " + config::format_duration(*run_for) : "");
-    run_until_stopped(group, signals, *log, app_cfg.status_interval, run_for,
-                      [&] { reload(app_cfg, src, group, *log); });
+    run_until_stopped(rt, signals, *log, app_cfg.status_interval, run_for,
+                      [&] { reload(rt, src, *log); });
   }
-  if (auto err = group.stop_all(app_cfg.shutdown_timeout)) {
-    log->error("{}", describe(err));
+  auto result = rt.shutdown(app_cfg.shutdown_timeout);
+  control.stop();
+  status_printer{}.final(rt.statuses());
+  if (!result.hung.empty()) {
+    log->error("exit 3: '{}' did not stop within app.shutdown_timeout ({})",
+               result.hung, config::format_duration(app_cfg.shutdown_timeout));
+    // The hung service would keep the actor system from shutting down.
+    std::_Exit(3);
+  }
+  if (!result.clean && exit_code == 0)
     exit_code = 1;
-  }
-  status_printer{}.final(group.statuses());
-  for (auto& m : group.members())
-    caf::anon_send_exit(m.handle, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(bus, caf::exit_reason::user_shutdown);
   return exit_code;
 }
 
@@ -162,8 +129,8 @@ void add_run_command(CLI::App& app, int& exit_code) {
                   "Stop after this long (e.g. 3s); default: until Ctrl-C");
   cmd->footer("Services start in dependency order and stop in reverse. "
               "Exit codes: 0 clean stop, 1 invalid config or a service "
-              "failed to start/stop, 2 usage error, 130/143 second "
-              "SIGINT/SIGTERM.\nCheck a file first with 'troupe check'; "
+              "failed to start/stop, 2 usage error, 3 a service did not stop "
+              "within app.shutdown_timeout, 130/143 second SIGINT/SIGTERM.\nCheck a file first with 'troupe check'; "
               "list service types with 'troupe types'.\n");
   cmd->callback([opts, &exit_code] { exit_code = run_app(*opts); });
 }

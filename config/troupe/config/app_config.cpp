@@ -80,6 +80,25 @@ schema app_schema(const type_catalog& types) {
   app.list("plugins", "Shared libraries with more service types")
     .of(value_kind::string)
     .fallback(list{});
+  auto& sup = root.section("supervisor", "How the app's services are "
+                                         "restarted (the root supervisor)");
+  sup.string("strategy", "Which services restart when one must")
+    .fallback("one_for_one")
+    .one_of({"one_for_one", "one_for_all", "rest_for_one"});
+  sup.integer("max_restarts", "Restarts allowed within `period`; one more "
+                              "stops the app (escalation)")
+    .fallback(int64_t{10})
+    .at_least(0);
+  sup.duration("period", "The window of `max_restarts`")
+    .fallback(duration{60s})
+    .at_least(0.001);
+  sup.duration("backoff_min", "Wait before a first restart; doubles with each "
+                              "quick repeat")
+    .fallback(duration{100ms})
+    .at_least(0);
+  sup.duration("backoff_max", "The longest wait before a restart")
+    .fallback(duration{5s})
+    .at_least(0);
   auto& control =
     root.section("control", "HTTP control plane (off by default)");
   control.string("http", "Listen address, e.g. \"127.0.0.1:8080\"; empty: off")
@@ -191,6 +210,11 @@ void extract(app_config& cfg) {
   cfg.shutdown_timeout = get<duration>(v, "app.shutdown_timeout");
   cfg.status_interval = get<duration>(v, "app.status_interval");
   cfg.plugins = strings(v, "app.plugins");
+  cfg.restart_strategy = get<std::string>(v, "supervisor.strategy");
+  cfg.max_restarts = get<int64_t>(v, "supervisor.max_restarts");
+  cfg.restart_period = get<duration>(v, "supervisor.period");
+  cfg.backoff_min = get<duration>(v, "supervisor.backoff_min");
+  cfg.backoff_max = get<duration>(v, "supervisor.backoff_max");
   cfg.control_http = get<std::string>(v, "control.http");
   cfg.control_token = get<std::string>(v, "control.token");
   auto* services = find(v, "services");

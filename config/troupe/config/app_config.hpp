@@ -49,6 +49,13 @@ struct app_config {
   duration shutdown_timeout{};
   duration status_interval{};
   std::vector<std::string> plugins;
+  /// `[supervisor]`: strategy name, intensity and backoff of the root
+  /// supervisor.
+  std::string restart_strategy;
+  int64_t max_restarts = 10;
+  duration restart_period{};
+  duration backoff_min{};
+  duration backoff_max{};
   std::string control_http;
   std::string control_token;
   /// Services by name.

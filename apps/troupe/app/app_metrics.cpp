@@ -1,0 +1,138 @@
+#include "troupe/app/app_metrics.hpp"
+
+#include <chrono>
+
+#include <nlohmann/json.hpp>
+
+#include "troupe/actors/metrics.hpp"
+
+namespace troupe::app {
+
+namespace {
+
+constexpr service_state all_states[] = {
+  service_state::initialized, service_state::configured,
+  service_state::starting,    service_state::running,
+  service_state::stopping,    service_state::stopped,
+  service_state::failed,
+};
+
+template <class F>
+void per_service(exposition_writer& w, const std::vector<service_status>& sts,
+                 const char* name, const char* help, metric_type type, F get) {
+  w.family(name, help, type);
+  for (auto& st : sts)
+    w.sample({{"service", st.name}}, get(st));
+}
+
+} // namespace
+
+void write_service_metrics(exposition_writer& w,
+                           const std::vector<service_status>& sts) {
+  w.family("troupe_service_state",
+           "Lifecycle state of a service: 1 for the current state",
+           metric_type::gauge);
+  for (auto& st : sts)
+    for (auto s : all_states)
+      w.sample({{"service", st.name}, {"state", std::string{to_string(s)}}},
+               st.state == s ? 1 : 0);
+  using status = service_status;
+  auto gauge = metric_type::gauge;
+  auto counter = metric_type::counter;
+  per_service(w, sts, "troupe_service_up", "1 while the service is running",
+              gauge, [](const status& s) {
+                return s.state == service_state::running ? 1.0 : 0.0;
+              });
+  per_service(w, sts, "troupe_service_healthy",
+              "1 while the service's health is healthy", gauge,
+              [](const status& s) {
+                return s.health == health_status::healthy ? 1.0 : 0.0;
+              });
+  per_service(w, sts, "troupe_service_messages_in_total",
+              "Domain messages and bus deliveries handled", counter,
+              [](const status& s) { return double(s.messages_in); });
+  per_service(w, sts, "troupe_service_messages_out_total",
+              "Messages published or sent", counter,
+              [](const status& s) { return double(s.messages_out); });
+  per_service(w, sts, "troupe_service_messages_dropped_total",
+              "Messages that arrived while not running or were not handled",
+              counter,
+              [](const status& s) { return double(s.messages_dropped); });
+  per_service(w, sts, "troupe_service_errors_total",
+              "Errors recorded since the last reset", counter,
+              [](const status& s) { return double(s.errors); });
+  per_service(w, sts, "troupe_service_restarts_total",
+              "Restarts (by the supervisor or the control plane)", counter,
+              [](const status& s) { return double(s.restarts); });
+  per_service(w, sts, "troupe_service_in_flight", "Tracked work in flight",
+              gauge, [](const status& s) { return double(s.in_flight); });
+  per_service(w, sts, "troupe_service_uptime_seconds",
+              "Time in running since the last start", gauge,
+              [](const status& s) {
+                return std::chrono::duration<double>(s.uptime).count();
+              });
+}
+
+void write_bridge_metrics(exposition_writer& w, const std::string& service,
+                          const std::string& stats_json) {
+  auto j = nlohmann::json::parse(stats_json, nullptr, false);
+  if (!j.is_object())
+    return;
+  struct counter_field {
+    const char* key;
+    const char* metric;
+    const char* help;
+    metric_type type;
+  };
+  static const counter_field fields[] = {
+    {"received", "troupe_bridge_received_total",
+     "Messages received from ZMQ on an endpoint", metric_type::counter},
+    {"sent", "troupe_bridge_sent_total", "Messages sent to ZMQ on an endpoint",
+     metric_type::counter},
+    {"dropped", "troupe_bridge_dropped_total",
+     "Messages dropped by the endpoint's on_full policy or at stop",
+     metric_type::counter},
+    {"queued", "troupe_bridge_queued", "Messages waiting to be sent",
+     metric_type::gauge},
+    {"unencodable", "troupe_bridge_unencodable_total",
+     "Local messages that could not be encoded for the wire",
+     metric_type::counter},
+    {"gaps", "troupe_bridge_sequence_gaps_total",
+     "Messages missing by sequence number (meta frames)",
+     metric_type::counter},
+    {"timeouts", "troupe_bridge_request_timeouts_total",
+     "Requests that timed out in a service", metric_type::counter},
+    {"error_replies", "troupe_bridge_error_replies_total",
+     "Requests answered with an error", metric_type::counter},
+  };
+  auto eps = j.value("endpoints", nlohmann::json::array());
+  auto labels = [&service](const nlohmann::json& ep) {
+    return metric_labels{{"service", service},
+                         {"endpoint", ep.value("name", "")},
+                         {"socket", ep.value("socket", "")}};
+  };
+  for (auto& f : fields) {
+    w.family(f.metric, f.help, f.type);
+    for (auto& ep : eps)
+      if (ep.contains(f.key) && ep[f.key].is_number())
+        w.sample(labels(ep), ep[f.key].get<double>());
+  }
+  w.family("troupe_bridge_malformed_total",
+           "Malformed input received, by reason", metric_type::counter);
+  for (auto& ep : eps) {
+    auto by_reason = ep.value("malformed", nlohmann::json::object());
+    for (auto& [reason, n] : by_reason.items()) {
+      auto l = labels(ep);
+      l.emplace_back("reason", reason);
+      if (n.is_number())
+        w.sample(l, n.get<double>());
+    }
+  }
+  w.family("troupe_bridge_peer_alive",
+           "1 while a peer's heartbeats arrive in time", metric_type::gauge);
+  for (auto& p : j.value("peers", nlohmann::json::array()))
+    w.sample({{"service", service}, {"peer", p.value("src", "")}},
+             p.value("alive", false) ? 1 : 0);
+}
+
+} // namespace troupe::app

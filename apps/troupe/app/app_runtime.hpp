@@ -1,0 +1,83 @@
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <caf/fwd.hpp>
+#include <spdlog/logger.h>
+
+#include "troupe/actors/service_registry.hpp"
+#include "troupe/actors/service_status.hpp"
+#include "troupe/app/control_plane.hpp"
+#include "troupe/config/app_config.hpp"
+
+namespace troupe {
+class metric_registry;
+} // namespace troupe
+
+namespace troupe::app {
+
+/// How `app_runtime::shutdown` ended.
+struct shutdown_result {
+  /// Every service stopped within its deadline and the app's.
+  bool clean = true;
+  /// The service that was still stopping when `app.shutdown_timeout`
+  /// passed; empty when none.
+  std::string hung;
+};
+
+/// A running app: its services under one root supervisor (restart strategy,
+/// intensity and backoff from `[app]`), in dependency order, with the
+/// control plane's view of them. Driven from the main thread (start,
+/// shutdown, reload) and from HTTP threads (the `control_model` calls); every
+/// call blocks on requests with a timeout, never on a scheduler thread.
+class app_runtime final : public control_model {
+public:
+  app_runtime(caf::actor_system& sys, service_registry& types,
+              config::app_config cfg, std::shared_ptr<spdlog::logger> log);
+  ~app_runtime() override;
+
+  app_runtime(const app_runtime&) = delete;
+  app_runtime& operator=(const app_runtime&) = delete;
+
+  /// Starts the enabled, autostarted services in dependency order, each
+  /// after its dependencies run. Returns the first error (naming the
+  /// service); the services already started are then stopped again.
+  caf::error start();
+
+  /// Returns the status of every service in start order, also the ones not
+  /// started (state `initialized`) and the ones waiting for a restart.
+  std::vector<service_status> statuses();
+
+  /// The phased drain: services stop one at a time in reverse dependency
+  /// order (the top of the graph, where intake belongs, first); after each,
+  /// the app is given time to go quiet (no message counter moving, nothing
+  /// in flight) so what is already inside finishes. Bridges flush on stop.
+  /// Everything must be done within `timeout`.
+  shutdown_result shutdown(std::chrono::nanoseconds timeout);
+
+  /// Applies a reloaded config: `reconfigure` for services whose settings
+  /// changed; added, removed and retyped services are logged (restart the
+  /// app to apply those).
+  void reload(const config::app_config& next);
+
+  // -- control_model ----------------------------------------------------------
+
+  nlohmann::json services() override;
+  std::optional<nlohmann::json> service(const std::string& name) override;
+  control_health health() override;
+  std::string metrics_text() override;
+  control_result action(const std::string& name, control_action act) override;
+  control_result add(const nlohmann::json& spec) override;
+  control_result remove(const std::string& name) override;
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace troupe::app
