@@ -26,6 +26,12 @@ std::string_view to_string(errc x) noexcept {
     return "type_mismatch";
   case errc::invalid_settings:
     return "invalid_settings";
+  case errc::unknown_child:
+    return "unknown_child";
+  case errc::duplicate_child:
+    return "duplicate_child";
+  case errc::child_failed:
+    return "child_failed";
   }
   return "unknown";
 }

@@ -32,6 +32,12 @@ enum class errc : uint8_t {
   /// Settings failed the service type's schema; the message lists every
   /// problem, one per line.
   invalid_settings,
+  /// A supervisor has no child of the requested name.
+  unknown_child,
+  /// A supervisor already has a child of that name.
+  duplicate_child,
+  /// A supervisor's child failed to start; the message names the child.
+  child_failed,
 };
 
 /// The error category atom of `errc`.
