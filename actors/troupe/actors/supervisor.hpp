@@ -165,6 +165,10 @@ using restart_child_atom = caf::atom_constant<caf::atom("rstrt_chld")>;
 using add_child_atom = caf::atom_constant<caf::atom("add_child")>;
 /// `(remove_child_atom, name)` stops a child and forgets it.
 using remove_child_atom = caf::atom_constant<caf::atom("rm_child")>;
+/// `(reconfigure_child_atom, name, settings)` reconfigures a running child
+/// and keeps the settings for its restarts (a stopped child takes them at
+/// its next start).
+using reconfigure_child_atom = caf::atom_constant<caf::atom("reconf_chd")>;
 /// The supervisor's own restart timer; never sent by others.
 using restart_timer_atom = caf::atom_constant<caf::atom("sup_timer")>;
 
@@ -196,6 +200,8 @@ using supervisor_actor = service_actor::extend<
   caf::replies_to<restart_child_atom, std::string>::with<service_state>,
   caf::replies_to<add_child_atom, child_spec>::with<service_state>,
   caf::replies_to<remove_child_atom, std::string>::with<service_state>,
+  caf::replies_to<reconfigure_child_atom, std::string,
+                  settings>::with<service_state>,
   caf::reacts_to<state_changed_atom, state_change>,
   caf::reacts_to<restart_timer_atom, uint64_t>>;
 

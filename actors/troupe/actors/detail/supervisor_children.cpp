@@ -303,6 +303,29 @@ supervisor_core::restart_child(const std::string& name) {
   return promise;
 }
 
+caf::result<service_state>
+supervisor_core::reconfigure_child(const std::string& name, settings cfg) {
+  auto c = find(name);
+  if (!c)
+    return no_child(name);
+  if (!c->handle || c->ph != phase::up) {
+    // Not running: the next start configures it with the new settings.
+    c->spec.config = std::move(cfg);
+    return c->state;
+  }
+  auto promise = self_->make_response_promise<service_state>();
+  self_
+    ->request(c->handle, opts_.start_timeout, reconfigure_atom::value, cfg)
+    .then(
+      [c, cfg, promise](service_state st) mutable {
+        // Restarts from now on use the settings the child accepted.
+        c->spec.config = std::move(cfg);
+        promise.deliver(st);
+      },
+      [promise](caf::error& err) mutable { promise.deliver(std::move(err)); });
+  return promise;
+}
+
 caf::result<service_state> supervisor_core::add_child(child_spec spec) {
   if (spec.name.empty() || !spec.factory)
     return make_error(errc::invalid_settings,

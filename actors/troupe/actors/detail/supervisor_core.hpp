@@ -68,6 +68,8 @@ public:
   caf::result<service_state> restart_child(const std::string& name);
   caf::result<service_state> add_child(child_spec spec);
   caf::result<service_state> remove_child(const std::string& name);
+  caf::result<service_state> reconfigure_child(const std::string& name,
+                                               settings cfg);
 
   // -- events ----------------------------------------------------------------
 
