@@ -15,6 +15,8 @@ service_actor spawn_builtin(const std::string& type, caf::actor_system& sys,
   if (type == "counter")
     return caf::actor_cast<service_actor>(
       spawn_service<counter>(sys, std::move(opts)));
+  if (type == "echo")
+    return spawn_service<echo>(sys, std::move(opts));
   if (type == "bridge")
     return caf::actor_cast<service_actor>(
       spawn_service<bridge::bridge_service>(sys, std::move(opts)));

@@ -9,7 +9,7 @@
 
 namespace troupe::app {
 
-/// Spawns a built-in service type (`ticker`, `counter`, `bridge`; see
+/// Spawns a built-in service type (`ticker`, `counter`, `echo`, `bridge`; see
 /// builtin_type_schemas() for their settings). Returns an invalid handle for
 /// an unknown type — `load_app` has already rejected those.
 service_actor spawn_builtin(const std::string& type, caf::actor_system& sys,

@@ -10,6 +10,7 @@ const config::type_catalog& builtin_type_schemas() {
     config::type_catalog out;
     out.emplace("ticker", ticker_schema());
     out.emplace("counter", counter_schema());
+    out.emplace("echo", echo_schema());
     out.emplace("bridge", bridge::bridge_schema());
     return out;
   }();
