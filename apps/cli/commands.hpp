@@ -13,6 +13,9 @@ void add_run_command(CLI::App& app, int& exit_code);
 /// Adds `troupe check`, `troupe config` and `troupe types` to `app`.
 void add_config_commands(CLI::App& app, int& exit_code);
 
+/// Adds `troupe ctl` (the control plane's client) to `app`.
+void add_ctl_command(CLI::App& app, int& exit_code);
+
 /// Adds `troupe keygen` (CURVE key pairs) to `app`.
 void add_keygen_command(CLI::App& app, int& exit_code);
 

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   troupe::cli::add_run_command(app, exit_code);
   troupe::cli::add_demo_command(app, exit_code);
   troupe::cli::add_config_commands(app, exit_code);
+  troupe::cli::add_ctl_command(app, exit_code);
   troupe::cli::add_keygen_command(app, exit_code);
   troupe::cli::add_tap_command(app, exit_code);
   troupe::cli::add_pub_command(app, exit_code);
