@@ -16,6 +16,9 @@ void add_config_commands(CLI::App& app, int& exit_code);
 /// Adds `troupe ctl` (the control plane's client) to `app`.
 void add_ctl_command(CLI::App& app, int& exit_code);
 
+/// Adds `troupe systemd` (prints a systemd unit for an app file) to `app`.
+void add_systemd_command(CLI::App& app, int& exit_code);
+
 /// Adds `troupe keygen` (CURVE key pairs) to `app`.
 void add_keygen_command(CLI::App& app, int& exit_code);
 

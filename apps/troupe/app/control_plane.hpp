@@ -118,7 +118,9 @@ public:
 /// `GET /metrics`, `POST /services/NAME/{start|stop|restart}`,
 /// `POST /services`, `DELETE /services/NAME`. With a token, every route
 /// requires `Authorization: Bearer TOKEN` (401 otherwise). Every error body is
-/// JSON: `{"error": "..."}`.
+/// JSON: `{"error": "..."}`. Requests are logged at debug level by a logger
+/// named "control" on the sinks of spdlog's default logger as it is at
+/// start(). Call start() and stop() from one thread.
 class control_server {
 public:
   control_server();
