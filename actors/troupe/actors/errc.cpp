@@ -26,10 +26,14 @@ std::string_view to_string(errc x) noexcept {
     return "type_mismatch";
   case errc::invalid_settings:
     return "invalid_settings";
+  case errc::unknown_type:
+    return "unknown_type";
+  case errc::duplicate_name:
+    return "duplicate_name";
+  case errc::plugin_failed:
+    return "plugin_failed";
   case errc::unknown_child:
     return "unknown_child";
-  case errc::duplicate_child:
-    return "duplicate_child";
   case errc::child_failed:
     return "child_failed";
   }

@@ -32,10 +32,14 @@ enum class errc : uint8_t {
   /// Settings failed the service type's schema; the message lists every
   /// problem, one per line.
   invalid_settings,
+  /// No service type is registered under the requested name.
+  unknown_type,
+  /// A name (service type or service) is already taken.
+  duplicate_name,
+  /// A plugin library could not be loaded or did not register its types.
+  plugin_failed,
   /// A supervisor has no child of the requested name.
   unknown_child,
-  /// A supervisor already has a child of that name.
-  duplicate_child,
   /// A supervisor's child failed to start; the message names the child.
   child_failed,
 };

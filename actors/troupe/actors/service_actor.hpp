@@ -1,17 +1,21 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include <caf/actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/fwd.hpp>
 #include <caf/message.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/timespan.hpp>
 #include <caf/typed_actor.hpp>
 
 #include "troupe/actors/atoms.hpp"
+#include "troupe/actors/bus_batch.hpp"
 #include "troupe/actors/health.hpp"
+#include "troupe/actors/service_options.hpp"
 #include "troupe/actors/service_status.hpp"
 #include "troupe/config/settings.hpp"
 
@@ -54,7 +58,21 @@ using service_actor = caf::typed_actor<
   caf::replies_to<health_atom>::with<health_report>,
   caf::reacts_to<subscribe_state_atom, caf::actor>,
   caf::reacts_to<deliver_atom, std::string, caf::message>,
+  caf::reacts_to<deliver_batch_atom, bus_batch>,
   caf::reacts_to<task_atom, uint64_t, uint64_t>,
   caf::reacts_to<deadline_atom, uint64_t>>;
+
+/// Spawns one instance of a service in state `initialized`: how the type
+/// registry and a supervisor create (and re-create) services.
+///
+/// ```
+/// troupe::service_factory f = [](caf::actor_system& sys,
+///                                troupe::service_options opts) {
+///   return caf::actor_cast<troupe::service_actor>(
+///     troupe::spawn_service<greeter>(sys, std::move(opts)));
+/// };
+/// ```
+using service_factory =
+  std::function<service_actor(caf::actor_system&, service_options)>;
 
 } // namespace troupe

@@ -37,6 +37,7 @@ supervisor_fun(detail::supervisor_pointer self, supervisor_options opts,
     // Host plumbing of the service interface: a supervisor has no bus
     // subscriptions, tasks or stop deadlines of its own.
     [](deliver_atom, const std::string&, const caf::message&) {},
+    [](deliver_batch_atom, const bus_batch&) {},
     [](task_atom, uint64_t, uint64_t) {},
     [](deadline_atom, uint64_t) {},
     [core](children_atom) { return core->children(); },
