@@ -19,6 +19,7 @@
 #include <zmq.hpp>
 
 #include "troupe/bridge/codec.hpp"
+#include "troupe/bridge/curve_security.hpp"
 #include "troupe/bridge/endpoint_config.hpp"
 #include "troupe/bridge/wire.hpp"
 #include "troupe/config/duration.hpp"
@@ -169,6 +170,7 @@ struct endpoint_runtime {
 struct bridge_service::state {
   bridge_config cfg;
   std::optional<zmq::context_t> ctx;
+  std::optional<socket_security> security; // CURVE keys and ZAP, per ctx
   std::vector<std::unique_ptr<endpoint_runtime>> eps;
   std::thread receiver;
   std::atomic<bool> stop{false};
@@ -365,8 +367,11 @@ void receive_loop(const std::vector<endpoint_runtime*>& eps,
             last = seq;
           }
         }
-        envelope e{std::string{w.topic}, std::string{w.payload},
-                   std::string{w.meta}, ep.via};
+        // local_prefix (sub/pull): heartbeats keep their topic.
+        envelope e{w.topic == heartbeat_topic
+                     ? std::string{w.topic}
+                     : ep.cfg.local_prefix + std::string{w.topic},
+                   std::string{w.payload}, std::string{w.meta}, ep.via};
         if (requests) {
           auto id = ++next_id;
           auto& r = routes[id];
@@ -396,6 +401,7 @@ hook_result bridge_service::on_start() {
   auto& st = *st_;
   st.stop = false;
   st.ctx.emplace(1);
+  st.security.emplace(*st.ctx);
   st.eps.clear();
   st.via_prefix = name() + "/";
   std::vector<endpoint_runtime*> inbound;
@@ -431,6 +437,7 @@ hook_result bridge_service::on_start() {
         if (cfg.socket == socket_kind::pub)
           s.set(zmq::sockopt::xpub_nodrop, 1); // EAGAIN instead of silent loss
       }
+      st.security->apply(s, cfg);
       if (!cfg.bind.empty()) {
         s.bind(cfg.bind);
         ep->address = s.get(zmq::sockopt::last_endpoint);
@@ -701,6 +708,7 @@ hook_result bridge_service::on_stop() {
                error_payload("stopping", "the bridge is stopping"));
   st_->pending_requests.clear();
   shut_down();
+  log().info("final stats {}", stats_json());
   return hook_result::success();
 }
 
@@ -718,6 +726,8 @@ void bridge_service::shut_down() {
     st.reply_push->close();
   if (st.reply_pull)
     st.reply_pull->close();
+  if (st.security)
+    st.security->stop();
   st.reply_push.reset();
   st.reply_pull.reset();
   if (st.ctx)
@@ -762,6 +772,7 @@ std::string bridge_service::stats_json() const {
       {"timeouts", ep->timeouts.load()},
       {"error_replies", ep->error_replies.load()},
       {"malformed_total", malformed_total},
+      {"auth_denied", st_->security ? st_->security->denied(ep->cfg.name) : 0},
       {"malformed", malformed},
     });
   }
