@@ -34,8 +34,6 @@ std::string_view to_string(errc x) noexcept {
     return "plugin_failed";
   case errc::unknown_child:
     return "unknown_child";
-  case errc::duplicate_child:
-    return "duplicate_child";
   case errc::child_failed:
     return "child_failed";
   }

@@ -40,8 +40,6 @@ enum class errc : uint8_t {
   plugin_failed,
   /// A supervisor has no child of the requested name.
   unknown_child,
-  /// A supervisor already has a child of that name.
-  duplicate_child,
   /// A supervisor's child failed to start; the message names the child.
   child_failed,
 };

@@ -61,19 +61,6 @@ std::optional<restart_strategy>
 // -- child specification
 // ------------------------------------------------------
 
-/// Spawns one instance of a service in state `initialized`. The supervisor
-/// calls it for the first start and for every restart.
-///
-/// ```
-/// troupe::service_factory f = [](caf::actor_system& sys,
-///                                troupe::service_options opts) {
-///   return caf::actor_cast<troupe::service_actor>(
-///     troupe::spawn_service<greeter>(sys, std::move(opts)));
-/// };
-/// ```
-using service_factory =
-  std::function<service_actor(caf::actor_system&, service_options)>;
-
 /// Everything a supervisor needs to start and restart one child.
 struct child_spec {
   /// Unique among the supervisor's children.

@@ -375,7 +375,7 @@ CAF_TEST(children can be added and removed at run time) {
   CAF_CHECK_EQUAL(kids(sup).size(), 2u);
   r = call<service_state>(sup, add_child_atom::value, spec("d"));
   CAF_REQUIRE(!r);
-  CAF_CHECK(is(r.error(), errc::duplicate_child));
+  CAF_CHECK(is(r.error(), errc::duplicate_name));
   auto d = kid(sup, "d").handle;
   r = manage(sup, remove_child_atom::value, "d");
   CAF_REQUIRE(r);

@@ -331,9 +331,9 @@ caf::result<service_state> supervisor_core::add_child(child_spec spec) {
     return make_error(errc::invalid_settings,
                       "a child needs a name and a factory");
   if (find(spec.name))
-    return make_error(errc::duplicate_child, "supervisor '" + own_.name +
-                                               "' already has a child '" +
-                                               spec.name + "'");
+    return make_error(errc::duplicate_name, "supervisor '" + own_.name +
+                                              "' already has a child '" +
+                                              spec.name + "'");
   auto c = std::make_shared<child>();
   c->spec = std::move(spec);
   children_.push_back(c);
