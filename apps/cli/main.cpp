@@ -31,6 +31,9 @@ int main(int argc, char** argv) {
   troupe::cli::add_config_commands(app, exit_code);
   troupe::cli::add_ctl_command(app, exit_code);
   troupe::cli::add_systemd_command(app, exit_code);
+  troupe::cli::add_keygen_command(app, exit_code);
+  troupe::cli::add_tap_command(app, exit_code);
+  troupe::cli::add_pub_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

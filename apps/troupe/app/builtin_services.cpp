@@ -38,6 +38,7 @@ void register_builtin_services(service_registry& reg) {
   add(builtin<bridge::bridge_service>("bridge", bridge::bridge_schema()));
   add(builtin<ticker>("ticker", ticker_schema()));
   add(builtin<counter>("counter", counter_schema()));
+  add(builtin<echo>("echo", echo_schema()));
   add(builtin<generator>("generator", generator::type_schema()));
   add(builtin<worker>("worker", worker::type_schema()));
   add(builtin<aggregator>("aggregator", aggregator::type_schema()));

@@ -5,7 +5,7 @@
 namespace troupe::app {
 
 /// Registers the service types troupe ships with (`bridge`, and the demo
-/// types `ticker`, `counter`, `generator`, `worker`, `aggregator`) on `reg`.
+/// types `ticker`, `counter`, `echo`, `generator`, `worker`, `aggregator`) on `reg`.
 /// Types already present are left alone, so calling it twice is harmless.
 void register_builtin_services(service_registry& reg);
 

@@ -344,6 +344,7 @@ hook_result bridge_service::on_stop() {
                error_payload("stopping", "the bridge is stopping"));
   st_->pending_requests.clear();
   shut_down();
+  log().info("final stats {}", stats_json());
   return hook_result::success();
 }
 
@@ -399,6 +400,7 @@ std::string bridge_service::stats_json() const {
       {"timeouts", ep->timeouts.load()},
       {"error_replies", ep->error_replies.load()},
       {"malformed_total", malformed_total},
+      {"auth_denied", st_->net->auth_denied(ep->cfg.name)},
       {"malformed", malformed},
     });
   }

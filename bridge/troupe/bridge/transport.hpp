@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -63,10 +64,18 @@ public:
   /// Releases what the transport holds; call after every socket closed.
   /// `open` may be called again afterwards.
   virtual void close() = 0;
+
+  /// Connections refused by authentication (CURVE) on the endpoint named
+  /// `endpoint` so far; kept after `close`.
+  virtual uint64_t auth_denied(const std::string& endpoint) const {
+    (void)endpoint;
+    return 0;
+  }
 };
 
 /// The ZeroMQ transport: one context per open run; PUB sockets set
-/// ZMQ_XPUB_NODROP; rep endpoints are ROUTER sockets.
+/// ZMQ_XPUB_NODROP; rep endpoints are ROUTER sockets; CURVE keys of an
+/// endpoint apply to its socket (curve_security.hpp).
 std::unique_ptr<transport> make_zmq_transport();
 
 } // namespace troupe::bridge

@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include <zmq.hpp>
 
+#include "troupe/bridge/curve_security.hpp"
 #include "troupe/bridge/transport.hpp"
 #include "troupe/bridge/wire.hpp"
 
@@ -106,8 +107,10 @@ public:
 
   std::unique_ptr<endpoint_socket> open(const endpoint_config& cfg,
                                         std::string& error) override {
-    if (!ctx_)
+    if (!ctx_) {
       ctx_.emplace(1);
+      security_.emplace(*ctx_);
+    }
     wake_fd(); // before any receiver thread waits on it
     try {
       auto ep = std::make_unique<zmq_endpoint>(*ctx_, cfg.socket);
@@ -134,6 +137,7 @@ public:
         if (cfg.socket == socket_kind::pub)
           s.set(zmq::sockopt::xpub_nodrop, 1); // EAGAIN, not silent loss
       }
+      security_->apply(s, cfg);
       if (!cfg.bind.empty()) {
         s.bind(cfg.bind);
         ep->set_address(s.get(zmq::sockopt::last_endpoint));
@@ -178,9 +182,15 @@ public:
   }
 
   void close() override {
+    if (security_)
+      security_->stop(); // before the context closes
     if (ctx_)
       ctx_->close();
     ctx_.reset();
+  }
+
+  uint64_t auth_denied(const std::string& endpoint) const override {
+    return security_ ? security_->denied(endpoint) : 0;
   }
 
 private:
@@ -192,6 +202,8 @@ private:
   }
 
   std::optional<zmq::context_t> ctx_;
+  // CURVE keys and ZAP, per context; kept after close for its counts.
+  std::optional<socket_security> security_;
   std::vector<zmq::pollitem_t> items_;
   int wake_fd_ = -1;
 };

@@ -146,6 +146,9 @@ private:
     if (w.has_meta)
       count_gap(ep, w);
     // The frames become the envelope's strings: moved, not copied.
+    // local_prefix (sub/pull): heartbeats keep their topic.
+    if (!ep.cfg.local_prefix.empty() && w.topic != heartbeat_topic)
+      frames[routing].insert(0, ep.cfg.local_prefix);
     envelope e{std::move(frames[routing]), std::move(frames[routing + 1]),
                w.has_meta ? std::move(frames[routing + 2]) : std::string{},
                ep.via};
