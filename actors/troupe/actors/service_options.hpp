@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -28,6 +29,9 @@ struct service_options {
   std::optional<spdlog::level::level_enum> log_level;
   /// How many state changes the status keeps.
   size_t history_limit = 32;
+  /// Restarts of earlier instances of this service; a supervisor sets it when
+  /// it spawns a replacement, so `status().restarts` stays cumulative.
+  uint64_t restarts = 0;
 };
 
 } // namespace troupe
