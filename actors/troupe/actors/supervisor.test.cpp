@@ -261,6 +261,38 @@ CAF_TEST(rest_for_one restarts the failed child and the later ones) {
   CAF_CHECK_EQUAL(after[2].restarts, 1u);
 }
 
+CAF_TEST(one_for_all leaves a child stopped by request alone) {
+  auto sup = started(options(restart_strategy::one_for_all),
+                     {spec("a"), spec("b"), spec("c")});
+  CAF_REQUIRE(manage(sup, stop_child_atom::value, "c"));
+  fail(sup, "a");
+  elapse(10ms);
+  CAF_CHECK_EQUAL(kid(sup, "a").state, service_state::running);
+  CAF_CHECK_EQUAL(kid(sup, "b").state, service_state::running);
+  auto c = kid(sup, "c");
+  CAF_CHECK(!c.handle);
+  CAF_CHECK_EQUAL(c.state, service_state::stopped);
+  CAF_CHECK_EQUAL(c.restarts, 0u);
+}
+
+CAF_TEST(stopping the supervisor cancels a pending restart) {
+  auto sup = started(options(), {spec("a")});
+  fail(sup, "a");
+  CAF_REQUIRE(kid(sup, "a").restart_pending);
+  auto r = stop(sup);
+  CAF_REQUIRE(r);
+  CAF_CHECK_EQUAL(*r, service_state::stopped);
+  elapse(10s);
+  auto a = kid(sup, "a");
+  CAF_CHECK(!a.handle);
+  CAF_CHECK(!a.restart_pending);
+  CAF_CHECK_EQUAL(a.restarts, 0u);
+  // And a start brings every child back.
+  CAF_REQUIRE(start(sup));
+  CAF_CHECK_EQUAL(kid(sup, "a").state, service_state::running);
+  CAF_CHECK_EQUAL(status(sup).restarts, 1u);
+}
+
 CAF_TEST(transient restarts after a failure but not after a normal stop) {
   auto sup = started(options(), {spec("t", restart_policy::transient)});
   // A stop the supervisor did not ask for is a normal exit.
@@ -315,6 +347,23 @@ CAF_TEST(a child whose actor dies is respawned) {
   CAF_REQUIRE(a.handle);
   CAF_CHECK(a.handle != old);
   CAF_CHECK_EQUAL(status(a.handle).state, service_state::running);
+}
+
+CAF_TEST(a restart that fails to start is retried with a longer wait) {
+  auto sup = started(options(), {spec("a")});
+  switches["a"]->fail_start = true;
+  fail(sup, "a");
+  elapse(10ms); // the restart runs and fails in on_start
+  auto a = kid(sup, "a");
+  CAF_CHECK(a.restart_pending);
+  CAF_CHECK_EQUAL(a.last_backoff, caf::timespan{20ms});
+  CAF_CHECK_EQUAL(*events, (journal{"stop:a", "start:a", "stop:a"}));
+  switches["a"]->fail_start = false;
+  elapse(20ms);
+  a = kid(sup, "a");
+  CAF_CHECK_EQUAL(a.state, service_state::running);
+  CAF_CHECK_EQUAL(a.restarts, 2u);
+  CAF_CHECK_EQUAL(status(a.handle).restarts, 2u);
 }
 
 CAF_TEST(backoff waits grow within bounds and nothing restarts early) {
