@@ -132,7 +132,7 @@ struct app_runtime::impl {
     c.options = service_options{spec.name, spec.type, bus};
     if (!spec.log_level.empty())
       c.options.log_level = parse_log_level(spec.log_level);
-    // TEMP c.options.metrics = registry_of(spec.name);
+    c.options.metrics = registry_of(spec.name);
     return c;
   }
 
