@@ -26,6 +26,10 @@ std::string_view to_string(errc x) noexcept {
     return "type_mismatch";
   case errc::invalid_settings:
     return "invalid_settings";
+  case errc::timeout:
+    return "timeout";
+  case errc::circuit_open:
+    return "circuit_open";
   }
   return "unknown";
 }

@@ -32,6 +32,10 @@ enum class errc : uint8_t {
   /// Settings failed the service type's schema; the message lists every
   /// problem, one per line.
   invalid_settings,
+  /// An operation did not finish in time (retryable by default).
+  timeout,
+  /// A circuit breaker rejected the call (retryable by default).
+  circuit_open,
 };
 
 /// The error category atom of `errc`.

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -8,6 +10,8 @@
 #include <spdlog/common.h>
 
 namespace troupe {
+
+class metric_registry;
 
 /// How the framework hosts one service instance.
 struct service_options {
@@ -28,6 +32,13 @@ struct service_options {
   std::optional<spdlog::level::level_enum> log_level;
   /// How many state changes the status keeps.
   size_t history_limit = 32;
+  /// The service's metrics. Pass one to read it from outside (the control
+  /// plane renders it into /metrics) and to keep its values across service
+  /// restarts; when null, the host creates one.
+  std::shared_ptr<metric_registry> metrics;
+  /// The period of a health check added without one (`health_check_interval`
+  /// in the app file).
+  std::chrono::nanoseconds health_check_interval = std::chrono::seconds{10};
 };
 
 } // namespace troupe

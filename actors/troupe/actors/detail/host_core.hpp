@@ -90,6 +90,9 @@ public:
   work_token track();
   void publish(std::string topic, caf::message msg);
   void add_subscription(std::string prefix, service::subscription_handler fn);
+  metric_registry& metrics() const noexcept { return *opts_.metrics; }
+  const service_options& options() const noexcept { return opts_; }
+  void set_metadata(std::string key, std::string value);
 
 private:
   struct task {
@@ -149,6 +152,9 @@ private:
 
   // health checks by name
   std::map<std::string, health_check> checks_;
+
+  // shown in status
+  std::map<std::string, std::string> metadata_;
 
   // state listeners
   std::vector<caf::actor> listeners_;
