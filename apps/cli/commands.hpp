@@ -13,4 +13,19 @@ void add_run_command(CLI::App& app, int& exit_code);
 /// Adds `troupe check`, `troupe config` and `troupe types` to `app`.
 void add_config_commands(CLI::App& app, int& exit_code);
 
+/// Adds `troupe ctl` (the control plane's client) to `app`.
+void add_ctl_command(CLI::App& app, int& exit_code);
+
+/// Adds `troupe systemd` (prints a systemd unit for an app file) to `app`.
+void add_systemd_command(CLI::App& app, int& exit_code);
+
+/// Adds `troupe keygen` (CURVE key pairs) to `app`.
+void add_keygen_command(CLI::App& app, int& exit_code);
+
+/// Adds `troupe tap` (print what a PUB endpoint sends) to `app`.
+void add_tap_command(CLI::App& app, int& exit_code);
+
+/// Adds `troupe pub` (send messages to an endpoint) to `app`.
+void add_pub_command(CLI::App& app, int& exit_code);
+
 } // namespace troupe::cli

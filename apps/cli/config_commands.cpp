@@ -5,8 +5,11 @@
 #include <string>
 #include <vector>
 
+#include "app_file.hpp"
 #include "commands.hpp"
-#include "troupe/app/service_types.hpp"
+#include "troupe/actors/service_registry.hpp"
+#include "troupe/app/app_loader.hpp"
+#include "troupe/app/builtin_services.hpp"
 #include "troupe/config/render.hpp"
 
 namespace troupe::cli {
@@ -29,29 +32,29 @@ void add_file_options(CLI::App& cmd, file_options& opts, bool required) {
     ->allow_extra_args(false);
 }
 
-config::app_load_result load(const file_options& opts) {
-  config::app_sources src;
-  src.file = opts.file;
-  src.sets = opts.sets;
-  src.env = config::layered_config::process_environment();
-  return config::load_app(src, app::builtin_type_schemas());
+std::string types_footer() {
+  return "\nService types and their settings:\n\n" +
+         config::render_types(service_registry::global().catalog());
 }
 
-// Prints every error on stderr; returns the exit code for them.
-int report(const config::diagnostics& errors) {
+} // namespace
+
+config::app_load_result load_app_file(const std::string& file,
+                                      const std::vector<std::string>& sets) {
+  config::app_sources src;
+  src.file = file;
+  src.sets = sets;
+  src.env = config::layered_config::process_environment();
+  return app::load_app(src, service_registry::global());
+}
+
+int report_config_errors(const config::diagnostics& errors) {
   for (auto& e : errors)
     std::cerr << e.to_string() << '\n';
   std::cerr << errors.size() << (errors.size() == 1 ? " error" : " errors")
             << '\n';
   return 1;
 }
-
-std::string types_footer() {
-  return "\nService types and their settings:\n\n" +
-         config::render_types(app::builtin_type_schemas());
-}
-
-} // namespace
 
 void add_config_commands(CLI::App& app, int& exit_code) {
   auto check_opts = std::make_shared<file_options>();
@@ -62,9 +65,9 @@ void add_config_commands(CLI::App& app, int& exit_code) {
                 "stderr), 2 usage error.\nEnvironment: TROUPE_<SECTION>__<KEY> "
                 "overrides, TROUPE_PROJECT selects projects/NAME/FILE.\n");
   check->callback([check_opts, &exit_code] {
-    auto r = load(*check_opts);
+    auto r = load_app_file(check_opts->file, check_opts->sets);
     if (!r.ok()) {
-      exit_code = report(r.errors);
+      exit_code = report_config_errors(r.errors);
       return;
     }
     auto order = r.config.start_order();
@@ -90,7 +93,7 @@ void add_config_commands(CLI::App& app, int& exit_code) {
   cfg->footer(types_footer());
   cfg->callback([config_opts, docs, &exit_code] {
     if (*docs) {
-      std::cout << config::render_reference(app::builtin_type_schemas());
+      std::cout << config::render_reference(app::builtin_services().catalog());
       return;
     }
     if (config_opts->file.empty()) {
@@ -98,9 +101,9 @@ void add_config_commands(CLI::App& app, int& exit_code) {
       exit_code = 2;
       return;
     }
-    auto r = load(*config_opts);
+    auto r = load_app_file(config_opts->file, config_opts->sets);
     if (!r.ok()) {
-      exit_code = report(r.errors);
+      exit_code = report_config_errors(r.errors);
       return;
     }
     std::cout << "# effective configuration of " << r.config.layers.file()
@@ -110,27 +113,35 @@ void add_config_commands(CLI::App& app, int& exit_code) {
   });
 
   auto type_name = std::make_shared<std::string>();
+  auto plugins = std::make_shared<std::vector<std::string>>();
   auto* types =
     app.add_subcommand("types", "List the service types and their settings");
   types->add_option("name", *type_name, "Show only this type");
-  types->callback([type_name, &exit_code] {
-    auto& all = app::builtin_type_schemas();
+  types->add_option("--plugin", *plugins,
+                    "Load the service types of this shared library first "
+                    "(repeatable)");
+  types->callback([type_name, plugins, &exit_code] {
+    auto& reg = service_registry::global();
+    for (auto& path : *plugins) {
+      if (auto err = reg.load_plugin(path)) {
+        std::cerr << "troupe types: " << describe(err) << '\n';
+        exit_code = 1;
+        return;
+      }
+    }
+    auto all = reg.catalog();
     if (type_name->empty()) {
       std::cout << config::render_types(all);
       return;
     }
-    auto i = all.find(*type_name);
-    if (i == all.end()) {
-      std::vector<std::string> names;
-      for (auto& [n, _] : all)
-        names.push_back(n);
-      std::cerr << "troupe types: unknown service type '" << *type_name << "'"
-                << config::did_you_mean(*type_name, names) << '\n';
+    auto type = reg.lookup(*type_name);
+    if (!type) {
+      std::cerr << "troupe types: " << describe(type.error()) << '\n';
       exit_code = 1;
       return;
     }
     config::type_catalog one;
-    one.emplace(i->first, i->second);
+    one.emplace(type->name, type->schema);
     std::cout << config::render_types(one);
   });
 }

@@ -5,6 +5,8 @@
 #include <CLI/CLI.hpp>
 
 #include "commands.hpp"
+#include "troupe/actors/service_registry.hpp"
+#include "troupe/app/builtin_services.hpp"
 
 // Commands turn expected failures into exit codes; an exception that still
 // escapes is a bug. std::terminate reports it and aborts without unwinding:
@@ -22,10 +24,16 @@ int main(int argc, char** argv) {
     "Service types: 'troupe types'. Config reference: 'troupe config "
     "--docs'.\n\nExit codes: 0 success, 1 failure, 2 usage error, 130/143 "
     "forced exit on a second SIGINT/SIGTERM.\n");
+  troupe::app::register_builtin_services(troupe::service_registry::global());
   int exit_code = 0;
   troupe::cli::add_run_command(app, exit_code);
   troupe::cli::add_demo_command(app, exit_code);
   troupe::cli::add_config_commands(app, exit_code);
+  troupe::cli::add_ctl_command(app, exit_code);
+  troupe::cli::add_systemd_command(app, exit_code);
+  troupe::cli::add_keygen_command(app, exit_code);
+  troupe::cli::add_tap_command(app, exit_code);
+  troupe::cli::add_pub_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

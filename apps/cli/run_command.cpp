@@ -17,10 +17,11 @@
 #include "status_printer.hpp"
 #include "troupe/actors/init.hpp"
 #include "troupe/actors/logging.hpp"
+#include "troupe/actors/service_registry.hpp"
 #include "troupe/actors/topic_bus.hpp"
+#include "troupe/app/app_loader.hpp"
 #include "troupe/app/builtin_services.hpp"
 #include "troupe/app/service_group.hpp"
-#include "troupe/app/service_types.hpp"
 #include "troupe/app/signal_watcher.hpp"
 #include "troupe/config/app_config.hpp"
 #include "troupe/config/duration.hpp"
@@ -42,7 +43,7 @@ void reload(config::app_config& current, const config::app_sources& src,
             app::service_group& group, spdlog::logger& log) {
   auto fresh = src; // same file and --set, the environment as it is now
   fresh.env = config::layered_config::process_environment();
-  auto next = config::load_app(fresh, app::builtin_type_schemas());
+  auto next = app::load_app(fresh, service_registry::global());
   if (!next.ok()) {
     for (auto& e : next.errors)
       log.error("reload: {}", e.to_string());
@@ -85,7 +86,7 @@ int run_app(const run_options& opts) {
   src.file = opts.file;
   src.sets = opts.sets;
   src.env = config::layered_config::process_environment();
-  auto loaded = config::load_app(src, app::builtin_type_schemas());
+  auto loaded = app::load_app(src, service_registry::global());
   if (!loaded.ok()) {
     for (auto& e : loaded.errors)
       std::cerr << e.to_string() << '\n';
@@ -119,7 +120,12 @@ int run_app(const run_options& opts) {
     service_options so{name, spec.type, bus};
     if (!spec.log_level.empty())
       so.log_level = parse_log_level(spec.log_level);
-    group.add(name, app::spawn_builtin(spec.type, sys, so), spec.settings);
+    auto type = service_registry::global().lookup(spec.type);
+    if (!type) { // load_app checked every type; a plugin cannot vanish
+      log->error("{}", describe(type.error()));
+      return 1;
+    }
+    group.add(name, type->spawn(sys, so), spec.settings);
   }
   int exit_code = 0;
   if (auto err = group.start_all()) {

@@ -21,6 +21,11 @@ using publish_atom = caf::atom_constant<caf::atom("publish")>;
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 using unsubscribe_atom = caf::atom_constant<caf::atom("unsub")>;
 using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
+/// Publishes a `bus_batch`; delivers one to a subscriber that takes batches.
+using publish_batch_atom = caf::atom_constant<caf::atom("pub_batch")>;
+using deliver_batch_atom = caf::atom_constant<caf::atom("dlv_batch")>;
+/// The bus's note to itself: send what it gathered for batch subscribers.
+using bus_flush_atom = caf::atom_constant<caf::atom("bus_flush")>;
 
 /// Host-internal timers (tasks and stop deadlines).
 using task_atom = caf::atom_constant<caf::atom("task")>;

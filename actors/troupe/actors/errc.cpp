@@ -26,6 +26,12 @@ std::string_view to_string(errc x) noexcept {
     return "type_mismatch";
   case errc::invalid_settings:
     return "invalid_settings";
+  case errc::unknown_type:
+    return "unknown_type";
+  case errc::duplicate_name:
+    return "duplicate_name";
+  case errc::plugin_failed:
+    return "plugin_failed";
   case errc::timeout:
     return "timeout";
   case errc::circuit_open:

@@ -32,6 +32,12 @@ enum class errc : uint8_t {
   /// Settings failed the service type's schema; the message lists every
   /// problem, one per line.
   invalid_settings,
+  /// No service type is registered under the requested name.
+  unknown_type,
+  /// A name (service type or service) is already taken.
+  duplicate_name,
+  /// A plugin library could not be loaded or did not register its types.
+  plugin_failed,
   /// An operation did not finish in time (retryable by default).
   timeout,
   /// A circuit breaker rejected the call (retryable by default).

@@ -93,6 +93,10 @@ void service::publish_message(std::string topic, caf::message msg) {
   host().publish(std::move(topic), std::move(msg));
 }
 
+void service::publish_batch(bus_batch batch) {
+  host().publish_batch(std::move(batch));
+}
+
 void service::count_out(uint64_t n) {
   host().count_out(n);
 }

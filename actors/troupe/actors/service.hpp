@@ -187,6 +187,10 @@ protected:
   /// Publishes an already built message under `topic`.
   void publish_message(std::string topic, caf::message msg);
 
+  /// Publishes every item of `batch` in order, with one message to the bus
+  /// (cheaper than one `publish` per item when there are many).
+  void publish_batch(bus_batch batch);
+
   /// Calls `fn(topic, value)` for every message of type `T` published under
   /// a topic starting with `prefix`, while running. Messages of other types
   /// under that prefix are counted as dropped. Subscriptions end on stop:

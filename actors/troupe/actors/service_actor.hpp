@@ -11,6 +11,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "troupe/actors/atoms.hpp"
+#include "troupe/actors/bus_batch.hpp"
 #include "troupe/actors/health.hpp"
 #include "troupe/actors/service_status.hpp"
 #include "troupe/config/settings.hpp"
@@ -54,6 +55,7 @@ using service_actor = caf::typed_actor<
   caf::replies_to<health_atom>::with<health_report>,
   caf::reacts_to<subscribe_state_atom, caf::actor>,
   caf::reacts_to<deliver_atom, std::string, caf::message>,
+  caf::reacts_to<deliver_batch_atom, bus_batch>,
   caf::reacts_to<task_atom, uint64_t, uint64_t>,
   caf::reacts_to<deadline_atom, uint64_t>>;
 

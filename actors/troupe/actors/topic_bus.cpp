@@ -9,72 +9,144 @@
 #include <caf/stateful_actor.hpp>
 
 #include "troupe/actors/atoms.hpp"
+#include "troupe/actors/bus_batch.hpp"
 
 namespace troupe {
 
 namespace {
 
+/// A batch goes out at once when it reaches this size; smaller ones go
+/// when the bus has worked through what was in its mailbox.
+constexpr size_t max_batch = 256;
+
 struct bus_state {
-  struct entry {
-    std::string prefix;
-    caf::actor subscriber;
+  // One record per subscriber, so that a message matching several of its
+  // prefixes is delivered once without a "seen" search.
+  struct subscriber {
+    caf::actor handle;
+    std::vector<std::string> prefixes;
+    bool batches = false;
+    std::vector<bus_item> outbox;
   };
-  std::vector<entry> entries;
-  // Scratch list to deliver each message at most once per subscriber.
-  std::vector<caf::actor_addr> seen;
+  std::vector<subscriber> subs;
+  bool flush_pending = false;
   uint64_t published = 0;
   uint64_t delivered = 0;
   static inline const char* name = "troupe.topic_bus";
 };
 
-caf::behavior bus_fun(caf::stateful_actor<bus_state>* self) {
+using bus_actor = caf::stateful_actor<bus_state>;
+
+void send_outbox(bus_actor* self, bus_state::subscriber& s) {
+  if (s.outbox.empty())
+    return;
+  if (s.outbox.size() == 1) {
+    auto& x = s.outbox.front();
+    self->send(s.handle, deliver_atom::value, std::move(x.topic),
+               std::move(x.msg));
+    s.outbox.clear();
+    return;
+  }
+  bus_batch b{std::move(s.outbox)};
+  s.outbox = {};
+  s.outbox.reserve(b.items.size());
+  self->send(s.handle, deliver_batch_atom::value, std::move(b));
+}
+
+bool matches(const bus_state::subscriber& s, const std::string& topic) {
+  return std::any_of(s.prefixes.begin(), s.prefixes.end(), [&](auto& p) {
+    return topic.compare(0, p.size(), p) == 0;
+  });
+}
+
+void publish(bus_actor* self, const std::string& topic,
+             const caf::message& msg) {
+  auto& st = self->state;
+  ++st.published;
+  for (auto& s : st.subs) {
+    if (!matches(s, topic))
+      continue;
+    ++st.delivered;
+    if (!s.batches) {
+      self->send(s.handle, deliver_atom::value, topic, msg);
+      continue;
+    }
+    s.outbox.push_back(bus_item{topic, msg});
+    if (s.outbox.size() >= max_batch) {
+      send_outbox(self, s);
+    } else if (!st.flush_pending) {
+      // Goes behind everything already queued: batches fill while the bus
+      // is busy and leave at once when it is not.
+      st.flush_pending = true;
+      self->send(self, bus_flush_atom::value);
+    }
+  }
+}
+
+auto find_sub(bus_state& st, const caf::actor& h) {
+  return std::find_if(st.subs.begin(), st.subs.end(),
+                      [&](auto& s) { return s.handle == h; });
+}
+
+void subscribe(bus_actor* self, std::string& prefix, caf::actor& sub,
+               bool batches) {
+  auto& st = self->state;
+  auto i = find_sub(st, sub);
+  if (i == st.subs.end()) {
+    self->monitor(sub);
+    st.subs.push_back(bus_state::subscriber{std::move(sub), {}, batches, {}});
+    i = st.subs.end() - 1;
+  } else if (i->batches != batches) {
+    send_outbox(self, *i); // keep the order across the switch
+    i->batches = batches;
+  }
+  if (std::find(i->prefixes.begin(), i->prefixes.end(), prefix) ==
+      i->prefixes.end())
+    i->prefixes.push_back(std::move(prefix));
+}
+
+caf::behavior bus_fun(bus_actor* self) {
   self->set_down_handler([self](caf::down_msg& dm) {
-    auto& es = self->state.entries;
-    es.erase(std::remove_if(es.begin(), es.end(),
-                            [&](auto& e) { return e.subscriber == dm.source; }),
-             es.end());
+    auto& subs = self->state.subs;
+    subs.erase(std::remove_if(subs.begin(), subs.end(),
+                              [&](auto& s) { return s.handle == dm.source; }),
+               subs.end());
   });
   return {
     [self](subscribe_atom, std::string& prefix, caf::actor& sub) {
-      auto& es = self->state.entries;
-      bool known = std::any_of(es.begin(), es.end(),
-                               [&](auto& e) { return e.subscriber == sub; });
-      if (!known)
-        self->monitor(sub);
-      bool dup = std::any_of(es.begin(), es.end(), [&](auto& e) {
-        return e.subscriber == sub && e.prefix == prefix;
-      });
-      if (!dup)
-        es.push_back({std::move(prefix), std::move(sub)});
+      subscribe(self, prefix, sub, false);
+    },
+    [self](subscribe_atom, std::string& prefix, caf::actor& sub, bool batches) {
+      subscribe(self, prefix, sub, batches);
     },
     [self](unsubscribe_atom, const std::string& prefix, const caf::actor& sub) {
-      auto& es = self->state.entries;
-      es.erase(std::remove_if(es.begin(), es.end(),
-                              [&](auto& e) {
-                                return e.subscriber == sub &&
-                                       e.prefix == prefix;
-                              }),
-               es.end());
+      auto& st = self->state;
+      auto i = find_sub(st, sub);
+      if (i == st.subs.end())
+        return;
+      // What was published before the unsubscription still goes out.
+      send_outbox(self, *i);
+      auto& ps = i->prefixes;
+      ps.erase(std::remove(ps.begin(), ps.end(), prefix), ps.end());
     },
     [self](publish_atom, const std::string& topic, const caf::message& msg) {
-      auto& st = self->state;
-      ++st.published;
-      st.seen.clear();
-      for (auto& e : st.entries) {
-        if (topic.compare(0, e.prefix.size(), e.prefix) != 0)
-          continue;
-        auto addr = e.subscriber.address();
-        if (std::find(st.seen.begin(), st.seen.end(), addr) != st.seen.end())
-          continue;
-        st.seen.push_back(addr);
-        self->send(e.subscriber, deliver_atom::value, topic, msg);
-        ++st.delivered;
-      }
+      publish(self, topic, msg);
+    },
+    [self](publish_batch_atom, const bus_batch& b) {
+      for (auto& x : b.items)
+        publish(self, x.topic, x.msg);
+    },
+    [self](bus_flush_atom) {
+      self->state.flush_pending = false;
+      for (auto& s : self->state.subs)
+        send_outbox(self, s);
     },
     [self](status_atom) {
       auto& st = self->state;
-      return caf::make_message(static_cast<uint64_t>(st.entries.size()),
-                               st.published, st.delivered);
+      uint64_t n = 0;
+      for (auto& s : st.subs)
+        n += s.prefixes.size();
+      return caf::make_message(n, st.published, st.delivered);
     },
   };
 }

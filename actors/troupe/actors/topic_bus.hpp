@@ -12,9 +12,16 @@ namespace troupe {
 /// Messages it understands:
 /// - `(subscribe_atom, prefix, subscriber)` / `(unsubscribe_atom, prefix,
 ///   subscriber)`: subscribers are monitored and forgotten when they die;
+/// - `(subscribe_atom, prefix, subscriber, true)`: the same, and the
+///   subscriber takes batches (service hosts do);
 /// - `(publish_atom, topic, caf::message)`: sends `(deliver_atom, topic,
-///   message)` to every matching subscriber. Messages from one publisher
-///   reach each subscriber in the order they were published.
+///   message)` to every matching subscriber — or, to a subscriber that takes
+///   batches, gathers the messages and sends `(deliver_batch_atom,
+///   bus_batch)` once it worked through its mailbox (or has 256 of them),
+///   so that a burst costs one actor message per subscriber instead of one
+///   per message. Messages from one publisher reach each subscriber in the
+///   order they were published.
+/// - `(publish_batch_atom, bus_batch)`: publishes each item in order.
 /// - `(status_atom)` answers `(subscriptions, published, delivered)`.
 caf::actor spawn_topic_bus(caf::actor_system& sys);
 

@@ -1,18 +1,16 @@
 #pragma once
 
-#include <string>
-
-#include <caf/fwd.hpp>
-
-#include "troupe/actors/service_actor.hpp"
-#include "troupe/actors/service_options.hpp"
+#include "troupe/actors/service_registry.hpp"
 
 namespace troupe::app {
 
-/// Spawns a built-in service type (`ticker`, `counter`, `bridge`; see
-/// builtin_type_schemas() for their settings). Returns an invalid handle for
-/// an unknown type — `load_app` has already rejected those.
-service_actor spawn_builtin(const std::string& type, caf::actor_system& sys,
-                            service_options opts);
+/// Registers the service types troupe ships with (`bridge`, and the demo
+/// types `ticker`, `counter`, `echo`, `generator`, `worker`, `aggregator`) on `reg`.
+/// Types already present are left alone, so calling it twice is harmless.
+void register_builtin_services(service_registry& reg);
+
+/// Returns a registry holding only the built-in types (for docs and tests
+/// that must not see plugins).
+const service_registry& builtin_services();
 
 } // namespace troupe::app

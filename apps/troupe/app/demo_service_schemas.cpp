@@ -24,4 +24,14 @@ config::schema counter_schema() {
   return s;
 }
 
+config::schema echo_schema() {
+  config::schema s{"Answers each bridge message on a topic by publishing it "
+                   "again under another"};
+  s.string("request_topic", "Topic answered (exact match)")
+    .fallback("echo.request");
+  s.string("reply_topic", "Topic the same envelope is published on")
+    .fallback("echo.reply");
+  return s;
+}
+
 } // namespace troupe::app

@@ -10,4 +10,7 @@ config::schema ticker_schema();
 /// Settings of the `counter` demo service.
 config::schema counter_schema();
 
+/// Settings of the `echo` example service.
+config::schema echo_schema();
+
 } // namespace troupe::app

@@ -1,6 +1,7 @@
 #include "troupe/app/demo_services.hpp"
 
 #include "troupe/app/demo_service_schemas.hpp"
+#include "troupe/bridge/envelope.hpp"
 #include "troupe/config/duration.hpp"
 #include "troupe/config/schema.hpp"
 
@@ -13,6 +14,11 @@ const config::schema* ticker::settings_schema() const {
 
 const config::schema* counter::settings_schema() const {
   static const config::schema s = counter_schema();
+  return &s;
+}
+
+const config::schema* echo::settings_schema() const {
+  static const config::schema s = echo_schema();
   return &s;
 }
 
@@ -69,6 +75,29 @@ hook_result counter::on_start() {
     else
       clear_health("ticks");
   });
+  return hook_result::success();
+}
+
+hook_result echo::on_configure(const settings& cfg) {
+  request_topic_ = *cfg.get<std::string>("request_topic");
+  reply_topic_ = *cfg.get<std::string>("reply_topic");
+  return hook_result::success();
+}
+
+hook_result echo::on_start() {
+  subscribe<bridge::envelope>(
+    request_topic_,
+    [this](const std::string& topic, const bridge::envelope& e) {
+      if (topic != request_topic_)
+        return; // subscriptions match prefixes; only the exact topic counts
+      auto reply = e;
+      reply.topic = reply_topic_;
+      // `via` names the bridge that received the request; a bridge never
+      // sends out what it received itself, so the reply must not carry it.
+      reply.via.clear();
+      publish(reply_topic_, std::move(reply));
+    });
+  log().info("echoing '{}' on '{}'", request_topic_, reply_topic_);
   return hook_result::success();
 }
 

@@ -59,4 +59,21 @@ private:
   int64_t last_seq_ = -1;
 };
 
+/// Answers every bridge envelope on `request_topic` by publishing it as is
+/// (payload and meta unchanged) under `reply_topic`: the service behind
+/// apps/examples/echo.toml.
+///
+/// Settings: `request_topic` (string, default "echo.request"), `reply_topic`
+/// (string, default "echo.reply").
+class echo : public service {
+public:
+  const config::schema* settings_schema() const override;
+  hook_result on_configure(const settings& cfg) override;
+  hook_result on_start() override;
+
+private:
+  std::string request_topic_ = "echo.request";
+  std::string reply_topic_ = "echo.reply";
+};
+
 } // namespace troupe::app

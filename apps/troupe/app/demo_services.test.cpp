@@ -5,11 +5,36 @@
 #include "troupe/actors/service_host.hpp"
 #include "troupe/actors/testing.hpp"
 #include "troupe/actors/topic_bus.hpp"
+#include "troupe/bridge/envelope.hpp"
 
 using namespace troupe;
 using namespace std::chrono_literals;
 
 namespace {
+
+// Publishes what a test hands it and keeps every envelope under "echo.".
+class probe : public service {
+public:
+  using interface =
+    service_actor::extend<caf::reacts_to<std::string, bridge::envelope>>;
+
+  auto handlers() {
+    return std::make_tuple(
+      [this](const std::string& topic, const bridge::envelope& e) {
+        publish(topic, e);
+      });
+  }
+
+  hook_result on_start() override {
+    subscribe<bridge::envelope>(
+      "echo.", [](const std::string& topic, const bridge::envelope& e) {
+        seen.emplace_back(topic, e);
+      });
+    return hook_result::success();
+  }
+
+  static inline std::vector<std::pair<std::string, bridge::envelope>> seen;
+};
 
 struct fixture : testing::service_fixture {
   caf::actor bus = spawn_topic_bus(sys);
@@ -130,6 +155,35 @@ CAF_TEST(a zero stale_after is refused by the schema before any hook) {
   CAF_REQUIRE(!r);
   CAF_CHECK(is(r.error(), errc::invalid_settings));
   CAF_CHECK_EQUAL(status(cnt).state, service_state::initialized);
+}
+
+CAF_TEST(echo answers each request envelope with the same one retitled) {
+  auto ech = spawn_service<app::echo>(sys, opts("echo"));
+  auto prb = spawn_service<probe>(sys, opts("probe"));
+  CAF_REQUIRE(configure(ech));
+  CAF_REQUIRE(start(ech));
+  CAF_REQUIRE(start(prb));
+  probe::seen.clear();
+  bridge::envelope req{"echo.request", R"({"n":1})", R"({"seq":7})",
+                       "bridge/in"};
+  anon_send(prb, std::string{"echo.request"}, req);
+  anon_send(prb, std::string{"echo.requests"}, req); // not the exact topic
+  consume_messages();
+  // The probe sees its own two requests and exactly one reply.
+  CAF_REQUIRE_EQUAL(probe::seen.size(), 3u);
+  std::vector<bridge::envelope> replies;
+  for (auto& [topic, e] : probe::seen)
+    if (topic == "echo.reply")
+      replies.push_back(e);
+  CAF_REQUIRE_EQUAL(replies.size(), 1u);
+  auto& reply = replies.front();
+  CAF_CHECK_EQUAL(reply.topic, "echo.reply");
+  CAF_CHECK_EQUAL(reply.payload, req.payload);
+  CAF_CHECK_EQUAL(reply.meta, req.meta);
+  CAF_CHECK_EQUAL(reply.via, ""); // so the bridge that got it sends it out
+  CAF_CHECK_EQUAL(status(ech).messages_out, 1u);
+  CAF_REQUIRE(stop(prb));
+  CAF_REQUIRE(stop(ech));
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -19,6 +19,7 @@
 #include <zmq.hpp>
 
 #include "troupe/bridge/codec.hpp"
+#include "troupe/bridge/curve_security.hpp"
 #include "troupe/bridge/endpoint_config.hpp"
 #include "troupe/bridge/wire.hpp"
 #include "troupe/config/duration.hpp"
@@ -32,8 +33,6 @@ using namespace std::chrono_literals;
 constexpr size_t reason_count =
   static_cast<size_t>(frame_error::invalid_meta) + 2; // + unknown_topic
 constexpr size_t unknown_topic = reason_count - 1;
-
-const std::string heartbeat_topic = "troupe.heartbeat";
 
 std::string_view reason_name(size_t i) {
   if (i == unknown_topic)
@@ -105,26 +104,40 @@ private:
   std::array<window, reason_count> windows_{};
 };
 
+// A message ZMQ would not take yet. An envelope's payload stays in its
+// (shared) caf::message instead of being copied.
 struct outbound_frames {
   std::string topic;
-  std::string payload;
+  caf::message msg;
+  std::string encoded;
   std::string meta;
+  bool envelope_payload = false;
+
+  std::string_view payload() const {
+    return envelope_payload ? std::string_view{msg.get_as<envelope>(0).payload}
+                            : std::string_view{encoded};
+  }
 };
 
 // Sends `[topic][payload]` (+ `[meta]`) unless ZMQ will not take it now.
-bool try_send(zmq::socket_t& s, const outbound_frames& f) {
-  auto r = s.send(zmq::buffer(f.topic),
+bool try_send(zmq::socket_t& s, std::string_view topic,
+              std::string_view payload, std::string_view meta) {
+  auto r = s.send(zmq::buffer(topic),
                   zmq::send_flags::sndmore | zmq::send_flags::dontwait);
   if (!r)
     return false;
   // Once the first frame is queued, ZMQ takes the whole message.
-  if (f.meta.empty()) {
-    s.send(zmq::buffer(f.payload), zmq::send_flags::none);
+  if (meta.empty()) {
+    s.send(zmq::buffer(payload), zmq::send_flags::none);
   } else {
-    s.send(zmq::buffer(f.payload), zmq::send_flags::sndmore);
-    s.send(zmq::buffer(f.meta), zmq::send_flags::none);
+    s.send(zmq::buffer(payload), zmq::send_flags::sndmore);
+    s.send(zmq::buffer(meta), zmq::send_flags::none);
   }
   return true;
+}
+
+bool try_send(zmq::socket_t& s, const outbound_frames& f) {
+  return try_send(s, f.topic, f.payload(), f.meta);
 }
 
 } // namespace
@@ -135,6 +148,8 @@ struct endpoint_runtime {
   endpoint_config cfg;
   std::optional<zmq::socket_t> sock;
   std::string address;
+  /// "BRIDGE/ENDPOINT": the `via` of everything received here.
+  std::string via;
   std::atomic<uint64_t> received{0};
   std::atomic<uint64_t> sent{0};
   std::atomic<uint64_t> dropped{0};
@@ -155,11 +170,16 @@ struct endpoint_runtime {
 struct bridge_service::state {
   bridge_config cfg;
   std::optional<zmq::context_t> ctx;
+  std::optional<socket_security> security; // CURVE keys and ZAP, per ctx
   std::vector<std::unique_ptr<endpoint_runtime>> eps;
   std::thread receiver;
   std::atomic<bool> stop{false};
   bool flush_scheduled = false;
   log_limiter out_limiter;
+  /// "NAME/": the start of `via` on everything this bridge received.
+  std::string via_prefix;
+  /// Reused for encoded payloads (no allocation per message).
+  std::string scratch;
   // Replies travel from the actor to the receiver thread, which owns the
   // request sockets, over an inproc pair.
   std::optional<zmq::socket_t> reply_push;
@@ -243,8 +263,7 @@ void drain_replies(zmq::socket_t& replies,
 
 void receive_loop(const std::vector<endpoint_runtime*>& eps,
                   zmq::socket_t* replies, const caf::weak_actor_ptr& target,
-                  std::atomic<bool>& stop, const std::string& via_prefix,
-                  spdlog::logger* log) {
+                  std::atomic<bool>& stop, spdlog::logger* log) {
   std::vector<zmq::pollitem_t> items;
   items.reserve(eps.size() + 1);
   for (auto* ep : eps)
@@ -274,8 +293,10 @@ void receive_loop(const std::vector<endpoint_runtime*>& eps,
         continue;
       auto& ep = *eps[i];
       bool requests = is_request(ep.cfg.socket);
-      // A batch per wake-up keeps one busy socket from starving the others.
-      for (int batch = 0; batch < 1024; ++batch) {
+      // Everything ready (up to a limit, so that one busy socket cannot
+      // starve the others) goes to the actor as one message.
+      bus_batch batch;
+      for (int n = 0; n < 1024; ++n) {
         frames.clear();
         bool more = true;
         while (more) {
@@ -346,8 +367,11 @@ void receive_loop(const std::vector<endpoint_runtime*>& eps,
             last = seq;
           }
         }
-        envelope e{std::string{w.topic}, std::string{w.payload},
-                   std::string{w.meta}, via_prefix + ep.cfg.name};
+        // local_prefix (sub/pull): heartbeats keep their topic.
+        envelope e{w.topic == heartbeat_topic
+                     ? std::string{w.topic}
+                     : ep.cfg.local_prefix + std::string{w.topic},
+                   std::string{w.payload}, std::string{w.meta}, ep.via};
         if (requests) {
           auto id = ++next_id;
           auto& r = routes[id];
@@ -357,9 +381,13 @@ void receive_loop(const std::vector<endpoint_runtime*>& eps,
           caf::anon_send(dest, request_in_atom::value, id,
                          static_cast<uint64_t>(ep.index), std::move(e));
         } else {
-          caf::anon_send(dest, inbound_atom::value, std::move(e));
+          auto topic = e.topic;
+          batch.items.push_back(
+            bus_item{std::move(topic), caf::make_message(std::move(e))});
         }
       }
+      if (!batch.items.empty())
+        caf::anon_send(dest, inbound_atom::value, std::move(batch));
     }
   }
   // Answers queued by on_stop (e.g. "stopping") still go out.
@@ -373,7 +401,9 @@ hook_result bridge_service::on_start() {
   auto& st = *st_;
   st.stop = false;
   st.ctx.emplace(1);
+  st.security.emplace(*st.ctx);
   st.eps.clear();
+  st.via_prefix = name() + "/";
   std::vector<endpoint_runtime*> inbound;
   for (auto& cfg : st.cfg.endpoints) {
     auto ep = std::make_unique<endpoint_runtime>();
@@ -407,6 +437,7 @@ hook_result bridge_service::on_start() {
         if (cfg.socket == socket_kind::pub)
           s.set(zmq::sockopt::xpub_nodrop, 1); // EAGAIN instead of silent loss
       }
+      st.security->apply(s, cfg);
       if (!cfg.bind.empty()) {
         s.bind(cfg.bind);
         ep->address = s.get(zmq::sockopt::last_endpoint);
@@ -425,6 +456,7 @@ hook_result bridge_service::on_start() {
     log().info("endpoint '{}': {} {} {}", cfg.name, to_string(cfg.socket),
                cfg.bind.empty() ? "connected to" : "bound at", ep->address);
     ep->index = st.eps.size();
+    ep->via = st.via_prefix + cfg.name;
     if (is_inbound(cfg.socket) || is_request(cfg.socket))
       inbound.push_back(ep.get());
     st.eps.push_back(std::move(ep));
@@ -467,7 +499,6 @@ hook_result bridge_service::on_start() {
                               st.reply_pull ? &*st.reply_pull : nullptr,
                               weak,
                               std::ref(st.stop),
-                              name() + "/",
                               &log()};
   }
   if (st.cfg.heartbeat_interval > std::chrono::nanoseconds::zero())
@@ -475,19 +506,23 @@ hook_result bridge_service::on_start() {
   return hook_result::success();
 }
 
-void bridge_service::on_inbound(const envelope& e) {
-  if (e.topic == heartbeat_topic) {
-    auto j = nlohmann::json::parse(e.payload, nullptr, false);
-    if (j.is_object() && j.contains("src") && j["src"].is_string()) {
-      auto src = j["src"].get<std::string>();
-      if (src != st_->cfg.source_id) {
-        auto [i, added] = st_->peers.insert_or_assign(src, now());
-        if (added)
-          log().info("peer '{}' seen (via {})", src, e.via);
-      }
+void bridge_service::on_inbound(bus_batch& batch) {
+  for (auto& x : batch.items)
+    if (x.topic == heartbeat_topic)
+      on_heartbeat(x.msg.get_as<envelope>(0));
+  publish_batch(std::move(batch));
+}
+
+void bridge_service::on_heartbeat(const envelope& e) {
+  auto j = nlohmann::json::parse(e.payload, nullptr, false);
+  if (j.is_object() && j.contains("src") && j["src"].is_string()) {
+    auto src = j["src"].get<std::string>();
+    if (src != st_->cfg.source_id) {
+      auto [i, added] = st_->peers.insert_or_assign(src, now());
+      if (added)
+        log().info("peer '{}' seen (via {})", src, e.via);
     }
   }
-  publish(e.topic, e);
 }
 
 void bridge_service::heartbeat() {
@@ -499,8 +534,9 @@ void bridge_service::heartbeat() {
      name()}}.dump();
   for (size_t i = 0; i < st.eps.size(); ++i)
     if (st.eps[i]->cfg.socket == socket_kind::pub)
-      send_out(i, heartbeat_topic,
-               caf::make_message(envelope{heartbeat_topic, beat, "", ""}));
+      send_out(i, std::string{heartbeat_topic},
+               caf::make_message(
+                 envelope{std::string{heartbeat_topic}, beat, "", ""}));
   // Peers: healthy while heard from within peer_timeout.
   auto t = now();
   for (auto& [src, last] : st.peers) {
@@ -568,14 +604,17 @@ void bridge_service::send_reply(uint64_t id, const std::string& topic,
 bool bridge_service::send_out(size_t index, const std::string& topic,
                               const caf::message& msg) {
   auto& ep = *st_->eps[index];
+  std::string_view payload;
+  bool is_envelope = false;
   if (msg.size() == 1 && msg.match_element<envelope>(0)) {
-    auto& via = msg.get_as<envelope>(0).via;
-    if (via.compare(0, name().size() + 1, name() + "/") == 0)
-      return true; // received by this bridge: never echo it back out
-  }
-  outbound_frames out;
-  out.topic = topic;
-  if (!encode_payload(msg, ep.cfg.codec, out.payload)) {
+    is_envelope = true;
+    auto& e = msg.get_as<envelope>(0);
+    if (e.via.compare(0, st_->via_prefix.size(), st_->via_prefix) == 0)
+      return true;       // received by this bridge: never echo it back out
+    payload = e.payload; // bytes as they are: nothing to encode or copy
+  } else if (encode_payload(msg, ep.cfg.codec, st_->scratch)) {
+    payload = st_->scratch;
+  } else {
     ep.unencodable.fetch_add(1, std::memory_order_relaxed);
     if (auto s = st_->out_limiter.admit(0); s >= 0)
       log().warn("endpoint '{}': cannot encode the message on '{}' as {} "
@@ -585,15 +624,19 @@ bool bridge_service::send_out(size_t index, const std::string& topic,
                  ep.cfg.codec == codec_kind::json ? "json" : "raw");
     return false;
   }
+  std::string meta;
   if (ep.cfg.meta) {
     auto seq = ++ep.seq_out[topic];
-    out.meta = nlohmann::json{
-      {"seq", seq},
-      {"src", st_->cfg.source_id},
-      {"ts",
-       now_ns()}}.dump();
+    meta = nlohmann::json{{"seq", seq},
+                          {"src", st_->cfg.source_id},
+                          {"ts", now_ns()}}
+             .dump();
   }
-  if (ep.pending.empty() && try_send(*ep.sock, out)) {
+  // Whatever waits goes first (in one go, as far as ZMQ takes it); only
+  // then may this message skip the queue.
+  if (!ep.pending.empty())
+    drain(ep);
+  if (ep.pending.empty() && try_send(*ep.sock, topic, payload, meta)) {
     ep.sent.fetch_add(1, std::memory_order_relaxed);
     count_out();
     return true;
@@ -611,7 +654,12 @@ bool bridge_service::send_out(size_t index, const std::string& topic,
   case full_policy::block:
     break;
   }
-  ep.pending.push_back(std::move(out));
+  if (is_envelope)
+    ep.pending.push_back(
+      outbound_frames{topic, msg, std::string{}, std::move(meta), true});
+  else
+    ep.pending.push_back(outbound_frames{
+      topic, caf::message{}, std::string{payload}, std::move(meta), false});
   if (!st_->flush_scheduled) {
     st_->flush_scheduled = true;
     after(1ms, [this] { flush(); });
@@ -619,17 +667,23 @@ bool bridge_service::send_out(size_t index, const std::string& topic,
   return true;
 }
 
+void bridge_service::drain(endpoint_runtime& ep) {
+  uint64_t n = 0;
+  while (!ep.pending.empty() && try_send(*ep.sock, ep.pending.front())) {
+    ep.pending.pop_front();
+    ++n;
+  }
+  if (n > 0) {
+    ep.sent.fetch_add(n, std::memory_order_relaxed);
+    count_out(n);
+  }
+}
+
 void bridge_service::flush() {
   st_->flush_scheduled = false;
   bool left = false;
   for (auto& ep : st_->eps) {
-    while (!ep->pending.empty()) {
-      if (!try_send(*ep->sock, ep->pending.front()))
-        break;
-      ep->pending.pop_front();
-      ep->sent.fetch_add(1, std::memory_order_relaxed);
-      count_out();
-    }
+    drain(*ep);
     left = left || !ep->pending.empty();
   }
   if (left) {
@@ -654,6 +708,7 @@ hook_result bridge_service::on_stop() {
                error_payload("stopping", "the bridge is stopping"));
   st_->pending_requests.clear();
   shut_down();
+  log().info("final stats {}", stats_json());
   return hook_result::success();
 }
 
@@ -671,6 +726,8 @@ void bridge_service::shut_down() {
     st.reply_push->close();
   if (st.reply_pull)
     st.reply_pull->close();
+  if (st.security)
+    st.security->stop();
   st.reply_push.reset();
   st.reply_pull.reset();
   if (st.ctx)
@@ -715,6 +772,7 @@ std::string bridge_service::stats_json() const {
       {"timeouts", ep->timeouts.load()},
       {"error_replies", ep->error_replies.load()},
       {"malformed_total", malformed_total},
+      {"auth_denied", st_->security ? st_->security->denied(ep->cfg.name) : 0},
       {"malformed", malformed},
     });
   }

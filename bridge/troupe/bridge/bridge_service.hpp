@@ -7,13 +7,17 @@
 #include <caf/atom.hpp>
 #include <caf/replies_to.hpp>
 
+#include "troupe/actors/bus_batch.hpp"
 #include "troupe/actors/service.hpp"
 #include "troupe/bridge/envelope.hpp"
 #include "troupe/bridge/request.hpp"
 
 namespace troupe::bridge {
 
-/// Hands one inbound message from the receiver thread to the bridge actor.
+struct endpoint_runtime;
+
+/// Hands inbound messages from the receiver thread to the bridge actor: a
+/// `bus_batch` of envelopes, all that one socket had ready (up to a limit).
 using inbound_atom = caf::atom_constant<caf::atom("br_in")>;
 
 /// Hands one request from a rep/router endpoint to the bridge actor.
@@ -47,7 +51,7 @@ using stats_atom = caf::atom_constant<caf::atom("br_stats")>;
 class bridge_service : public service {
 public:
   using interface = service_actor::extend<
-    caf::reacts_to<inbound_atom, envelope>,
+    caf::reacts_to<inbound_atom, bus_batch>,
     caf::reacts_to<request_in_atom, uint64_t, uint64_t, envelope>,
     caf::reacts_to<reply_atom, uint64_t, bool, std::string>,
     caf::replies_to<stats_atom>::with<std::string>>;
@@ -57,7 +61,7 @@ public:
 
   auto handlers() {
     return std::make_tuple(
-      [this](inbound_atom, const envelope& e) { on_inbound(e); },
+      [this](inbound_atom, bus_batch& b) { on_inbound(b); },
       [this](request_in_atom, uint64_t id, uint64_t endpoint,
              const envelope& e) { on_request(id, endpoint, e); },
       [this](reply_atom, uint64_t id, bool ok, const std::string& payload) {
@@ -74,7 +78,8 @@ public:
 private:
   struct state;
 
-  void on_inbound(const envelope& e);
+  void on_inbound(bus_batch& batch);
+  void on_heartbeat(const envelope& e);
   void on_request(uint64_t id, uint64_t endpoint, const envelope& e);
   void on_reply(uint64_t id, bool ok, const std::string& payload);
   void send_reply(uint64_t id, const std::string& topic,
@@ -82,6 +87,7 @@ private:
   std::string stats_json() const;
   bool send_out(size_t endpoint, const std::string& topic,
                 const caf::message& msg);
+  void drain(endpoint_runtime& ep);
   void flush();
   void heartbeat();
   void shut_down();

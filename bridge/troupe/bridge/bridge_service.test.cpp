@@ -16,6 +16,7 @@
 #include "troupe/actors/init.hpp"
 #include "troupe/actors/service_host.hpp"
 #include "troupe/actors/topic_bus.hpp"
+#include "troupe/bridge/curve_security.hpp"
 
 using namespace troupe;
 using namespace troupe::bridge;
@@ -506,4 +507,52 @@ TEST_F(bridge_test, heartbeats_track_peers_and_a_silent_peer_degrades_health) {
   EXPECT_EQ(h.overall, health_status::degraded);
   EXPECT_EQ(stats()["peers"][0]["alive"], false);
   self->send_exit(a, caf::exit_reason::user_shutdown);
+}
+
+TEST_F(bridge_test, local_prefix_retitles_inbound_topics_but_not_heartbeats) {
+  start_bridge(config::table{{"in", endpoint({{"socket", "pull"},
+                                              {"bind", "tcp://127.0.0.1:*"},
+                                              {"local_prefix", "worker."}})}});
+  subscribe_self("");
+  zmq::socket_t push{zctx, zmq::socket_type::push};
+  push.connect(address("in"));
+  send_frames(push, {"jobs.3", R"({"n":3})"});
+  send_frames(push, {"troupe.heartbeat", R"({"src":"peer"})"});
+  auto [t1, e1] = next_delivery();
+  EXPECT_EQ(t1, "worker.jobs.3");
+  EXPECT_EQ(e1.topic, "worker.jobs.3");
+  EXPECT_EQ(e1.payload, R"({"n":3})");
+  auto [t2, e2] = next_delivery();
+  EXPECT_EQ(t2, "troupe.heartbeat");
+}
+
+TEST_F(bridge_test, curve_endpoint_lets_allowed_keys_in_and_counts_refusals) {
+  auto server = make_curve_keypair();
+  auto allowed = make_curve_keypair();
+  auto stranger = make_curve_keypair();
+  start_bridge(config::table{
+    {"in",
+     endpoint({{"socket", "pull"},
+               {"bind", "tcp://127.0.0.1:*"},
+               {"curve_secret_key", server.secret_key},
+               {"curve_allowed_clients", config::list{allowed.public_key}}})}});
+  subscribe_self("");
+  auto client = [&](const curve_keypair& keys) {
+    zmq::socket_t s{zctx, zmq::socket_type::push};
+    s.set(zmq::sockopt::linger, 0);
+    s.set(zmq::sockopt::curve_serverkey, server.public_key);
+    s.set(zmq::sockopt::curve_publickey, keys.public_key);
+    s.set(zmq::sockopt::curve_secretkey, keys.secret_key);
+    s.connect(address("in"));
+    return s;
+  };
+  auto bad = client(stranger);
+  send_frames(bad, {"from.stranger", "{}"});
+  auto s = wait_stats("in", [](auto& s) { return s["auth_denied"] >= 1; });
+  EXPECT_GE(s["auth_denied"], 1);
+  auto good = client(allowed);
+  send_frames(good, {"from.friend", "{}"});
+  auto [topic, e] = next_delivery();
+  EXPECT_EQ(topic, "from.friend"); // the stranger's message never arrives
+  EXPECT_EQ(endpoint_stats("in")["received"], 1);
 }

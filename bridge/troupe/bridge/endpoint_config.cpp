@@ -52,6 +52,11 @@ config::schema make_schema() {
                          "before the peer gets a timeout error")
     .fallback(config::duration{std::chrono::seconds{5}})
     .at_least(0.000001);
+  ep.string("local_prefix", "sub/pull: prepended to every inbound topic on "
+                            "the local bus (e.g. \"worker.\": jobs.3 -> "
+                            "worker.jobs.3)")
+    .fallback("");
+  add_curve_schema(ep);
   return s;
 }
 
@@ -142,6 +147,11 @@ std::string parse_bridge_config(const config::settings& cfg,
     ep.timeout = s.get_or<config::duration>("timeout", ep.timeout);
     ep.max_message_bytes =
       static_cast<size_t>(s.get_or<int64_t>("max_message_bytes", 1 << 20));
+    ep.local_prefix = s.get_or<std::string>("local_prefix", "");
+    if (!ep.local_prefix.empty() && !is_inbound(ep.socket))
+      return prefix.append("local_prefix applies to sub and pull endpoints");
+    if (auto err = parse_curve_config(s, ep.curve); !err.empty())
+      return prefix.append(err);
     out.endpoints.push_back(std::move(ep));
   }
   return {};

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "troupe/bridge/curve_config.hpp"
 #include "troupe/config/schema.hpp"
 #include "troupe/config/settings.hpp"
 
@@ -67,6 +68,11 @@ struct endpoint_config {
   size_t max_message_bytes = 1 << 20;
   /// rep/router: how long a service may take to answer a request.
   std::chrono::nanoseconds timeout = std::chrono::seconds{5};
+  /// sub/pull: prepended to every inbound topic before it is published on
+  /// the local bus (not to `troupe.heartbeat`).
+  std::string local_prefix;
+  /// CURVE keys (see curve_config.hpp); none by default.
+  curve_config curve;
 };
 
 /// The bridge's settings, parsed.

@@ -7,6 +7,10 @@
 
 namespace troupe::bridge {
 
+/// The topic of bridge heartbeats (`{"src", "ts", "bridge"}`), sent on pub
+/// endpoints and always subscribed to on sub endpoints.
+inline constexpr std::string_view heartbeat_topic = "troupe.heartbeat";
+
 /// Why an inbound multipart message was rejected. Each reason is counted
 /// per endpoint; none of them ever stops other traffic.
 enum class frame_error : uint8_t {

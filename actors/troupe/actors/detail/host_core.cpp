@@ -261,7 +261,7 @@ void host_core::deliver(const std::string& topic, const caf::message& msg) {
       continue;
     try {
       auto fn = sub.fn; // the handler may cancel the run and clear the list
-      handled = fn(topic, msg) || handled;
+      handled = (*fn)(topic, msg) || handled;
     } catch (const std::exception& e) {
       handler_failed("subscription", e.what());
       return;
@@ -400,14 +400,27 @@ void host_core::publish(std::string topic, caf::message msg) {
                  std::move(msg));
 }
 
+void host_core::publish_batch(bus_batch batch) {
+  if (!opts_.bus) {
+    count_dropped("publish without a topic bus");
+    return;
+  }
+  if (batch.items.empty())
+    return;
+  messages_out_ += batch.items.size();
+  caf::anon_send(opts_.bus, publish_batch_atom::value, std::move(batch));
+}
+
 void host_core::add_subscription(std::string prefix,
                                  service::subscription_handler fn) {
   bool first = std::none_of(subscriptions_.begin(), subscriptions_.end(),
                             [&](auto& s) { return s.prefix == prefix; });
   if (first && opts_.bus)
     caf::anon_send(opts_.bus, subscribe_atom::value, prefix,
-                   caf::actor_cast<caf::actor>(self_));
-  subscriptions_.push_back(subscription{std::move(prefix), std::move(fn)});
+                   caf::actor_cast<caf::actor>(self_), true); // batches
+  subscriptions_.push_back(subscription{
+    std::move(prefix),
+    std::make_shared<service::subscription_handler>(std::move(fn))});
 }
 
 // -- internals

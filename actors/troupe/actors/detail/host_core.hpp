@@ -89,6 +89,7 @@ public:
   void cancel(task_id id);
   work_token track();
   void publish(std::string topic, caf::message msg);
+  void publish_batch(bus_batch batch);
   void add_subscription(std::string prefix, service::subscription_handler fn);
   metric_registry& metrics() const noexcept { return *opts_.metrics; }
   const service_options& options() const noexcept { return opts_; }
@@ -103,7 +104,10 @@ private:
 
   struct subscription {
     std::string prefix;
-    service::subscription_handler fn;
+    // Shared: a delivery keeps the handler alive while it runs, even when
+    // the handler cancels the run and clears the list (cheaper than
+    // copying the std::function per message).
+    std::shared_ptr<service::subscription_handler> fn;
   };
 
   /// Moves to `next`, records history and notifies listeners.

@@ -1,0 +1,30 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/message.hpp>
+
+namespace troupe {
+
+/// One message on the local topic bus: its topic and the message itself.
+struct bus_item {
+  /// The topic it was published under.
+  std::string topic;
+  /// The published message (e.g. one `bridge::envelope`).
+  caf::message msg;
+};
+
+/// Several bus messages carried by one actor message: the bus delivers
+/// them to a subscriber that asked for batches as
+/// `(deliver_batch_atom, bus_batch)`, and a publisher may hand it many at
+/// once as `(publish_batch_atom, bus_batch)`. Items keep their order.
+struct bus_batch {
+  /// The messages, in publishing order.
+  std::vector<bus_item> items;
+};
+
+} // namespace troupe
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::bus_batch)

@@ -1,0 +1,182 @@
+// troupe pub: sends [topic][payload] messages to a ZMQ endpoint (plain
+// cppzmq, no actors).
+
+#include <array>
+#include <chrono>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+#include <zmq.hpp>
+
+#include "commands.hpp"
+#include "troupe/config/duration.hpp"
+
+namespace troupe::cli {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+struct pub_options {
+  std::string endpoint;
+  std::string topic;
+  std::string payload;
+  uint64_t count = 1;
+  double rate = 0;
+  bool bind = false;
+  std::string socket = "push";
+  bool raw = false;
+  bool meta = false;
+  std::string wait = "5s";
+  std::string timeout = "10s";
+};
+
+std::optional<config::duration> duration_option(const char* name,
+                                                const std::string& text) {
+  auto d = config::parse_duration(text);
+  if (!d)
+    std::cerr << name << ": expected a duration like 5s, got '" << text
+              << "'\n";
+  return d;
+}
+
+// PUB has the slow-joiner effect: a message sent before a subscription
+// arrives is gone. The socket is an XPUB (a PUB on the wire) so that it can
+// see subscriptions and wait for one that matches `topic`.
+bool wait_for_subscriber(zmq::socket_t& s, const std::string& topic,
+                         config::duration wait) {
+  auto deadline = std::chrono::steady_clock::now() + wait;
+  std::array<zmq::pollitem_t, 1> items{{{s.handle(), 0, ZMQ_POLLIN, 0}}};
+  while (std::chrono::steady_clock::now() < deadline) {
+    zmq::poll(items.data(), items.size(), 50ms);
+    zmq::message_t m;
+    while (s.recv(m, zmq::recv_flags::dontwait)) {
+      auto sub = m.to_string_view();
+      // [1][prefix] subscribes; [0][prefix] unsubscribes.
+      if (!sub.empty() && sub[0] == 1 &&
+          topic.compare(0, sub.size() - 1, sub.substr(1)) == 0)
+        return true;
+    }
+  }
+  return false;
+}
+
+int pub(const pub_options& opts) {
+  auto wait = duration_option("--wait", opts.wait);
+  auto timeout = duration_option("--timeout", opts.timeout);
+  if (!wait || !timeout)
+    return 2;
+  if (!opts.raw && !nlohmann::json::accept(opts.payload)) {
+    std::cerr << "pub: the payload is not JSON (use --raw to send bytes as "
+                 "they are)\n";
+    return 2;
+  }
+  bool is_pub = opts.socket == "pub";
+  zmq::context_t ctx{1};
+  zmq::socket_t s{ctx,
+                  is_pub ? zmq::socket_type::xpub : zmq::socket_type::push};
+  auto ms = [](config::duration d) {
+    return static_cast<int>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+  };
+  try {
+    // A send waits at most --timeout for room (no peer, or a full peer);
+    // what ZMQ took is delivered for up to --timeout after the last send.
+    s.set(zmq::sockopt::sndtimeo, ms(*timeout));
+    s.set(zmq::sockopt::linger, ms(*timeout));
+    if (is_pub)
+      s.set(zmq::sockopt::xpub_nodrop, 1); // wait for a slow subscriber
+    else
+      s.set(zmq::sockopt::immediate, 1); // no queueing before a peer is here
+    if (opts.bind)
+      s.bind(opts.endpoint);
+    else
+      s.connect(opts.endpoint);
+  } catch (const zmq::error_t& e) {
+    std::cerr << "pub: " << (opts.bind ? "bind " : "connect ") << opts.endpoint
+              << ": " << e.what() << '\n';
+    return 1;
+  }
+  if (is_pub && !wait_for_subscriber(s, opts.topic, *wait))
+    std::cerr << "pub: no subscriber for '" << opts.topic << "' after "
+              << opts.wait << "; sending anyway (PUB drops what nobody "
+              << "subscribed to)\n";
+  auto src = "troupe-pub:" + std::to_string(::getpid());
+  auto period = opts.rate > 0 ? std::chrono::duration<double>(1.0 / opts.rate)
+                              : std::chrono::duration<double>::zero();
+  auto start = std::chrono::steady_clock::now();
+  uint64_t sent = 0;
+  for (; sent < opts.count; ++sent) {
+    if (opts.rate > 0)
+      std::this_thread::sleep_until(
+        start + std::chrono::duration_cast<std::chrono::nanoseconds>(
+                  period * static_cast<double>(sent)));
+    if (!s.send(zmq::buffer(opts.topic), zmq::send_flags::sndmore))
+      break; // timed out: no peer took it
+    if (!opts.meta) {
+      s.send(zmq::buffer(opts.payload), zmq::send_flags::none);
+      continue;
+    }
+    auto ts = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                std::chrono::system_clock::now().time_since_epoch())
+                .count();
+    auto meta =
+      nlohmann::json{{"seq", sent + 1}, {"src", src}, {"ts", ts}}.dump();
+    s.send(zmq::buffer(opts.payload), zmq::send_flags::sndmore);
+    s.send(zmq::buffer(meta), zmq::send_flags::none);
+  }
+  std::cerr << "pub: sent " << sent << " message(s) to " << opts.endpoint
+            << '\n';
+  if (sent < opts.count) {
+    std::cerr << "pub: no peer took message " << sent + 1 << " within "
+              << opts.timeout << '\n';
+    return 1;
+  }
+  return 0;
+}
+
+} // namespace
+
+void add_pub_command(CLI::App& app, int& exit_code) {
+  auto opts = std::make_shared<pub_options>();
+  auto* cmd = app.add_subcommand(
+    "pub", "Send [topic][payload] messages to a ZMQ endpoint");
+  cmd
+    ->add_option("endpoint", opts->endpoint,
+                 "Address, e.g. tcp://127.0.0.1:5571")
+    ->required();
+  cmd->add_option("topic", opts->topic, "Topic frame")->required();
+  cmd->add_option("payload", opts->payload, "Payload frame: JSON text")
+    ->required();
+  cmd->add_option("--count", opts->count, "How many messages")
+    ->check(CLI::PositiveNumber);
+  cmd
+    ->add_option("--rate", opts->rate,
+                 "Messages per second (default: as fast as possible)")
+    ->check(CLI::PositiveNumber);
+  cmd->add_option("--socket", opts->socket, "Socket type")
+    ->check(CLI::IsMember({"push", "pub"}));
+  cmd->add_flag("--bind", opts->bind, "Bind the address instead of connecting");
+  cmd->add_flag("--raw", opts->raw, "Send the payload even if it is not JSON");
+  cmd->add_flag("--meta", opts->meta,
+                "Add the [meta] frame: {\"seq\": 1.., \"src\", \"ts\"}");
+  cmd->add_option("--wait", opts->wait,
+                  "pub: wait this long for a subscriber to the topic "
+                  "(default 5s)");
+  cmd->add_option("--timeout", opts->timeout,
+                  "Give up when no peer takes a message for this long; also "
+                  "the linger at exit (default 10s)");
+  cmd->footer(
+    "push (default) blocks until a peer takes each message: nothing is "
+    "lost. pub waits up to --wait for a subscriber whose prefix matches the "
+    "topic (the slow-joiner effect), then never drops: it waits for a slow "
+    "subscriber. Exit codes: 0 all sent, 1 socket error or timeout, 2 usage "
+    "error.\n");
+  cmd->callback([opts, &exit_code] { exit_code = pub(*opts); });
+}
+
+} // namespace troupe::cli

@@ -1,0 +1,117 @@
+// JSON shapes of the control plane: round trips and stable field names.
+
+#include <gtest/gtest.h>
+
+#include "troupe/app/status_json.hpp"
+
+using nlohmann::json;
+using troupe::format_iso8601;
+using troupe::health_status;
+using troupe::parse_iso8601;
+using troupe::service_state;
+using troupe::service_status;
+using troupe::timestamp;
+
+namespace {
+
+timestamp at_ms(int64_t ms) {
+  return timestamp{std::chrono::milliseconds{ms}};
+}
+
+TEST(status_json, timestamps_are_iso8601_utc) {
+  EXPECT_EQ(format_iso8601(at_ms(1'795'443'055'123)),
+            "2026-11-23T14:10:55.123Z");
+  EXPECT_EQ(format_iso8601(at_ms(-1)), "1969-12-31T23:59:59.999Z");
+  EXPECT_EQ(parse_iso8601("2026-11-23T14:10:55.123Z"),
+            at_ms(1'795'443'055'123));
+  EXPECT_EQ(parse_iso8601("2026-11-23T14:10:55Z"), at_ms(1'795'443'055'000));
+  EXPECT_EQ(parse_iso8601("1970-01-01T00:00:00.000000001Z"),
+            timestamp{std::chrono::nanoseconds{1}});
+  for (auto* bad :
+       {"", "2026-11-23", "2026-11-23T14:10:55", "2026-13-01T00:00:00Z",
+        "2026-11-23T14:10:55.Z", "2026-11-23T14:10:55+01:00",
+        "2026-11-23T14:10:55.1234567890Z", "2026-11-23 10:10:55Z"})
+    EXPECT_FALSE(parse_iso8601(bad)) << bad;
+}
+
+TEST(status_json, service_status_round_trips) {
+  service_status st;
+  st.name = "tick";
+  st.type = "ticker";
+  st.state = service_state::running;
+  st.health = health_status::degraded;
+  st.started_at = at_ms(1'795'443'055'123);
+  st.uptime = std::chrono::milliseconds{3500};
+  st.messages_in = 1;
+  st.messages_out = 2;
+  st.messages_dropped = 3;
+  st.errors = 4;
+  st.restarts = 5;
+  st.in_flight = 6;
+  st.last_error = "bad \xff byte";
+  st.stopped_hard = true;
+  st.history.push_back({"tick", service_state::starting, service_state::running,
+                        "start", at_ms(1'795'443'055'100)});
+  json j = st;
+  EXPECT_EQ(j["state"], "running");
+  EXPECT_EQ(j["health"], "degraded");
+  EXPECT_EQ(j["started_at"], "2026-11-23T14:10:55.123Z");
+  EXPECT_EQ(j["uptime_seconds"], 3.5);
+  EXPECT_EQ(j["history"][0],
+            json::parse(R"({"from": "starting", "to": "running",
+              "reason": "start", "at": "2026-11-23T14:10:55.100Z"})"));
+  auto back = j.get<service_status>();
+  EXPECT_EQ(back.name, st.name);
+  EXPECT_EQ(back.type, st.type);
+  EXPECT_EQ(back.state, st.state);
+  EXPECT_EQ(back.health, st.health);
+  EXPECT_EQ(back.started_at, st.started_at);
+  EXPECT_EQ(back.uptime, st.uptime);
+  EXPECT_EQ(back.messages_dropped, 3U);
+  EXPECT_EQ(back.in_flight, 6U);
+  EXPECT_EQ(back.last_error, st.last_error);
+  EXPECT_TRUE(back.stopped_hard);
+  ASSERT_EQ(back.history.size(), 1U);
+  EXPECT_EQ(back.history[0].service, "tick");
+  EXPECT_EQ(back.history[0].at, st.history[0].at);
+}
+
+TEST(status_json, never_is_null) {
+  service_status st;
+  st.name = "x";
+  json j = st;
+  EXPECT_TRUE(j["started_at"].is_null());
+  EXPECT_EQ(j.get<service_status>().started_at, timestamp{});
+}
+
+TEST(status_json, bad_names_are_errors) {
+  auto j = json::parse(R"({"name": "x", "state": "dancing"})");
+  EXPECT_THROW(j.get<service_status>(), json::exception);
+  j = json::parse(R"({"name": "x", "state": "running", "health": "meh"})");
+  EXPECT_THROW(j.get<service_status>(), json::exception);
+  j = json::parse(R"({"name": "x", "state": "running", "started_at": "now"})");
+  EXPECT_THROW(j.get<service_status>(), json::exception);
+  // Missing counters read as zero.
+  j = json::parse(R"({"name": "x", "state": "failed"})");
+  EXPECT_EQ(j.get<service_status>().state, service_state::failed);
+}
+
+TEST(status_json, app_health_is_the_worst_service) {
+  troupe::health_report ok;
+  troupe::health_report bad;
+  bad.overall = health_status::unhealthy;
+  bad.checks.push_back({"peer", health_status::unhealthy, "gone", {}});
+  auto j = troupe::app::app_health_json({{"a", ok}});
+  EXPECT_EQ(j, json::parse(R"({"ok": true, "status": "healthy", "services":
+    [{"name": "a", "overall": "healthy", "checks": []}]})"));
+  j = troupe::app::app_health_json({{"a", ok}, {"b", bad}});
+  EXPECT_EQ(j["ok"], false);
+  EXPECT_EQ(j["status"], "unhealthy");
+  EXPECT_EQ(j["services"][1]["checks"][0]["message"], "gone");
+  EXPECT_EQ(j["services"][1]["checks"][0]["updated"], nullptr);
+  auto report = j["services"][1].get<troupe::health_report>();
+  EXPECT_EQ(report.checks[0].status, health_status::unhealthy);
+  EXPECT_EQ(troupe::app::app_health_json({})["ok"], true);
+}
+
+} // namespace

@@ -1,0 +1,85 @@
+#pragma once
+
+// JSON shapes of the control plane (GET /services, /services/NAME, /health).
+// No CAF: included by the HTTP server and by `troupe ctl`.
+//
+// Timestamps are ISO-8601 UTC strings with milliseconds
+// ("2026-11-23T14:10:55.123Z"), or null for "never"; durations are seconds as
+// numbers (`uptime_seconds`). States and health use their stable names
+// ("running", "healthy").
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "troupe/actors/health.hpp"
+#include "troupe/actors/service_status.hpp"
+
+namespace troupe {
+
+/// Formats `x` as ISO-8601 UTC with milliseconds: "2026-11-23T14:10:55.123Z".
+std::string format_iso8601(timestamp x);
+
+/// Parses what `format_iso8601` writes (fraction optional, 0-9 digits; only
+/// the "Z" zone); nothing when malformed.
+std::optional<timestamp> parse_iso8601(std::string_view str) noexcept;
+
+/// `{"from": "starting", "to": "running", "reason": "...", "at": "..."}`
+/// (the service name is the enclosing status's).
+void to_json(nlohmann::json& j, const state_change& x);
+
+/// Reads a state change; throws nlohmann::json::exception when malformed.
+void from_json(const nlohmann::json& j, state_change& x);
+
+/// One service as served by `GET /services/NAME`:
+///
+/// ```
+/// {"name": "tick", "type": "ticker", "state": "running",
+///  "health": "healthy", "started_at": "2026-11-23T14:10:55.123Z",
+///  "uptime_seconds": 3.0, "messages_in": 0, "messages_out": 12,
+///  "messages_dropped": 0, "errors": 0, "restarts": 0, "in_flight": 0,
+///  "last_error": "", "stopped_hard": false, "history": [...]}
+/// ```
+void to_json(nlohmann::json& j, const service_status& x);
+
+/// Reads a service status; missing counters read as zero. Throws
+/// nlohmann::json::exception when a field has the wrong type or an unknown
+/// state name.
+void from_json(const nlohmann::json& j, service_status& x);
+
+/// `{"name": "...", "status": "degraded", "message": "...", "updated": ...}`
+void to_json(nlohmann::json& j, const health_check& x);
+
+/// Reads a health check; throws nlohmann::json::exception when malformed.
+void from_json(const nlohmann::json& j, health_check& x);
+
+/// `{"overall": "healthy", "checks": [...]}`
+void to_json(nlohmann::json& j, const health_report& x);
+
+/// Reads a health report; throws nlohmann::json::exception when malformed.
+void from_json(const nlohmann::json& j, health_report& x);
+
+/// Parses a health status name; nothing for unknown names.
+std::optional<health_status> parse_health_status(std::string_view) noexcept;
+
+namespace app {
+
+/// Builds the body of `GET /health` from each service's report:
+///
+/// ```
+/// {"ok": true, "status": "degraded",
+///  "services": [{"name": "tick", "overall": "degraded", "checks": [...]}]}
+/// ```
+///
+/// `status` is the worst of the services (healthy when there are none); `ok`
+/// is false once it is `unhealthy` or `fatal` (the server then answers 503).
+nlohmann::json
+app_health_json(const std::vector<std::pair<std::string, health_report>>& xs);
+
+} // namespace app
+
+} // namespace troupe
