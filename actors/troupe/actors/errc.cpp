@@ -32,6 +32,10 @@ std::string_view to_string(errc x) noexcept {
     return "duplicate_name";
   case errc::plugin_failed:
     return "plugin_failed";
+  case errc::unknown_child:
+    return "unknown_child";
+  case errc::child_failed:
+    return "child_failed";
   case errc::timeout:
     return "timeout";
   case errc::circuit_open:

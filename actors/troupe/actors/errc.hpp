@@ -38,6 +38,10 @@ enum class errc : uint8_t {
   duplicate_name,
   /// A plugin library could not be loaded or did not register its types.
   plugin_failed,
+  /// A supervisor has no child of the requested name.
+  unknown_child,
+  /// A supervisor's child failed to start; the message names the child.
+  child_failed,
   /// An operation did not finish in time (retryable by default).
   timeout,
   /// A circuit breaker rejected the call (retryable by default).

@@ -1,10 +1,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include <caf/actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/fwd.hpp>
 #include <caf/message.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/timespan.hpp>
@@ -13,6 +15,7 @@
 #include "troupe/actors/atoms.hpp"
 #include "troupe/actors/bus_batch.hpp"
 #include "troupe/actors/health.hpp"
+#include "troupe/actors/service_options.hpp"
 #include "troupe/actors/service_status.hpp"
 #include "troupe/config/settings.hpp"
 
@@ -58,5 +61,18 @@ using service_actor = caf::typed_actor<
   caf::reacts_to<deliver_batch_atom, bus_batch>,
   caf::reacts_to<task_atom, uint64_t, uint64_t>,
   caf::reacts_to<deadline_atom, uint64_t>>;
+
+/// Spawns one instance of a service in state `initialized`: how the type
+/// registry and a supervisor create (and re-create) services.
+///
+/// ```
+/// troupe::service_factory f = [](caf::actor_system& sys,
+///                                troupe::service_options opts) {
+///   return caf::actor_cast<troupe::service_actor>(
+///     troupe::spawn_service<greeter>(sys, std::move(opts)));
+/// };
+/// ```
+using service_factory =
+  std::function<service_actor(caf::actor_system&, service_options)>;
 
 } // namespace troupe

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,6 +33,9 @@ struct service_options {
   std::optional<spdlog::level::level_enum> log_level;
   /// How many state changes the status keeps.
   size_t history_limit = 32;
+  /// Restarts of earlier instances of this service; a supervisor sets it when
+  /// it spawns a replacement, so `status().restarts` stays cumulative.
+  uint64_t restarts = 0;
   /// The service's metrics. Pass one to read it from outside (the control
   /// plane renders it into /metrics) and to keep its values across service
   /// restarts; when null, the host creates one.

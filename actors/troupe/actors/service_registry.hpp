@@ -18,10 +18,6 @@
 
 namespace troupe {
 
-/// Spawns one instance of a service type.
-using service_factory =
-  std::function<service_actor(caf::actor_system&, service_options)>;
-
 /// Everything an app needs to know about a service type.
 struct service_type_info {
   /// The name apps use in `type = "..."`.

@@ -66,7 +66,7 @@ caf::expected<settings> host_core::checked(const settings& cfg) const {
 host_core::host_core(caf::scheduled_actor* self, service& impl,
                      service_options opts)
   : self_(self), impl_(impl), opts_(std::move(opts)),
-    log_(make_service_logger(opts_.name)),
+    log_(make_service_logger(opts_.name)), restarts_(opts_.restarts),
     in_flight_(std::make_shared<in_flight_counter>()) {
   if (opts_.log_level)
     log_->set_level(*opts_.log_level);
@@ -82,6 +82,20 @@ host_core::~host_core() {
   // Tokens may outlive the actor; they must not call back into a dead host.
   in_flight_->on_idle = nullptr;
   impl_.host_ = nullptr;
+}
+
+void notify_listeners(caf::scheduled_actor* self,
+                      std::vector<caf::actor_addr>& listeners,
+                      const state_change& change) {
+  auto gone = std::remove_if(
+    listeners.begin(), listeners.end(), [&](const caf::actor_addr& addr) {
+      auto l = caf::actor_cast<caf::actor>(addr);
+      if (!l)
+        return true;
+      caf::unsafe_send_as(self, l, state_changed_atom::value, change);
+      return false;
+    });
+  listeners.erase(gone, listeners.end());
 }
 
 // -- lifecycle requests
@@ -236,9 +250,11 @@ health_report host_core::health() const {
   return rep;
 }
 
-void host_core::add_listener(caf::actor listener) {
+void host_core::add_listener(const caf::actor& listener) {
+  // Held weakly: a supervisor holds its children, and a child holding its
+  // supervisor back would keep both alive forever.
   if (listener)
-    listeners_.push_back(std::move(listener));
+    listeners_.push_back(listener.address());
 }
 
 // -- host plumbing
@@ -437,8 +453,7 @@ void host_core::enter(service_state next, const std::string& reason) {
     log_->error("{} -> {} ({})", to_string(prev), to_string(next), reason);
   else
     log_->info("{} -> {} ({})", to_string(prev), to_string(next), reason);
-  for (auto& l : listeners_)
-    caf::anon_send(l, state_changed_atom::value, change);
+  notify_listeners(self_, listeners_, change);
   if (on_enter)
     on_enter(next);
 }

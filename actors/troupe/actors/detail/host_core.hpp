@@ -23,6 +23,13 @@
 
 namespace troupe::detail {
 
+/// Sends `(state_changed_atom, change)` as `self` to every listener still
+/// alive and forgets the ones that are gone. Sent as `self` so a supervisor
+/// tells its current child from a replaced instance.
+void notify_listeners(caf::scheduled_actor* self,
+                      std::vector<caf::actor_addr>& listeners,
+                      const state_change& change);
+
 /// The non-template half of a service host: state machine, hooks, counters,
 /// health, tasks and subscriptions. The template half (service_host.hpp) only
 /// builds the per-state behaviors and forwards to this class, so the logic is
@@ -49,7 +56,7 @@ public:
   caf::expected<settings> checked(const settings& cfg) const;
   service_status status() const;
   health_report health() const;
-  void add_listener(caf::actor listener);
+  void add_listener(const caf::actor& listener);
 
   // -- host plumbing
   // ------------------------------------------------------------
@@ -160,8 +167,8 @@ private:
   // shown in status
   std::map<std::string, std::string> metadata_;
 
-  // state listeners
-  std::vector<caf::actor> listeners_;
+  // state listeners, held weakly
+  std::vector<caf::actor_addr> listeners_;
 
   // tasks and subscriptions of the current run
   uint64_t run_generation_ = 0;

@@ -1,0 +1,367 @@
+// The supervisor's operations on children: spawning, starting, stopping,
+// restart groups, and the management requests.
+
+#include <algorithm>
+#include <exception>
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+#include <spdlog/spdlog.h>
+
+#include "troupe/actors/detail/supervisor_core.hpp"
+#include "troupe/actors/errc.hpp"
+
+namespace troupe::detail {
+
+namespace {
+
+// A stopping child gets its deadline; past that plus this, it is killed.
+constexpr auto stop_grace = std::chrono::seconds{1};
+
+} // namespace
+
+// -- primitives
+// ---------------------------------------------------------------
+
+void supervisor_core::start_one(const child_ptr& c, const error_fn& k) {
+  auto opts = c->spec.options;
+  if (opts.name.empty())
+    opts.name = c->spec.name;
+  if (opts.type.empty())
+    opts.type = c->spec.type;
+  opts.restarts = c->restarts;
+  service_actor h;
+  try {
+    h = c->spec.factory ? c->spec.factory(self_->system(), std::move(opts))
+                        : service_actor{};
+  } catch (const std::exception& e) {
+    k(make_error(errc::child_failed,
+                 "factory of '" + c->spec.name + "' threw: " + e.what()));
+    return;
+  }
+  if (!h) {
+    k(make_error(errc::child_failed,
+                 "factory of '" + c->spec.name + "' spawned no actor"));
+    return;
+  }
+  c->handle = h;
+  c->ph = phase::starting;
+  c->state = service_state::initialized;
+  c->started_once = true;
+  self_->monitor(h);
+  // Subscribed before configure: the child handles its mailbox in order.
+  self_->send(h, subscribe_state_atom::value,
+              caf::actor_cast<caf::actor>(self_));
+  auto timeout = opts_.start_timeout;
+  self_->request(h, timeout, configure_atom::value, c->spec.config)
+    .then(
+      [this, c, h, k, timeout](service_state) {
+        self_->request(h, timeout, start_atom::value)
+          .then(
+            [c, h, k](service_state st) {
+              if (c->handle == h) {
+                c->ph = phase::up;
+                c->state = st;
+              }
+              k({});
+            },
+            [c, h, k](const caf::error& err) {
+              if (c->handle == h)
+                c->ph = phase::ended;
+              k(err);
+            });
+      },
+      [c, h, k](const caf::error& err) {
+        if (c->handle == h)
+          c->ph = phase::ended;
+        k(err);
+      });
+}
+
+void supervisor_core::stop_one(const child_ptr& c, const std::string& reason,
+                               const done_fn& k) {
+  if (!c->handle) {
+    c->ph = phase::none;
+    k();
+    return;
+  }
+  auto h = c->handle;
+  c->ph = phase::stopping;
+  auto deadline = c->spec.stop_deadline;
+  self_->request(h, deadline + stop_grace, stop_atom::value, reason, deadline)
+    .then(
+      [this, c, k](service_state) {
+        dispose(c);
+        k();
+      },
+      [this, c, k](const caf::error& err) {
+        // Not stoppable from its state, dead, or too slow: gone either way.
+        log_->debug("stopping '{}': {}", c->spec.name, describe(err));
+        dispose(c);
+        k();
+      });
+}
+
+void supervisor_core::stop_all(std::vector<child_ptr> list,
+                               const std::string& reason, done_fn k) {
+  if (list.empty()) {
+    k();
+    return;
+  }
+  auto first = list.front();
+  list.erase(list.begin());
+  stop_one(first, reason, [this, rest = std::move(list), reason, k]() mutable {
+    stop_all(std::move(rest), reason, std::move(k));
+  });
+}
+
+void supervisor_core::dispose(const child_ptr& c) {
+  if (c->handle) {
+    self_->demonitor(c->handle.address());
+    self_->send_exit(c->handle, caf::exit_reason::user_shutdown);
+    c->handle = nullptr;
+  }
+  if (c->state != service_state::failed)
+    c->state = service_state::stopped;
+  c->ph = phase::none;
+}
+
+void supervisor_core::start_from(
+  size_t i, const std::function<void(child_ptr, caf::error)>& k) {
+  if (i >= children_.size()) {
+    k(nullptr, {});
+    return;
+  }
+  auto c = children_[i];
+  if (c->handle)
+    dispose(c); // an instance left over from before the supervisor stopped
+  if (c->started_once)
+    ++c->restarts;
+  start_one(c, [this, i, c, k](const caf::error& err) {
+    if (err)
+      k(c, err);
+    else
+      start_from(i + 1, k);
+  });
+}
+
+void supervisor_core::restart_group(uint64_t group, size_t i,
+                                    const done_fn& k) {
+  // Index-based: a failure below may claim later members for a newer group,
+  // which then skips them here.
+  while (i < children_.size() && children_[i]->group != group)
+    ++i;
+  if (i >= children_.size() || state_ != service_state::running) {
+    k();
+    return;
+  }
+  auto c = children_[i];
+  c->group = 0;
+  if (c->handle)
+    dispose(c);
+  ++c->restarts;
+  log_->info("restarting child '{}' (restart {})", c->spec.name, c->restarts);
+  start_one(c, [this, group, i, c, k](const caf::error& err) {
+    if (err) {
+      c->last_error = describe(err);
+      log_->error("restart of child '{}' failed: {}", c->spec.name,
+                  c->last_error);
+      c->ph = phase::up; // let the failure path treat it as a running child
+      child_ended(c, true, "restart failed: " + c->last_error);
+    }
+    restart_group(group, i + 1, k);
+  });
+}
+
+supervisor_core::child_ptr
+supervisor_core::find(const std::string& name) const {
+  auto i = std::find_if(children_.begin(), children_.end(),
+                        [&](auto& c) { return c->spec.name == name; });
+  return i == children_.end() ? nullptr : *i;
+}
+
+supervisor_core::child_ptr supervisor_core::find_sender() const {
+  auto sender = self_->current_sender();
+  if (!sender)
+    return nullptr;
+  auto i = std::find_if(children_.begin(), children_.end(), [&](auto& c) {
+    return c->handle &&
+           caf::actor_cast<caf::strong_actor_ptr>(c->handle) == sender;
+  });
+  return i == children_.end() ? nullptr : *i;
+}
+
+caf::error supervisor_core::no_child(const std::string& name) const {
+  return make_error(errc::unknown_child, "supervisor '" + own_.name +
+                                           "' has no child '" + name + "'");
+}
+
+caf::error supervisor_core::not_running() const {
+  return make_error(errc::not_running, "supervisor '" + own_.name + "' is " +
+                                         to_string(state_) + ", not running");
+}
+
+// -- management
+// ---------------------------------------------------------------
+
+std::vector<child_info> supervisor_core::children() const {
+  std::vector<child_info> out;
+  for (auto& c : children_) {
+    child_info x;
+    x.name = c->spec.name;
+    x.type = c->spec.type;
+    x.handle = c->handle;
+    x.state = c->state;
+    x.restart = c->spec.restart;
+    x.restarts = c->restarts;
+    x.restart_pending = c->group != 0;
+    x.last_backoff = c->last_backoff;
+    x.last_error = c->last_error;
+    out.push_back(std::move(x));
+  }
+  return out;
+}
+
+caf::result<service_state>
+supervisor_core::start_child(const std::string& name) {
+  auto c = find(name);
+  if (!c)
+    return no_child(name);
+  if (state_ != service_state::running)
+    return not_running();
+  if (c->ph == phase::up || c->ph == phase::starting || c->group != 0)
+    return make_error(errc::invalid_transition,
+                      "child '" + name + "' is " + to_string(c->state) +
+                        (c->group != 0 ? " with a restart scheduled" : ""));
+  auto promise = self_->make_response_promise<service_state>();
+  enqueue(
+    "start child " + name,
+    [this, c, promise](const done_fn& done) mutable {
+      if (c->handle)
+        dispose(c);
+      if (c->started_once)
+        ++c->restarts;
+      start_one(c, [c, promise, done](const caf::error& err) mutable {
+        if (err)
+          promise.deliver(err);
+        else
+          promise.deliver(c->state);
+        done();
+      });
+    },
+    [promise](const caf::error& err) mutable { promise.deliver(err); });
+  return promise;
+}
+
+caf::result<service_state>
+supervisor_core::stop_child(const std::string& name) {
+  auto c = find(name);
+  if (!c)
+    return no_child(name);
+  c->group = 0; // a stop by hand cancels a scheduled restart
+  auto promise = self_->make_response_promise<service_state>();
+  enqueue(
+    "stop child " + name,
+    [this, c, promise](const done_fn& done) mutable {
+      c->group = 0;
+      stop_one(c, "stopped by request", [c, promise, done]() mutable {
+        promise.deliver(c->state);
+        done();
+      });
+    },
+    [promise](const caf::error& err) mutable { promise.deliver(err); });
+  return promise;
+}
+
+caf::result<service_state>
+supervisor_core::restart_child(const std::string& name) {
+  auto c = find(name);
+  if (!c)
+    return no_child(name);
+  if (state_ != service_state::running)
+    return not_running();
+  c->group = 0;
+  auto promise = self_->make_response_promise<service_state>();
+  enqueue(
+    "restart child " + name,
+    [this, c, promise](const done_fn& done) mutable {
+      c->group = 0;
+      stop_one(c, "restart by request", [this, c, promise, done]() mutable {
+        if (c->started_once)
+          ++c->restarts;
+        start_one(c, [c, promise, done](const caf::error& err) mutable {
+          if (err)
+            promise.deliver(err);
+          else
+            promise.deliver(c->state);
+          done();
+        });
+      });
+    },
+    [promise](const caf::error& err) mutable { promise.deliver(err); });
+  return promise;
+}
+
+caf::result<service_state> supervisor_core::add_child(child_spec spec) {
+  if (spec.name.empty() || !spec.factory)
+    return make_error(errc::invalid_settings,
+                      "a child needs a name and a factory");
+  if (find(spec.name))
+    return make_error(errc::duplicate_name, "supervisor '" + own_.name +
+                                              "' already has a child '" +
+                                              spec.name + "'");
+  auto c = std::make_shared<child>();
+  c->spec = std::move(spec);
+  children_.push_back(c);
+  log_->info("child '{}' added", c->spec.name);
+  if (state_ != service_state::running)
+    return c->state; // starts with the supervisor
+  auto promise = self_->make_response_promise<service_state>();
+  enqueue(
+    "add child " + c->spec.name,
+    [this, c, promise](const done_fn& done) mutable {
+      start_one(c, [this, c, promise, done](const caf::error& err) mutable {
+        if (!err) {
+          promise.deliver(c->state);
+          done();
+          return;
+        }
+        // Like a failed initial start: the child is not kept.
+        auto text =
+          "child '" + c->spec.name + "' failed to start: " + describe(err);
+        stop_one(c, "start failed", [this, c, promise, done, text]() mutable {
+          children_.erase(std::remove(children_.begin(), children_.end(), c),
+                          children_.end());
+          promise.deliver(make_error(errc::child_failed, text));
+          done();
+        });
+      });
+    },
+    [promise](const caf::error& err) mutable { promise.deliver(err); });
+  return promise;
+}
+
+caf::result<service_state>
+supervisor_core::remove_child(const std::string& name) {
+  auto c = find(name);
+  if (!c)
+    return no_child(name);
+  c->group = 0;
+  auto promise = self_->make_response_promise<service_state>();
+  auto forget = [this, c, promise](const done_fn& done) mutable {
+    c->group = 0;
+    stop_one(c, "removed", [this, c, promise, done]() mutable {
+      children_.erase(std::remove(children_.begin(), children_.end(), c),
+                      children_.end());
+      log_->info("child '{}' removed", c->spec.name);
+      promise.deliver(service_state::stopped);
+      done();
+    });
+  };
+  enqueue("remove child " + name, std::move(forget),
+          [promise](const caf::error& err) mutable { promise.deliver(err); });
+  return promise;
+}
+
+} // namespace troupe::detail

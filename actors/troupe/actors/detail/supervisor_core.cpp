@@ -1,0 +1,422 @@
+#include "troupe/actors/detail/supervisor_core.hpp"
+#include "troupe/actors/detail/host_core.hpp"
+
+#include <algorithm>
+
+#include <caf/actor_cast.hpp>
+#include <caf/send.hpp>
+#include <caf/timestamp.hpp>
+#include <spdlog/spdlog.h>
+
+#include "troupe/actors/errc.hpp"
+#include "troupe/actors/logging.hpp"
+
+namespace troupe::detail {
+
+namespace {
+
+constexpr size_t history_limit = 32;
+
+std::string ms(caf::timespan x) {
+  return std::to_string(
+           std::chrono::duration_cast<std::chrono::milliseconds>(x).count()) +
+         "ms";
+}
+
+} // namespace
+
+supervisor_core::supervisor_core(supervisor_pointer self,
+                                 supervisor_options opts, service_options own,
+                                 std::vector<child_spec> specs)
+  : self_(self), opts_(std::move(opts)), own_(std::move(own)),
+    log_(make_service_logger(own_.name)), restarts_(own_.restarts),
+    rng_(opts_.seed != 0 ? opts_.seed : std::random_device{}()) {
+  if (own_.log_level)
+    log_->set_level(*own_.log_level);
+  for (auto& spec : specs) {
+    auto c = std::make_shared<child>();
+    c->spec = std::move(spec);
+    children_.push_back(std::move(c));
+  }
+  history_.push_back(state_change{own_.name, service_state::initialized,
+                                  service_state::initialized, "spawned",
+                                  caf::make_timestamp()});
+}
+
+supervisor_core::~supervisor_core() {
+  for (auto& c : children_)
+    if (c->handle)
+      caf::anon_send_exit(c->handle, caf::exit_reason::kill);
+}
+
+// -- the supervisor's own lifecycle
+// -------------------------------------------
+
+caf::result<service_state> supervisor_core::configure(const settings& cfg) {
+  auto t =
+    check_transition(state_, lifecycle_action::configure, false, configured_);
+  if (!t.allowed)
+    return make_error(t.refusal, "cannot configure supervisor '" + own_.name +
+                                   "' while " + to_string(state_));
+  configured_ = true;
+  config_ = cfg;
+  enter(service_state::configured, "configure");
+  return state_;
+}
+
+caf::result<service_state> supervisor_core::reconfigure(const settings& cfg) {
+  if (state_ != service_state::running)
+    return configure(cfg);
+  config_ = cfg;
+  return state_;
+}
+
+caf::result<service_state> supervisor_core::start() {
+  auto t =
+    check_transition(state_, lifecycle_action::start, false, configured_);
+  if (!t.allowed)
+    return make_error(t.refusal, "cannot start supervisor '" + own_.name +
+                                   "' while " + to_string(state_));
+  bool restart =
+    state_ == service_state::stopped || state_ == service_state::failed;
+  if (restart)
+    ++restarts_;
+  recent_restarts_.clear();
+  enter(service_state::starting, restart ? "restart" : "start");
+  auto promise = self_->make_response_promise<service_state>();
+  enqueue("start", [this, promise](const done_fn& done) mutable {
+    start_from(0, [this, promise, done](const child_ptr& failed,
+                                        const caf::error& err) mutable {
+      if (!failed) {
+        started_at_ = caf::make_timestamp();
+        running_since_ = self_->clock().now();
+        enter(service_state::running, "all children started");
+        promise.deliver(state_);
+        done();
+        return;
+      }
+      auto text =
+        "child '" + failed->spec.name + "' failed to start: " + describe(err);
+      ++errors_;
+      last_error_ = text;
+      log_->error("{}; stopping the children already started", text);
+      std::vector<child_ptr> started;
+      for (auto i = children_.rbegin(); i != children_.rend(); ++i)
+        if ((*i)->handle)
+          started.push_back(*i);
+      stop_all(std::move(started), "supervisor start failed",
+               [this, promise, done, text]() mutable {
+                 enter(service_state::failed, text);
+                 promise.deliver(make_error(errc::child_failed, text));
+                 done();
+               });
+    });
+  });
+  return promise;
+}
+
+caf::result<service_state> supervisor_core::stop(const std::string& reason) {
+  auto t = check_transition(state_, lifecycle_action::stop, false, configured_);
+  if (!t.allowed)
+    return make_error(t.refusal, "cannot stop supervisor '" + own_.name +
+                                   "' while " + to_string(state_));
+  auto why = reason.empty() ? std::string{"stop"} : "stop: " + reason;
+  cancel_restarts();
+  abandon_jobs("supervisor '" + own_.name + "' is stopping");
+  enter(service_state::stopping, why);
+  auto promise = self_->make_response_promise<service_state>();
+  enqueue("stop", [this, promise](const done_fn& done) mutable {
+    std::vector<child_ptr> all{children_.rbegin(), children_.rend()};
+    stop_all(std::move(all), "supervisor stopping",
+             [this, promise, done]() mutable {
+               enter(service_state::stopped, "stopped");
+               promise.deliver(state_);
+               done();
+             });
+  });
+  return promise;
+}
+
+service_status supervisor_core::status() const {
+  service_status st;
+  st.name = own_.name;
+  st.type = own_.type.empty() ? "supervisor" : own_.type;
+  st.state = state_;
+  st.health = health_status::healthy;
+  for (auto& c : children_) {
+    if (c->group != 0)
+      st.health = worst(st.health, health_status::degraded);
+    else if (c->state == service_state::failed)
+      st.health = worst(st.health, health_status::unhealthy);
+  }
+  if (state_ == service_state::failed)
+    st.health = health_status::fatal;
+  st.started_at = started_at_;
+  if (state_ == service_state::running)
+    st.uptime = self_->clock().now() - running_since_;
+  st.errors = errors_;
+  st.restarts = restarts_;
+  st.last_error = last_error_;
+  st.history.assign(history_.begin(), history_.end());
+  return st;
+}
+
+caf::result<health_report> supervisor_core::health() {
+  // One check per child: the child's own rollup, or what the supervisor
+  // knows when the child has no running instance to ask.
+  struct fan_in {
+    health_report rep;
+    size_t pending = 0;
+  };
+  auto acc = std::make_shared<fan_in>();
+  auto promise = self_->make_response_promise<health_report>();
+  auto finish = [acc, promise]() mutable {
+    acc->rep.overall = rollup(acc->rep.checks);
+    promise.deliver(acc->rep);
+  };
+  auto now = caf::make_timestamp();
+  if (state_ == service_state::failed)
+    acc->rep.checks.push_back(health_check{"state", health_status::fatal,
+                                           "failed: " + last_error_, now});
+  for (auto& c : children_) {
+    if (c->group != 0) {
+      acc->rep.checks.push_back(health_check{
+        c->spec.name, health_status::degraded, "restart scheduled", now});
+    } else if (c->ph == phase::up) {
+      ++acc->pending;
+      auto idx = acc->rep.checks.size();
+      acc->rep.checks.push_back(health_check{
+        c->spec.name, health_status::unhealthy, "no health answer", now});
+      auto settle = [acc, finish, idx](health_check chk) mutable {
+        acc->rep.checks[idx] = std::move(chk);
+        if (--acc->pending == 0)
+          finish();
+      };
+      auto name = c->spec.name;
+      self_->request(c->handle, opts_.start_timeout, health_atom::value)
+        .then(
+          [settle, name, now](const health_report& rep) mutable {
+            std::string msg;
+            for (auto& chk : rep.checks)
+              if (chk.status == rep.overall && msg.empty())
+                msg = chk.name + ": " + chk.message;
+            settle(health_check{name, rep.overall, msg, now});
+          },
+          [settle, name, now](const caf::error& err) mutable {
+            settle(health_check{name, health_status::unhealthy,
+                                "no health answer: " + describe(err), now});
+          });
+    } else if (c->state == service_state::failed) {
+      acc->rep.checks.push_back(health_check{
+        c->spec.name, health_status::unhealthy, c->last_error, now});
+    }
+  }
+  if (acc->pending == 0)
+    finish();
+  return promise;
+}
+
+void supervisor_core::add_listener(const caf::actor& listener) {
+  if (listener)
+    listeners_.push_back(listener.address()); // weakly, like a service
+}
+
+// -- events
+// -------------------------------------------------------------------
+
+void supervisor_core::on_state_change(const state_change& change) {
+  auto c = find_sender();
+  if (!c)
+    return; // a replaced instance, or not a child at all
+  c->state = change.to;
+  if (change.to == service_state::failed)
+    c->last_error = change.reason;
+  if (c->ph != phase::up || c->group != 0)
+    return; // the supervisor is driving this child; it expects the change
+  if (change.to == service_state::failed)
+    child_ended(c, true, change.reason);
+  else if (change.to == service_state::stopped)
+    child_ended(c, false, change.reason);
+}
+
+void supervisor_core::on_down(const caf::down_msg& msg) {
+  auto i = std::find_if(children_.begin(), children_.end(), [&](auto& c) {
+    return c->handle && c->handle.address() == msg.source;
+  });
+  if (i == children_.end())
+    return;
+  auto c = *i;
+  bool abnormal = msg.reason && msg.reason != caf::exit_reason::normal;
+  auto was = c->ph;
+  c->handle = nullptr;
+  c->ph = phase::none;
+  c->state = abnormal ? service_state::failed : service_state::stopped;
+  auto why = "actor terminated: " + self_->system().render(msg.reason);
+  if (abnormal)
+    c->last_error = why;
+  // A child being started or stopped answers its pending request with an
+  // error; the job in flight handles it.
+  if (was == phase::up && c->group == 0)
+    child_ended(c, abnormal, why);
+}
+
+void supervisor_core::on_timer(uint64_t group) {
+  if (state_ != service_state::running)
+    return;
+  enqueue("restart", [this, group](const done_fn& done) {
+    restart_group(group, 0, done);
+  });
+}
+
+// -- failure handling
+// ---------------------------------------------------------
+
+void supervisor_core::child_ended(const child_ptr& c, bool abnormal,
+                                  const std::string& why) {
+  if (c->ph == phase::up)
+    c->ph = phase::ended;
+  if (abnormal) {
+    ++errors_;
+    last_error_ = "child '" + c->spec.name + "' failed: " + why;
+  }
+  if (state_ != service_state::running)
+    return;
+  auto policy = c->spec.restart;
+  if (policy == restart_policy::temporary ||
+      (policy == restart_policy::transient && !abnormal)) {
+    log_->info("child '{}' {} ({}); {} child, not restarted", c->spec.name,
+               abnormal ? "failed" : "stopped", why, to_string(policy));
+    return;
+  }
+  schedule_restart(c, why);
+}
+
+void supervisor_core::schedule_restart(const child_ptr& c,
+                                       const std::string& why) {
+  auto now = self_->clock().now();
+  recent_restarts_.push_back(now);
+  while (!recent_restarts_.empty() &&
+         now - recent_restarts_.front() > opts_.period)
+    recent_restarts_.pop_front();
+  if (recent_restarts_.size() > opts_.max_restarts) {
+    escalate("more than " + std::to_string(opts_.max_restarts) +
+             " restarts within " + ms(opts_.period) + "; last: child '" +
+             c->spec.name + "': " + why);
+    return;
+  }
+  if (c->last_failure && now - *c->last_failure >= opts_.period)
+    c->consecutive = 0;
+  c->last_failure = now;
+  std::uniform_real_distribution<double> unit{0.0, 1.0};
+  auto delay = backoff_delay(opts_, c->consecutive++, unit(rng_));
+  c->last_backoff = delay;
+  // The restart group: the child plus, by strategy, its siblings that run
+  // or wait for a restart of their own (a newer group claims those).
+  auto pos = std::find(children_.begin(), children_.end(), c);
+  auto gid = ++next_group_;
+  std::vector<child_ptr> to_stop;
+  std::string others;
+  for (auto i = children_.begin(); i != children_.end(); ++i) {
+    auto& d = *i;
+    bool in_scope =
+      d == c || opts_.strategy == restart_strategy::one_for_all ||
+      (opts_.strategy == restart_strategy::rest_for_one && i > pos);
+    if (!in_scope)
+      continue;
+    if (d != c) {
+      bool live = d->ph == phase::up || d->ph == phase::starting;
+      if (!live && d->group == 0)
+        continue; // stopped by hand or by policy: leave it so
+      if (d->handle)
+        to_stop.push_back(d);
+      if (d->spec.restart == restart_policy::temporary) {
+        d->group = 0;
+        continue;
+      }
+      others += (others.empty() ? "" : ", ") + d->spec.name;
+    } else if (d->handle) {
+      to_stop.push_back(d);
+    }
+    d->group = gid;
+  }
+  log_->warn("child '{}' ended ({}); restarting it{} in {} ({})", c->spec.name,
+             why, others.empty() ? "" : " with " + others, ms(delay),
+             to_string(opts_.strategy));
+  std::reverse(to_stop.begin(), to_stop.end());
+  if (!to_stop.empty())
+    enqueue("stop before restart", [this, to_stop](const done_fn& done) {
+      stop_all(to_stop, "restart", done);
+    });
+  self_->delayed_send(self_, delay, restart_timer_atom::value, gid);
+}
+
+void supervisor_core::escalate(const std::string& why) {
+  log_->error("restart intensity exceeded: {}; stopping all children and "
+              "escalating",
+              why);
+  ++errors_;
+  last_error_ = "restart intensity exceeded: " + why;
+  cancel_restarts();
+  abandon_jobs("supervisor '" + own_.name + "' is escalating a failure");
+  enter(service_state::stopping, "escalating: " + why);
+  enqueue("escalate", [this](const done_fn& done) {
+    std::vector<child_ptr> all{children_.rbegin(), children_.rend()};
+    stop_all(std::move(all), "supervisor escalating", [this, done] {
+      enter(service_state::failed, last_error_);
+      done();
+    });
+  });
+}
+
+void supervisor_core::cancel_restarts() {
+  // Pending timers still fire; with no child in their group they do nothing.
+  for (auto& c : children_)
+    c->group = 0;
+}
+
+// -- jobs
+// ---------------------------------------------------------------------
+
+void supervisor_core::enqueue(std::string what,
+                              std::function<void(done_fn)> run,
+                              error_fn abandon) {
+  jobs_.push_back(job{std::move(what), std::move(run), std::move(abandon)});
+  pump();
+}
+
+void supervisor_core::pump() {
+  while (!busy_ && !jobs_.empty()) {
+    auto j = std::move(jobs_.front());
+    jobs_.pop_front();
+    busy_ = true;
+    log_->debug("job: {}", j.what);
+    j.run([this] {
+      busy_ = false;
+      pump();
+    });
+  }
+}
+
+void supervisor_core::abandon_jobs(const std::string& why) {
+  auto dropped = std::move(jobs_);
+  jobs_.clear();
+  for (auto& j : dropped)
+    if (j.abandon)
+      j.abandon(make_error(errc::not_running, why));
+}
+
+void supervisor_core::enter(service_state next, const std::string& reason) {
+  auto prev = state_;
+  state_ = next;
+  state_change change{own_.name, prev, next, reason, caf::make_timestamp()};
+  history_.push_back(change);
+  while (history_.size() > history_limit)
+    history_.pop_front();
+  if (next == service_state::failed)
+    log_->error("{} -> {} ({})", to_string(prev), to_string(next), reason);
+  else
+    log_->info("{} -> {} ({})", to_string(prev), to_string(next), reason);
+  notify_listeners(self_, listeners_, change);
+}
+
+} // namespace troupe::detail

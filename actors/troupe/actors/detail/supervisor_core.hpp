@@ -1,0 +1,171 @@
+#pragma once
+
+// The logic of a supervisor actor (supervisor.cpp builds the behavior and
+// forwards every message here). Included only by the supervisor's sources.
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <caf/actor_clock.hpp>
+#include <caf/make_message.hpp>
+#include <caf/result.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/system_messages.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <spdlog/logger.h>
+
+#include "troupe/actors/supervisor.hpp"
+
+namespace troupe::detail {
+
+class supervisor_core;
+
+/// The state of a supervisor actor.
+struct supervisor_state {
+  std::unique_ptr<supervisor_core> core;
+  static inline const char* name = "troupe.supervisor";
+};
+
+/// The supervisor actor as its core sees it.
+using supervisor_pointer = supervisor_actor::stateful_pointer<supervisor_state>;
+
+/// Supervisor logic: the supervisor's own lifecycle, its children's records,
+/// failure detection, restart groups, backoff and intensity. Every operation
+/// that talks to children runs as a job; jobs run one at a time, in order,
+/// so a restart never interleaves with a stop or a manual operation.
+class supervisor_core {
+public:
+  supervisor_core(supervisor_pointer self, supervisor_options opts,
+                  service_options own, std::vector<child_spec> specs);
+
+  /// Kills every child still alive: children never outlive their supervisor.
+  ~supervisor_core();
+
+  supervisor_core(const supervisor_core&) = delete;
+  supervisor_core& operator=(const supervisor_core&) = delete;
+
+  // -- the supervisor's own lifecycle ----------------------------------------
+
+  caf::result<service_state> configure(const settings& cfg);
+  caf::result<service_state> start();
+  caf::result<service_state> stop(const std::string& reason);
+  caf::result<service_state> reconfigure(const settings& cfg);
+  service_status status() const;
+  caf::result<health_report> health();
+  void add_listener(const caf::actor& listener);
+
+  // -- management ------------------------------------------------------------
+
+  std::vector<child_info> children() const;
+  caf::result<service_state> start_child(const std::string& name);
+  caf::result<service_state> stop_child(const std::string& name);
+  caf::result<service_state> restart_child(const std::string& name);
+  caf::result<service_state> add_child(child_spec spec);
+  caf::result<service_state> remove_child(const std::string& name);
+
+  // -- events ----------------------------------------------------------------
+
+  /// A child reported a state change (the sender tells which instance).
+  void on_state_change(const state_change& change);
+  /// A monitored child actor terminated.
+  void on_down(const caf::down_msg& msg);
+  /// The backoff of restart group `group` elapsed.
+  void on_timer(uint64_t group);
+
+private:
+  /// What the supervisor knows about the current instance of a child.
+  enum class phase : uint8_t {
+    none,     // no actor
+    starting, // configure / start in flight
+    up,       // running and watched for failure
+    stopping, // the supervisor asked it to stop
+    ended,    // its actor lives but it stopped or failed on its own
+  };
+
+  struct child {
+    child_spec spec;
+    service_actor handle;
+    service_state state = service_state::initialized;
+    phase ph = phase::none;
+    bool started_once = false;
+    uint64_t restarts = 0;
+    // Restarts in a row, for backoff; reset after `period` without failure.
+    uint64_t consecutive = 0;
+    std::optional<caf::actor_clock::time_point> last_failure;
+    // Nonzero while a restart is scheduled: the group it restarts with.
+    uint64_t group = 0;
+    caf::timespan last_backoff{0};
+    std::string last_error;
+  };
+
+  using child_ptr = std::shared_ptr<child>;
+  using done_fn = std::function<void()>;
+  using error_fn = std::function<void(const caf::error&)>;
+
+  struct job {
+    std::string what;
+    std::function<void(done_fn)> run;
+    // Answers a waiting request when the job is dropped unrun.
+    error_fn abandon;
+  };
+
+  // jobs
+  void enqueue(std::string what, std::function<void(done_fn)> run,
+               error_fn abandon = nullptr);
+  void pump();
+  void abandon_jobs(const std::string& why);
+
+  // primitive child operations (children.cpp)
+  void start_one(const child_ptr& c, const error_fn& k);
+  void stop_one(const child_ptr& c, const std::string& reason,
+                const done_fn& k);
+  void stop_all(std::vector<child_ptr> list, const std::string& reason,
+                done_fn k);
+  void start_from(size_t i,
+                  const std::function<void(child_ptr, caf::error)>& k);
+  void restart_group(uint64_t group, size_t i, const done_fn& k);
+  void dispose(const child_ptr& c);
+  child_ptr find(const std::string& name) const;
+  child_ptr find_sender() const;
+  caf::error no_child(const std::string& name) const;
+  caf::error not_running() const;
+
+  // failure handling
+  void child_ended(const child_ptr& c, bool abnormal, const std::string& why);
+  void schedule_restart(const child_ptr& c, const std::string& why);
+  void escalate(const std::string& why);
+  void cancel_restarts();
+
+  void enter(service_state next, const std::string& reason);
+
+  supervisor_pointer self_;
+  supervisor_options opts_;
+  service_options own_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::vector<child_ptr> children_;
+
+  service_state state_ = service_state::initialized;
+  bool configured_ = false;
+  settings config_;
+  std::vector<caf::actor_addr> listeners_;
+  std::deque<state_change> history_;
+  timestamp started_at_{};
+  caf::actor_clock::time_point running_since_{};
+  uint64_t restarts_ = 0;
+  uint64_t errors_ = 0;
+  std::string last_error_;
+
+  std::deque<job> jobs_;
+  bool busy_ = false;
+  uint64_t next_group_ = 0;
+  std::deque<caf::actor_clock::time_point> recent_restarts_;
+  std::mt19937_64 rng_;
+};
+
+} // namespace troupe::detail

@@ -1,0 +1,91 @@
+#include "troupe/actors/supervisor.hpp"
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+
+#include "troupe/actors/detail/supervisor_core.hpp"
+
+namespace troupe {
+
+namespace {
+
+supervisor_actor::behavior_type
+supervisor_fun(detail::supervisor_pointer self, supervisor_options opts,
+               service_options own, std::vector<child_spec> children) {
+  self->state.core = std::make_unique<detail::supervisor_core>(
+    self, std::move(opts), std::move(own), std::move(children));
+  auto* core = self->state.core.get();
+  self->set_down_handler(
+    [core](caf::scheduled_actor*, caf::down_msg& msg) { core->on_down(msg); });
+  return {
+    [core](configure_atom, const settings& cfg) {
+      return core->configure(cfg);
+    },
+    [core](start_atom) { return core->start(); },
+    // Each child has its own stop deadline; the overall one is theirs summed.
+    [core](stop_atom, const std::string& reason, caf::timespan) {
+      return core->stop(reason);
+    },
+    [core](reconfigure_atom, const settings& cfg) {
+      return core->reconfigure(cfg);
+    },
+    [core](status_atom) { return core->status(); },
+    [core](health_atom) { return core->health(); },
+    [core](subscribe_state_atom, const caf::actor& listener) {
+      core->add_listener(listener);
+    },
+    // Host plumbing of the service interface: a supervisor has no bus
+    // subscriptions, tasks or stop deadlines of its own.
+    [](deliver_atom, const std::string&, const caf::message&) {},
+    [](deliver_batch_atom, const bus_batch&) {},
+    [](task_atom, uint64_t, uint64_t) {},
+    [](deadline_atom, uint64_t) {},
+    [core](children_atom) { return core->children(); },
+    [core](start_child_atom, const std::string& name) {
+      return core->start_child(name);
+    },
+    [core](stop_child_atom, const std::string& name) {
+      return core->stop_child(name);
+    },
+    [core](restart_child_atom, const std::string& name) {
+      return core->restart_child(name);
+    },
+    [core](add_child_atom, child_spec& spec) {
+      return core->add_child(std::move(spec));
+    },
+    [core](remove_child_atom, const std::string& name) {
+      return core->remove_child(name);
+    },
+    [core](state_changed_atom, const state_change& change) {
+      core->on_state_change(change);
+    },
+    [core](restart_timer_atom, uint64_t group) { core->on_timer(group); },
+  };
+}
+
+} // namespace
+
+supervisor_actor spawn_supervisor(caf::actor_system& sys,
+                                  supervisor_options opts,
+                                  std::vector<child_spec> children) {
+  service_options own{opts.name, "supervisor"};
+  return sys.spawn(supervisor_fun, std::move(opts), std::move(own),
+                   std::move(children));
+}
+
+service_factory supervisor_factory(supervisor_options opts,
+                                   std::vector<child_spec> children) {
+  return [opts = std::move(opts), children = std::move(children)](
+           caf::actor_system& sys, service_options own) {
+    if (own.name.empty())
+      own.name = opts.name;
+    if (own.type.empty())
+      own.type = "supervisor";
+    auto o = opts;
+    o.name = own.name;
+    return caf::actor_cast<service_actor>(
+      sys.spawn(supervisor_fun, std::move(o), std::move(own), children));
+  };
+}
+
+} // namespace troupe

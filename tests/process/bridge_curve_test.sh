@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# CURVE on a bridge endpoint, against pyzmq clients: keys from `troupe
+# keygen`; the allowed client key gets through, an unknown key (refused by
+# the bridge's ZAP handler, counted as auth_denied) and a plaintext client
+# (refused by libzmq) do not.
+# Usage: bridge_curve_test.sh PATH/TO/troupe PATH/TO/apps/examples
+source "$(dirname "$0")/lib.sh"
+TROUPE="$(realpath "$1")"
+EXAMPLES="$2"
+HERE="$(cd "$(dirname "$0")" && pwd)"
+
+PY=""
+for cand in /usr/bin/python3 python3; do
+  if "$cand" -c 'import zmq; assert zmq.has("curve")' 2>/dev/null; then
+    PY="$cand"; break
+  fi
+done
+if [[ -z "$PY" ]]; then
+  echo "SKIP - no python3 with pyzmq and CURVE (install python3-zmq)"; exit 0
+fi
+free_port() {
+  "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+"$TROUPE" keygen --out "$WORK/server" >"$WORK/keygen" 2>&1
+expect_eq "keygen server" "$?" "0"
+"$TROUPE" keygen --out "$WORK/client" >>"$WORK/keygen" 2>&1
+expect_eq "keygen client" "$?" "0"
+expect_eq "secret key file is private" "$(stat -c %a "$WORK/server.key")" "600"
+"$TROUPE" keygen --out "$WORK/client" >>"$WORK/keygen" 2>&1
+expect_eq "keygen never replaces a key" "$?" "1"
+
+in_addr="tcp://127.0.0.1:$(free_port)"
+out_addr="tcp://127.0.0.1:$(free_port)"
+ep=services.bridge.endpoints.in
+"$TROUPE" run "$EXAMPLES/echo.toml" \
+  --set "$ep.bind=$in_addr" \
+  --set "services.bridge.endpoints.out.bind=$out_addr" \
+  --set "$ep.curve_secret_key_file=$WORK/server.key" \
+  --set "$ep.curve_allowed_clients=[\"$(cat "$WORK/client.pub")\"]" \
+  >"$WORK/out" 2>"$WORK/err" &
+pid=$!
+if ! wait_for_line "$WORK/err" "app 'echo' running" 20; then
+  kill -9 "$pid" 2>/dev/null
+  fail "app never reported running"; sed 's/^/    | /' "$WORK/err" | tail -20
+  finish; exit 1
+fi
+pass "app running with a CURVE endpoint"
+
+if timeout 60 "$PY" "$HERE/bridge_curve_peer.py" "$in_addr" "$out_addr" \
+  "$WORK/server.pub" "$WORK/client.key" >"$WORK/peer" 2>&1; then
+  pass "python clients: $(grep -c '^ok' "$WORK/peer") checks"
+else
+  fail "python clients:"; sed 's/^/    | /' "$WORK/peer"
+fi
+
+kill -TERM "$pid"
+wait "$pid"
+expect_eq "SIGTERM stops the app cleanly" "$?" "0"
+grep -o 'final stats {.*' "$WORK/err" | sed 's/^final stats //' \
+  >"$WORK/stats.json"
+tail -1 "$WORK/peer" >"$WORK/sent.json"
+"$PY" - "$WORK/stats.json" "$WORK/sent.json" <<'PYEOF' >"$WORK/check" 2>&1
+import json, sys
+eps = {e["name"]: e for e in json.load(open(sys.argv[1]))["endpoints"]}
+sent = json.load(open(sys.argv[2]))["allowed_sent"]
+def check(what, ok, detail):
+    print(("ok  " if ok else "BAD ") + f"{what}: {detail}")
+check("only the allowed client's messages came in",
+      eps["in"]["received"] == sent, f'{eps["in"]["received"]} of {sent}')
+check("refusals counted", eps["in"]["auth_denied"] >= 1,
+      f'auth_denied = {eps["in"]["auth_denied"]}')
+PYEOF
+if grep -q '^BAD' "$WORK/check" || ! grep -q '^ok' "$WORK/check"; then
+  fail "bridge counters:"; sed 's/^/    | /' "$WORK/check"
+else
+  pass "bridge counters: $(grep -c '^ok' "$WORK/check") checks"
+fi
+
+# A broken key is refused at start, naming the endpoint and the key.
+"$TROUPE" run "$EXAMPLES/echo.toml" --duration 1s \
+  --set "$ep.bind=tcp://127.0.0.1:$(free_port)" \
+  --set "services.bridge.endpoints.out.bind=tcp://127.0.0.1:$(free_port)" \
+  --set "$ep.curve_secret_key=not-a-key" >"$WORK/bad.out" 2>"$WORK/bad.err"
+expect_eq "a bad key fails the run" "$?" "1"
+expect_grep "the error names endpoint and key" "$WORK/bad.err" \
+  "endpoint 'in': curve_secret_key: expected 40 Z85 characters"
+finish
