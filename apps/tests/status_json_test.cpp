@@ -50,6 +50,7 @@ TEST(status_json, service_status_round_trips) {
   st.in_flight = 6;
   st.last_error = "bad \xff byte";
   st.stopped_hard = true;
+  st.metadata = {{"version", "1.2"}};
   st.history.push_back({"tick", service_state::starting, service_state::running,
                         "start", at_ms(1'795'443'055'100)});
   json j = st;
@@ -71,6 +72,8 @@ TEST(status_json, service_status_round_trips) {
   EXPECT_EQ(back.in_flight, 6U);
   EXPECT_EQ(back.last_error, st.last_error);
   EXPECT_TRUE(back.stopped_hard);
+  EXPECT_EQ(j["metadata"]["version"], "1.2");
+  EXPECT_EQ(back.metadata, st.metadata);
   ASSERT_EQ(back.history.size(), 1U);
   EXPECT_EQ(back.history[0].service, "tick");
   EXPECT_EQ(back.history[0].at, st.history[0].at);

@@ -36,6 +36,10 @@ std::string_view to_string(errc x) noexcept {
     return "unknown_child";
   case errc::child_failed:
     return "child_failed";
+  case errc::timeout:
+    return "timeout";
+  case errc::circuit_open:
+    return "circuit_open";
   }
   return "unknown";
 }

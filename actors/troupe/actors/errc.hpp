@@ -42,6 +42,10 @@ enum class errc : uint8_t {
   unknown_child,
   /// A supervisor's child failed to start; the message names the child.
   child_failed,
+  /// An operation did not finish in time (retryable by default).
+  timeout,
+  /// A circuit breaker rejected the call (retryable by default).
+  circuit_open,
 };
 
 /// The error category atom of `errc`.

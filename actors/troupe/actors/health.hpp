@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace troupe {
@@ -30,6 +31,27 @@ struct health_check {
   health_status status = health_status::healthy;
   std::string message;
   timestamp updated;
+};
+
+/// What a periodic health check (`service::add_health_check`) found.
+struct health_result {
+  health_status status = health_status::healthy;
+  std::string message;
+
+  /// A passing check with an optional note.
+  static health_result healthy(std::string message = {}) {
+    return {health_status::healthy, std::move(message)};
+  }
+
+  /// A check that found a problem the service can live with.
+  static health_result degraded(std::string message) {
+    return {health_status::degraded, std::move(message)};
+  }
+
+  /// A check that found the service unable to do its work.
+  static health_result unhealthy(std::string message) {
+    return {health_status::unhealthy, std::move(message)};
+  }
 };
 
 /// The health of a service: the worst of its checks.

@@ -3,18 +3,26 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <tuple>
 #include <type_traits>
 
+#include <caf/actor.hpp>
+#include <caf/actor_cast.hpp>
+#include <caf/expected.hpp>
 #include <caf/fwd.hpp>
 #include <caf/make_message.hpp>
 #include <caf/message.hpp>
 #include <spdlog/logger.h>
 
+#include "troupe/actors/circuit_breaker.hpp"
+#include "troupe/actors/errc.hpp"
 #include "troupe/actors/health.hpp"
 #include "troupe/actors/hook_result.hpp"
+#include "troupe/actors/metrics.hpp"
+#include "troupe/actors/retry.hpp"
 #include "troupe/actors/service_actor.hpp"
 #include "troupe/actors/service_state.hpp"
 #include "troupe/actors/work_token.hpp"
@@ -27,6 +35,7 @@ namespace troupe {
 
 namespace detail {
 class host_core;
+struct retry_run;
 } // namespace detail
 
 /// Identifies a periodic or delayed task of one service.
@@ -221,10 +230,100 @@ protected:
   /// Returns the hosting actor, for requests to other actors.
   caf::scheduled_actor* self() const;
 
+  // -- metrics and metadata ---------------------------------------------------
+
+  /// Returns this service's metrics (see metrics.hpp). Register in a hook:
+  /// a broken rule throws `metric_error`, which fails that hook.
+  metric_registry& metrics() const;
+
+  /// Sets `key` to `value` in the metadata shown in the status.
+  void set_metadata(std::string key, std::string value);
+
+  // -- periodic health checks -------------------------------------------------
+
+  /// A synchronous health check.
+  using health_probe = std::function<health_result()>;
+
+  /// Receives the outcome of an asynchronous health check.
+  using health_done = std::function<void(health_result)>;
+
+  /// An asynchronous health check: starts the check and calls `done` later,
+  /// from inside the actor (e.g. in a response handler).
+  using async_health_probe = std::function<void(health_done done)>;
+
+  /// Runs `fn` now and then every `health_check_interval` (service option,
+  /// `health_check_interval` in the app file) and sets the health check
+  /// `name` to its result. A check that throws is `unhealthy` with the
+  /// exception text. Cancelled on stop, like every task.
+  task_id add_health_check(std::string name, health_probe fn);
+
+  /// Like the above, every `interval`.
+  task_id add_health_check(std::string name, std::chrono::nanoseconds interval,
+                           health_probe fn);
+
+  /// Runs `fn` now and every `interval` (zero: the default interval); a check
+  /// that has not called `done` within `timeout` is `unhealthy` ("timed
+  /// out"), and its late answer is ignored.
+  task_id add_health_check_async(std::string name,
+                                 std::chrono::nanoseconds interval,
+                                 std::chrono::nanoseconds timeout,
+                                 async_health_probe fn);
+
+  // -- retry ------------------------------------------------------------------
+
+  /// Runs `op` until it succeeds, waiting between attempts as `policy` says
+  /// (on the actor clock). `on_result` gets the final outcome; without one,
+  /// a final error is recorded: fatal (`record_error(..., true)`) when it is
+  /// not retryable, non-fatal when attempts or the deadline ran out. Ends
+  /// silently when the service stops.
+  void retry(retry_policy policy, retry_operation op,
+             retry_handler on_result = {});
+
+  /// Requests `xs...` from `dest`, each attempt with `timeout`, retrying as
+  /// `policy` says; `on_result` gets the reply of type `R` or the final
+  /// error (`errc::type_mismatch` for a reply of another type).
+  template <class R, class Handle, class... Ts>
+  void retry_request(const retry_policy& policy, const Handle& dest,
+                     std::chrono::nanoseconds timeout,
+                     std::function<void(caf::expected<R>)> on_result,
+                     Ts&&... xs) {
+    retry_request_message(
+      policy, caf::actor_cast<caf::actor>(dest), timeout,
+      caf::make_message(std::forward<Ts>(xs)...),
+      [f = std::move(on_result)](caf::expected<caf::message> r) {
+        if (!r)
+          f(r.error());
+        else if (r->size() == 1 && r->match_element<R>(0))
+          f(r->get_as<R>(0));
+        else
+          f(make_error(errc::type_mismatch, "unexpected reply type"));
+      });
+  }
+
+  /// The untyped form of `retry_request`.
+  void retry_request_message(
+    retry_policy policy, const caf::actor& dest,
+    std::chrono::nanoseconds timeout, const caf::message& msg,
+    std::function<void(caf::expected<caf::message>)> on_result);
+
+  // -- circuit breakers -------------------------------------------------------
+
+  /// Returns the circuit breaker `name`, creating it with `policy` on first
+  /// use (later calls return it as it is). Its state is the health check
+  /// "breaker:NAME" (`degraded` unless closed) and the gauge
+  /// `circuit_breaker_state{breaker="NAME"}` (0 closed, 1 half-open, 2
+  /// open); rejected calls count in `circuit_breaker_rejected_total`.
+  circuit_breaker& breaker(const std::string& name,
+                           circuit_breaker_policy policy = {});
+
 private:
   friend class detail::host_core;
 
   void add_subscription(std::string prefix, subscription_handler fn);
+
+  void retry_attempt(const std::shared_ptr<detail::retry_run>& run);
+
+  std::map<std::string, std::unique_ptr<circuit_breaker>> breakers_;
 
   detail::host_core& host() const;
 

@@ -1,7 +1,9 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -9,6 +11,8 @@
 #include <spdlog/common.h>
 
 namespace troupe {
+
+class metric_registry;
 
 /// How the framework hosts one service instance.
 struct service_options {
@@ -32,6 +36,13 @@ struct service_options {
   /// Restarts of earlier instances of this service; a supervisor sets it when
   /// it spawns a replacement, so `status().restarts` stays cumulative.
   uint64_t restarts = 0;
+  /// The service's metrics. Pass one to read it from outside (the control
+  /// plane renders it into /metrics) and to keep its values across service
+  /// restarts; when null, the host creates one.
+  std::shared_ptr<metric_registry> metrics;
+  /// The period of a health check added without one (`health_check_interval`
+  /// in the app file).
+  std::chrono::nanoseconds health_check_interval = std::chrono::seconds{10};
 };
 
 } // namespace troupe

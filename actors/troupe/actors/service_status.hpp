@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,9 @@ struct service_status {
   bool stopped_hard = false;
   /// The most recent state changes, oldest first (bounded).
   std::vector<state_change> history;
+  /// What the service says about itself (`set_metadata`): version, peer
+  /// address, model name...
+  std::map<std::string, std::string> metadata;
 };
 
 } // namespace troupe

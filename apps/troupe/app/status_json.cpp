@@ -150,7 +150,8 @@ void to_json(json& j, const service_status& x) {
            {"in_flight", x.in_flight},
            {"last_error", x.last_error},
            {"stopped_hard", x.stopped_hard},
-           {"history", x.history}};
+           {"history", x.history},
+           {"metadata", x.metadata}};
 }
 
 void from_json(const json& j, service_status& x) {
@@ -175,6 +176,7 @@ void from_json(const json& j, service_status& x) {
   read(j, "last_error", x.last_error);
   read(j, "stopped_hard", x.stopped_hard);
   read(j, "history", x.history);
+  read(j, "metadata", x.metadata);
   for (auto& h : x.history)
     h.service = x.name;
 }

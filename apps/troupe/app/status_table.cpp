@@ -67,6 +67,13 @@ std::string render_status_line(const service_status& st) {
   out += " restarts=" + std::to_string(st.restarts);
   if (!st.last_error.empty())
     out += " last_error=\"" + st.last_error + "\"";
+  for (auto& [key, value] : st.metadata) {
+    out += ' ';
+    out += key;
+    out += "=\"";
+    out += value;
+    out += '"';
+  }
   return out;
 }
 

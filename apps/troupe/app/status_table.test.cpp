@@ -40,4 +40,9 @@ CAF_TEST(the status line carries the last error) {
   CAF_CHECK_EQUAL(app::render_status_line(st),
                   "db: failed fatal in=0 out=0 dropped=0 errors=0 restarts=0 "
                   "last_error=\"disk gone\"");
+  st.metadata = {{"version", "1.2"}, {"peer", "10.0.0.1"}};
+  CAF_CHECK_EQUAL(app::render_status_line(st),
+                  "db: failed fatal in=0 out=0 dropped=0 errors=0 restarts=0 "
+                  "last_error=\"disk gone\" peer=\"10.0.0.1\" "
+                  "version=\"1.2\"");
 }

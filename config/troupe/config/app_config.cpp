@@ -33,6 +33,10 @@ schema make_common() {
     .at_least(0);
   s.string("log_level", "This service's log level (default: app.log_level)")
     .one_of(log_levels);
+  s.duration("health_check_interval",
+             "Period of the service's health checks that name none")
+    .fallback(duration{10s})
+    .at_least(0.001);
   return s;
 }
 
@@ -144,7 +148,9 @@ bool operator==(const service_spec& x, const service_spec& y) {
   return x.name == y.name && x.type == y.type && x.depends_on == y.depends_on &&
          x.autostart == y.autostart && x.enabled == y.enabled &&
          x.restart == y.restart && x.stop_timeout == y.stop_timeout &&
-         x.log_level == y.log_level && x.settings == y.settings;
+         x.log_level == y.log_level &&
+         x.health_check_interval == y.health_check_interval &&
+         x.settings == y.settings;
 }
 
 namespace {
@@ -233,6 +239,7 @@ void extract(app_config& cfg) {
     spec.restart = get<std::string>(*t, "restart");
     spec.stop_timeout = get<duration>(*t, "stop_timeout");
     spec.log_level = get<std::string>(*t, "log_level");
+    spec.health_check_interval = get<duration>(*t, "health_check_interval");
     table own = *t;
     for (auto& f : service_common_schema().fields())
       own.erase(f.key);

@@ -34,6 +34,8 @@ struct service_spec {
   std::string restart = "permanent";
   duration stop_timeout{};
   std::string log_level;
+  /// Period of health checks added without one (`service_options`).
+  duration health_check_interval{};
   /// The type's own settings (common keys removed), defaults filled in.
   config::settings settings;
 

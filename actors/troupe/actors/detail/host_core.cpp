@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "troupe/actors/logging.hpp"
+#include "troupe/actors/metrics.hpp"
 #include "troupe/config/layered_config.hpp"
 #include "troupe/config/schema.hpp"
 
@@ -69,6 +70,8 @@ host_core::host_core(caf::scheduled_actor* self, service& impl,
     in_flight_(std::make_shared<in_flight_counter>()) {
   if (opts_.log_level)
     log_->set_level(*opts_.log_level);
+  if (!opts_.metrics)
+    opts_.metrics = std::make_shared<metric_registry>();
   impl_.host_ = this;
   history_.push_back(state_change{opts_.name, service_state::initialized,
                                   service_state::initialized, "spawned",
@@ -231,6 +234,7 @@ service_status host_core::status() const {
   st.last_error = last_error_;
   st.stopped_hard = stopped_hard_;
   st.history.assign(history_.begin(), history_.end());
+  st.metadata = metadata_;
   return st;
 }
 
@@ -378,6 +382,10 @@ void host_core::set_health(std::string check, health_status status,
 
 void host_core::clear_health(const std::string& check) {
   checks_.erase(check);
+}
+
+void host_core::set_metadata(std::string key, std::string value) {
+  metadata_[std::move(key)] = std::move(value);
 }
 
 task_id host_core::add_task(std::chrono::nanoseconds interval,

@@ -98,6 +98,9 @@ public:
   void publish(std::string topic, caf::message msg);
   void publish_batch(bus_batch batch);
   void add_subscription(std::string prefix, service::subscription_handler fn);
+  metric_registry& metrics() const noexcept { return *opts_.metrics; }
+  const service_options& options() const noexcept { return opts_; }
+  void set_metadata(std::string key, std::string value);
 
 private:
   struct task {
@@ -160,6 +163,9 @@ private:
 
   // health checks by name
   std::map<std::string, health_check> checks_;
+
+  // shown in status
+  std::map<std::string, std::string> metadata_;
 
   // state listeners, held weakly
   std::vector<caf::actor_addr> listeners_;
