@@ -99,8 +99,16 @@ int run_app(const run_options& opts) {
   } else {
     log->info("app '{}' running{}; Ctrl-C stops", app_cfg.name,
               run_for ? " for " + config::format_duration(*run_for) : "");
-    run_until_stopped(rt, signals, *log, app_cfg.status_interval, run_for,
-                      [&] { reload(rt, src, *log); });
+    run_until_stopped(
+      rt, signals, *log, app_cfg.status_interval, run_for,
+      [&] { reload(rt, src, *log); }, [&] { return rt.gave_up(); });
+    if (rt.gave_up()) {
+      log->error("the supervisor gave up (more than {} restarts within {}); "
+                 "stopping the app",
+                 app_cfg.max_restarts,
+                 config::format_duration(app_cfg.restart_period));
+      exit_code = 1;
+    }
   }
   auto result = rt.shutdown(app_cfg.shutdown_timeout);
   control.stop();

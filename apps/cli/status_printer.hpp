@@ -48,17 +48,22 @@ private:
 };
 
 /// Prints the group's status every `interval` until `run_for` has passed (if
-/// set) or a stop signal arrives; calls `on_reload` for each SIGHUP/SIGUSR1.
-template <class Group, class Signals, class Logger, class Reload>
-void run_until_stopped(Group& group, Signals& signals, Logger& log,
-                       std::chrono::nanoseconds interval,
-                       std::optional<std::chrono::nanoseconds> run_for,
-                       Reload on_reload) {
+/// set), a stop signal arrives or `gave_up()` says the app cannot go on;
+/// calls `on_reload` for each SIGHUP/SIGUSR1.
+template <class Group, class Signals, class Logger, class Reload,
+          class GaveUp = bool (*)()>
+void run_until_stopped(
+  Group& group, Signals& signals, Logger& log,
+  std::chrono::nanoseconds interval,
+  std::optional<std::chrono::nanoseconds> run_for, Reload on_reload,
+  GaveUp gave_up = [] { return false; }) {
   status_printer printer;
   auto until = run_for ? std::chrono::steady_clock::now() + *run_for
                        : std::chrono::steady_clock::time_point::max();
   for (;;) {
     printer.print(group.statuses());
+    if (gave_up())
+      return;
     auto now = std::chrono::steady_clock::now();
     if (now >= until)
       return;

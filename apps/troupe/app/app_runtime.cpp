@@ -133,6 +133,7 @@ struct app_runtime::impl {
     if (!spec.log_level.empty())
       c.options.log_level = parse_log_level(spec.log_level);
     c.options.metrics = registry_of(spec.name);
+    c.options.health_check_interval = spec.health_check_interval;
     return c;
   }
 
@@ -280,6 +281,12 @@ caf::error app_runtime::start() {
 
 std::vector<service_status> app_runtime::statuses() {
   return impl_->statuses();
+}
+
+bool app_runtime::gave_up() {
+  auto& d = *impl_;
+  auto st = ask<service_status>(d.sys, d.root, d.timeout, status_atom::value);
+  return st && st->state == service_state::failed;
 }
 
 shutdown_result app_runtime::shutdown(std::chrono::nanoseconds timeout) {
@@ -504,6 +511,7 @@ control_result app_runtime::add(const json& body) {
   full.merge(config::service_common_schema());
   full.merge(type->schema);
   auto values = to_table(settings_json);
+  values["type"] = type_name;
   auto problems = config::layered_config::check_values(
     full, values, "settings of '" + name + "'");
   if (!problems.empty()) {

@@ -53,6 +53,10 @@ public:
   /// started (state `initialized`) and the ones waiting for a restart.
   std::vector<service_status> statuses();
 
+  /// Returns whether the root supervisor gave up: more restarts than
+  /// `[supervisor] max_restarts` within its period stopped every service.
+  bool gave_up();
+
   /// The phased drain: services stop one at a time in reverse dependency
   /// order (the top of the graph, where intake belongs, first); after each,
   /// the app is given time to go quiet (no message counter moving, nothing
