@@ -11,10 +11,13 @@
 #include "troupe/actors/service.hpp"
 #include "troupe/bridge/envelope.hpp"
 #include "troupe/bridge/request.hpp"
+#include "troupe/bridge/transport.hpp"
 
 namespace troupe::bridge {
 
+namespace detail {
 struct endpoint_runtime;
+} // namespace detail
 
 /// Hands inbound messages from the receiver thread to the bridge actor: a
 /// `bus_batch` of envelopes, all that one socket had ready (up to a limit).
@@ -56,7 +59,11 @@ public:
     caf::reacts_to<reply_atom, uint64_t, bool, std::string>,
     caf::replies_to<stats_atom>::with<std::string>>;
 
+  /// Talks ZeroMQ (`make_zmq_transport`).
   bridge_service();
+
+  /// Talks through `net`, e.g. a `fake_transport` in tests.
+  explicit bridge_service(std::shared_ptr<transport> net);
   ~bridge_service() override;
 
   auto handlers() {
@@ -87,7 +94,7 @@ private:
   std::string stats_json() const;
   bool send_out(size_t endpoint, const std::string& topic,
                 const caf::message& msg);
-  void drain(endpoint_runtime& ep);
+  void drain(detail::endpoint_runtime& ep);
   void flush();
   void heartbeat();
   void shut_down();

@@ -1,0 +1,241 @@
+// The bridge's logic against the in-memory fake transport: no sockets, so
+// the tests decide exactly when an endpoint takes messages ("would block"
+// otherwise) and feed exactly the frames they want. A real actor system and
+// the real local bus; every wait is for an event, bounded by 5 s.
+
+#include <gtest/gtest.h>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+#include <nlohmann/json.hpp>
+
+#include "troupe/actors/atoms.hpp"
+#include "troupe/actors/init.hpp"
+#include "troupe/actors/service_host.hpp"
+#include "troupe/actors/topic_bus.hpp"
+#include "troupe/bridge/bridge_service.hpp"
+#include "troupe/bridge/fake_transport.hpp"
+
+using namespace troupe;
+using namespace troupe::bridge;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct fake_system_config : caf::actor_system_config {
+  fake_system_config() { init_actor_system_config(*this); }
+};
+
+config::table ep(std::initializer_list<config::table::value_type> kv) {
+  return config::table{kv};
+}
+
+class bridge_logic : public testing::Test {
+protected:
+  bridge_logic() : sys(cfg), self(sys), bus(spawn_topic_bus(sys)) {}
+
+  ~bridge_logic() override {
+    if (br)
+      self->send_exit(br, caf::exit_reason::user_shutdown);
+    self->send_exit(bus, caf::exit_reason::user_shutdown);
+  }
+
+  void start(config::table endpoints) {
+    br = spawn_service<bridge_service>(sys, {"br", "bridge", bus}, net);
+    for (auto* step : {"configure", "start"}) {
+      std::optional<service_state> st;
+      std::string err;
+      auto on_error = [&](const caf::error& e) { err = describe(e); };
+      auto on_state = [&](service_state s) { st = s; };
+      if (std::string{step} == "configure")
+        self
+          ->request(br, 5s, configure_atom::value,
+                    settings{config::table{{"endpoints", endpoints}}})
+          .receive(on_state, on_error);
+      else
+        self->request(br, 5s, start_atom::value).receive(on_state, on_error);
+      ASSERT_TRUE(st) << step << ": " << err;
+    }
+  }
+
+  nlohmann::json stats(const std::string& name) {
+    std::string out;
+    self->request(br, 5s, stats_atom::value)
+      .receive([&](const std::string& s) { out = s; },
+               [](const caf::error&) {});
+    auto all = nlohmann::json::parse(out);
+    for (auto& e : all["endpoints"])
+      if (e["name"] == name)
+        return e;
+    throw std::runtime_error("no endpoint " + name);
+  }
+
+  // Polls the stats of `name` until `pred` holds, up to 5 s.
+  template <class Pred>
+  nlohmann::json wait_stats(const std::string& name, Pred pred) {
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    for (;;) {
+      auto s = stats(name);
+      if (pred(s) || std::chrono::steady_clock::now() > deadline)
+        return s;
+      std::this_thread::sleep_for(1ms);
+    }
+  }
+
+  void publish(std::string topic, int64_t x) {
+    self->send(bus, publish_atom::value, std::move(topic),
+               caf::make_message(x));
+  }
+
+  fake_system_config cfg;
+  caf::actor_system sys;
+  caf::scoped_actor self;
+  caf::actor bus;
+  std::shared_ptr<fake_transport> net = std::make_shared<fake_transport>();
+  bridge_service::interface br;
+};
+
+std::vector<std::string> payloads(fake_transport::fake_endpoint& e, size_t n) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < n; ++i)
+    if (auto m = e.take_within(5s))
+      out.push_back(m->at(1));
+  return out;
+}
+
+} // namespace
+
+TEST_F(bridge_logic, malformed_frames_are_counted_by_reason) {
+  start(config::table{{"in", ep({{"socket", "pull"}, {"bind", "x"}})}});
+  auto in = net->endpoint("in");
+  in->inject({"t"});                       // missing_payload
+  in->inject({"", "{}"});                  // empty_topic
+  in->inject({"t", "not json"});           // invalid_json
+  in->inject({"t", "{}", "[1]"});          // invalid_meta
+  in->inject({"t", "{}", "{}", "x"});      // too_many_frames
+  in->inject({std::string{"\xff"}, "{}"}); // topic_not_utf8
+  in->inject({"t.ok", "{}"});
+  auto s = wait_stats("in", [](auto& s) {
+    return s["malformed_total"] == 6 && s["received"] == 1;
+  });
+  EXPECT_EQ(s["received"], 1);
+  EXPECT_EQ(s["malformed_total"], 6);
+  for (auto* r : {"missing_payload", "empty_topic", "invalid_json",
+                  "invalid_meta", "too_many_frames", "topic_not_utf8"})
+    EXPECT_EQ(s["malformed"][r], 1) << r;
+}
+
+TEST_F(bridge_logic, meta_sequence_gaps_are_counted_per_source) {
+  start(config::table{
+    {"in", ep({{"socket", "sub"}, {"connect", config::list{"x"}}})}});
+  auto in = net->endpoint("in");
+  auto meta = [](const char* src, int seq) {
+    return nlohmann::json{{"src", src}, {"seq", seq}}.dump();
+  };
+  // a: 1, 2, 5 (two missing); b: 7, 8 (none missing, first seen at 7).
+  for (int seq : {1, 2, 5})
+    in->inject({"t", "{}", meta("a", seq)});
+  for (int seq : {7, 8})
+    in->inject({"t", "{}", meta("b", seq)});
+  auto s = wait_stats("in", [](auto& s) { return s["received"] == 5; });
+  EXPECT_EQ(s["received"], 5);
+  EXPECT_EQ(s["gaps"], 2);
+}
+
+TEST_F(bridge_logic, drop_newest_counts_what_the_endpoint_would_not_take) {
+  net->endpoint("out")->set_capacity(2);
+  start(config::table{
+    {"out",
+     ep({{"socket", "push"}, {"bind", "x"}, {"on_full", "drop_newest"}})}});
+  for (int64_t i = 0; i < 10; ++i)
+    publish("n", i);
+  auto s = wait_stats("out", [](auto& s) { return s["dropped"] == 8; });
+  EXPECT_EQ(s["sent"], 2);
+  EXPECT_EQ(s["dropped"], 8);
+  EXPECT_EQ(s["queued"], 0);
+  EXPECT_EQ(payloads(*net->endpoint("out"), 2),
+            (std::vector<std::string>{"0", "1"}));
+}
+
+TEST_F(bridge_logic, drop_oldest_keeps_the_newest_hwm_messages) {
+  auto out = net->endpoint("out");
+  out->set_capacity(0);
+  start(config::table{{"out", ep({{"socket", "push"},
+                                  {"bind", "x"},
+                                  {"hwm", 3},
+                                  {"on_full", "drop_oldest"}})}});
+  for (int64_t i = 0; i < 10; ++i)
+    publish("n", i);
+  auto s = wait_stats("out", [](auto& s) { return s["dropped"] == 7; });
+  EXPECT_EQ(s["dropped"], 7);
+  EXPECT_EQ(s["queued"], 3);
+  out->set_capacity(100);
+  EXPECT_EQ(payloads(*out, 3), (std::vector<std::string>{"7", "8", "9"}));
+  s = wait_stats("out", [](auto& s) { return s["queued"] == 0; });
+  EXPECT_EQ(s["sent"], 3);
+}
+
+TEST_F(bridge_logic, block_keeps_everything_in_order_until_taken) {
+  auto out = net->endpoint("out");
+  out->set_capacity(4);
+  start(config::table{{"out", ep({{"socket", "pub"}, {"bind", "x"}})}});
+  for (int64_t i = 0; i < 50; ++i)
+    publish("n", i);
+  auto s = wait_stats("out", [](auto& s) { return s["queued"] == 46; });
+  EXPECT_EQ(s["queued"], 46);
+  EXPECT_EQ(s["dropped"], 0);
+  // Taking one frees one place: the queue drains as the peer reads.
+  std::vector<std::string> got;
+  for (int i = 0; i < 50; ++i)
+    if (auto m = out->take_within(5s); m && m->at(0) == "n")
+      got.push_back(m->at(1));
+  ASSERT_EQ(got.size(), 50u);
+  for (int i = 0; i < 50; ++i)
+    EXPECT_EQ(got[i], std::to_string(i));
+  s = wait_stats("out", [](auto& s) { return s["queued"] == 0; });
+  EXPECT_EQ(s["dropped"], 0);
+}
+
+TEST_F(bridge_logic, an_unanswered_request_gets_a_timeout_error_reply) {
+  start(config::table{
+    {"rpc", ep({{"socket", "rep"}, {"bind", "x"}, {"timeout", "20ms"}})}});
+  auto rpc = net->endpoint("rpc");
+  rpc->inject({"peer-1", "", "nobody.home", "1"});
+  auto reply = rpc->take_within(5s);
+  ASSERT_TRUE(reply);
+  ASSERT_EQ(reply->size(), 4u);
+  EXPECT_EQ((*reply)[0], "peer-1"); // routed back to the asking peer
+  EXPECT_EQ((*reply)[1], "");
+  EXPECT_EQ((*reply)[2], "troupe.error");
+  EXPECT_EQ(nlohmann::json::parse((*reply)[3])["code"], "timeout");
+  auto s = wait_stats("rpc", [](auto& s) { return s["timeouts"] == 1; });
+  EXPECT_EQ(s["timeouts"], 1);
+  // A malformed request is answered at once, with the reason.
+  rpc->inject({"peer-2", "", "calc.x"});
+  reply = rpc->take_within(5s);
+  ASSERT_TRUE(reply);
+  EXPECT_EQ((*reply)[0], "peer-2");
+  auto err = nlohmann::json::parse(reply->at(3));
+  EXPECT_EQ(err["code"], "malformed");
+  EXPECT_EQ(err["message"], "missing_payload");
+}
+
+TEST_F(bridge_logic, an_endpoint_that_cannot_open_fails_start) {
+  net->fail_open("out", "bind x: Address already in use");
+  br = spawn_service<bridge_service>(sys, {"br", "bridge", bus}, net);
+  self
+    ->request(
+      br, 5s, configure_atom::value,
+      settings{config::table{
+        {"endpoints",
+         config::table{{"out", ep({{"socket", "push"}, {"bind", "x"}})}}}}})
+    .receive([](service_state) {}, [](const caf::error&) {});
+  std::string err;
+  self->request(br, 5s, start_atom::value)
+    .receive([](service_state) {},
+             [&](const caf::error& e) { err = describe(e); });
+  EXPECT_NE(err.find("endpoint 'out': bind x: Address already in use"),
+            std::string::npos)
+    << err;
+}

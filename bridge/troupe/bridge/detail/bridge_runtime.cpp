@@ -1,0 +1,42 @@
+#include "troupe/bridge/detail/bridge_runtime.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace troupe::bridge::detail {
+
+std::string_view reason_name(size_t i) {
+  if (i == unknown_topic)
+    return "unknown_topic";
+  return to_string(static_cast<frame_error>(i));
+}
+
+std::string error_payload(std::string_view code, std::string_view message) {
+  return nlohmann::json{{"code", code}, {"message", message}}.dump();
+}
+
+int64_t log_limiter::admit(size_t reason) {
+  auto sec = std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+               .count();
+  auto& w = windows_[reason];
+  if (w.second != sec) {
+    w.second = sec;
+    w.logged = 0;
+  }
+  if (w.logged >= per_second) {
+    ++w.suppressed;
+    return -1;
+  }
+  ++w.logged;
+  auto s = w.suppressed;
+  w.suppressed = 0;
+  return s;
+}
+
+bool try_send(endpoint_socket& s, std::string_view topic,
+              std::string_view payload, std::string_view meta) {
+  std::array<std::string_view, 3> parts{topic, payload, meta};
+  return s.try_send(parts.data(), meta.empty() ? 2 : 3);
+}
+
+} // namespace troupe::bridge::detail

@@ -1,0 +1,135 @@
+#pragma once
+
+// Internals shared by the bridge actor (bridge_service.cpp) and its
+// receiver thread (receiver.cpp). Not part of the public API.
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <caf/fwd.hpp>
+#include <caf/message.hpp>
+#include <spdlog/fwd.h>
+
+#include "troupe/bridge/endpoint_config.hpp"
+#include "troupe/bridge/envelope.hpp"
+#include "troupe/bridge/transport.hpp"
+#include "troupe/bridge/wire.hpp"
+
+namespace troupe::bridge::detail {
+
+/// Malformed-input reasons: every frame_error plus unknown_topic.
+constexpr size_t reason_count =
+  static_cast<size_t>(frame_error::invalid_meta) + 2;
+
+/// A pull endpoint with `topics` received a topic outside them.
+constexpr size_t unknown_topic = reason_count - 1;
+
+/// The `reason` label of malformed-input counter `i`.
+std::string_view reason_name(size_t i);
+
+/// `{"code", "message"}`: the payload of a `troupe.error` reply.
+std::string error_payload(std::string_view code, std::string_view message);
+
+/// At most `per_second` log lines per reason; then one line saying how many
+/// were suppressed.
+class log_limiter {
+public:
+  static constexpr int per_second = 3;
+
+  /// Returns how many lines were suppressed before this one (>= 0), or -1
+  /// when this one must be suppressed too.
+  int64_t admit(size_t reason);
+
+private:
+  struct window {
+    int64_t second = -1;
+    int logged = 0;
+    int64_t suppressed = 0;
+  };
+  std::array<window, reason_count> windows_{};
+};
+
+/// A message the endpoint would not take yet. An envelope's payload stays
+/// in its (shared) caf::message instead of being copied.
+struct outbound_frames {
+  std::string topic;
+  caf::message msg;
+  std::string encoded;
+  std::string meta;
+  bool envelope_payload = false;
+
+  std::string_view payload() const {
+    return envelope_payload ? std::string_view{msg.get_as<envelope>(0).payload}
+                            : std::string_view{encoded};
+  }
+};
+
+/// Sends `[topic][payload]` (+ `[meta]`) unless the endpoint will not take
+/// it now.
+bool try_send(endpoint_socket& s, std::string_view topic,
+              std::string_view payload, std::string_view meta);
+
+/// One endpoint at run time. Inbound counters are written by the receiver
+/// thread and read by the actor, hence atomics.
+struct endpoint_runtime {
+  endpoint_config cfg;
+  std::unique_ptr<endpoint_socket> sock;
+  std::string address;
+  /// "BRIDGE/ENDPOINT": the `via` of everything received here.
+  std::string via;
+  std::atomic<uint64_t> received{0};
+  std::atomic<uint64_t> sent{0};
+  std::atomic<uint64_t> dropped{0};
+  std::atomic<uint64_t> unencodable{0};
+  std::atomic<uint64_t> gaps{0};
+  std::atomic<uint64_t> timeouts{0};
+  std::atomic<uint64_t> error_replies{0};
+  size_t index = 0;
+  std::array<std::atomic<uint64_t>, reason_count> malformed{};
+  // Actor thread only.
+  std::deque<outbound_frames> pending;
+  std::map<std::string, uint64_t, std::less<>> seq_out;
+  // Receiver thread only.
+  log_limiter limiter;
+  std::map<std::pair<std::string, std::string>, uint64_t> seq_in;
+};
+
+/// Replies travel from the actor to the receiver thread, which owns the
+/// request endpoints: the actor queues them and wakes the transport.
+struct reply_queue {
+  struct item {
+    uint64_t id;
+    std::string topic;
+    std::string payload;
+  };
+  std::mutex mtx;
+  std::vector<item> items;
+};
+
+/// What the receiver thread works with.
+struct receiver_context {
+  std::vector<endpoint_runtime*> eps;
+  transport* net = nullptr;
+  reply_queue* replies = nullptr;
+  std::atomic<bool>* stop = nullptr;
+  spdlog::logger* log = nullptr;
+};
+
+/// The receiver thread: waits for input on `ctx.eps`, checks and counts it,
+/// hands each socket's ready messages to `target` as one `inbound_atom`
+/// batch (requests one by one as `request_in_atom`), and sends queued
+/// replies. Returns when `*ctx.stop` is set or the target is gone.
+void receive_loop(const receiver_context& ctx,
+                  const caf::weak_actor_ptr& target);
+
+} // namespace troupe::bridge::detail

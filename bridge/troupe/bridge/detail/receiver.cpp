@@ -1,0 +1,199 @@
+#include <algorithm>
+#include <unordered_map>
+
+#include <caf/actor.hpp>
+#include <caf/actor_cast.hpp>
+#include <caf/send.hpp>
+#include <caf/weak_intrusive_ptr.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/logger.h>
+
+#include "troupe/actors/bus_batch.hpp"
+#include "troupe/bridge/bridge_service.hpp"
+#include "troupe/bridge/detail/bridge_runtime.hpp"
+
+namespace troupe::bridge::detail {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+/// Messages taken from one socket per wake-up: enough to batch a burst,
+/// few enough that one busy socket cannot starve the others.
+constexpr size_t max_batch = 1024;
+
+// A request in flight: which endpoint it came from and the routing frames
+// (identity, and the empty delimiter of a REQ peer) its reply needs.
+struct route {
+  endpoint_runtime* ep = nullptr;
+  std::array<std::string, 2> prefix;
+  size_t prefix_len = 0;
+};
+
+void send_routed(endpoint_socket& s, const route& r, std::string_view topic,
+                 std::string_view payload) {
+  // ROUTER never blocks; a reply to a peer that left is dropped.
+  std::array<std::string_view, 4> parts;
+  size_t n = 0;
+  for (size_t i = 0; i < r.prefix_len; ++i)
+    parts[n++] = r.prefix[i];
+  parts[n++] = topic;
+  parts[n++] = payload;
+  s.try_send(parts.data(), n);
+}
+
+void send_replies(reply_queue& q, std::vector<reply_queue::item>& scratch,
+                  std::unordered_map<uint64_t, route>& routes) {
+  {
+    std::lock_guard<std::mutex> guard{q.mtx};
+    scratch.swap(q.items);
+  }
+  for (auto& x : scratch) {
+    auto i = routes.find(x.id);
+    if (i == routes.end())
+      continue;
+    send_routed(*i->second.ep->sock, i->second, x.topic, x.payload);
+    i->second.ep->sent.fetch_add(1, std::memory_order_relaxed);
+    routes.erase(i);
+  }
+  scratch.clear();
+}
+
+void count_gap(endpoint_runtime& ep, const wire_message& w) {
+  auto meta = nlohmann::json::parse(w.meta, nullptr, false);
+  if (!meta.is_object() || !meta.contains("seq") ||
+      !meta["seq"].is_number_unsigned())
+    return;
+  auto seq = meta["seq"].get<uint64_t>();
+  auto src = meta.contains("src") && meta["src"].is_string()
+               ? meta["src"].get<std::string>()
+               : std::string{};
+  auto& last = ep.seq_in[{src, std::string{w.topic}}];
+  if (last != 0 && seq > last + 1)
+    ep.gaps.fetch_add(seq - last - 1, std::memory_order_relaxed);
+  last = seq;
+}
+
+class receiver {
+public:
+  explicit receiver(const receiver_context& ctx) : ctx_(ctx) {}
+
+  /// The bridge actor while it lives; held only for one wake-up, so that
+  /// this thread never keeps the actor alive.
+  caf::actor dest;
+
+  // Takes what `ep` has ready: one actor message for the plain messages,
+  // one per request.
+  void drain(endpoint_runtime& ep) {
+    auto k = ep.sock->receive(rx_, max_batch);
+    bus_batch batch;
+    batch.items.reserve(k);
+    for (size_t m = 0; m < k; ++m)
+      take(ep, rx_[m], batch);
+    if (!batch.items.empty())
+      caf::anon_send(dest, inbound_atom::value, std::move(batch));
+  }
+
+  std::unordered_map<uint64_t, route> routes;
+
+private:
+  void take(endpoint_runtime& ep, multipart& frames, bus_batch& batch) {
+    bool requests = is_request(ep.cfg.socket);
+    // ROUTER: [identity][""]?[topic][payload][meta]?; the routing part goes
+    // back on the reply.
+    size_t routing = 0;
+    if (requests)
+      routing = frames.size() > 1 && frames[1].empty() ? 2 : 1;
+    routing = std::min(routing, frames.size());
+    views_.clear();
+    for (size_t i = routing; i < frames.size(); ++i)
+      views_.emplace_back(frames[i]);
+    wire_message w;
+    auto err = check_frames(views_, ep.cfg.max_message_bytes,
+                            ep.cfg.codec == codec_kind::json, w);
+    size_t reason = static_cast<size_t>(err);
+    if (err == frame_error::none && ep.cfg.socket == socket_kind::pull &&
+        !ep.cfg.topics.empty()) {
+      bool known = false;
+      for (auto& t : ep.cfg.topics)
+        known = known || w.topic.compare(0, t.size(), t) == 0;
+      if (!known)
+        reason = unknown_topic;
+    }
+    route r;
+    r.ep = &ep;
+    r.prefix_len = routing;
+    for (size_t i = 0; i < routing; ++i)
+      r.prefix[i] = std::move(frames[i]);
+    if (err != frame_error::none || reason == unknown_topic) {
+      ep.malformed[reason].fetch_add(1, std::memory_order_relaxed);
+      // Never leave a REQ peer waiting: a malformed request is answered at
+      // once.
+      if (requests)
+        send_routed(*ep.sock, r, "troupe.error",
+                    error_payload("malformed", reason_name(reason)));
+      if (auto suppressed = ep.limiter.admit(reason); suppressed >= 0)
+        ctx_.log->warn("endpoint '{}': rejected inbound message ({}, {} "
+                       "frame(s)){}",
+                       ep.cfg.name, reason_name(reason), frames.size(),
+                       suppressed > 0
+                         ? fmt::format("; {} more suppressed", suppressed)
+                         : std::string{});
+      return;
+    }
+    ep.received.fetch_add(1, std::memory_order_relaxed);
+    if (w.has_meta)
+      count_gap(ep, w);
+    // The frames become the envelope's strings: moved, not copied.
+    // local_prefix (sub/pull): heartbeats keep their topic.
+    if (!ep.cfg.local_prefix.empty() && w.topic != heartbeat_topic)
+      frames[routing].insert(0, ep.cfg.local_prefix);
+    envelope e{std::move(frames[routing]), std::move(frames[routing + 1]),
+               w.has_meta ? std::move(frames[routing + 2]) : std::string{},
+               ep.via};
+    if (requests) {
+      auto id = ++next_id_;
+      routes.emplace(id, std::move(r));
+      caf::anon_send(dest, request_in_atom::value, id,
+                     static_cast<uint64_t>(ep.index), std::move(e));
+      return;
+    }
+    auto topic = e.topic;
+    batch.items.push_back(
+      bus_item{std::move(topic), caf::make_message(std::move(e))});
+  }
+
+  const receiver_context& ctx_;
+  uint64_t next_id_ = 0;
+  std::vector<multipart> rx_;
+  std::vector<std::string_view> views_;
+};
+
+} // namespace
+
+void receive_loop(const receiver_context& ctx,
+                  const caf::weak_actor_ptr& target) {
+  std::vector<endpoint_socket*> socks;
+  for (auto* ep : ctx.eps)
+    socks.push_back(ep->sock.get());
+  std::vector<char> ready;
+  std::vector<reply_queue::item> scratch;
+  receiver rx{ctx};
+  while (!ctx.stop->load(std::memory_order_relaxed)) {
+    ctx.net->wait(socks, 100ms, ready);
+    auto strong = target.lock();
+    if (!strong)
+      return;
+    rx.dest = caf::actor_cast<caf::actor>(strong);
+    send_replies(*ctx.replies, scratch, rx.routes);
+    for (size_t i = 0; i < ctx.eps.size(); ++i)
+      if (ready[i] != 0)
+        rx.drain(*ctx.eps[i]);
+    rx.dest = caf::actor{};
+  }
+  // Answers queued by on_stop (e.g. "stopping") still go out.
+  send_replies(*ctx.replies, scratch, rx.routes);
+}
+
+} // namespace troupe::bridge::detail

@@ -1,0 +1,81 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "troupe/bridge/endpoint_config.hpp"
+
+namespace troupe::bridge {
+
+/// One multipart message: its frames in order.
+using multipart = std::vector<std::string>;
+
+/// One open endpoint. Used by one thread at a time: outbound endpoints by
+/// the bridge actor, inbound and request endpoints by the receiver thread.
+class endpoint_socket {
+public:
+  virtual ~endpoint_socket() = default;
+
+  /// Queues the multipart message `parts[0..n)` without blocking. Returns
+  /// false when the endpoint will not take it now ("would block"); then
+  /// nothing was queued. Never throws.
+  virtual bool try_send(const std::string_view* parts, size_t n) = 0;
+
+  /// Receives up to `max` complete messages that are ready, without
+  /// blocking, into `out[0..k)` and returns k. Reuses the storage of `out`
+  /// (grown as needed, never shrunk), so that a receive loop does not
+  /// allocate per message.
+  virtual size_t receive(std::vector<multipart>& out, size_t max) = 0;
+
+  /// Where it is bound (the resolved address) or what it connected to.
+  virtual std::string address() const = 0;
+
+  /// Closes the endpoint; outbound ones may still deliver what they took.
+  virtual void close() = 0;
+};
+
+/// Opens endpoints and waits for input on them: what the bridge needs from
+/// ZeroMQ, so that its logic runs against an in-memory fake in tests
+/// (fake_transport.hpp) and against ZeroMQ otherwise (`make_zmq_transport`).
+class transport {
+public:
+  virtual ~transport() = default;
+
+  /// Opens `cfg` (socket kind, bind or connect, high-water mark). On
+  /// failure returns null and sets `error`.
+  virtual std::unique_ptr<endpoint_socket> open(const endpoint_config& cfg,
+                                                std::string& error) = 0;
+
+  /// Waits up to `timeout` until one of `socks` has input or `wake` was
+  /// called; sets `ready[i]` for each socket with input. Called by one
+  /// thread (the receiver).
+  virtual void wait(const std::vector<endpoint_socket*>& socks,
+                    std::chrono::milliseconds timeout,
+                    std::vector<char>& ready) = 0;
+
+  /// Ends the current or next `wait` early. Any thread.
+  virtual void wake() = 0;
+
+  /// Releases what the transport holds; call after every socket closed.
+  /// `open` may be called again afterwards.
+  virtual void close() = 0;
+
+  /// Connections refused by authentication (CURVE) on the endpoint named
+  /// `endpoint` so far; kept after `close`.
+  virtual uint64_t auth_denied(const std::string& endpoint) const {
+    (void)endpoint;
+    return 0;
+  }
+};
+
+/// The ZeroMQ transport: one context per open run; PUB sockets set
+/// ZMQ_XPUB_NODROP; rep endpoints are ROUTER sockets; CURVE keys of an
+/// endpoint apply to its socket (curve_security.hpp).
+std::unique_ptr<transport> make_zmq_transport();
+
+} // namespace troupe::bridge

@@ -1,0 +1,217 @@
+#include <optional>
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+#include <zmq.hpp>
+
+#include "troupe/bridge/curve_security.hpp"
+#include "troupe/bridge/transport.hpp"
+#include "troupe/bridge/wire.hpp"
+
+namespace troupe::bridge {
+
+namespace {
+
+zmq::socket_type zmq_type(socket_kind k) {
+  switch (k) {
+  case socket_kind::pub:
+    return zmq::socket_type::pub;
+  case socket_kind::sub:
+    return zmq::socket_type::sub;
+  case socket_kind::push:
+    return zmq::socket_type::push;
+  case socket_kind::pull:
+    return zmq::socket_type::pull;
+  case socket_kind::req:
+    return zmq::socket_type::req;
+  case socket_kind::rep: // a ROUTER underneath: it serves many REQ peers
+                         // at once and answers them in any order
+  case socket_kind::router:
+    return zmq::socket_type::router;
+  case socket_kind::dealer:
+    return zmq::socket_type::dealer;
+  }
+  return zmq::socket_type::pub;
+}
+
+class zmq_endpoint final : public endpoint_socket {
+public:
+  zmq_endpoint(zmq::context_t& ctx, socket_kind kind)
+    : sock_(ctx, zmq_type(kind)) {}
+
+  zmq::socket_t& sock() { return sock_; }
+
+  void set_address(std::string x) { address_ = std::move(x); }
+
+  bool try_send(const std::string_view* parts, size_t n) override {
+    if (n == 0)
+      return true;
+    auto more = [&](size_t i) {
+      return i + 1 < n ? zmq::send_flags::sndmore : zmq::send_flags::none;
+    };
+    try {
+      if (!sock_.send(zmq::buffer(parts[0]),
+                      more(0) | zmq::send_flags::dontwait))
+        return false;
+      // Once the first frame is queued, ZMQ takes the whole message.
+      for (size_t i = 1; i < n; ++i)
+        sock_.send(zmq::buffer(parts[i]), more(i) | zmq::send_flags::dontwait);
+      return true;
+    } catch (const zmq::error_t&) {
+      // e.g. ROUTER to a peer that left with ROUTER_MANDATORY: gone.
+      return true;
+    }
+  }
+
+  size_t receive(std::vector<multipart>& out, size_t max) override {
+    size_t k = 0;
+    while (k < max) {
+      if (out.size() <= k)
+        out.emplace_back();
+      auto& frames = out[k];
+      size_t nf = 0;
+      bool more = true;
+      while (more) {
+        if (!sock_.recv(msg_, zmq::recv_flags::dontwait))
+          break;
+        more = msg_.more();
+        if (frames.size() <= nf)
+          frames.emplace_back();
+        frames[nf++].assign(static_cast<const char*>(msg_.data()), msg_.size());
+      }
+      if (nf == 0)
+        break;
+      frames.resize(nf);
+      ++k;
+    }
+    return k;
+  }
+
+  std::string address() const override { return address_; }
+
+  void close() override { sock_.close(); }
+
+private:
+  zmq::socket_t sock_;
+  zmq::message_t msg_;
+  std::string address_;
+};
+
+class zmq_transport final : public transport {
+public:
+  ~zmq_transport() override {
+    close();
+    if (wake_fd_ >= 0)
+      ::close(wake_fd_);
+  }
+
+  std::unique_ptr<endpoint_socket> open(const endpoint_config& cfg,
+                                        std::string& error) override {
+    if (!ctx_) {
+      ctx_.emplace(1);
+      security_.emplace(*ctx_);
+    }
+    wake_fd(); // before any receiver thread waits on it
+    try {
+      auto ep = std::make_unique<zmq_endpoint>(*ctx_, cfg.socket);
+      auto& s = ep->sock();
+      if (is_request(cfg.socket)) {
+        s.set(zmq::sockopt::rcvhwm, cfg.hwm);
+        s.set(zmq::sockopt::sndhwm, cfg.hwm);
+        s.set(zmq::sockopt::linger, 0);
+      } else if (is_inbound(cfg.socket)) {
+        s.set(zmq::sockopt::rcvhwm, cfg.hwm);
+        s.set(zmq::sockopt::linger, 0);
+        if (cfg.socket == socket_kind::sub) {
+          if (cfg.topics.empty())
+            s.set(zmq::sockopt::subscribe, "");
+          for (auto& t : cfg.topics)
+            s.set(zmq::sockopt::subscribe, t);
+          // Heartbeats always get through, whatever the topics.
+          if (!cfg.topics.empty())
+            s.set(zmq::sockopt::subscribe, heartbeat_topic);
+        }
+      } else {
+        s.set(zmq::sockopt::sndhwm, cfg.hwm);
+        s.set(zmq::sockopt::linger, 1000);
+        if (cfg.socket == socket_kind::pub)
+          s.set(zmq::sockopt::xpub_nodrop, 1); // EAGAIN, not silent loss
+      }
+      security_->apply(s, cfg);
+      if (!cfg.bind.empty()) {
+        s.bind(cfg.bind);
+        ep->set_address(s.get(zmq::sockopt::last_endpoint));
+      } else {
+        for (auto& c : cfg.connect)
+          s.connect(c);
+        ep->set_address(cfg.connect.front());
+      }
+      return ep;
+    } catch (const zmq::error_t& e) {
+      auto where = cfg.bind.empty() ? "connect" : "bind " + cfg.bind;
+      error = where + ": " + e.what();
+      return nullptr;
+    }
+  }
+
+  void wait(const std::vector<endpoint_socket*>& socks,
+            std::chrono::milliseconds timeout,
+            std::vector<char>& ready) override {
+    items_.clear();
+    for (auto* s : socks)
+      items_.push_back(
+        {static_cast<zmq_endpoint*>(s)->sock().handle(), 0, ZMQ_POLLIN, 0});
+    items_.push_back({nullptr, wake_fd(), ZMQ_POLLIN, 0});
+    ready.assign(socks.size(), 0);
+    try {
+      zmq::poll(items_, timeout);
+    } catch (const zmq::error_t&) {
+      return; // EINTR, or ETERM while closing: the caller checks its flag
+    }
+    for (size_t i = 0; i < socks.size(); ++i)
+      ready[i] = (items_[i].revents & ZMQ_POLLIN) != 0 ? 1 : 0;
+    if ((items_.back().revents & ZMQ_POLLIN) != 0) {
+      uint64_t n = 0;
+      [[maybe_unused]] auto r = ::read(wake_fd_, &n, sizeof(n));
+    }
+  }
+
+  void wake() override {
+    uint64_t one = 1;
+    [[maybe_unused]] auto r = ::write(wake_fd(), &one, sizeof(one));
+  }
+
+  void close() override {
+    if (security_)
+      security_->stop(); // before the context closes
+    if (ctx_)
+      ctx_->close();
+    ctx_.reset();
+  }
+
+  uint64_t auth_denied(const std::string& endpoint) const override {
+    return security_ ? security_->denied(endpoint) : 0;
+  }
+
+private:
+  int wake_fd() {
+    // Created by the first open, before the receiver thread starts.
+    if (wake_fd_ < 0)
+      wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    return wake_fd_;
+  }
+
+  std::optional<zmq::context_t> ctx_;
+  // CURVE keys and ZAP, per context; kept after close for its counts.
+  std::optional<socket_security> security_;
+  std::vector<zmq::pollitem_t> items_;
+  int wake_fd_ = -1;
+};
+
+} // namespace
+
+std::unique_ptr<transport> make_zmq_transport() {
+  return std::make_unique<zmq_transport>();
+}
+
+} // namespace troupe::bridge
