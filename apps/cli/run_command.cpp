@@ -85,8 +85,8 @@ int run_app(const run_options& opts) {
   app::app_runtime rt{sys, service_registry::global(), app_cfg, log};
   app::control_server control;
   if (!app_cfg.control_http.empty()) {
-    if (auto err = control.start(rt, app_cfg.control_http,
-                                 app_cfg.control_token)) {
+    if (auto err =
+          control.start(rt, app_cfg.control_http, app_cfg.control_token)) {
       log->error("control plane: {}", *err);
       return 1;
     }
@@ -138,7 +138,8 @@ void add_run_command(CLI::App& app, int& exit_code) {
   cmd->footer("Services start in dependency order and stop in reverse. "
               "Exit codes: 0 clean stop, 1 invalid config or a service "
               "failed to start/stop, 2 usage error, 3 a service did not stop "
-              "within app.shutdown_timeout, 130/143 second SIGINT/SIGTERM.\nCheck a file first with 'troupe check'; "
+              "within app.shutdown_timeout, 130/143 second "
+              "SIGINT/SIGTERM.\nCheck a file first with 'troupe check'; "
               "list service types with 'troupe types'.\n");
   cmd->callback([opts, &exit_code] { exit_code = run_app(*opts); });
 }

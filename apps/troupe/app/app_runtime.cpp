@@ -59,25 +59,25 @@ config::table to_table(const json& j);
 
 config::value to_value(const json& j) {
   switch (j.type()) {
-    case json::value_t::boolean:
-      return j.get<bool>();
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned:
-      return j.get<int64_t>();
-    case json::value_t::number_float:
-      return j.get<double>();
-    case json::value_t::string:
-      return j.get<std::string>();
-    case json::value_t::array: {
-      config::list xs;
-      for (auto& x : j)
-        xs.push_back(to_value(x));
-      return xs;
-    }
-    case json::value_t::object:
-      return to_table(j);
-    default:
-      return {};
+  case json::value_t::boolean:
+    return j.get<bool>();
+  case json::value_t::number_integer:
+  case json::value_t::number_unsigned:
+    return j.get<int64_t>();
+  case json::value_t::number_float:
+    return j.get<double>();
+  case json::value_t::string:
+    return j.get<std::string>();
+  case json::value_t::array: {
+    config::list xs;
+    for (auto& x : j)
+      xs.push_back(to_value(x));
+    return xs;
+  }
+  case json::value_t::object:
+    return to_table(j);
+  default:
+    return {};
   }
 }
 
@@ -126,8 +126,8 @@ struct app_runtime::impl {
     c.type = spec.type;
     c.factory = type->spawn;
     c.config = spec.settings;
-    c.restart = parse_restart_policy(spec.restart)
-                  .value_or(restart_policy::permanent);
+    c.restart =
+      parse_restart_policy(spec.restart).value_or(restart_policy::permanent);
     c.stop_deadline = spec.stop_timeout;
     c.options = service_options{spec.name, spec.type, bus};
     if (!spec.log_level.empty())
@@ -150,8 +150,8 @@ struct app_runtime::impl {
   }
 
   std::vector<child_info> children() {
-    auto xs = ask<std::vector<child_info>>(sys, root, timeout,
-                                           children_atom::value);
+    auto xs =
+      ask<std::vector<child_info>>(sys, root, timeout, children_atom::value);
     return xs ? std::move(*xs) : std::vector<child_info>{};
   }
 
@@ -165,8 +165,8 @@ struct app_runtime::impl {
 
   service_status status_of(const child_info& ci) {
     if (ci.handle) {
-      auto st = ask<service_status>(sys, ci.handle, timeout,
-                                    status_atom::value);
+      auto st =
+        ask<service_status>(sys, ci.handle, timeout, status_atom::value);
       if (st) {
         st->restarts = std::max(st->restarts, ci.restarts);
         if (st->last_error.empty())
@@ -243,8 +243,7 @@ struct app_runtime::impl {
 app_runtime::app_runtime(caf::actor_system& sys, service_registry& types,
                          config::app_config cfg,
                          std::shared_ptr<spdlog::logger> log)
-  : impl_(std::make_unique<impl>(sys, types, std::move(cfg), std::move(log))) {
-}
+  : impl_(std::make_unique<impl>(sys, types, std::move(cfg), std::move(log))) {}
 
 app_runtime::~app_runtime() {
   caf::anon_send_exit(impl_->root, caf::exit_reason::user_shutdown);
@@ -272,8 +271,7 @@ caf::error app_runtime::start() {
     opts = d.root_options();
   }
   d.root = spawn_supervisor(d.sys, opts, std::move(specs));
-  auto st = ask<service_state>(d.sys, d.root, forever,
-                               start_atom::value);
+  auto st = ask<service_state>(d.sys, d.root, forever, start_atom::value);
   if (!st)
     return st.error();
   return {};
@@ -303,8 +301,8 @@ shutdown_result app_runtime::shutdown(std::chrono::nanoseconds timeout) {
       break;
     }
     d.log->info("drain: stopping '{}'", i->name);
-    auto st = ask<service_state>(d.sys, d.root, left, stop_child_atom::value,
-                                 i->name);
+    auto st =
+      ask<service_state>(d.sys, d.root, left, stop_child_atom::value, i->name);
     if (!st && st.error() == caf::sec::request_timeout) {
       result = {false, i->name};
       break;
@@ -322,9 +320,9 @@ shutdown_result app_runtime::shutdown(std::chrono::nanoseconds timeout) {
     return result;
   }
   auto left = until - std::chrono::steady_clock::now();
-  auto st = ask<service_state>(d.sys, d.root, std::max<caf::timespan>(left, 1ms),
-                               stop_atom::value, std::string{"shutdown"},
-                               caf::timespan{std::max<caf::timespan>(left, 1ms)});
+  auto st = ask<service_state>(
+    d.sys, d.root, std::max<caf::timespan>(left, 1ms), stop_atom::value,
+    std::string{"shutdown"}, caf::timespan{std::max<caf::timespan>(left, 1ms)});
   if (!st) {
     d.log->error("stopping the root supervisor: {}", describe(st.error()));
     result.clean = false;
@@ -351,9 +349,9 @@ void app_runtime::reload(const config::app_config& next) {
       d.log->info("reload: '{}' changed but is not running", name);
       continue;
     }
-    auto st = ask<service_state>(d.sys, d.root, d.timeout,
-                                 reconfigure_child_atom::value, name,
-                                 spec.settings);
+    auto st =
+      ask<service_state>(d.sys, d.root, d.timeout,
+                         reconfigure_child_atom::value, name, spec.settings);
     if (!st) {
       d.log->error("reload: reconfigure '{}' failed: {}", name,
                    describe(st.error()));
@@ -395,15 +393,15 @@ control_health app_runtime::health() {
   bool all_running = true;
   for (auto& ci : d.children()) {
     health_report h;
-    if (auto r = ask<health_report>(d.sys, ci.handle, d.timeout,
-                                    health_atom::value)) {
+    if (auto r =
+          ask<health_report>(d.sys, ci.handle, d.timeout, health_atom::value)) {
       h = std::move(*r);
     } else {
       h.overall = health_status::unhealthy;
-      h.checks.push_back({"state", health_status::unhealthy,
-                          "not running (" + std::string{to_string(ci.state)} +
-                            ")",
-                          timestamp{}});
+      h.checks.push_back(
+        {"state", health_status::unhealthy,
+         "not running (" + std::string{to_string(ci.state)} + ")",
+         timestamp{}});
     }
     if (ci.state != service_state::running)
       all_running = false;
@@ -462,24 +460,23 @@ control_result app_runtime::action(const std::string& name,
                             std::move(*spec));
   } else {
     switch (act) {
-      case control_action::start:
-        st = ask<service_state>(d.sys, d.root, forever,
-                                start_child_atom::value, name);
-        break;
-      case control_action::stop:
-        st = ask<service_state>(d.sys, d.root, forever,
-                                stop_child_atom::value, name);
-        break;
-      case control_action::restart:
-        st = ask<service_state>(d.sys, d.root, forever,
-                                restart_child_atom::value, name);
-        break;
+    case control_action::start:
+      st = ask<service_state>(d.sys, d.root, forever, start_child_atom::value,
+                              name);
+      break;
+    case control_action::stop:
+      st = ask<service_state>(d.sys, d.root, forever, stop_child_atom::value,
+                              name);
+      break;
+    case control_action::restart:
+      st = ask<service_state>(d.sys, d.root, forever, restart_child_atom::value,
+                              name);
+      break;
     }
   }
   if (!st)
     return control_error(409, describe(st.error()));
-  d.log->info("control: {} '{}' -> {}", to_string(act), name,
-              to_string(*st));
+  d.log->info("control: {} '{}' -> {}", to_string(act), name, to_string(*st));
   return {200, json{{"name", name}, {"state", std::string{to_string(*st)}}}};
 }
 
@@ -536,8 +533,8 @@ control_result app_runtime::add(const json& body) {
   guard.unlock();
   if (!c)
     return control_error(409, describe(c.error()));
-  auto st = ask<service_state>(d.sys, d.root, forever,
-                               add_child_atom::value, std::move(*c));
+  auto st = ask<service_state>(d.sys, d.root, forever, add_child_atom::value,
+                               std::move(*c));
   if (!st)
     return control_error(409, describe(st.error()));
   guard.lock();

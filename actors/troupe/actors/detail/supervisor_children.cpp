@@ -314,8 +314,7 @@ supervisor_core::reconfigure_child(const std::string& name, settings cfg) {
     return c->state;
   }
   auto promise = self_->make_response_promise<service_state>();
-  self_
-    ->request(c->handle, opts_.start_timeout, reconfigure_atom::value, cfg)
+  self_->request(c->handle, opts_.start_timeout, reconfigure_atom::value, cfg)
     .then(
       [c, cfg, promise](service_state st) mutable {
         // Restarts from now on use the settings the child accepted.
