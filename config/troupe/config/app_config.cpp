@@ -89,15 +89,17 @@ schema app_schema(const type_catalog& types) {
   sup.string("strategy", "Which services restart when one must")
     .fallback("one_for_one")
     .one_of({"one_for_one", "one_for_all", "rest_for_one"});
-  sup.integer("max_restarts", "Restarts allowed within `period`; one more "
-                              "stops the app (escalation)")
+  sup
+    .integer("max_restarts", "Restarts allowed within `period`; one more "
+                             "stops the app (escalation)")
     .fallback(int64_t{10})
     .at_least(0);
   sup.duration("period", "The window of `max_restarts`")
     .fallback(duration{60s})
     .at_least(0.001);
-  sup.duration("backoff_min", "Wait before a first restart; doubles with each "
-                              "quick repeat")
+  sup
+    .duration("backoff_min", "Wait before a first restart; doubles with each "
+                             "quick repeat")
     .fallback(duration{100ms})
     .at_least(0);
   sup.duration("backoff_max", "The longest wait before a restart")
