@@ -24,30 +24,6 @@ std::string dump(const json& j) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-// Left-aligned columns, two spaces apart, no trailing blanks.
-template <size_t N>
-std::string
-render_columns(const std::vector<std::array<std::string, N>>& rows) {
-  std::array<size_t, N> width{};
-  for (auto& r : rows)
-    for (size_t i = 0; i < N; ++i)
-      width[i] = std::max(width[i], r[i].size());
-  std::string out;
-  for (auto& r : rows) {
-    std::string line;
-    for (size_t i = 0; i < N; ++i) {
-      line += r[i];
-      if (i + 1 < N)
-        line.append(width[i] - r[i].size() + 2, ' ');
-    }
-    while (!line.empty() && line.back() == ' ')
-      line.pop_back();
-    out += line;
-    out += '\n';
-  }
-  return out;
-}
-
 void print_service(std::ostream& out, const service_status& st) {
   out << render_status_table({st});
   if (!st.last_error.empty())

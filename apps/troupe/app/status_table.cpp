@@ -37,24 +37,7 @@ std::string render_status_table(const std::vector<service_status>& services) {
                     std::to_string(st.messages_out),
                     std::to_string(st.messages_dropped),
                     std::to_string(st.errors), std::to_string(st.restarts)});
-  std::array<size_t, cols> width{};
-  for (auto& r : rows)
-    for (size_t i = 0; i < cols; ++i)
-      width[i] = std::max(width[i], r[i].size());
-  std::string out;
-  for (auto& r : rows) {
-    std::string line;
-    for (size_t i = 0; i < cols; ++i) {
-      line += r[i];
-      if (i + 1 < cols)
-        line.append(width[i] - r[i].size() + 2, ' ');
-    }
-    while (!line.empty() && line.back() == ' ')
-      line.pop_back();
-    out += line;
-    out += '\n';
-  }
-  return out;
+  return render_columns(rows);
 }
 
 std::string render_status_line(const service_status& st) {
