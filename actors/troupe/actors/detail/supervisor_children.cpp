@@ -223,6 +223,20 @@ std::vector<child_info> supervisor_core::children() const {
   return out;
 }
 
+void supervisor_core::start_by_request(
+  const child_ptr& c, caf::typed_response_promise<service_state> promise,
+  const done_fn& done) {
+  if (c->started_once)
+    ++c->restarts;
+  start_one(c, [c, promise, done](const caf::error& err) mutable {
+    if (err)
+      promise.deliver(err);
+    else
+      promise.deliver(c->state);
+    done();
+  });
+}
+
 caf::result<service_state>
 supervisor_core::start_child(const std::string& name) {
   auto c = find(name);
@@ -240,15 +254,7 @@ supervisor_core::start_child(const std::string& name) {
     [this, c, promise](const done_fn& done) mutable {
       if (c->handle)
         dispose(c);
-      if (c->started_once)
-        ++c->restarts;
-      start_one(c, [c, promise, done](const caf::error& err) mutable {
-        if (err)
-          promise.deliver(err);
-        else
-          promise.deliver(c->state);
-        done();
-      });
+      start_by_request(c, promise, done);
     },
     [promise](const caf::error& err) mutable { promise.deliver(err); });
   return promise;
@@ -288,15 +294,7 @@ supervisor_core::restart_child(const std::string& name) {
     [this, c, promise](const done_fn& done) mutable {
       c->group = 0;
       stop_one(c, "restart by request", [this, c, promise, done]() mutable {
-        if (c->started_once)
-          ++c->restarts;
-        start_one(c, [c, promise, done](const caf::error& err) mutable {
-          if (err)
-            promise.deliver(err);
-          else
-            promise.deliver(c->state);
-          done();
-        });
+        start_by_request(c, promise, done);
       });
     },
     [promise](const caf::error& err) mutable { promise.deliver(err); });

@@ -18,6 +18,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/system_messages.hpp>
 #include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
 #include <spdlog/logger.h>
 
 #include "troupe/actors/supervisor.hpp"
@@ -125,6 +126,11 @@ private:
 
   // primitive child operations (children.cpp)
   void start_one(const child_ptr& c, const error_fn& k);
+  // Starts `c` by request (counted as a restart when it ran before) and
+  // answers `promise` with its state or the error; then `done`.
+  void start_by_request(const child_ptr& c,
+                        caf::typed_response_promise<service_state> promise,
+                        const done_fn& done);
   void stop_one(const child_ptr& c, const std::string& reason,
                 const done_fn& k);
   void stop_all(std::vector<child_ptr> list, const std::string& reason,
