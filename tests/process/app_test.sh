@@ -10,9 +10,6 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/lib.sh"
 PY=/usr/bin/python3
 
-free_port() {
-  "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 ports() {
   local jobs results stats http
   jobs=$(free_port) results=$(free_port) stats=$(free_port) http=$(free_port)

@@ -18,10 +18,6 @@ done
 if [[ -z "$PY" ]]; then
   echo "SKIP - no python3 with pyzmq and CURVE (install python3-zmq)"; exit 0
 fi
-free_port() {
-  "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 "$TROUPE" keygen --out "$WORK/server" >"$WORK/keygen" 2>&1
 expect_eq "keygen server" "$?" "0"
 "$TROUPE" keygen --out "$WORK/client" >>"$WORK/keygen" 2>&1

@@ -17,9 +17,6 @@ done
 if [[ -z "$PY" ]]; then
   echo "SKIP - no python3 with pyzmq (install python3-zmq)"; exit 0
 fi
-free_port() {
-  "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 in_addr="tcp://127.0.0.1:$(free_port)"
 out_addr="tcp://127.0.0.1:$(free_port)"
 # No heartbeats: the out endpoint then sends exactly the echoed messages.

@@ -17,9 +17,6 @@ if [[ -z "$PY" ]]; then
   echo "SKIP - no python3 with pyzmq (install python3-zmq)"; exit 0
 fi
 
-free_port() {
-  "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 in_port=$(free_port)
 out_port=$(free_port)
 "$TROUPE" run "$EXAMPLES/echo_bridge.toml" \

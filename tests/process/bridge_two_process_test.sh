@@ -11,9 +11,6 @@ N=5000
 PY=/usr/bin/python3
 command -v "$PY" >/dev/null || PY=python3
 
-free_port() {
-  "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 feed="tcp://127.0.0.1:$(free_port)"
 events="tcp://127.0.0.1:$(free_port)"
 work="tcp://127.0.0.1:$(free_port)"

@@ -31,6 +31,12 @@ wait_for_line() {
   return 1
 }
 
+# free_port: prints a TCP port on 127.0.0.1 that is free right now ($PY, or
+# python3 when the test has not picked one).
+free_port() {
+  "${PY:-python3}" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 finish() {
   echo "$passes passed, $failures failed"
   ((failures == 0))
