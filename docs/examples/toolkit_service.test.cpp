@@ -80,7 +80,8 @@ CAF_TEST(a failed fetch is retried after 50 ms) {
   CAF_CHECK_EQUAL(sample("lookup_seconds_bucket{le=\"0.1\"}"),
                   "lookup_seconds_bucket{le=\"0.1\"} 2");
   CAF_CHECK_EQUAL(sample("lookup_seconds_sum"), "lookup_seconds_sum 0.05");
-  CAF_CHECK_EQUAL(status(svc).metadata.at("backend"), "example");
+  auto st = status(svc); // keep the status alive across the check
+  CAF_CHECK_EQUAL(st.metadata.at("backend"), "example");
 }
 
 CAF_TEST(a dead backend opens the breaker and degrades health) {

@@ -172,7 +172,8 @@ CAF_TEST(metrics survive a restart in a registry from the options) {
   auto text = registry->render({{"service", "probe"}});
   CAF_CHECK(text.find("jobs_total{service=\"probe\",kind=\"x\"} 5\n") !=
             std::string::npos);
-  CAF_CHECK_EQUAL(status(svc).metadata.at("version"), "1.2.3");
+  auto st = status(svc); // keep the status alive across the check
+  CAF_CHECK_EQUAL(st.metadata.at("version"), "1.2.3");
 }
 
 CAF_TEST(a broken metric registration fails the hook with its reason) {
