@@ -18,6 +18,7 @@
 
 #include "scenarios.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -438,11 +439,18 @@ private:
 };
 
 // Publishes envelopes with sequence numbers on `topic`: one warm-up message
-// per warm_atom, `n` numbered ones per emit_atom.
+// per warm_atom, `n` numbered ones per emit_atom. A burst goes out as
+// batches of `batch_size` with at most `window` batches in flight: the next
+// batch is published when the bus says one was taken (`publish_batch` with
+// `on_taken`), so that the source goes at the pace of the bridge and ZMQ,
+// as a raw sender blocks in `send`, instead of filling mailboxes.
 class source_service : public service {
 public:
   using interface = service_actor::extend<caf::reacts_to<emit_atom, uint64_t>,
                                           caf::reacts_to<warm_atom>>;
+
+  static constexpr uint64_t batch_size = 256;
+  static constexpr int window = 8;
 
   source_service(std::string topic, size_t size)
     : topic_(std::move(topic)), size_(size) {}
@@ -450,9 +458,10 @@ public:
   auto handlers() {
     return std::make_tuple(
       [this](emit_atom, uint64_t n) {
-        for (uint64_t i = 0; i < n; ++i)
-          publish(topic_,
-                  bridge::envelope{topic_, make_payload(size_, i), {}, {}});
+        next_ = 0;
+        end_ = n;
+        for (int i = 0; i < window; ++i)
+          emit_batch();
       },
       [this](warm_atom) {
         publish(topic_, bridge::envelope{
@@ -461,8 +470,23 @@ public:
   }
 
 private:
+  void emit_batch() {
+    if (next_ >= end_)
+      return;
+    bus_batch b;
+    auto stop = std::min(end_, next_ + batch_size);
+    b.items.reserve(stop - next_);
+    for (; next_ < stop; ++next_)
+      b.items.push_back(
+        bus_item{topic_, caf::make_message(bridge::envelope{
+                           topic_, make_payload(size_, next_), {}, {}})});
+    publish_batch(std::move(b), [this] { emit_batch(); });
+  }
+
   std::string topic_;
   size_t size_;
+  uint64_t next_ = 0;
+  uint64_t end_ = 0;
 };
 
 // -- throughput: the measuring side receives

@@ -97,6 +97,14 @@ void service::publish_batch(bus_batch batch) {
   host().publish_batch(std::move(batch));
 }
 
+void service::publish_batch(bus_batch batch, std::function<void()> on_taken) {
+  host().publish_batch(std::move(batch), std::move(on_taken));
+}
+
+delivery_hold service::hold_delivery() {
+  return host().hold_delivery();
+}
+
 void service::count_out(uint64_t n) {
   host().count_out(n);
 }

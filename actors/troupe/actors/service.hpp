@@ -18,6 +18,7 @@
 #include <spdlog/logger.h>
 
 #include "troupe/actors/circuit_breaker.hpp"
+#include "troupe/actors/delivery_hold.hpp"
 #include "troupe/actors/errc.hpp"
 #include "troupe/actors/health.hpp"
 #include "troupe/actors/hook_result.hpp"
@@ -191,6 +192,16 @@ protected:
   /// (cheaper than one `publish` per item when there are many).
   void publish_batch(bus_batch batch);
 
+  /// Publishes every item of `batch` like `publish_batch(batch)`, then calls
+  /// `on_taken` (inside this service, while it runs the same run) once every
+  /// subscriber that takes batches has handled them (and released any
+  /// `delivery_hold` it took) — or once the bus or such a subscriber is
+  /// gone. A producer of a long burst keeps a few batches in flight and
+  /// publishes the next one from `on_taken`: it then goes at the pace of
+  /// its slowest subscriber (e.g. the bridge, held back by ZeroMQ) instead
+  /// of filling mailboxes and queues.
+  void publish_batch(bus_batch batch, std::function<void()> on_taken);
+
   /// Calls `fn(topic, value)` for every message of type `T` published under
   /// a topic starting with `prefix`, while running. Messages of other types
   /// under that prefix are counted as dropped. Subscriptions end on stop:
@@ -222,6 +233,13 @@ protected:
   void subscribe_message(std::string prefix, subscription_handler fn) {
     add_subscription(std::move(prefix), std::move(fn));
   }
+
+  /// Holds back the acknowledgement of the bus batch being delivered now
+  /// (when its publisher asked for one, see `publish_batch(batch,
+  /// on_taken)`) until the returned hold and its copies are gone. Called
+  /// outside a delivery, or for a batch nobody waits for, it returns an
+  /// empty hold. Repeated calls within one delivery return the same hold.
+  delivery_hold hold_delivery();
 
   /// Counts `n` messages as sent by this service (for messages sent directly
   /// with `self()` rather than through `publish`).

@@ -153,10 +153,7 @@ state_behavior(host_pointer<Impl> self) {
     [core](deliver_atom, const std::string& topic, const caf::message& msg) {
       core->deliver(topic, msg);
     },
-    [core](deliver_batch_atom, const bus_batch& b) {
-      for (auto& x : b.items)
-        core->deliver(x.topic, x.msg);
-    },
+    [core](deliver_batch_atom, const bus_batch& b) { core->deliver_batch(b); },
     [core](task_atom, uint64_t id, uint64_t generation) {
       core->run_task(id, generation);
     },

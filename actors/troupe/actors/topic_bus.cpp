@@ -1,11 +1,13 @@
 #include "troupe/actors/topic_bus.hpp"
 
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/response_promise.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include "troupe/actors/atoms.hpp"
@@ -53,14 +55,39 @@ void send_outbox(bus_actor* self, bus_state::subscriber& s) {
   self->send(s.handle, deliver_batch_atom::value, std::move(b));
 }
 
+// A `publish_batch` request: answered once every subscriber it reached
+// with a batch answered (or is gone).
+struct batch_ack {
+  caf::response_promise rp;
+  size_t waiting = 0;
+
+  void one_done() {
+    if (--waiting == 0)
+      rp.deliver(caf::unit);
+  }
+};
+
+// Sends the subscriber's outbox as a request and counts it in `ack`.
+void send_outbox_tracked(bus_actor* self, bus_state::subscriber& s,
+                         const std::shared_ptr<batch_ack>& ack) {
+  bus_batch b{std::move(s.outbox)};
+  s.outbox = {};
+  s.outbox.reserve(b.items.size());
+  ++ack->waiting;
+  self
+    ->request(s.handle, caf::infinite, deliver_batch_atom::value, std::move(b))
+    .then([ack] { ack->one_done(); }, [ack](caf::error&) { ack->one_done(); });
+}
+
 bool matches(const bus_state::subscriber& s, const std::string& topic) {
   return std::any_of(s.prefixes.begin(), s.prefixes.end(), [&](auto& p) {
     return topic.compare(0, p.size(), p) == 0;
   });
 }
 
-void publish(bus_actor* self, const std::string& topic,
-             const caf::message& msg) {
+// With `ack`, full outboxes go out as requests counted in it.
+void publish(bus_actor* self, const std::string& topic, const caf::message& msg,
+             const std::shared_ptr<batch_ack>* ack = nullptr) {
   auto& st = self->state;
   ++st.published;
   for (auto& s : st.subs) {
@@ -73,7 +100,10 @@ void publish(bus_actor* self, const std::string& topic,
     }
     s.outbox.push_back(bus_item{topic, msg});
     if (s.outbox.size() >= max_batch) {
-      send_outbox(self, s);
+      if (ack != nullptr)
+        send_outbox_tracked(self, s, *ack);
+      else
+        send_outbox(self, s);
     } else if (!st.flush_pending) {
       // Goes behind everything already queued: batches fill while the bus
       // is busy and leave at once when it is not.
@@ -81,6 +111,22 @@ void publish(bus_actor* self, const std::string& topic,
       self->send(self, bus_flush_atom::value);
     }
   }
+}
+
+// Publishes a batch whose publisher waits for it to be taken: whatever
+// the batch adds to an outbox goes out at once, as requests.
+void publish_acknowledged(bus_actor* self, const bus_batch& b) {
+  auto ack = std::make_shared<batch_ack>();
+  ack->rp = self->make_response_promise();
+  ack->waiting = 1; // this function's own share, dropped at the end
+  auto& st = self->state;
+  for (auto& x : b.items)
+    publish(self, x.topic, x.msg, &ack);
+  // Earlier items of other publishers in these outboxes go along, in order.
+  for (auto& s : st.subs)
+    if (s.batches && !s.outbox.empty())
+      send_outbox_tracked(self, s, ack);
+  ack->one_done();
 }
 
 auto find_sub(bus_state& st, const caf::actor& h) {
@@ -133,6 +179,10 @@ caf::behavior bus_fun(bus_actor* self) {
       publish(self, topic, msg);
     },
     [self](publish_batch_atom, const bus_batch& b) {
+      if (self->current_message_id().is_request()) {
+        publish_acknowledged(self, b);
+        return;
+      }
       for (auto& x : b.items)
         publish(self, x.topic, x.msg);
     },

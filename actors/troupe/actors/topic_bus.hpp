@@ -21,7 +21,12 @@ namespace troupe {
 ///   so that a burst costs one actor message per subscriber instead of one
 ///   per message. Messages from one publisher reach each subscriber in the
 ///   order they were published.
-/// - `(publish_batch_atom, bus_batch)`: publishes each item in order.
+/// - `(publish_batch_atom, bus_batch)`: publishes each item in order. Sent
+///   as a request (`service::publish_batch(batch, on_taken)`), it is
+///   answered (with an empty message) once every subscriber that takes
+///   batches answered the `deliver_batch` request carrying its items (a
+///   service host answers after its handlers ran and any `delivery_hold`
+///   is gone) or is gone; what the batch adds to outboxes leaves at once.
 /// - `(status_atom)` answers `(subscriptions, published, delivered)`.
 caf::actor spawn_topic_bus(caf::actor_system& sys);
 

@@ -37,6 +37,7 @@ using tagged = std::pair<int32_t, int32_t>;
 
 struct log_t {
   std::vector<std::pair<std::string, tagged>> seen;
+  int holds = 0; // distinct non-empty delivery holds taken (holder)
 };
 
 // Records every tagged pair published under `prefix`.
@@ -56,6 +57,61 @@ public:
 private:
   std::shared_ptr<log_t> log_;
   std::string prefix_;
+};
+
+using batch_atom = caf::atom_constant<caf::atom("batch")>;
+using release_atom = caf::atom_constant<caf::atom("release")>;
+
+// Publishes `count` tagged pairs as one batch and counts how often the bus
+// said a batch was taken.
+class batcher : public service {
+public:
+  using interface =
+    service_actor::extend<caf::reacts_to<batch_atom, std::string, int32_t>>;
+
+  explicit batcher(std::shared_ptr<int> taken) : taken_(std::move(taken)) {}
+
+  auto handlers() {
+    return std::make_tuple(
+      [this](batch_atom, const std::string& topic, int32_t count) {
+        bus_batch b;
+        for (int32_t i = 0; i < count; ++i)
+          b.items.push_back(
+            bus_item{topic, caf::make_message(std::make_pair(9, i))});
+        publish_batch(std::move(b), [this] { ++*taken_; });
+      });
+  }
+
+private:
+  std::shared_ptr<int> taken_;
+};
+
+// Takes a delivery hold for every batch and keeps it until told.
+class holder : public service {
+public:
+  using interface = service_actor::extend<caf::reacts_to<release_atom>>;
+
+  explicit holder(std::shared_ptr<log_t> log) : log_(std::move(log)) {}
+
+  auto handlers() {
+    return std::make_tuple([this](release_atom) { holds_.clear(); });
+  }
+
+  hook_result on_start() override {
+    subscribe<tagged>("demo.", [this](const std::string& t, const tagged& x) {
+      log_->seen.emplace_back(t, x);
+      auto h = hold_delivery();
+      if (h && (holds_.empty() || holds_.back() != h)) {
+        holds_.push_back(std::move(h));
+        ++log_->holds;
+      }
+    });
+    return hook_result::success();
+  }
+
+private:
+  std::shared_ptr<log_t> log_;
+  std::vector<delivery_hold> holds_;
 };
 
 struct fixture : testing::service_fixture {
@@ -172,6 +228,81 @@ CAF_TEST(the bus forgets subscribers that die) {
   }
   auto counts = bus_counts();
   CAF_CHECK_EQUAL(std::get<0>(counts), 0u);
+}
+
+CAF_TEST(on_taken runs once every subscriber handled the batch) {
+  auto log = std::make_shared<log_t>();
+  auto taken = std::make_shared<int>(0);
+  auto s = spawn_service<sink>(sys, opts("sink"), log, "demo.");
+  auto p = spawn_service<batcher>(sys, opts("p"), taken);
+  start_ok(s);
+  start_ok(p);
+  // More than one bus batch (256) per subscriber: still one on_taken.
+  self->send(p, batch_atom::value, std::string{"demo.x"}, int32_t{600});
+  run();
+  CAF_CHECK_EQUAL(log->seen.size(), 600u);
+  CAF_CHECK_EQUAL(*taken, 1);
+  for (size_t i = 0; i < log->seen.size(); ++i)
+    CAF_CHECK_EQUAL(log->seen[i].second.second, static_cast<int32_t>(i));
+  CAF_CHECK_EQUAL(status(p).messages_out, 600u);
+  // Nobody subscribed: taken at once.
+  self->send(p, batch_atom::value, std::string{"other"}, int32_t{3});
+  run();
+  CAF_CHECK_EQUAL(*taken, 2);
+}
+
+CAF_TEST(a delivery hold keeps on_taken back until released) {
+  auto log = std::make_shared<log_t>();
+  auto taken = std::make_shared<int>(0);
+  auto h = spawn_service<holder>(sys, opts("holder"), log);
+  auto p = spawn_service<batcher>(sys, opts("p"), taken);
+  start_ok(h);
+  start_ok(p);
+  self->send(p, batch_atom::value, std::string{"demo.x"}, int32_t{5});
+  run();
+  CAF_CHECK_EQUAL(log->seen.size(), 5u);
+  CAF_CHECK_EQUAL(*taken, 0);
+  self->send(h, release_atom::value);
+  run();
+  CAF_CHECK_EQUAL(*taken, 1);
+}
+
+CAF_TEST(hold_delivery outside an acknowledged batch holds nothing) {
+  auto log = std::make_shared<log_t>();
+  auto taken = std::make_shared<int>(0);
+  auto h = spawn_service<holder>(sys, opts("holder"), log);
+  auto a = spawn_service<emitter>(sys, opts("a"), 1);
+  start_ok(h);
+  start_ok(a);
+  // Plain publishes: nobody waits, so the holder gets empty holds.
+  self->send(a, burst_atom::value, std::string{"demo.x"}, int32_t{3});
+  run();
+  CAF_CHECK_EQUAL(log->seen.size(), 3u);
+  CAF_CHECK_EQUAL(log->holds, 0);
+  auto p = spawn_service<batcher>(sys, opts("p"), taken);
+  start_ok(p);
+  self->send(p, batch_atom::value, std::string{"demo.x"}, int32_t{2});
+  run();
+  CAF_CHECK_EQUAL(*taken, 0); // this one was held, with one hold
+  CAF_CHECK_EQUAL(log->holds, 1);
+  self->send(h, release_atom::value);
+  run();
+  CAF_CHECK_EQUAL(*taken, 1);
+}
+
+CAF_TEST(on_taken does not run after its publisher stopped) {
+  auto log = std::make_shared<log_t>();
+  auto taken = std::make_shared<int>(0);
+  auto h = spawn_service<holder>(sys, opts("holder"), log);
+  auto p = spawn_service<batcher>(sys, opts("p"), taken);
+  start_ok(h);
+  start_ok(p);
+  self->send(p, batch_atom::value, std::string{"demo.x"}, int32_t{2});
+  run();
+  CAF_REQUIRE(stop(p));
+  self->send(h, release_atom::value);
+  run();
+  CAF_CHECK_EQUAL(*taken, 0);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -7,6 +7,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 #include <nlohmann/json.hpp>
 
@@ -195,6 +196,45 @@ TEST_F(bridge_logic, block_keeps_everything_in_order_until_taken) {
     EXPECT_EQ(got[i], std::to_string(i));
   s = wait_stats("out", [](auto& s) { return s["queued"] == 0; });
   EXPECT_EQ(s["dropped"], 0);
+}
+
+TEST_F(bridge_logic, a_full_block_endpoint_holds_its_publisher_back) {
+  auto out = net->endpoint("out");
+  out->set_capacity(4);
+  start(config::table{{"out", ep({{"socket", "push"}, {"bind", "x"}})}});
+  bus_batch b;
+  for (int64_t i = 0; i < 10; ++i)
+    b.items.push_back(bus_item{"n", caf::make_message(i)});
+  // A publisher that waits for the bus to say its batch was taken.
+  auto probe = sys.spawn([bus = bus, b](caf::event_based_actor* a) {
+    auto taken = std::make_shared<bool>(false);
+    a->request(bus, caf::infinite, publish_batch_atom::value, b).then([taken] {
+      *taken = true;
+    });
+    return caf::behavior{[taken](status_atom) { return *taken; }};
+  });
+  auto taken = [&] {
+    bool out = false;
+    self->request(probe, 5s, status_atom::value)
+      .receive([&](bool x) { out = x; }, [](const caf::error&) {});
+    return out;
+  };
+  auto s = wait_stats("out", [](auto& s) { return s["queued"] == 6; });
+  ASSERT_EQ(s["queued"], 6);
+  // The bridge has handled the batch. Whatever it answered the bus is
+  // through the bus once the bus answers this, and through the probe
+  // before the probe answers: in order, so no answer means none was sent.
+  self->request(bus, 5s, status_atom::value)
+    .receive([](uint64_t, uint64_t, uint64_t) {}, [](const caf::error&) {});
+  EXPECT_FALSE(taken());
+  // Once the peer took everything, the publisher may go on.
+  for (int i = 0; i < 10; ++i)
+    EXPECT_TRUE(out->take_within(5s));
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (!taken() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(1ms);
+  EXPECT_TRUE(taken());
+  self->send_exit(probe, caf::exit_reason::user_shutdown);
 }
 
 TEST_F(bridge_logic, an_unanswered_request_gets_a_timeout_error_reply) {

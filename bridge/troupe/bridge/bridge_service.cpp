@@ -43,6 +43,10 @@ struct bridge_service::state {
   std::thread receiver;
   std::atomic<bool> stop{false};
   bool flush_scheduled = false;
+  /// Acknowledgements of bus batches held back while a `block` endpoint
+  /// queues (see `delivery_hold`): their publishers wait until ZMQ took
+  /// everything.
+  std::vector<delivery_hold> holds;
   detail::log_limiter out_limiter;
   /// "NAME/": the start of `via` on everything this bridge received.
   std::string via_prefix;
@@ -285,6 +289,10 @@ bool bridge_service::send_out(size_t index, const std::string& topic,
     }
     break;
   case full_policy::block:
+    // Hold the publisher back (if it asked to be told) until ZMQ took all.
+    if (auto h = hold_delivery();
+        h && (st_->holds.empty() || st_->holds.back() != h))
+      st_->holds.push_back(std::move(h));
     break;
   }
   if (is_envelope)
@@ -325,6 +333,8 @@ void bridge_service::flush() {
   if (left) {
     st_->flush_scheduled = true;
     after(1ms, [this] { flush(); });
+  } else {
+    st_->holds.clear(); // the waiting publishers may go on
   }
 }
 
@@ -339,6 +349,7 @@ hook_result bridge_service::on_stop() {
       ep->pending.clear();
     }
   st_->flush_scheduled = false;
+  st_->holds.clear();
   for (auto& [id, _] : st_->pending_requests)
     send_reply(id, "troupe.error",
                error_payload("stopping", "the bridge is stopping"));

@@ -4,6 +4,9 @@
 #include <exception>
 
 #include <caf/actor_cast.hpp>
+#include <caf/behavior.hpp>
+#include <caf/mailbox_element.hpp>
+#include <caf/response_promise.hpp>
 #include <caf/scheduled_actor.hpp>
 #include <caf/send.hpp>
 #include <spdlog/spdlog.h>
@@ -294,6 +297,37 @@ void host_core::deliver(const std::string& topic, const caf::message& msg) {
     count_dropped("bus message of unexpected type");
 }
 
+void host_core::deliver_batch(const bus_batch& b) {
+  // Only a publisher that passed `on_taken` sent the batch as a request.
+  delivering_batch_ = self_->current_message_id().is_request();
+  for (auto& x : b.items)
+    deliver(x.topic, x.msg);
+  delivering_batch_ = false;
+  // Without a hold, CAF answers the request as this handler returns; with
+  // one, the answer goes when the service drops its last copy.
+  current_hold_.release();
+}
+
+delivery_hold host_core::hold_delivery() {
+  if (!delivering_batch_)
+    return {};
+  if (!current_hold_) {
+    auto rp = self_->make_response_promise();
+    if (!rp.pending())
+      return {};
+    auto ack = std::shared_ptr<caf::response_promise>(
+      new caf::response_promise(std::move(rp)), [](caf::response_promise* p) {
+        try {
+          p->deliver(caf::unit);
+        } catch (...) { // NOLINT(bugprone-empty-catch): nobody to tell
+        }
+        delete p; // NOLINT(cppcoreguidelines-owning-memory)
+      });
+    current_hold_ = delivery_hold{std::move(ack)};
+  }
+  return current_hold_;
+}
+
 void host_core::run_task(uint64_t id, uint64_t generation) {
   if (generation != run_generation_ || state_ != service_state::running)
     return;
@@ -425,6 +459,39 @@ void host_core::publish_batch(bus_batch batch) {
     return;
   messages_out_ += batch.items.size();
   caf::anon_send(opts_.bus, publish_batch_atom::value, std::move(batch));
+}
+
+void host_core::publish_batch(bus_batch batch, std::function<void()> on_taken) {
+  if (!opts_.bus) {
+    count_dropped("publish without a topic bus");
+    return;
+  }
+  messages_out_ += batch.items.size();
+  // A request: the bus answers once every batch-taking subscriber handled
+  // the items. `request` is a member of the typed actor classes; the host
+  // only knows the scheduled_actor base, which has all a request needs.
+  auto id = self_->new_request_id(caf::message_priority::normal);
+  opts_.bus->enqueue(
+    caf::make_mailbox_element(
+      self_->ctrl(), id, {},
+      caf::make_message(publish_batch_atom::value, std::move(batch))),
+    self_->context());
+  auto done = [this, gen = run_generation_, f = std::move(on_taken)] {
+    // A continuation of an earlier run (or of a stopped service) must not
+    // publish into this one.
+    if (gen != run_generation_ || state_ != service_state::running || !f)
+      return;
+    try {
+      f();
+    } catch (const std::exception& e) {
+      handler_failed("publish_batch", e.what());
+    } catch (...) {
+      handler_failed("publish_batch", "unknown exception");
+    }
+  };
+  self_->add_multiplexed_response_handler(
+    id.response_id(), caf::behavior{[done]() mutable { done(); },
+                                    [done](caf::error&) mutable { done(); }});
 }
 
 void host_core::add_subscription(std::string prefix,

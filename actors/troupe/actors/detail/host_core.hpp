@@ -62,6 +62,9 @@ public:
   // ------------------------------------------------------------
 
   void deliver(const std::string& topic, const caf::message& msg);
+  /// Delivers every item; when the bus asked for an acknowledgement, sends
+  /// it now or, if the service took a `delivery_hold`, once that is gone.
+  void deliver_batch(const bus_batch& b);
   void run_task(uint64_t id, uint64_t generation);
   void on_deadline(uint64_t generation);
 
@@ -97,6 +100,8 @@ public:
   work_token track();
   void publish(std::string topic, caf::message msg);
   void publish_batch(bus_batch batch);
+  void publish_batch(bus_batch batch, std::function<void()> on_taken);
+  delivery_hold hold_delivery();
   void add_subscription(std::string prefix, service::subscription_handler fn);
   metric_registry& metrics() const noexcept { return *opts_.metrics; }
   const service_options& options() const noexcept { return opts_; }
@@ -180,6 +185,10 @@ private:
   std::shared_ptr<in_flight_counter> in_flight_;
   std::optional<caf::typed_response_promise<service_state>> stop_promise_;
   uint64_t stop_generation_ = 0;
+
+  // the acknowledgement of the batch being delivered (deliver_batch only)
+  bool delivering_batch_ = false;
+  delivery_hold current_hold_;
 
   // rate limit for drop warnings
   std::chrono::steady_clock::time_point last_drop_log_{};
