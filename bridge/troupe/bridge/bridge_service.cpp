@@ -61,7 +61,8 @@ struct bridge_service::state {
 bridge_service::bridge_service() : bridge_service(make_zmq_transport()) {}
 
 bridge_service::bridge_service(std::shared_ptr<transport> net)
-  : st_(std::make_unique<state>()) {
+  : st_(std::make_unique<state>()),
+    calls_(std::make_unique<detail::call_state>()) {
   st_->net = std::move(net);
 }
 
@@ -89,6 +90,12 @@ hook_result bridge_service::on_start() {
     std::lock_guard<std::mutex> guard{st.replies.mtx};
     st.replies.items.clear(); // for requests of an earlier run
   }
+  {
+    std::lock_guard<std::mutex> guard{calls_->out.mtx};
+    calls_->out.items.clear();
+  }
+  calls_->eps = &st.eps;
+  calls_->net = st.net.get();
   st.via_prefix = name() + "/";
   std::vector<endpoint_runtime*> inbound;
   for (auto& cfg : st.cfg.endpoints) {
@@ -105,14 +112,14 @@ hook_result bridge_service::on_start() {
                cfg.bind.empty() ? "connected to" : "bound at", ep->address);
     ep->index = st.eps.size();
     ep->via = st.via_prefix + cfg.name;
-    if (is_inbound(cfg.socket) || is_request(cfg.socket))
+    if (is_inbound(cfg.socket) || is_request(cfg.socket) || is_call(cfg.socket))
       inbound.push_back(ep.get());
     st.eps.push_back(std::move(ep));
   }
   // Outbound: one subscription per distinct prefix and endpoint.
   for (size_t i = 0; i < st.eps.size(); ++i) {
     auto& cfg = st.eps[i]->cfg;
-    if (is_inbound(cfg.socket) || is_request(cfg.socket))
+    if (is_inbound(cfg.socket) || is_request(cfg.socket) || is_call(cfg.socket))
       continue;
     auto prefixes =
       cfg.topics.empty() ? std::vector<std::string>{""} : cfg.topics;
@@ -126,10 +133,14 @@ hook_result bridge_service::on_start() {
           return send_out(i, topic, msg);
         });
   }
+  subscribe_message(call_prefix(name()),
+                    [this](const std::string& topic, const caf::message& msg) {
+                      return on_call(topic, msg);
+                    });
   if (!inbound.empty()) {
     caf::weak_actor_ptr weak{self()->ctrl()};
     detail::receiver_context ctx{std::move(inbound), st.net.get(), &st.replies,
-                                 &st.stop, &log()};
+                                 &calls_->out,       &st.stop,     &log()};
     st.receiver = std::thread{
       [ctx = std::move(ctx), weak] { detail::receive_loop(ctx, weak); }};
   }
@@ -239,6 +250,8 @@ bool bridge_service::send_out(size_t index, const std::string& topic,
   auto& ep = *st_->eps[index];
   std::string_view payload;
   bool is_envelope = false;
+  if (msg.size() == 1 && msg.match_element<call_request>(0))
+    return true; // a call for a req/dealer endpoint, not a message to send
   if (msg.size() == 1 && msg.match_element<envelope>(0)) {
     is_envelope = true;
     auto& e = msg.get_as<envelope>(0);
@@ -343,6 +356,7 @@ hook_result bridge_service::on_stop() {
     send_reply(id, "troupe.error",
                error_payload("stopping", "the bridge is stopping"));
   st_->pending_requests.clear();
+  end_calls();
   shut_down();
   log().info("final stats {}", stats_json());
   return hook_result::success();
@@ -388,6 +402,7 @@ std::string bridge_service::stats_json() const {
       {"name", ep->cfg.name},
       {"socket", std::string{to_string(ep->cfg.socket)}},
       {"direction", is_request(ep->cfg.socket)   ? "request"
+                    : is_call(ep->cfg.socket)    ? "call"
                     : is_inbound(ep->cfg.socket) ? "in"
                                                  : "out"},
       {"address", ep->address},
@@ -403,6 +418,7 @@ std::string bridge_service::stats_json() const {
       {"auth_denied", st_->net->auth_denied(ep->cfg.name)},
       {"malformed", malformed},
     });
+    add_call_stats(*ep, eps.back());
   }
   return out.dump();
 }
