@@ -137,7 +137,9 @@ TEST_F(bridge_calls, dealer_matches_replies_by_id_and_drops_late_ones) {
         net);
   auto rpc = net->endpoint("rpc");
   ask("rpc", "calc.a", "1");
-  ask("rpc", "calc.b", "2", 30);
+  // Long enough for the receiver thread to send it before its deadline
+  // (an unsent call past its deadline is never sent).
+  ask("rpc", "calc.b", "2", 500);
   auto a = rpc->take_within(5s);
   auto b = rpc->take_within(5s);
   ASSERT_TRUE(a && b);
@@ -199,7 +201,7 @@ TEST_F(bridge_calls, req_sends_one_call_at_a_time_and_drops_beyond_hwm) {
 TEST_F(bridge_calls, a_timed_out_req_call_lets_the_next_one_go) {
   start(config::table{{"rpc", ep({{"socket", "req"},
                                   {"connect", config::list{"x"}},
-                                  {"timeout", "30ms"}})}},
+                                  {"timeout", "300ms"}})}},
         net);
   auto rpc = net->endpoint("rpc");
   ask("rpc", "q.1", "1");

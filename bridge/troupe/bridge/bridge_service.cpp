@@ -111,6 +111,7 @@ hook_result bridge_service::on_start() {
     log().info("endpoint '{}': {} {} {}", cfg.name, to_string(cfg.socket),
                cfg.bind.empty() ? "connected to" : "bound at", ep->address);
     ep->index = st.eps.size();
+    ep->window = static_cast<uint64_t>(cfg.hwm);
     ep->via = st.via_prefix + cfg.name;
     if (is_inbound(cfg.socket) || is_request(cfg.socket) || is_call(cfg.socket))
       inbound.push_back(ep.get());
@@ -149,11 +150,20 @@ hook_result bridge_service::on_start() {
   return hook_result::success();
 }
 
-void bridge_service::on_inbound(bus_batch& batch) {
+void bridge_service::on_inbound(uint64_t endpoint, bus_batch& batch) {
   for (auto& x : batch.items)
     if (x.topic == heartbeat_topic)
       on_heartbeat(x.msg.get_as<envelope>(0));
+  auto n = batch.items.size();
   publish_batch(std::move(batch));
+  if (endpoint < st_->eps.size())
+    return_credit(*st_->eps[endpoint], n);
+}
+
+void bridge_service::return_credit(endpoint_runtime& ep, uint64_t n) {
+  // The receiver skips a socket without credit; it must hear of new credit.
+  if (ep.in_flight.fetch_sub(n, std::memory_order_acq_rel) >= ep.window)
+    st_->net->wake();
 }
 
 void bridge_service::on_heartbeat(const envelope& e) {
@@ -201,6 +211,7 @@ void bridge_service::on_request(uint64_t id, uint64_t endpoint,
   if (endpoint >= st.eps.size())
     return;
   st.pending_requests[id] = state::pending_request{endpoint, e.topic};
+  // The credit of a request comes back when it is answered or timed out.
   publish(e.topic, request{e, caf::actor_cast<caf::actor>(self()), id});
   after(st.eps[endpoint]->cfg.timeout, [this, id] {
     auto i = st_->pending_requests.find(id);
@@ -213,6 +224,7 @@ void bridge_service::on_request(uint64_t id, uint64_t endpoint,
                  ep.cfg.name, i->second.topic,
                  config::format_duration(ep.cfg.timeout));
     st_->pending_requests.erase(i);
+    return_credit(ep, 1);
     send_reply(
       id, "troupe.error",
       error_payload("timeout", "no answer within " +
@@ -228,6 +240,7 @@ void bridge_service::on_reply(uint64_t id, bool ok,
   auto topic = std::move(i->second.topic);
   auto& ep = *st_->eps[i->second.endpoint];
   st_->pending_requests.erase(i);
+  return_credit(ep, 1);
   if (ok) {
     send_reply(id, topic, payload);
   } else {
@@ -419,6 +432,11 @@ std::string bridge_service::stats_json() const {
       {"malformed", malformed},
     });
     add_call_stats(*ep, eps.back());
+    if (is_inbound(ep->cfg.socket) || is_request(ep->cfg.socket)) {
+      eps.back()["in_flight"] = ep->in_flight.load();
+      eps.back()["in_flight_max"] = ep->in_flight_max.load();
+      eps.back()["window"] = ep->window;
+    }
   }
   return out.dump();
 }

@@ -22,8 +22,9 @@ struct endpoint_runtime;
 struct call_state;
 } // namespace detail
 
-/// Hands inbound messages from the receiver thread to the bridge actor: a
-/// `bus_batch` of envelopes, all that one socket had ready (up to a limit).
+/// Hands inbound messages from the receiver thread to the bridge actor: the
+/// endpoint's index and a `bus_batch` of envelopes, what one socket had
+/// ready (up to the endpoint's free credit).
 using inbound_atom = caf::atom_constant<caf::atom("br_in")>;
 
 /// Hands one request from a rep/router endpoint to the bridge actor.
@@ -40,7 +41,10 @@ using stats_atom = caf::atom_constant<caf::atom("br_stats")>;
 ///
 /// Inbound endpoints (sub, pull) are polled by one receiver thread; each
 /// message is checked against the wire format (see wire.hpp), counted, and
-/// published on the local bus as an `envelope` under its topic. Malformed
+/// published on the local bus as an `envelope` under its topic. At most
+/// `hwm` messages per endpoint are between the receiver and the bus (or,
+/// for requests, unanswered): beyond that the receiver stops reading the
+/// socket, and ZMQ's high-water mark holds the peer back. Malformed
 /// input is counted per reason and endpoint and logged at most a few lines
 /// per second per reason; it never stops other traffic.
 ///
@@ -68,7 +72,7 @@ using stats_atom = caf::atom_constant<caf::atom("br_stats")>;
 class bridge_service : public service {
 public:
   using interface = service_actor::extend<
-    caf::reacts_to<inbound_atom, bus_batch>,
+    caf::reacts_to<inbound_atom, uint64_t, bus_batch>,
     caf::reacts_to<request_in_atom, uint64_t, uint64_t, envelope>,
     caf::reacts_to<reply_atom, uint64_t, bool, std::string>,
     caf::reacts_to<call_reply_atom, uint64_t, uint64_t, envelope>,
@@ -83,7 +87,9 @@ public:
 
   auto handlers() {
     return std::make_tuple(
-      [this](inbound_atom, bus_batch& b) { on_inbound(b); },
+      [this](inbound_atom, uint64_t endpoint, bus_batch& b) {
+        on_inbound(endpoint, b);
+      },
       [this](request_in_atom, uint64_t id, uint64_t endpoint,
              const envelope& e) { on_request(id, endpoint, e); },
       [this](reply_atom, uint64_t id, bool ok, const std::string& payload) {
@@ -103,7 +109,8 @@ public:
 private:
   struct state;
 
-  void on_inbound(bus_batch& batch);
+  void on_inbound(uint64_t endpoint, bus_batch& batch);
+  void return_credit(detail::endpoint_runtime& ep, uint64_t n);
   void on_heartbeat(const envelope& e);
   void on_request(uint64_t id, uint64_t endpoint, const envelope& e);
   void on_reply(uint64_t id, bool ok, const std::string& payload);

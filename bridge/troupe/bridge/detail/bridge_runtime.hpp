@@ -113,6 +113,14 @@ struct endpoint_runtime {
   std::atomic<uint64_t> gaps{0};
   std::atomic<uint64_t> timeouts{0};
   std::atomic<uint64_t> error_replies{0};
+  // Inbound credit (sub, pull, rep, router): messages handed to the actor
+  // and not yet passed on (to the bus, or answered for requests). The
+  // receiver thread adds, the actor subtracts; at `window` the receiver
+  // stops reading this socket, so that ZMQ's own rcvhwm fills up.
+  std::atomic<uint64_t> in_flight{0};
+  /// The most `in_flight` ever was (receiver thread writes).
+  std::atomic<uint64_t> in_flight_max{0};
+  uint64_t window = 0;
   size_t index = 0;
   std::array<std::atomic<uint64_t>, reason_count> malformed{};
   // req/dealer (actor thread only): calls taken, and how each ended:

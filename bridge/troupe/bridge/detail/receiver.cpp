@@ -134,22 +134,41 @@ public:
   /// this thread never keeps the actor alive.
   caf::actor dest;
 
-  // Takes what `ep` has ready: one actor message for the plain messages,
-  // one per request.
+  // Takes what `ep` has ready, as far as its credit goes: one actor
+  // message for the plain messages, one per request.
   void drain(endpoint_runtime& ep) {
-    auto k = ep.sock->receive(rx_, max_batch);
+    auto k = ep.sock->receive(rx_, std::min<uint64_t>(max_batch, credit(ep)));
     bus_batch batch;
     batch.items.reserve(k);
     for (size_t m = 0; m < k; ++m)
       take(ep, rx_[m], batch);
-    if (!batch.items.empty())
-      caf::anon_send(dest, inbound_atom::value, std::move(batch));
+    if (!batch.items.empty()) {
+      take_credit(ep, batch.items.size());
+      caf::anon_send(dest, inbound_atom::value, static_cast<uint64_t>(ep.index),
+                     std::move(batch));
+    }
+  }
+
+  /// How many more messages `ep` may hand to the actor now; call
+  /// endpoints (replies to our own calls) are bounded by their calls.
+  static uint64_t credit(const endpoint_runtime& ep) {
+    if (is_call(ep.cfg.socket))
+      return max_batch;
+    auto used = ep.in_flight.load(std::memory_order_acquire);
+    return used >= ep.window ? 0 : ep.window - used;
   }
 
   std::unordered_map<uint64_t, route> routes;
   call_sender calls;
 
 private:
+  // Before the hand-off, so that the actor never returns more than taken.
+  static void take_credit(endpoint_runtime& ep, uint64_t n) {
+    auto now = ep.in_flight.fetch_add(n, std::memory_order_acq_rel) + n;
+    if (now > ep.in_flight_max.load(std::memory_order_relaxed))
+      ep.in_flight_max.store(now, std::memory_order_relaxed);
+  }
+
   void take(endpoint_runtime& ep, multipart& frames, bus_batch& batch) {
     bool requests = is_request(ep.cfg.socket);
     // ROUTER: [identity][""]?[topic][payload][meta]?; the routing part goes
@@ -220,6 +239,7 @@ private:
     if (requests) {
       auto id = ++next_id_;
       routes.emplace(id, std::move(r));
+      take_credit(ep, 1);
       caf::anon_send(dest, request_in_atom::value, id,
                      static_cast<uint64_t>(ep.index), std::move(e));
       return;
@@ -240,14 +260,22 @@ private:
 void receive_loop(const receiver_context& ctx,
                   const caf::weak_actor_ptr& target) {
   std::vector<endpoint_socket*> socks;
-  for (auto* ep : ctx.eps)
-    socks.push_back(ep->sock.get());
+  std::vector<endpoint_runtime*> polled;
   std::vector<char> ready;
   std::vector<reply_queue::item> scratch;
   receiver rx{ctx};
   bool calls_waiting = false;
   while (!ctx.stop->load(std::memory_order_relaxed)) {
     // A call that a socket would not take yet is retried every millisecond.
+    // Only sockets with credit: the others wait in ZMQ (whose rcvhwm then
+    // holds the peer back) until the actor returns credit and wakes us.
+    socks.clear();
+    polled.clear();
+    for (auto* ep : ctx.eps)
+      if (receiver::credit(*ep) > 0) {
+        socks.push_back(ep->sock.get());
+        polled.push_back(ep);
+      }
     ctx.net->wait(socks, calls_waiting ? 1ms : 100ms, ready);
     auto strong = target.lock();
     if (!strong)
@@ -255,9 +283,9 @@ void receive_loop(const receiver_context& ctx,
     rx.dest = caf::actor_cast<caf::actor>(strong);
     send_replies(*ctx.replies, scratch, rx.routes);
     calls_waiting = rx.calls.send();
-    for (size_t i = 0; i < ctx.eps.size(); ++i)
+    for (size_t i = 0; i < polled.size(); ++i)
       if (ready[i] != 0)
-        rx.drain(*ctx.eps[i]);
+        rx.drain(*polled[i]);
     rx.dest = caf::actor{};
   }
   // Answers queued by on_stop (e.g. "stopping") still go out.
