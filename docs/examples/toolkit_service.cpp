@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <string>
 
 #include <caf/actor_system.hpp>
@@ -56,7 +57,14 @@ public:
   auto handlers() {
     return std::make_tuple(
       [this](lookup_atom, const std::string& key) -> caf::result<std::string> {
-        return find(key);
+        auto promise = self()->make_response_promise<std::string>();
+        find(key, [promise](caf::expected<std::string> r) mutable {
+          if (r)
+            promise.deliver(std::move(*r));
+          else
+            promise.deliver(r.error());
+        });
+        return promise;
       });
   }
 
@@ -81,45 +89,47 @@ public:
     return troupe::hook_result::success();
   }
 
-private:
-  caf::result<std::string> find(const std::string& key) {
+protected:
+  using found = std::function<void(caf::expected<std::string>)>;
+
+  // Looks `key` up in the backend; `done` gets the value or the final error.
+  void find(const std::string& key, found done) {
     // The breaker turns a dead backend into quick refusals.
     troupe::circuit_breaker_policy bp;
     bp.failure_threshold = 3;
     bp.cool_down = std::chrono::seconds{5};
     auto& db_breaker = breaker("backend", bp);
     if (!db_breaker.allow_call(now()))
-      return troupe::make_error(troupe::errc::circuit_open,
-                                "backend breaker open");
+      return done(
+        troupe::make_error(troupe::errc::circuit_open, "backend breaker open"));
     // Retries: 3 attempts, 50 ms then 100 ms apart, on the actor clock.
     troupe::retry_policy rp;
     rp.max_attempts = 3;
     rp.initial_delay = std::chrono::milliseconds{50};
     rp.jitter = 0;
-    auto promise = self()->make_response_promise<std::string>();
     auto started = now();
     retry_request<std::string>(
       rp, db_, std::chrono::seconds{1},
-      [this, promise, started](caf::expected<std::string> r) mutable {
+      [this, done = std::move(done), started](caf::expected<std::string> r) {
         std::chrono::duration<double> took = now() - started;
         latency_->observe(took.count());
         if (r) {
           breaker("backend").success(now());
           ok_->inc();
           failed_in_row_ = 0;
-          promise.deliver(std::move(*r));
         } else {
           breaker("backend").failure(now());
           failed_->inc();
           ++failed_in_row_;
-          promise.deliver(r.error());
         }
+        done(std::move(r));
       },
       fetch_atom::value, key);
-    return promise;
   }
 
   backend::interface db_;
+
+private:
   troupe::counter* ok_ = nullptr;
   troupe::counter* failed_ = nullptr;
   troupe::histogram* latency_ = nullptr;

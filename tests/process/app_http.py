@@ -1,11 +1,12 @@
 """Control-plane checks for tests/process/app_test.sh (stdlib only).
 
-    app_http.py URL health|metrics|add-remove
+    app_http.py URL health|metrics|add-remove|toolkit
 Prints what it checked; exits non-zero on the first failure.
 """
 import json
 import re
 import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -36,10 +37,8 @@ SAMPLE = re.compile(
     r'(-?[0-9.e+-]+|NaN|[+-]Inf)$')
 
 
-def metrics():
-    status, text, ctype = call("GET", "/metrics")
-    check("metrics 200", status == 200, status)
-    check("metrics content type", ctype.startswith("text/plain"), ctype)
+def exposition(text):
+    """Checks Prometheus text line by line; returns the family names."""
     helps, types, families = set(), set(), set()
     for line in text.splitlines():
         if line.startswith("# HELP "):
@@ -57,6 +56,14 @@ def metrics():
             families.add(name if name in types else base)
     check("every family has HELP and TYPE", families <= helps & types,
           families - (helps & types))
+    return families
+
+
+def metrics():
+    status, text, ctype = call("GET", "/metrics")
+    check("metrics 200", status == 200, status)
+    check("metrics content type", ctype.startswith("text/plain"), ctype)
+    families = exposition(text)
     for want in ("troupe_service_state", "troupe_service_messages_in_total",
                  "troupe_service_restarts_total", "troupe_bridge_received_total",
                  "troupe_bridge_malformed_total"):
@@ -98,4 +105,94 @@ def add_remove():
     check("deleted service is gone", status == 404, text)
 
 
-{"health": health, "metrics": metrics, "add-remove": add_remove}[sys.argv[2]]()
+def sample(text, series):
+    """The value of `series` (name with labels) in exposition text, or None."""
+    for line in text.splitlines():
+        if line.startswith(series + " "):
+            return float(line.split()[-1])
+    return None
+
+
+def poll(what, probe, timeout=20.0):
+    """Calls probe() until it returns a true value; fails after timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = probe()
+        if got:
+            return got
+        time.sleep(0.1)
+    check(what, False, "(timed out)")
+
+
+def service_health(name):
+    status, text, _ = call("GET", "/health")
+    body = json.loads(text)
+    for s in body["services"]:
+        if s["name"] == name:
+            return status, body, s, {c["name"]: c["status"] for c in s["checks"]}
+    return status, body, None, {}
+
+
+def toolkit():
+    """The toolkit example plugin (docs/examples/toolkit.toml) at work."""
+    def metrics_with(*series):
+        status, text, _ = call("GET", "/metrics")
+        if status == 200 and all((sample(text, s) or 0) > 0 for s in series):
+            return text
+        return None
+    text = poll("lookups, retries and an open breaker show in /metrics",
+                lambda: metrics_with(
+                    'lookups_total{service="flaky",outcome="ok"}',
+                    'lookups_total{service="broken",outcome="failed"}',
+                    'circuit_breaker_state{service="broken",breaker="backend"}',
+                    'circuit_breaker_rejected_total{service="broken",breaker="backend"}'))
+    exposition(text)
+    check("flaky's lookups all succeed (retries hide every 3rd failure)",
+          sample(text, 'lookups_total{service="flaky",outcome="failed"}') == 0)
+    check("broken's breaker is open (2)", sample(
+        text, 'circuit_breaker_state{service="broken",breaker="backend"}') == 2)
+    check("flaky's breaker is closed (0)", sample(
+        text, 'circuit_breaker_state{service="flaky",breaker="backend"}') == 0)
+    check("the histogram counts flaky's lookups",
+          sample(text, 'lookup_seconds_count{service="flaky"}') > 0 and
+          sample(text, 'lookup_seconds_bucket{service="flaky",le="+Inf"}') > 0)
+    check("a retried lookup takes >= 50 ms (falls in the 0.1 bucket)",
+          sample(text, 'lookup_seconds_bucket{service="flaky",le="0.1"}') >
+          sample(text, 'lookup_seconds_bucket{service="flaky",le="0.01"}'),
+          text)
+
+    status, body, s, checks = poll(
+        "broken degrades with its breaker and lookups checks",
+        lambda: (lambda r: r if r[3].get("lookups") == "degraded" else None)(
+            service_health("broken")))
+    check("health 503, not ok, while one service is degraded",
+          status == 503 and not body["ok"], body)
+    check("broken's breaker check is degraded",
+          checks.get("breaker:backend") == "degraded", checks)
+    _, _, s, checks = service_health("flaky")
+    check("flaky is healthy with both checks", s["overall"] == "healthy" and
+          checks == {"lookups": "healthy", "breaker:backend": "healthy"}, s)
+    status, text, _ = call("GET", "/services/flaky")
+    check("flaky's metadata shows in its status",
+          json.loads(text).get("metadata", {}).get("backend") == "example", text)
+
+    status, text, _ = call("DELETE", "/services/broken")
+    check("deleting broken answers 200", status == 200, text)
+    status, text, _ = call("GET", "/health")
+    check("health 200 once only healthy services are left",
+          status == 200 and json.loads(text)["ok"], text)
+
+    status, text, _ = call("POST", "/services",
+                           {"name": "added", "type": "lookup",
+                            "settings": {"backend_fail_every": 1,
+                                         "interval": "50ms"}})
+    check("a plugin type is added at run time (201)", status == 201, text)
+    poll("the added lookup opens its breaker and degrades /health",
+         lambda: service_health("added")[3].get("breaker:backend") == "degraded")
+    check("health 503 again", service_health("added")[0] == 503)
+    status, text, _ = call("DELETE", "/services/added")
+    check("deleting it answers 200", status == 200, text)
+
+
+{"health": health, "metrics": metrics, "add-remove": add_remove,
+ "toolkit": toolkit}[sys.argv[2]]()

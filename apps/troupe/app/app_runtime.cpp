@@ -516,16 +516,7 @@ control_result app_runtime::add(const json& body) {
       errors.push_back({"settings." + p.path, p.message});
     return control_invalid("invalid settings", errors);
   }
-  config::service_spec spec;
-  spec.name = name;
-  spec.type = type_name;
-  config::settings common{values};
-  spec.restart = common.get_or("restart", std::string{"permanent"});
-  spec.stop_timeout = common.get_or("stop_timeout", config::duration{5s});
-  spec.log_level = common.get_or("log_level", std::string{});
-  for (auto& f : config::service_common_schema().fields())
-    values.erase(f.key);
-  spec.settings = config::settings{std::move(values)};
+  auto spec = config::make_service_spec(name, values);
   std::unique_lock<std::mutex> guard{d.mtx};
   if (d.cfg.services.count(name) > 0)
     return control_error(409, "a service named '" + name + "' exists");

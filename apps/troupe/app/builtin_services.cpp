@@ -7,6 +7,7 @@
 #include "troupe/app/demo_services.hpp"
 #include "troupe/app/demo_work.hpp"
 #include "troupe/bridge/bridge_service.hpp"
+#include "troupe/bridge/call_proxy.hpp"
 #include "troupe/bridge/endpoint_config.hpp"
 
 namespace troupe::app {
@@ -18,6 +19,8 @@ void register_builtin_services(service_registry& reg) {
   };
   add(
     service_type_of<bridge::bridge_service>("bridge", bridge::bridge_schema()));
+  add(service_type_of<bridge::call_proxy>("call_proxy",
+                                          bridge::call_proxy::type_schema()));
   add(service_type_of<ticker>("ticker", ticker_schema()));
   add(service_type_of<counter>("counter", counter_schema()));
   add(service_type_of<echo>("echo", echo_schema()));

@@ -261,6 +261,32 @@ TEST_F(bridge_logic, an_unanswered_request_gets_a_timeout_error_reply) {
   EXPECT_EQ(err["message"], "missing_payload");
 }
 
+TEST_F(bridge_logic, inbound_batches_never_exceed_the_credit_window) {
+  self->send(bus, subscribe_atom::value, std::string{"w."},
+             caf::actor_cast<caf::actor>(self));
+  self->request(bus, 5s, status_atom::value)
+    .receive([](uint64_t, uint64_t, uint64_t) {}, [](caf::error&) {});
+  // All 100 are ready at once; a window of 8 lets at most 8 through before
+  // the actor has passed them on.
+  auto in = net->endpoint("in");
+  for (int i = 0; i < 100; ++i)
+    in->inject({"w.x", std::to_string(i)});
+  start(
+    config::table{{"in", ep({{"socket", "pull"}, {"bind", "x"}, {"hwm", 8}})}});
+  int got = 0;
+  for (bool more = true; more && got < 100;)
+    self->receive(
+      [&](deliver_atom, const std::string&, const caf::message&) { ++got; },
+      caf::after(5s) >> [&] { more = false; });
+  EXPECT_EQ(got, 100);
+  auto s = wait_stats("in", [](auto& s) { return s["in_flight"] == 0; });
+  EXPECT_EQ(s["received"], 100);
+  EXPECT_EQ(s["window"], 8);
+  EXPECT_EQ(s["in_flight"], 0);
+  EXPECT_LE(s["in_flight_max"].get<uint64_t>(), 8u);
+  EXPECT_GT(s["in_flight_max"].get<uint64_t>(), 0u);
+}
+
 TEST_F(bridge_logic, an_endpoint_that_cannot_open_fails_start) {
   net->fail_open("out", "bind x: Address already in use");
   br = spawn_service<bridge_service>(sys, {"br", "bridge", bus}, net);

@@ -65,7 +65,8 @@ struct bridge_service::state {
 bridge_service::bridge_service() : bridge_service(make_zmq_transport()) {}
 
 bridge_service::bridge_service(std::shared_ptr<transport> net)
-  : st_(std::make_unique<state>()) {
+  : st_(std::make_unique<state>()),
+    calls_(std::make_unique<detail::call_state>()) {
   st_->net = std::move(net);
 }
 
@@ -93,6 +94,12 @@ hook_result bridge_service::on_start() {
     std::lock_guard<std::mutex> guard{st.replies.mtx};
     st.replies.items.clear(); // for requests of an earlier run
   }
+  {
+    std::lock_guard<std::mutex> guard{calls_->out.mtx};
+    calls_->out.items.clear();
+  }
+  calls_->eps = &st.eps;
+  calls_->net = st.net.get();
   st.via_prefix = name() + "/";
   std::vector<endpoint_runtime*> inbound;
   for (auto& cfg : st.cfg.endpoints) {
@@ -108,15 +115,16 @@ hook_result bridge_service::on_start() {
     log().info("endpoint '{}': {} {} {}", cfg.name, to_string(cfg.socket),
                cfg.bind.empty() ? "connected to" : "bound at", ep->address);
     ep->index = st.eps.size();
+    ep->window = static_cast<uint64_t>(cfg.hwm);
     ep->via = st.via_prefix + cfg.name;
-    if (is_inbound(cfg.socket) || is_request(cfg.socket))
+    if (is_inbound(cfg.socket) || is_request(cfg.socket) || is_call(cfg.socket))
       inbound.push_back(ep.get());
     st.eps.push_back(std::move(ep));
   }
   // Outbound: one subscription per distinct prefix and endpoint.
   for (size_t i = 0; i < st.eps.size(); ++i) {
     auto& cfg = st.eps[i]->cfg;
-    if (is_inbound(cfg.socket) || is_request(cfg.socket))
+    if (is_inbound(cfg.socket) || is_request(cfg.socket) || is_call(cfg.socket))
       continue;
     auto prefixes =
       cfg.topics.empty() ? std::vector<std::string>{""} : cfg.topics;
@@ -130,10 +138,14 @@ hook_result bridge_service::on_start() {
           return send_out(i, topic, msg);
         });
   }
+  subscribe_message(call_prefix(name()),
+                    [this](const std::string& topic, const caf::message& msg) {
+                      return on_call(topic, msg);
+                    });
   if (!inbound.empty()) {
     caf::weak_actor_ptr weak{self()->ctrl()};
     detail::receiver_context ctx{std::move(inbound), st.net.get(), &st.replies,
-                                 &st.stop, &log()};
+                                 &calls_->out,       &st.stop,     &log()};
     st.receiver = std::thread{
       [ctx = std::move(ctx), weak] { detail::receive_loop(ctx, weak); }};
   }
@@ -142,11 +154,20 @@ hook_result bridge_service::on_start() {
   return hook_result::success();
 }
 
-void bridge_service::on_inbound(bus_batch& batch) {
+void bridge_service::on_inbound(uint64_t endpoint, bus_batch& batch) {
   for (auto& x : batch.items)
     if (x.topic == heartbeat_topic)
       on_heartbeat(x.msg.get_as<envelope>(0));
+  auto n = batch.items.size();
   publish_batch(std::move(batch));
+  if (endpoint < st_->eps.size())
+    return_credit(*st_->eps[endpoint], n);
+}
+
+void bridge_service::return_credit(endpoint_runtime& ep, uint64_t n) {
+  // The receiver skips a socket without credit; it must hear of new credit.
+  if (ep.in_flight.fetch_sub(n, std::memory_order_acq_rel) >= ep.window)
+    st_->net->wake();
 }
 
 void bridge_service::on_heartbeat(const envelope& e) {
@@ -194,6 +215,7 @@ void bridge_service::on_request(uint64_t id, uint64_t endpoint,
   if (endpoint >= st.eps.size())
     return;
   st.pending_requests[id] = state::pending_request{endpoint, e.topic};
+  // The credit of a request comes back when it is answered or timed out.
   publish(e.topic, request{e, caf::actor_cast<caf::actor>(self()), id});
   after(st.eps[endpoint]->cfg.timeout, [this, id] {
     auto i = st_->pending_requests.find(id);
@@ -206,6 +228,7 @@ void bridge_service::on_request(uint64_t id, uint64_t endpoint,
                  ep.cfg.name, i->second.topic,
                  config::format_duration(ep.cfg.timeout));
     st_->pending_requests.erase(i);
+    return_credit(ep, 1);
     send_reply(
       id, "troupe.error",
       error_payload("timeout", "no answer within " +
@@ -221,6 +244,7 @@ void bridge_service::on_reply(uint64_t id, bool ok,
   auto topic = std::move(i->second.topic);
   auto& ep = *st_->eps[i->second.endpoint];
   st_->pending_requests.erase(i);
+  return_credit(ep, 1);
   if (ok) {
     send_reply(id, topic, payload);
   } else {
@@ -243,6 +267,8 @@ bool bridge_service::send_out(size_t index, const std::string& topic,
   auto& ep = *st_->eps[index];
   std::string_view payload;
   bool is_envelope = false;
+  if (msg.size() == 1 && msg.match_element<call_request>(0))
+    return true; // a call for a req/dealer endpoint, not a message to send
   if (msg.size() == 1 && msg.match_element<envelope>(0)) {
     is_envelope = true;
     auto& e = msg.get_as<envelope>(0);
@@ -354,6 +380,7 @@ hook_result bridge_service::on_stop() {
     send_reply(id, "troupe.error",
                error_payload("stopping", "the bridge is stopping"));
   st_->pending_requests.clear();
+  end_calls();
   shut_down();
   log().info("final stats {}", stats_json());
   return hook_result::success();
@@ -399,6 +426,7 @@ std::string bridge_service::stats_json() const {
       {"name", ep->cfg.name},
       {"socket", std::string{to_string(ep->cfg.socket)}},
       {"direction", is_request(ep->cfg.socket)   ? "request"
+                    : is_call(ep->cfg.socket)    ? "call"
                     : is_inbound(ep->cfg.socket) ? "in"
                                                  : "out"},
       {"address", ep->address},
@@ -414,6 +442,12 @@ std::string bridge_service::stats_json() const {
       {"auth_denied", st_->net->auth_denied(ep->cfg.name)},
       {"malformed", malformed},
     });
+    add_call_stats(*ep, eps.back());
+    if (is_inbound(ep->cfg.socket) || is_request(ep->cfg.socket)) {
+      eps.back()["in_flight"] = ep->in_flight.load();
+      eps.back()["in_flight_max"] = ep->in_flight_max.load();
+      eps.back()["window"] = ep->window;
+    }
   }
   return out.dump();
 }

@@ -6,9 +6,11 @@
 
 #include <caf/atom.hpp>
 #include <caf/replies_to.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include "troupe/actors/bus_batch.hpp"
 #include "troupe/actors/service.hpp"
+#include "troupe/bridge/call.hpp"
 #include "troupe/bridge/envelope.hpp"
 #include "troupe/bridge/request.hpp"
 #include "troupe/bridge/transport.hpp"
@@ -17,14 +19,20 @@ namespace troupe::bridge {
 
 namespace detail {
 struct endpoint_runtime;
+struct call_state;
 } // namespace detail
 
-/// Hands inbound messages from the receiver thread to the bridge actor: a
-/// `bus_batch` of envelopes, all that one socket had ready (up to a limit).
+/// Hands inbound messages from the receiver thread to the bridge actor: the
+/// endpoint's index and a `bus_batch` of envelopes, what one socket had
+/// ready (up to the endpoint's free credit).
 using inbound_atom = caf::atom_constant<caf::atom("br_in")>;
 
 /// Hands one request from a rep/router endpoint to the bridge actor.
 using request_in_atom = caf::atom_constant<caf::atom("br_req")>;
+
+/// Hands a peer's reply to a call (req, dealer endpoint) to the bridge
+/// actor: endpoint index, call id, reply.
+using call_reply_atom = caf::atom_constant<caf::atom("br_creply")>;
 
 /// Asks a bridge for its counters; the answer is a JSON object.
 using stats_atom = caf::atom_constant<caf::atom("br_stats")>;
@@ -33,7 +41,10 @@ using stats_atom = caf::atom_constant<caf::atom("br_stats")>;
 ///
 /// Inbound endpoints (sub, pull) are polled by one receiver thread; each
 /// message is checked against the wire format (see wire.hpp), counted, and
-/// published on the local bus as an `envelope` under its topic. Malformed
+/// published on the local bus as an `envelope` under its topic. At most
+/// `hwm` messages per endpoint are between the receiver and the bus (or,
+/// for requests, unanswered): beyond that the receiver stops reading the
+/// socket, and ZMQ's high-water mark holds the peer back. Malformed
 /// input is counted per reason and endpoint and logged at most a few lines
 /// per second per reason; it never stops other traffic.
 ///
@@ -51,12 +62,20 @@ using stats_atom = caf::atom_constant<caf::atom("br_stats")>;
 /// `[topic][payload]`, or `[troupe.error][{"code", "message"}]` when the
 /// service reports an error, nobody answers within `timeout`, or the request
 /// was malformed — never silence, so a REQ socket never gets stuck.
+///
+/// Call endpoints (req, dealer) carry requests of local services to a peer
+/// and its replies back (see call.hpp): a service publishes a `call` under
+/// `call_topic(BRIDGE, ENDPOINT)` and gets the reply, or an error, as a
+/// CAF response. A req endpoint has one call in flight, a dealer up to
+/// `hwm`; further calls wait (at most `hwm`, `on_full` decides), and every
+/// call ends by its deadline.
 class bridge_service : public service {
 public:
   using interface = service_actor::extend<
-    caf::reacts_to<inbound_atom, bus_batch>,
+    caf::reacts_to<inbound_atom, uint64_t, bus_batch>,
     caf::reacts_to<request_in_atom, uint64_t, uint64_t, envelope>,
     caf::reacts_to<reply_atom, uint64_t, bool, std::string>,
+    caf::reacts_to<call_reply_atom, uint64_t, uint64_t, envelope>,
     caf::replies_to<stats_atom>::with<std::string>>;
 
   /// Talks ZeroMQ (`make_zmq_transport`).
@@ -68,11 +87,16 @@ public:
 
   auto handlers() {
     return std::make_tuple(
-      [this](inbound_atom, bus_batch& b) { on_inbound(b); },
+      [this](inbound_atom, uint64_t endpoint, bus_batch& b) {
+        on_inbound(endpoint, b);
+      },
       [this](request_in_atom, uint64_t id, uint64_t endpoint,
              const envelope& e) { on_request(id, endpoint, e); },
       [this](reply_atom, uint64_t id, bool ok, const std::string& payload) {
         on_reply(id, ok, payload);
+      },
+      [this](call_reply_atom, uint64_t endpoint, uint64_t id, envelope& e) {
+        on_call_reply(endpoint, id, e);
       },
       [this](stats_atom) { return stats_json(); });
   }
@@ -85,13 +109,25 @@ public:
 private:
   struct state;
 
-  void on_inbound(bus_batch& batch);
+  void on_inbound(uint64_t endpoint, bus_batch& batch);
+  void return_credit(detail::endpoint_runtime& ep, uint64_t n);
   void on_heartbeat(const envelope& e);
   void on_request(uint64_t id, uint64_t endpoint, const envelope& e);
   void on_reply(uint64_t id, bool ok, const std::string& payload);
   void send_reply(uint64_t id, const std::string& topic,
                   const std::string& payload);
   std::string stats_json() const;
+  // Calls (bridge_calls.cpp).
+  bool on_call(const std::string& topic, const caf::message& msg);
+  void on_call_reply(uint64_t endpoint, uint64_t id, envelope& e);
+  void answer_call(const call_request& c, caf::message m);
+  void send_call(uint64_t id);
+  void pump_calls(detail::endpoint_runtime& ep);
+  void drop_call(uint64_t id, size_t reason);
+  void expire_call(uint64_t id);
+  void end_calls();
+  void add_call_stats(const detail::endpoint_runtime& ep,
+                      nlohmann::json& out) const;
   bool send_out(size_t endpoint, const std::string& topic,
                 const caf::message& msg);
   void drain(detail::endpoint_runtime& ep);
@@ -100,6 +136,7 @@ private:
   void shut_down();
 
   std::unique_ptr<state> st_;
+  std::unique_ptr<detail::call_state> calls_;
 };
 
 } // namespace troupe::bridge

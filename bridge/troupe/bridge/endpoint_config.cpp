@@ -37,10 +37,13 @@ config::schema make_schema() {
   ep.string("codec", "Payload encoding")
     .fallback("json")
     .one_of({"json", "raw"});
-  ep.integer("hwm", "ZMQ high-water mark (messages)")
+  ep.integer("hwm", "ZMQ high-water mark (messages); also the inbound "
+                    "credit window (sub, pull) and the calls in flight "
+                    "(dealer) or waiting (req, dealer)")
     .fallback(10000)
     .at_least(1);
-  ep.string("on_full", "Outbound policy when ZMQ will not take a message")
+  ep.string("on_full", "Outbound policy when ZMQ will not take a message "
+                       "(req/dealer: when hwm calls already wait)")
     .fallback("block")
     .one_of({"block", "drop_oldest", "drop_newest"});
   ep.boolean("meta", "Send and read the optional [meta] frame (seq, src, ts)")
@@ -49,7 +52,8 @@ config::schema make_schema() {
     .fallback(1 << 20)
     .at_least(1);
   ep.duration("timeout", "rep/router: how long a service may take to answer "
-                         "before the peer gets a timeout error")
+                         "before the peer gets a timeout error; req/dealer: "
+                         "how long a peer may take to answer a call")
     .fallback(config::duration{std::chrono::seconds{5}})
     .at_least(0.000001);
   ep.string("local_prefix", "sub/pull: prepended to every inbound topic on "
@@ -90,6 +94,10 @@ bool is_request(socket_kind k) noexcept {
   return k == socket_kind::rep || k == socket_kind::router;
 }
 
+bool is_call(socket_kind k) noexcept {
+  return k == socket_kind::req || k == socket_kind::dealer;
+}
+
 const config::schema& bridge_schema() {
   static const config::schema s = make_schema();
   return s;
@@ -125,11 +133,6 @@ std::string parse_bridge_config(const config::settings& cfg,
     auto prefix = "endpoint '" + name + "': ";
     if (!known)
       return prefix.append("unknown socket '").append(socket).append("'");
-    if (ep.socket == socket_kind::req || ep.socket == socket_kind::dealer)
-      return prefix.append("socket '")
-        .append(socket)
-        .append(
-          "' is not supported yet (pub, sub, push, pull, rep, router are)");
     ep.bind = s.get_or<std::string>("bind", "");
     ep.connect = strings(s, "connect");
     if (ep.bind.empty() == ep.connect.empty())

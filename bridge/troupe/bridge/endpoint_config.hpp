@@ -34,6 +34,9 @@ bool is_inbound(socket_kind k) noexcept;
 /// Whether peers send requests that a service answers (rep, router).
 bool is_request(socket_kind k) noexcept;
 
+/// Whether local services send requests that a peer answers (req, dealer).
+bool is_call(socket_kind k) noexcept;
+
 /// How payloads are written on the wire.
 enum class codec_kind : uint8_t {
   /// UTF-8 JSON; inbound payloads that are not JSON are rejected.
@@ -66,7 +69,8 @@ struct endpoint_config {
   /// Whether to send (and expect) the optional third frame `[meta]`.
   bool meta = false;
   size_t max_message_bytes = 1 << 20;
-  /// rep/router: how long a service may take to answer a request.
+  /// rep/router: how long a service may take to answer a request;
+  /// req/dealer: how long a peer may take to answer a call.
   std::chrono::nanoseconds timeout = std::chrono::seconds{5};
   /// sub/pull: prepended to every inbound topic before it is published on
   /// the local bus (not to `troupe.heartbeat`).

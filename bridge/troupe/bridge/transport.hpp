@@ -74,7 +74,8 @@ public:
 };
 
 /// The ZeroMQ transport: one context per open run; PUB sockets set
-/// ZMQ_XPUB_NODROP; rep endpoints are ROUTER sockets; CURVE keys of an
+/// ZMQ_XPUB_NODROP; rep endpoints are ROUTER sockets; req sockets set
+/// ZMQ_REQ_RELAXED and ZMQ_REQ_CORRELATE; CURVE keys of an
 /// endpoint apply to its socket (curve_security.hpp).
 std::unique_ptr<transport> make_zmq_transport();
 

@@ -72,7 +72,7 @@ public:
       size_t nf = 0;
       bool more = true;
       while (more) {
-        if (!sock_.recv(msg_, zmq::recv_flags::dontwait))
+        if (!recv_ready())
           break;
         more = msg_.more();
         if (frames.size() <= nf)
@@ -92,6 +92,16 @@ public:
   void close() override { sock_.close(); }
 
 private:
+  bool recv_ready() {
+    try {
+      return sock_.recv(msg_, zmq::recv_flags::dontwait).has_value();
+    } catch (const zmq::error_t&) {
+      // EFSM: a REQ socket that has its reply reads nothing more until it
+      // sends again.
+      return false;
+    }
+  }
+
   zmq::socket_t sock_;
   zmq::message_t msg_;
   std::string address_;
@@ -115,10 +125,17 @@ public:
     try {
       auto ep = std::make_unique<zmq_endpoint>(*ctx_, cfg.socket);
       auto& s = ep->sock();
-      if (is_request(cfg.socket)) {
+      if (is_request(cfg.socket) || is_call(cfg.socket)) {
         s.set(zmq::sockopt::rcvhwm, cfg.hwm);
         s.set(zmq::sockopt::sndhwm, cfg.hwm);
         s.set(zmq::sockopt::linger, 0);
+        if (cfg.socket == socket_kind::req) {
+          // A timed-out call must not leave the socket waiting for its
+          // reply: the next request may go out, and a late reply to the
+          // old one is discarded by ZMQ (it carries the old request id).
+          s.set(zmq::sockopt::req_relaxed, 1);
+          s.set(zmq::sockopt::req_correlate, 1);
+        }
       } else if (is_inbound(cfg.socket)) {
         s.set(zmq::sockopt::rcvhwm, cfg.hwm);
         s.set(zmq::sockopt::linger, 0);

@@ -232,21 +232,7 @@ void extract(app_config& cfg) {
     auto* t = entry.get_if<table>();
     if (t == nullptr)
       continue;
-    service_spec spec;
-    spec.name = name;
-    spec.type = get<std::string>(*t, "type");
-    spec.depends_on = strings(*t, "depends_on");
-    spec.autostart = get<bool>(*t, "autostart");
-    spec.enabled = get<bool>(*t, "enabled");
-    spec.restart = get<std::string>(*t, "restart");
-    spec.stop_timeout = get<duration>(*t, "stop_timeout");
-    spec.log_level = get<std::string>(*t, "log_level");
-    spec.health_check_interval = get<duration>(*t, "health_check_interval");
-    table own = *t;
-    for (auto& f : service_common_schema().fields())
-      own.erase(f.key);
-    spec.settings = config::settings{std::move(own)};
-    cfg.services.emplace(name, std::move(spec));
+    cfg.services.emplace(name, make_service_spec(name, *t));
   }
 }
 
@@ -322,6 +308,24 @@ app_changes diff(const app_config& before, const app_config& after) {
     if (after.services.count(name) == 0)
       out.removed.push_back(name);
   return out;
+}
+
+service_spec make_service_spec(std::string name, const table& entry) {
+  service_spec spec;
+  spec.name = std::move(name);
+  spec.type = get<std::string>(entry, "type");
+  spec.depends_on = strings(entry, "depends_on");
+  spec.autostart = get<bool>(entry, "autostart");
+  spec.enabled = get<bool>(entry, "enabled");
+  spec.restart = get<std::string>(entry, "restart");
+  spec.stop_timeout = get<duration>(entry, "stop_timeout");
+  spec.log_level = get<std::string>(entry, "log_level");
+  spec.health_check_interval = get<duration>(entry, "health_check_interval");
+  table own = entry;
+  for (auto& f : service_common_schema().fields())
+    own.erase(f.key);
+  spec.settings = config::settings{std::move(own)};
+  return spec;
 }
 
 } // namespace troupe::config

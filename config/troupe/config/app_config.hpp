@@ -42,6 +42,10 @@ struct service_spec {
   friend bool operator==(const service_spec& x, const service_spec& y);
 };
 
+/// Builds the spec of service `name` from its entry, validated against the
+/// common schema and its type's (so every common key holds a value).
+service_spec make_service_spec(std::string name, const table& entry);
+
 /// A whole app file, validated, with every value's origin.
 struct app_config {
   layered_config layers;

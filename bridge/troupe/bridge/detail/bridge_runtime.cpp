@@ -10,6 +10,12 @@ std::string_view reason_name(size_t i) {
   return to_string(static_cast<frame_error>(i));
 }
 
+std::string_view call_drop_name(size_t i) {
+  static constexpr std::array<std::string_view, call_drop_count> names{
+    "late_reply", "queue_full", "expired", "stopped"};
+  return names.at(i);
+}
+
 std::string error_payload(std::string_view code, std::string_view message) {
   return nlohmann::json{{"code", code}, {"message", message}}.dump();
 }

@@ -20,6 +20,7 @@
 #include <caf/message.hpp>
 #include <spdlog/fwd.h>
 
+#include "troupe/bridge/call.hpp"
 #include "troupe/bridge/endpoint_config.hpp"
 #include "troupe/bridge/envelope.hpp"
 #include "troupe/bridge/transport.hpp"
@@ -33,6 +34,24 @@ constexpr size_t reason_count =
 
 /// A pull endpoint with `topics` received a topic outside them.
 constexpr size_t unknown_topic = reason_count - 1;
+
+/// Why a call endpoint (req, dealer) dropped something; every drop is
+/// counted by reason.
+enum call_drop : size_t {
+  /// A reply from the peer that no waiting call expects (it timed out, or
+  /// the id is unknown): never delivered.
+  late_reply,
+  /// A call not sent because `hwm` calls already waited (on_full).
+  queue_full,
+  /// A call that waited for its turn past its deadline, never sent.
+  expired,
+  /// A call still waiting, never sent, when the bridge stopped.
+  stopped,
+  call_drop_count
+};
+
+/// The `reason` label of call drop counter `i`.
+std::string_view call_drop_name(size_t i);
 
 /// The `reason` label of malformed-input counter `i`.
 std::string_view reason_name(size_t i);
@@ -94,8 +113,25 @@ struct endpoint_runtime {
   std::atomic<uint64_t> gaps{0};
   std::atomic<uint64_t> timeouts{0};
   std::atomic<uint64_t> error_replies{0};
+  // Inbound credit (sub, pull, rep, router): messages handed to the actor
+  // and not yet passed on (to the bus, or answered for requests). The
+  // receiver thread adds, the actor subtracts; at `window` the receiver
+  // stops reading this socket, so that ZMQ's own rcvhwm fills up.
+  std::atomic<uint64_t> in_flight{0};
+  /// The most `in_flight` ever was (receiver thread writes).
+  std::atomic<uint64_t> in_flight_max{0};
+  uint64_t window = 0;
   size_t index = 0;
   std::array<std::atomic<uint64_t>, reason_count> malformed{};
+  // req/dealer (actor thread only): calls taken, and how each ended:
+  // calls = sent + waiting + dropped unsent; sent = replies + timeouts +
+  // failures + in flight.
+  uint64_t calls = 0;
+  uint64_t replies = 0;
+  uint64_t failures = 0;
+  std::array<uint64_t, call_drop_count> call_dropped{};
+  size_t calls_in_flight = 0;
+  std::deque<uint64_t> calls_waiting;
   // Actor thread only.
   std::deque<outbound_frames> pending;
   std::map<std::string, uint64_t, std::less<>> seq_out;
@@ -116,19 +152,56 @@ struct reply_queue {
   std::vector<item> items;
 };
 
+/// Calls travel from the actor to the receiver thread, which owns the req
+/// and dealer sockets: the actor queues the frames and wakes the transport.
+struct call_queue {
+  struct item {
+    endpoint_runtime* ep;
+    uint64_t id;
+    multipart frames;
+    /// Not sent by then (no peer took it): the actor gave up on it.
+    std::chrono::steady_clock::time_point deadline;
+  };
+  std::mutex mtx;
+  std::vector<item> items;
+};
+
+/// A call the bridge took and has not answered yet.
+struct pending_call {
+  call_request req;
+  endpoint_runtime* ep = nullptr;
+  /// Handed to the socket (else waiting for its turn).
+  bool sent = false;
+  uint64_t timer = 0;
+  std::chrono::steady_clock::time_point deadline;
+};
+
+/// The bridge's calls (req, dealer endpoints); actor thread only, except
+/// `out`.
+struct call_state {
+  std::vector<std::unique_ptr<endpoint_runtime>>* eps = nullptr;
+  transport* net = nullptr;
+  call_queue out;
+  std::map<uint64_t, pending_call> pending;
+  uint64_t next_id = 0;
+  log_limiter limiter;
+};
+
 /// What the receiver thread works with.
 struct receiver_context {
   std::vector<endpoint_runtime*> eps;
   transport* net = nullptr;
   reply_queue* replies = nullptr;
+  call_queue* calls = nullptr;
   std::atomic<bool>* stop = nullptr;
   spdlog::logger* log = nullptr;
 };
 
 /// The receiver thread: waits for input on `ctx.eps`, checks and counts it,
 /// hands each socket's ready messages to `target` as one `inbound_atom`
-/// batch (requests one by one as `request_in_atom`), and sends queued
-/// replies. Returns when `*ctx.stop` is set or the target is gone.
+/// batch (requests one by one as `request_in_atom`, replies to calls as
+/// `call_reply_atom`), and sends queued replies and calls. Returns when
+/// `*ctx.stop` is set or the target is gone.
 void receive_loop(const receiver_context& ctx,
                   const caf::weak_actor_ptr& target);
 

@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <charconv>
+#include <deque>
 #include <unordered_map>
 
 #include <caf/actor.hpp>
@@ -60,6 +62,54 @@ void send_replies(reply_queue& q, std::vector<reply_queue::item>& scratch,
   scratch.clear();
 }
 
+// Calls the actor handed over, sent as each socket takes them, in order.
+class call_sender {
+public:
+  explicit call_sender(call_queue* q) : q_(q) {}
+
+  /// The call that a reply on the req endpoint `ep` answers (REQ sockets
+  /// carry no id: with ZMQ_REQ_CORRELATE, only the last one is answered).
+  uint64_t last_sent(endpoint_runtime* ep) const {
+    auto i = last_.find(ep);
+    return i == last_.end() ? 0 : i->second;
+  }
+
+  /// Sends what the sockets take; returns whether some call still waits.
+  bool send() {
+    if (q_ == nullptr)
+      return false;
+    {
+      std::lock_guard<std::mutex> guard{q_->mtx};
+      for (auto& x : q_->items)
+        unsent_[x.ep].push_back(std::move(x));
+      q_->items.clear();
+    }
+    auto t = std::chrono::steady_clock::now();
+    bool left = false;
+    for (auto& [ep, items] : unsent_) {
+      while (!items.empty()) {
+        auto& x = items.front();
+        // Past its deadline the caller already has its timeout error.
+        if (x.deadline > t) {
+          parts_.assign(x.frames.begin(), x.frames.end());
+          if (!ep->sock->try_send(parts_.data(), parts_.size()))
+            break;
+          last_[ep] = x.id;
+        }
+        items.pop_front();
+      }
+      left = left || !items.empty();
+    }
+    return left;
+  }
+
+private:
+  call_queue* q_;
+  std::unordered_map<endpoint_runtime*, std::deque<call_queue::item>> unsent_;
+  std::unordered_map<endpoint_runtime*, uint64_t> last_;
+  std::vector<std::string_view> parts_;
+};
+
 void count_gap(endpoint_runtime& ep, const wire_message& w) {
   auto meta = nlohmann::json::parse(w.meta, nullptr, false);
   if (!meta.is_object() || !meta.contains("seq") ||
@@ -77,33 +127,55 @@ void count_gap(endpoint_runtime& ep, const wire_message& w) {
 
 class receiver {
 public:
-  explicit receiver(const receiver_context& ctx) : ctx_(ctx) {}
+  explicit receiver(const receiver_context& ctx)
+    : calls(ctx.calls), ctx_(ctx) {}
 
   /// The bridge actor while it lives; held only for one wake-up, so that
   /// this thread never keeps the actor alive.
   caf::actor dest;
 
-  // Takes what `ep` has ready: one actor message for the plain messages,
-  // one per request.
+  // Takes what `ep` has ready, as far as its credit goes: one actor
+  // message for the plain messages, one per request.
   void drain(endpoint_runtime& ep) {
-    auto k = ep.sock->receive(rx_, max_batch);
+    auto k = ep.sock->receive(rx_, std::min<uint64_t>(max_batch, credit(ep)));
     bus_batch batch;
     batch.items.reserve(k);
     for (size_t m = 0; m < k; ++m)
       take(ep, rx_[m], batch);
-    if (!batch.items.empty())
-      caf::anon_send(dest, inbound_atom::value, std::move(batch));
+    if (!batch.items.empty()) {
+      take_credit(ep, batch.items.size());
+      caf::anon_send(dest, inbound_atom::value, static_cast<uint64_t>(ep.index),
+                     std::move(batch));
+    }
+  }
+
+  /// How many more messages `ep` may hand to the actor now; call
+  /// endpoints (replies to our own calls) are bounded by their calls.
+  static uint64_t credit(const endpoint_runtime& ep) {
+    if (is_call(ep.cfg.socket))
+      return max_batch;
+    auto used = ep.in_flight.load(std::memory_order_acquire);
+    return used >= ep.window ? 0 : ep.window - used;
   }
 
   std::unordered_map<uint64_t, route> routes;
+  call_sender calls;
 
 private:
+  // Before the hand-off, so that the actor never returns more than taken.
+  static void take_credit(endpoint_runtime& ep, uint64_t n) {
+    auto now = ep.in_flight.fetch_add(n, std::memory_order_acq_rel) + n;
+    if (now > ep.in_flight_max.load(std::memory_order_relaxed))
+      ep.in_flight_max.store(now, std::memory_order_relaxed);
+  }
+
   void take(endpoint_runtime& ep, multipart& frames, bus_batch& batch) {
     bool requests = is_request(ep.cfg.socket);
     // ROUTER: [identity][""]?[topic][payload][meta]?; the routing part goes
-    // back on the reply.
+    // back on the reply. DEALER: [call id][""][topic][payload], as a REP
+    // peer returns the envelope of the request.
     size_t routing = 0;
-    if (requests)
+    if (requests || ep.cfg.socket == socket_kind::dealer)
       routing = frames.size() > 1 && frames[1].empty() ? 2 : 1;
     routing = std::min(routing, frames.size());
     views_.clear();
@@ -152,9 +224,22 @@ private:
     envelope e{std::move(frames[routing]), std::move(frames[routing + 1]),
                w.has_meta ? std::move(frames[routing + 2]) : std::string{},
                ep.via};
+    if (is_call(ep.cfg.socket)) {
+      // Unparsable or unknown ids are the actor's to count (late_reply).
+      uint64_t id = 0;
+      if (ep.cfg.socket == socket_kind::req)
+        id = calls.last_sent(&ep);
+      else
+        std::from_chars(r.prefix[0].data(),
+                        r.prefix[0].data() + r.prefix[0].size(), id);
+      caf::anon_send(dest, call_reply_atom::value,
+                     static_cast<uint64_t>(ep.index), id, std::move(e));
+      return;
+    }
     if (requests) {
       auto id = ++next_id_;
       routes.emplace(id, std::move(r));
+      take_credit(ep, 1);
       caf::anon_send(dest, request_in_atom::value, id,
                      static_cast<uint64_t>(ep.index), std::move(e));
       return;
@@ -175,21 +260,32 @@ private:
 void receive_loop(const receiver_context& ctx,
                   const caf::weak_actor_ptr& target) {
   std::vector<endpoint_socket*> socks;
-  for (auto* ep : ctx.eps)
-    socks.push_back(ep->sock.get());
+  std::vector<endpoint_runtime*> polled;
   std::vector<char> ready;
   std::vector<reply_queue::item> scratch;
   receiver rx{ctx};
+  bool calls_waiting = false;
   while (!ctx.stop->load(std::memory_order_relaxed)) {
-    ctx.net->wait(socks, 100ms, ready);
+    // A call that a socket would not take yet is retried every millisecond.
+    // Only sockets with credit: the others wait in ZMQ (whose rcvhwm then
+    // holds the peer back) until the actor returns credit and wakes us.
+    socks.clear();
+    polled.clear();
+    for (auto* ep : ctx.eps)
+      if (receiver::credit(*ep) > 0) {
+        socks.push_back(ep->sock.get());
+        polled.push_back(ep);
+      }
+    ctx.net->wait(socks, calls_waiting ? 1ms : 100ms, ready);
     auto strong = target.lock();
     if (!strong)
       return;
     rx.dest = caf::actor_cast<caf::actor>(strong);
     send_replies(*ctx.replies, scratch, rx.routes);
-    for (size_t i = 0; i < ctx.eps.size(); ++i)
+    calls_waiting = rx.calls.send();
+    for (size_t i = 0; i < polled.size(); ++i)
       if (ready[i] != 0)
-        rx.drain(*ctx.eps[i]);
+        rx.drain(*polled[i]);
     rx.dest = caf::actor{};
   }
   // Answers queued by on_stop (e.g. "stopping") still go out.

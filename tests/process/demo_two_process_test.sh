@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The two-process demo as docs/apps.md describes it: the controller
+# (generator, aggregator) in one `troupe run`, the workers in another, jobs
+# and results over real tcp. Results flow back; SIGTERM to the controller
+# drains with every job accounted for; both processes exit 0.
+#   demo_two_process_test.sh TROUPE APPS_DIR
+TROUPE="$1"
+APPS="$2"
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$HERE/lib.sh"
+
+jobs=$(free_port) results=$(free_port) stats=$(free_port)
+"$TROUPE" run "$APPS/demo/demo-controller.toml" --set app.status_interval=1s \
+  --set "services.controller_bridge.endpoints.jobs.bind=tcp://127.0.0.1:$jobs" \
+  --set "services.controller_bridge.endpoints.results.bind=tcp://127.0.0.1:$results" \
+  --set "services.controller_bridge.endpoints.stats.bind=tcp://127.0.0.1:$stats" \
+  >"$WORK/ctl.out" 2>"$WORK/ctl.err" &
+ctl=$!
+"$TROUPE" run "$APPS/demo/demo-worker.toml" \
+  --set services.worker0.fail_every=0 --set services.worker1.fail_every=0 \
+  --set "services.worker_bridge.endpoints.jobs.connect=[\"tcp://127.0.0.1:$jobs\"]" \
+  --set "services.worker_bridge.endpoints.results.connect=[\"tcp://127.0.0.1:$results\"]" \
+  >"$WORK/wrk.out" 2>"$WORK/wrk.err" &
+wrk=$!
+if wait_for_line "$WORK/ctl.err" "app 'demo-controller' running" 30 &&
+  wait_for_line "$WORK/wrk.err" "app 'demo-worker' running" 30; then
+  pass "controller and worker processes run"
+else
+  fail "a process never reported running"
+  sed 's/^/    | /' "$WORK/ctl.err" "$WORK/wrk.err" | tail -20
+fi
+wait_for_line "$WORK/ctl.err" 'throughput [1-9][0-9]* results/s' 30 &&
+  pass "results come back from the other process" ||
+  { fail "no throughput reported"; sed 's/^/    | /' "$WORK/ctl.err" | tail; }
+kill -TERM $ctl
+wait $ctl
+expect_eq "the controller drains and exits 0" "$?" 0
+expect_grep "every job accounted for, none missing" "$WORK/ctl.err" \
+  'accounting: produced [1-9][0-9]* = results [0-9]+ \+ failed 0 \+ missing 0'
+kill -TERM $wrk
+wait $wrk
+expect_eq "the worker process exits 0" "$?" 0
+finish

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# A service that does not stop within app.shutdown_timeout: SIGTERM ends
+# `troupe run` with exit 3 and a log line naming the service.
+#   shutdown_test.sh TROUPE HANG_PLUGIN
+TROUPE="$1"
+PLUGIN="$2"
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$HERE/lib.sh"
+
+cat >"$WORK/app.toml" <<TOML
+[app]
+name = "hung"
+plugins = ["$PLUGIN"]
+shutdown_timeout = "1s"
+
+[services.ticker]
+type = "ticker"
+
+[services.stuck]
+type = "hang"
+stop_timeout = "60s"
+TOML
+"$TROUPE" run "$WORK/app.toml" >"$WORK/out" 2>"$WORK/err" &
+pid=$!
+if ! wait_for_line "$WORK/err" "app 'hung' running" 30; then
+  kill -9 $pid; fail "the app never reported running"
+  sed 's/^/    | /' "$WORK/err" | tail; finish; exit 1
+fi
+pass "the app runs"
+kill -TERM $pid
+wait $pid
+expect_eq "a service that hangs past shutdown_timeout exits 3" "$?" 3
+expect_grep "the log names the hung service and the timeout" "$WORK/err" \
+  "exit 3: 'stuck' did not stop within app.shutdown_timeout \(1s\)"
+expect_grep "the other service stopped first" "$WORK/err" \
+  "\[ticker\] stopping -> stopped"
+finish
