@@ -1,22 +1,25 @@
 """Peers and a client for bridge_call_test.sh.
 
-Binds a REP peer (answers price requests), a ROUTER peer (answers book
-requests, echoing the envelope as a REQ peer of ours needs) and a REP peer
-that never answers; then asks the app's rep endpoint through a REQ client:
-each answered call, the silent peer's timeout error, and the answered calls
-again after it. Prints one line per check and exits 1 on any mismatch.
+Binds a REP peer (answers price requests; the item "slow" only after the
+app's 300 ms timeout), a ROUTER peer (answers book requests, returning the
+envelope as a REQ socket needs; never answers n = -1) and a REP peer that
+never answers; then asks the app's rep endpoint through a REQ client: the
+answered calls, each peer's timeout error, and that the same endpoints work
+again afterwards. Prints one line per check and exits 1 on any mismatch.
 
 Usage: bridge_call_peer.py API PRICES BOOK SILENT
 """
 import json
 import sys
 import threading
+import time
 
 import zmq
 
 API, PRICES, BOOK, SILENT = sys.argv[1:5]
 ctx = zmq.Context()
 stop = threading.Event()
+late_reply_sent = threading.Event()
 
 
 def rep_peer():
@@ -29,7 +32,11 @@ def rep_peer():
         except zmq.Again:
             continue
         item = json.loads(payload)["item"]
+        if item == "slow":
+            time.sleep(0.6)  # past the endpoint's timeout: a late reply
         s.send_multipart([topic, json.dumps({"item": item, "price": 3}).encode()])
+        if item == "slow":
+            late_reply_sent.set()
 
 
 def router_peer():
@@ -45,6 +52,8 @@ def router_peer():
         cut = frames.index(b"") + 1
         topic, payload = frames[cut:cut + 2]
         n = json.loads(payload)["n"]
+        if n < 0:
+            continue  # never answered: the app's REQ socket must not stick
         s.send_multipart(frames[:cut] + [topic, json.dumps({"booked": n}).encode()])
 
 
@@ -76,9 +85,16 @@ try:
     for i in range(3):
         ask("price.tea", {"item": f"tea{i}"}, "price.tea", {"price": 3})
         ask("book.room", {"n": i}, "book.room", {"booked": i})
-    ask("silent.x", {}, "troupe.error",
-        {"code": "service_error", "message": lambda m: "troupe.timeout" in m})
-    # The dealer and req endpoints still work after a timeout.
+    timed_out = {"code": "service_error",
+                 "message": lambda m: "troupe.timeout" in m}
+    ask("silent.x", {}, "troupe.error", timed_out)
+    ask("book.room", {"n": -1}, "troupe.error", timed_out)
+    ask("price.tea", {"item": "slow"}, "troupe.error", timed_out)
+    # The same endpoints work again (the REP peer is free once it answered
+    # late; the bridge drops that reply and counts it).
+    if not late_reply_sent.wait(10):
+        print("BAD the REP peer never sent its late reply")
+        bad += 1
     ask("price.tea", {"item": "after"}, "price.tea", {"price": 3})
     ask("book.room", {"n": 9}, "book.room", {"booked": 9})
 finally:

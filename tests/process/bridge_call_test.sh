@@ -2,8 +2,10 @@
 # Calls out of a troupe app (req and dealer endpoints) under `troupe run`,
 # with Python peers: a REQ client asks the app's rep endpoint; call_proxy
 # services call a pyzmq REP peer (dealer endpoint), a pyzmq ROUTER peer (req
-# endpoint) and a REP peer that never answers (timeout error, and the next
-# calls still work). The final stats account for every call.
+# endpoint) and a REP peer that never answers. A request a peer answers late
+# or never gets a timeout error, the same endpoint works afterwards, and the
+# late reply is counted, not delivered. The final stats account for every
+# call.
 # Usage: bridge_call_test.sh PATH/TO/troupe PATH/TO/apps/examples
 source "$(dirname "$0")/lib.sh"
 TROUPE="$(realpath "$1")"
@@ -40,10 +42,12 @@ bind = "$api"
 [services.bridge.endpoints.prices]
 socket = "dealer"
 connect = ["$prices"]
+timeout = "300ms"
 
 [services.bridge.endpoints.book]
 socket = "req"
 connect = ["$book"]
+timeout = "300ms"
 
 [services.bridge.endpoints.silent]
 socket = "dealer"
@@ -98,7 +102,7 @@ import json, sys
 eps = {e["name"]: e for e in json.load(open(sys.argv[1]))["endpoints"]}
 def check(what, got, want):
     print(("ok  " if got == want else "BAD ") + f"{what}: {got} (want {want})")
-for name, replies, timeouts in (("prices", 4, 0), ("book", 4, 0),
+for name, replies, timeouts in (("prices", 4, 1), ("book", 4, 1),
                                 ("silent", 0, 1)):
     e = eps[name]
     check(f"{name}.replies", e["replies"], replies)
@@ -108,6 +112,8 @@ for name, replies, timeouts in (("prices", 4, 0), ("book", 4, 0),
     check(f"{name}: calls = sent + waiting + dropped unsent", e["calls"],
           e["sent"] + e["waiting"] + sum(
               n for r, n in e["dropped_by_reason"].items() if r != "late_reply"))
+check("prices: the late reply is dropped and counted",
+      eps["prices"]["dropped_by_reason"]["late_reply"], 1)
 check("api.timeouts", eps["api"]["timeouts"], 0)
 PYEOF
 if grep -q '^BAD' "$WORK/counts" || ! grep -q '^ok' "$WORK/counts"; then

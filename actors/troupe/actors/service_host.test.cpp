@@ -49,6 +49,10 @@ struct script {
   // Work in flight held by the probe (released by the test).
   work_token held;
   bool hold_work_on_start = false;
+  // Non-empty: the hook records this fatal error, then returns success.
+  std::string fatal_in_configure;
+  std::string fatal_in_start;
+  std::string fatal_in_stop;
 };
 
 class probe : public service {
@@ -82,6 +86,8 @@ public:
 
   hook_result on_configure(const settings& cfg) override {
     s_->last_configured_value = cfg.get_or<int64_t>("value", -1);
+    if (!s_->fatal_in_configure.empty())
+      record_error(s_->fatal_in_configure, true);
     return perform(s_->configure, "on_configure");
   }
 
@@ -93,11 +99,15 @@ public:
 
     if (s_->hold_work_on_start)
       s_->held = track();
+    if (!s_->fatal_in_start.empty())
+      record_error(s_->fatal_in_start, true);
     return perform(s_->start, "on_start");
   }
 
   hook_result on_stop() override {
     ++s_->on_stop_calls;
+    if (!s_->fatal_in_stop.empty())
+      record_error(s_->fatal_in_stop, true);
     return perform(s_->stop, "on_stop");
   }
 
@@ -515,6 +525,31 @@ CAF_TEST(a fatal error moves to failed and notifies state listeners) {
   CAF_CHECK_EQUAL(status().last_error, "disk gone");
   CAF_REQUIRE_EQUAL(s->errors_seen.size(), 1u);
   CAF_CHECK_EQUAL(s->errors_seen[0], "record_error: disk gone");
+}
+
+CAF_TEST(a fatal error recorded inside a hook fails that transition) {
+  s->fatal_in_configure = "no config store";
+  auto r = configure(settings{});
+  CAF_REQUIRE(!r);
+  CAF_CHECK(is(r.error(), errc::hook_failed));
+  CAF_CHECK_EQUAL(state(), service_state::failed);
+  CAF_CHECK_EQUAL(status().last_error, "no config store");
+  s->fatal_in_configure.clear();
+  s->fatal_in_start = "port taken";
+  auto st = start(); // from failed: a restart whose on_start fails
+  CAF_REQUIRE(!st);
+  CAF_CHECK(is(st.error(), errc::hook_failed));
+  CAF_CHECK_EQUAL(state(), service_state::failed);
+  CAF_CHECK_EQUAL(status().last_error, "port taken");
+  std::vector<std::string> seen{"record_error: no config store",
+                                "record_error: port taken"};
+  CAF_CHECK_EQUAL(s->errors_seen, seen);
+  s->fatal_in_start.clear();
+  CAF_REQUIRE(start());
+  s->fatal_in_stop = "flush lost";
+  CAF_CHECK(!stop());
+  CAF_CHECK_EQUAL(state(), service_state::failed);
+  CAF_CHECK_EQUAL(status().last_error, "flush lost");
 }
 
 CAF_TEST(non - fatal errors degrade health until reset) {

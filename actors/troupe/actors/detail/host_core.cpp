@@ -527,6 +527,7 @@ void host_core::enter(service_state next, const std::string& reason) {
 
 hook_result host_core::guarded(const char* hook,
                                const std::function<hook_result()>& f) {
+  failed_in_hook_ = false;
   try {
     return f();
   } catch (const std::exception& e) {
@@ -539,6 +540,12 @@ hook_result host_core::guarded(const char* hook,
 
 caf::error host_core::settle(const char* hook, const hook_result& r,
                              service_state prior) {
+  // A fatal record_error inside the hook has already failed the service
+  // (and asked on_error); whatever the hook returned after that, the
+  // transition it was part of did not happen.
+  if (failed_in_hook_)
+    return make_error(errc::hook_failed,
+                      std::string{hook} + " failed: " + last_error_);
   switch (r.outcome()) {
   case hook_result::kind::success:
     return {};
@@ -561,6 +568,7 @@ caf::error host_core::settle(const char* hook, const hook_result& r,
 }
 
 void host_core::fail(const std::string& what, const char* source) {
+  failed_in_hook_ = true;
   cancel_run();
   hook_result verdict = hook_result::fail(what);
   try {
@@ -603,6 +611,8 @@ void host_core::finish_stop(bool hard) {
   ++stop_generation_;
   stopped_hard_ = hard;
   auto r = guarded("on_stop", [&] { return impl_.on_stop(); });
+  if (failed_in_hook_)
+    return; // a fatal record_error in on_stop: fail() settled it
   switch (r.outcome()) {
   case hook_result::kind::refusal:
     // A stop cannot be vetoed: the supervisor and the app rely on it.

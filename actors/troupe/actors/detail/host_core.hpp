@@ -164,6 +164,9 @@ private:
   uint64_t restarts_ = 0;
   std::string last_error_;
   bool stopped_hard_ = false;
+  // Set by fail(), cleared when a hook starts: tells a hook's caller that a
+  // fatal record_error inside the hook already failed the service.
+  bool failed_in_hook_ = false;
   std::deque<state_change> history_;
 
   // health checks by name
