@@ -103,6 +103,20 @@ void write_bridge_metrics(exposition_writer& w, const std::string& service,
      "Requests that timed out in a service", metric_type::counter},
     {"error_replies", "troupe_bridge_error_replies_total",
      "Requests answered with an error", metric_type::counter},
+    {"in_flight", "troupe_bridge_in_flight",
+     "Inbound messages not yet handed to the bus (sub, pull, rep, router) "
+     "or calls awaiting a reply (req, dealer)",
+     metric_type::gauge},
+    {"window", "troupe_bridge_window",
+     "Inbound credit window: at most this many messages in flight",
+     metric_type::gauge},
+    {"calls", "troupe_bridge_calls_total",
+     "Calls from local services to a req or dealer endpoint",
+     metric_type::counter},
+    {"replies", "troupe_bridge_call_replies_total",
+     "Calls answered by the peer", metric_type::counter},
+    {"failures", "troupe_bridge_call_failures_total",
+     "Calls that could not be sent", metric_type::counter},
   };
   auto eps = j.value("endpoints", nlohmann::json::array());
   auto labels = [&service](const nlohmann::json& ep) {
@@ -116,17 +130,23 @@ void write_bridge_metrics(exposition_writer& w, const std::string& service,
       if (ep.contains(f.key) && ep[f.key].is_number())
         w.sample(labels(ep), ep[f.key].get<double>());
   }
-  w.family("troupe_bridge_malformed_total",
-           "Malformed input received, by reason", metric_type::counter);
-  for (auto& ep : eps) {
-    auto by_reason = ep.value("malformed", nlohmann::json::object());
-    for (auto& [reason, n] : by_reason.items()) {
-      auto l = labels(ep);
-      l.emplace_back("reason", reason);
-      if (n.is_number())
-        w.sample(l, n.get<double>());
+  auto by_reason = [&](const char* key, const char* metric, const char* help) {
+    w.family(metric, help, metric_type::counter);
+    for (auto& ep : eps) {
+      auto counts = ep.value(key, nlohmann::json::object());
+      for (auto& [reason, n] : counts.items()) {
+        auto l = labels(ep);
+        l.emplace_back("reason", reason);
+        if (n.is_number())
+          w.sample(l, n.get<double>());
+      }
     }
-  }
+  };
+  by_reason("malformed", "troupe_bridge_malformed_total",
+            "Malformed input received, by reason");
+  by_reason("dropped_by_reason", "troupe_bridge_call_dropped_total",
+            "Calls or replies dropped, by reason (late_reply, queue_full, "
+            "expired, stopped)");
   w.family("troupe_bridge_peer_alive",
            "1 while a peer's heartbeats arrive in time", metric_type::gauge);
   for (auto& p : j.value("peers", nlohmann::json::array()))

@@ -22,7 +22,8 @@ void write_service_metrics(exposition_writer& w,
 
 /// Writes `troupe_bridge_*` families from a bridge's stats JSON (see
 /// bridge_service::stats_json): per endpoint received, sent, dropped,
-/// queued, gaps, timeouts, error replies, malformed input by reason; per
+/// queued, gaps, timeouts, error replies, in flight and window, calls
+/// (replies, failures, drops by reason), malformed input by reason; per
 /// peer whether it is alive. Ignores text that is not such JSON.
 void write_bridge_metrics(exposition_writer& w, const std::string& service,
                           const std::string& stats_json);
