@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "troupe/actors/atoms.hpp"
+#include "troupe/actors/delivery_hold.hpp"
 #include "troupe/actors/init.hpp"
 #include "troupe/actors/service_host.hpp"
 #include "troupe/actors/topic_bus.hpp"
@@ -285,6 +286,78 @@ TEST_F(bridge_logic, inbound_batches_never_exceed_the_credit_window) {
   EXPECT_EQ(s["in_flight"], 0);
   EXPECT_LE(s["in_flight_max"].get<uint64_t>(), 8u);
   EXPECT_GT(s["in_flight_max"].get<uint64_t>(), 0u);
+}
+
+namespace {
+
+using count_atom = caf::atom_constant<caf::atom("tcount")>;
+using release_atom = caf::atom_constant<caf::atom("trelease")>;
+
+// A subscriber that holds back every delivery until told to release them.
+class holding_subscriber : public service {
+public:
+  using interface =
+    service_actor::extend<caf::replies_to<count_atom>::with<int>,
+                          caf::reacts_to<release_atom>>;
+
+  auto handlers() {
+    return std::make_tuple([this](count_atom) { return got_; },
+                           [this](release_atom) {
+                             holding_ = false;
+                             holds_.clear();
+                           });
+  }
+
+  hook_result on_start() override {
+    subscribe<envelope>("w.", [this](const std::string&, const envelope&) {
+      ++got_;
+      if (holding_)
+        holds_.push_back(hold_delivery());
+    });
+    return hook_result::success();
+  }
+
+private:
+  int got_ = 0;
+  bool holding_ = true;
+  std::vector<delivery_hold> holds_;
+};
+
+} // namespace
+
+TEST_F(bridge_logic, a_slow_subscriber_holds_the_peer_back_through_the_window) {
+  auto sub = spawn_service<holding_subscriber>(sys, {"sub", "sub", bus});
+  self->request(sub, 5s, start_atom::value)
+    .receive([](service_state) {},
+             [](const caf::error& e) { FAIL() << describe(e); });
+  auto in = net->endpoint("in");
+  for (int i = 0; i < 100; ++i)
+    in->inject({"w.x", std::to_string(i)});
+  start(
+    config::table{{"in", ep({{"socket", "pull"}, {"bind", "x"}, {"hwm", 8}})}});
+  auto count = [&] {
+    int n = -1;
+    self->request(sub, 5s, count_atom::value)
+      .receive([&](int x) { n = x; }, [](const caf::error&) {});
+    return n;
+  };
+  // The window fills and stays full: no credit while the subscriber holds.
+  auto s = wait_stats("in", [](auto& s) { return s["in_flight"] == 8; });
+  ASSERT_EQ(s["in_flight"], 8);
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (count() < 8 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(count(), 8);
+  EXPECT_EQ(stats("in")["received"], 8);
+  // Released, the rest flows.
+  self->send(sub, release_atom::value);
+  while (count() < 100 && std::chrono::steady_clock::now() < deadline + 5s)
+    std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(count(), 100);
+  s = wait_stats("in", [](auto& s) { return s["in_flight"] == 0; });
+  EXPECT_EQ(s["received"], 100);
+  EXPECT_LE(s["in_flight_max"].get<uint64_t>(), 8u);
+  self->send_exit(sub, caf::exit_reason::user_shutdown);
 }
 
 TEST_F(bridge_logic, an_endpoint_that_cannot_open_fails_start) {

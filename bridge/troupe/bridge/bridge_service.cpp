@@ -158,10 +158,16 @@ void bridge_service::on_inbound(uint64_t endpoint, bus_batch& batch) {
   for (auto& x : batch.items)
     if (x.topic == heartbeat_topic)
       on_heartbeat(x.msg.get_as<envelope>(0));
+  if (endpoint >= st_->eps.size()) {
+    publish_batch(std::move(batch));
+    return;
+  }
+  // The credit comes back once every subscriber has handled the batch, so
+  // a slow subscriber holds the peer back through ZMQ's high-water marks
+  // instead of letting the bus's and its own mailbox grow.
   auto n = batch.items.size();
-  publish_batch(std::move(batch));
-  if (endpoint < st_->eps.size())
-    return_credit(*st_->eps[endpoint], n);
+  publish_batch(std::move(batch),
+                [this, endpoint, n] { return_credit(*st_->eps[endpoint], n); });
 }
 
 void bridge_service::return_credit(endpoint_runtime& ep, uint64_t n) {
