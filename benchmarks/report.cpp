@@ -6,6 +6,7 @@
 #include <fstream>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 #include <sys/utsname.h>
@@ -170,6 +171,19 @@ void alternate(const run_options& opts, result& r,
     r.raw.values.push_back(measure_raw());
     r.troupe.values.push_back(measure_troupe());
   }
+}
+
+result compare(const run_options& opts, std::string name, std::string unit,
+               std::string workload, const std::function<double()>& measure_raw,
+               const std::function<double()>& measure_troupe,
+               bool higher_is_better) {
+  result r;
+  r.name = std::move(name);
+  r.unit = std::move(unit);
+  r.higher_is_better = higher_is_better;
+  r.workload = std::move(workload);
+  alternate(opts, r, measure_raw, measure_troupe);
+  return r;
 }
 
 } // namespace troupe::bench

@@ -91,4 +91,11 @@ void alternate(const run_options& opts, result& r,
                const std::function<double()>& measure_raw,
                const std::function<double()>& measure_troupe);
 
+/// Returns the result `name` in `unit` for `workload`, measured by
+/// `alternate`.
+result compare(const run_options& opts, std::string name, std::string unit,
+               std::string workload, const std::function<double()>& measure_raw,
+               const std::function<double()>& measure_troupe,
+               bool higher_is_better = true);
+
 } // namespace troupe::bench

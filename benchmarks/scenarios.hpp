@@ -1,7 +1,9 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "report.hpp"
@@ -21,12 +23,65 @@ struct scenario {
   bool quick = true;
 };
 
-/// The in-process scenarios: one actor system, no sockets
-/// (scenario_local.cpp).
-std::vector<scenario> local_scenarios();
+/// The parts of a scenario that compares `raw(opts, n)` with
+/// `troupe(opts, n)`, where `n` is `quick_n` under `--quick` and `full_n`
+/// otherwise.
+struct paired_spec {
+  /// The scenario's name (CLI, table, JSON).
+  std::string name;
+  /// What it measures, for `--list`.
+  std::string description;
+  /// The unit of one measurement, e.g. "msg/s".
+  std::string unit;
+  /// Measures the raw baseline once.
+  double (*raw)(const run_options& opts, uint64_t n) = nullptr;
+  /// Measures troupe once.
+  double (*troupe)(const run_options& opts, uint64_t n) = nullptr;
+  /// `n` under `--quick`.
+  uint64_t quick_n = 0;
+  /// `n` otherwise.
+  uint64_t full_n = 0;
+  /// What one measurement does, after `n` (the JSON's `workload` is
+  /// `n` followed by this).
+  std::string workload;
+  /// Whether a larger figure is better.
+  bool higher_is_better = true;
+};
+
+/// Returns the scenario `spec` describes.
+inline scenario paired(paired_spec spec) {
+  auto name = spec.name;
+  auto description = spec.description;
+  return {std::move(name), std::move(description),
+          [spec = std::move(spec)](const run_options& opts) {
+            auto n = opts.quick ? spec.quick_n : spec.full_n;
+            return compare(
+              opts, spec.name, spec.unit, std::to_string(n) + spec.workload,
+              [&] { return spec.raw(opts, n); },
+              [&] { return spec.troupe(opts, n); }, spec.higher_is_better);
+          }};
+}
+
+/// In-process 1 -> 1 messages and request / response (local_messages.cpp).
+std::vector<scenario> message_scenarios();
+
+/// In-process pipeline and fan-out over the local topic bus (local_bus.cpp).
+std::vector<scenario> bus_scenarios();
+
+/// In-process service lifecycles and their memory (local_lifecycle.cpp).
+std::vector<scenario> lifecycle_scenarios();
+
+/// The in-process scenarios: one actor system, no sockets.
+inline std::vector<scenario> local_scenarios() {
+  auto all = message_scenarios();
+  for (auto* more : {&bus_scenarios, &lifecycle_scenarios})
+    for (auto& s : more())
+      all.push_back(std::move(s));
+  return all;
+}
 
 /// The bridge between two processes over ZMQ (tcp, ipc) beside raw cppzmq
-/// between two processes (scenario_bridge.cpp).
+/// between two processes (bridge_scenarios.cpp).
 std::vector<scenario> bridge_scenarios();
 
 /// Every scenario troupe-bench knows, in the order they run.
