@@ -1,0 +1,102 @@
+// host_core: errors, health checks, metadata and dropped messages, and the
+// status and health reports built from them.
+
+#include <spdlog/spdlog.h>
+
+#include "troupe/actors/detail/host_core.hpp"
+#include "troupe/actors/detail/host_core_private.hpp"
+
+namespace troupe::detail {
+
+service_status host_core::status() const {
+  service_status st;
+  st.name = opts_.name;
+  st.type = opts_.type;
+  st.state = state_;
+  st.health = health().overall;
+  st.started_at = started_at_;
+  if (state_ == service_state::running || state_ == service_state::stopping)
+    st.uptime = clock_now() - running_since_;
+  st.messages_in = messages_in_;
+  st.messages_out = messages_out_;
+  st.messages_dropped = messages_dropped_;
+  st.errors = errors_;
+  st.restarts = restarts_;
+  st.in_flight = in_flight_->count;
+  st.last_error = last_error_;
+  st.stopped_hard = stopped_hard_;
+  st.history.assign(history_.begin(), history_.end());
+  st.metadata = metadata_;
+  return st;
+}
+
+health_report host_core::health() const {
+  health_report rep;
+  for (auto& [name, check] : checks_)
+    rep.checks.push_back(check);
+  if (state_ == service_state::failed)
+    rep.checks.push_back(health_check{"state", health_status::fatal,
+                                      "failed: " + last_error_,
+                                      history_.back().at});
+  rep.overall = rollup(rep.checks);
+  return rep;
+}
+
+// -- domain dispatch accounting
+// ---------------------------------------------------
+
+void host_core::count_dropped(const char* why) {
+  ++messages_dropped_;
+  ++drops_since_log_;
+  // At most one line per second per service, with the count since the last.
+  auto t = std::chrono::steady_clock::now();
+  if (t - last_drop_log_ >= std::chrono::seconds{1}) {
+    log_->warn("dropped {} message(s): {} (state {})", drops_since_log_, why,
+               to_string(state_));
+    last_drop_log_ = t;
+    drops_since_log_ = 0;
+  }
+}
+
+void host_core::handler_failed(const char* where, const std::string& what) {
+  record_error(std::string{where} + " threw: " + what, true, where);
+}
+
+// -- toolkit
+// --------------------------------------------------------------------------
+
+void host_core::record_error(std::string what, bool fatal, const char* source) {
+  ++errors_;
+  last_error_ = what;
+  if (fatal) {
+    fail(what, source);
+    return;
+  }
+  log_->error("{}", what);
+  set_health(errors_check, health_status::degraded, std::move(what));
+}
+
+void host_core::reset_errors() {
+  errors_ = 0;
+  last_error_.clear();
+  checks_.erase(errors_check);
+}
+
+void host_core::set_health(std::string check, health_status status,
+                           std::string msg) {
+  auto& c = checks_[check];
+  c.name = std::move(check);
+  c.status = status;
+  c.message = std::move(msg);
+  c.updated = now();
+}
+
+void host_core::clear_health(const std::string& check) {
+  checks_.erase(check);
+}
+
+void host_core::set_metadata(std::string key, std::string value) {
+  metadata_[std::move(key)] = std::move(value);
+}
+
+} // namespace troupe::detail

@@ -1,0 +1,311 @@
+// host_core: the lifecycle requests (configure, start, stop, reconfigure)
+// and the state transitions they make, with the hooks run guarded.
+
+#include <exception>
+
+#include <caf/actor_cast.hpp>
+#include <caf/scheduled_actor.hpp>
+#include <caf/send.hpp>
+#include <spdlog/spdlog.h>
+
+#include "troupe/actors/detail/host_core.hpp"
+#include "troupe/actors/detail/host_core_private.hpp"
+#include "troupe/actors/logging.hpp"
+#include "troupe/config/layered_config.hpp"
+#include "troupe/config/schema.hpp"
+
+namespace troupe::detail {
+
+namespace {
+
+std::string invalid_text(const std::string& name, lifecycle_action action,
+                         service_state current) {
+  return "cannot " + to_string(action) + " service '" + name + "' while " +
+         to_string(current);
+}
+
+// Every service may set its own log level, whatever its type's schema says.
+const config::schema& log_level_schema() {
+  static const config::schema s = [] {
+    config::schema out;
+    out.string("log_level", "This service's log level")
+      .one_of({"trace", "debug", "info", "warn", "error", "critical", "off"});
+    return out;
+  }();
+  return s;
+}
+
+} // namespace
+
+caf::expected<settings> host_core::checked(const settings& cfg) const {
+  auto* declared = impl_.settings_schema();
+  if (declared == nullptr)
+    return cfg;
+  config::schema s = *declared;
+  s.merge(log_level_schema());
+  auto values = cfg.values();
+  auto problems = config::layered_config::check_values(
+    s, values, "settings of '" + opts_.name + "'");
+  if (problems.empty())
+    return settings{std::move(values)};
+  std::string text;
+  for (auto& p : problems) {
+    if (!text.empty())
+      text += '\n';
+    text += p.to_string();
+  }
+  return make_error(errc::invalid_settings, text);
+}
+
+// -- lifecycle requests
+// ---------------------------------------------------------
+
+caf::result<service_state> host_core::configure(const settings& raw) {
+  auto t = check_transition(state_, lifecycle_action::configure,
+                            impl_.requires_configuration(), configured_);
+  if (!t.allowed)
+    return make_error(
+      t.refusal, invalid_text(opts_.name, lifecycle_action::configure, state_));
+  auto full = checked(raw);
+  if (!full) {
+    log_->warn("configure refused: {}", describe(full.error()));
+    return full.error();
+  }
+  auto& cfg = *full;
+  auto prior = state_;
+  auto r = guarded("on_configure", [&] { return impl_.on_configure(cfg); });
+  if (auto err = settle("on_configure", r, prior))
+    return err;
+  configured_ = true;
+  config_ = cfg;
+  apply_log_level(cfg);
+  enter(service_state::configured, "configure");
+  return state_;
+}
+
+caf::result<service_state> host_core::start() {
+  auto t = check_transition(state_, lifecycle_action::start,
+                            impl_.requires_configuration(), configured_);
+  if (!t.allowed) {
+    if (t.refusal == errc::not_configured)
+      return make_error(errc::not_configured,
+                        "cannot start service '" + opts_.name +
+                          "': it requires configuration and has none "
+                          "(send configure first)");
+    return make_error(
+      t.refusal, invalid_text(opts_.name, lifecycle_action::start, state_));
+  }
+  auto prior = state_;
+  bool restart =
+    prior == service_state::stopped || prior == service_state::failed;
+  stopped_hard_ = false;
+  enter(service_state::starting, restart ? "restart" : "start");
+  auto r = guarded("on_start", [&] { return impl_.on_start(); });
+  if (r.outcome() != hook_result::kind::success)
+    cancel_run(); // drop whatever on_start registered
+  if (auto err = settle("on_start", r, prior))
+    return err;
+  if (restart)
+    ++restarts_;
+  started_at_ = now();
+  running_since_ = clock_now();
+  enter(service_state::running, restart ? "restart" : "start");
+  return state_;
+}
+
+caf::result<service_state> host_core::stop(const std::string& reason,
+                                           caf::timespan deadline) {
+  auto t = check_transition(state_, lifecycle_action::stop,
+                            impl_.requires_configuration(), configured_);
+  if (!t.allowed)
+    return make_error(t.refusal,
+                      invalid_text(opts_.name, lifecycle_action::stop, state_));
+  auto why = reason.empty() ? std::string{"stop"} : "stop: " + reason;
+  if (state_ == service_state::failed) {
+    // Nothing runs in failed; let the service clean up and settle.
+    enter(service_state::stopping, why);
+    finish_stop(false);
+    return state_;
+  }
+  enter(service_state::stopping, why);
+  cancel_run();
+  if (in_flight_->count == 0) {
+    finish_stop(false);
+    if (state_ == service_state::failed)
+      return make_error(errc::hook_failed, last_error_);
+    return state_;
+  }
+  log_->info(
+    "stopping: waiting up to {}ms for {} unit(s) of work in flight",
+    std::chrono::duration_cast<std::chrono::milliseconds>(deadline).count(),
+    in_flight_->count);
+  stop_promise_ = self_->make_response_promise<service_state>();
+  auto gen = ++stop_generation_;
+  in_flight_->on_idle = [this, gen] {
+    if (state_ == service_state::stopping && gen == stop_generation_)
+      finish_stop(false);
+  };
+  caf::delayed_anon_send(caf::actor_cast<service_actor>(self_), deadline,
+                         deadline_atom::value, gen);
+  return *stop_promise_;
+}
+
+caf::result<service_state> host_core::reconfigure(const settings& raw) {
+  auto t = check_transition(state_, lifecycle_action::reconfigure,
+                            impl_.requires_configuration(), configured_);
+  if (!t.allowed)
+    return make_error(
+      t.refusal,
+      invalid_text(opts_.name, lifecycle_action::reconfigure, state_));
+  if (state_ != service_state::running)
+    return configure(raw);
+  auto full = checked(raw);
+  if (!full) {
+    log_->warn("reconfigure refused, keeping the running settings: {}",
+               describe(full.error()));
+    return full.error();
+  }
+  auto& cfg = *full;
+  auto r = guarded("on_reconfigure", [&] { return impl_.on_reconfigure(cfg); });
+  if (auto err = settle("on_reconfigure", r, state_))
+    return err;
+  config_ = cfg;
+  apply_log_level(cfg);
+  log_->info("reconfigured while running");
+  return state_;
+}
+
+void host_core::on_deadline(uint64_t generation) {
+  if (state_ != service_state::stopping || generation != stop_generation_)
+    return;
+  log_->warn("stop deadline passed with {} unit(s) of work in flight; "
+             "stopping hard",
+             in_flight_->count);
+  finish_stop(true);
+}
+
+// -- internals
+// ------------------------------------------------------------------------
+
+void host_core::enter(service_state next, const std::string& reason) {
+  auto prev = state_;
+  state_ = next;
+  state_change change{opts_.name, prev, next, reason, now()};
+  history_.push_back(change);
+  while (history_.size() > opts_.history_limit)
+    history_.pop_front();
+  if (next == service_state::failed)
+    log_->error("{} -> {} ({})", to_string(prev), to_string(next), reason);
+  else
+    log_->info("{} -> {} ({})", to_string(prev), to_string(next), reason);
+  notify_listeners(self_, listeners_, change);
+  if (on_enter)
+    on_enter(next);
+}
+
+hook_result host_core::guarded(const char* hook,
+                               const std::function<hook_result()>& f) {
+  failed_in_hook_ = false;
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    return hook_result::fail(std::string{hook} + " threw: " + e.what());
+  } catch (...) {
+    return hook_result::fail(std::string{hook} +
+                             " threw a non-standard exception");
+  }
+}
+
+caf::error host_core::settle(const char* hook, const hook_result& r,
+                             service_state prior) {
+  // A fatal record_error inside the hook has already failed the service
+  // (and asked on_error); whatever the hook returned after that, the
+  // transition it was part of did not happen.
+  if (failed_in_hook_)
+    return make_error(errc::hook_failed,
+                      std::string{hook} + " failed: " + last_error_);
+  switch (r.outcome()) {
+  case hook_result::kind::success:
+    return {};
+  case hook_result::kind::refusal: {
+    auto text = std::string{hook} + " refused: " + r.message();
+    log_->warn("{}", text);
+    if (state_ != prior)
+      enter(prior, text);
+    return make_error(errc::hook_refused, std::move(text));
+  }
+  case hook_result::kind::failure: {
+    auto text = std::string{hook} + " failed: " + r.message();
+    ++errors_;
+    last_error_ = text;
+    fail(text, hook);
+    return make_error(errc::hook_failed, std::move(text));
+  }
+  }
+  return {};
+}
+
+void host_core::fail(const std::string& what, const char* source) {
+  failed_in_hook_ = true;
+  cancel_run();
+  hook_result verdict = hook_result::fail(what);
+  try {
+    verdict = impl_.on_error(error_info{what, source});
+  } catch (const std::exception& e) {
+    log_->error("on_error threw: {}", e.what());
+  } catch (...) {
+    log_->error("on_error threw a non-standard exception");
+  }
+  if (verdict.outcome() == hook_result::kind::success) {
+    set_health(errors_check, health_status::degraded, what);
+    enter(service_state::stopped, "recovered by on_error: " + what);
+  } else {
+    enter(service_state::failed, what);
+  }
+  if (stop_promise_) {
+    stop_promise_->deliver(make_error(errc::hook_failed, what));
+    stop_promise_.reset();
+  }
+}
+
+void host_core::finish_stop(bool hard) {
+  in_flight_->on_idle = nullptr;
+  ++stop_generation_;
+  stopped_hard_ = hard;
+  auto r = guarded("on_stop", [&] { return impl_.on_stop(); });
+  if (failed_in_hook_)
+    return; // a fatal record_error in on_stop: fail() settled it
+  switch (r.outcome()) {
+  case hook_result::kind::refusal:
+    // A stop cannot be vetoed: the supervisor and the app rely on it.
+    record_error("on_stop refused (stopping anyway): " + r.message(), false,
+                 "on_stop");
+    [[fallthrough]];
+  case hook_result::kind::success:
+    enter(service_state::stopped,
+          hard ? "stopped hard: deadline passed with work in flight"
+               : "stopped");
+    if (stop_promise_) {
+      // A hard stop is still a stop; status().stopped_hard tells.
+      stop_promise_->deliver(state_);
+      stop_promise_.reset();
+    }
+    break;
+  case hook_result::kind::failure:
+    ++errors_;
+    last_error_ = "on_stop failed: " + r.message();
+    fail(last_error_, "on_stop");
+    break;
+  }
+}
+
+void host_core::apply_log_level(const settings& cfg) {
+  if (auto name = cfg.get<std::string>("log_level")) {
+    if (auto lvl = parse_log_level(*name))
+      log_->set_level(*lvl);
+    else
+      log_->warn("ignoring unknown log_level '{}'", *name);
+  }
+}
+
+} // namespace troupe::detail

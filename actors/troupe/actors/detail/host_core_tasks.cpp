@@ -1,0 +1,74 @@
+// host_core: tasks and timers, work tracking, and the end of a run (which
+// also drops the run's bus subscriptions).
+
+#include <algorithm>
+#include <stdexcept>
+
+#include <caf/actor_cast.hpp>
+#include <caf/scheduled_actor.hpp>
+#include <caf/send.hpp>
+
+#include "troupe/actors/detail/host_core.hpp"
+
+namespace troupe::detail {
+
+void host_core::run_task(uint64_t id, uint64_t generation) {
+  if (generation != run_generation_ || state_ != service_state::running)
+    return;
+  auto i = tasks_.find(id);
+  if (i == tasks_.end())
+    return;
+  auto fn = i->second.fn; // the task may cancel itself
+  if (i->second.periodic)
+    schedule(id, i->second.interval);
+  else
+    tasks_.erase(i);
+  try {
+    fn();
+  } catch (const std::exception& e) {
+    handler_failed("task", e.what());
+  } catch (...) {
+    handler_failed("task", "unknown exception");
+  }
+}
+
+task_id host_core::add_task(std::chrono::nanoseconds interval,
+                            std::function<void()> fn, bool periodic) {
+  if (periodic && interval <= std::chrono::nanoseconds::zero())
+    throw std::invalid_argument("every(): interval must be positive");
+  auto id = ++next_task_id_;
+  tasks_.emplace(id, task{std::move(fn), interval, periodic});
+  schedule(id, interval);
+  return id;
+}
+
+void host_core::cancel(task_id id) {
+  tasks_.erase(id);
+}
+
+work_token host_core::track() {
+  return work_token{std::make_shared<work_ticket>(in_flight_)};
+}
+
+void host_core::cancel_run() {
+  ++run_generation_;
+  tasks_.clear();
+  if (opts_.bus) {
+    auto me = caf::actor_cast<caf::actor>(self_);
+    std::vector<std::string> done;
+    for (auto& s : subscriptions_) {
+      if (std::find(done.begin(), done.end(), s.prefix) != done.end())
+        continue;
+      caf::anon_send(opts_.bus, unsubscribe_atom::value, s.prefix, me);
+      done.push_back(s.prefix);
+    }
+  }
+  subscriptions_.clear();
+}
+
+void host_core::schedule(uint64_t id, std::chrono::nanoseconds delay) {
+  caf::delayed_anon_send(caf::actor_cast<service_actor>(self_), delay,
+                         task_atom::value, id, run_generation_);
+}
+
+} // namespace troupe::detail

@@ -1,0 +1,105 @@
+#pragma once
+
+// The private state of app_runtime, shared by the files that implement it:
+// app_runtime.cpp (construction, start, statuses, reload),
+// app_runtime_drain.cpp (the phased shutdown) and app_runtime_control.cpp
+// (the control_model over HTTP). Included by them only: it brings in CAF.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/expected.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "troupe/actors/errc.hpp"
+#include "troupe/actors/supervisor.hpp"
+#include "troupe/app/app_runtime.hpp"
+
+namespace troupe::app {
+
+/// Lifecycle requests through the supervisor carry their own deadlines (each
+/// child's start and stop timeouts); the outer wait only guards against a
+/// supervisor that is gone.
+constexpr caf::timespan forever = std::chrono::hours{1};
+
+/// A blocking request from a non-actor thread. Each call has its own scoped
+/// actor: the HTTP server calls from several threads at once.
+template <class T, class Handle, class... Ts>
+caf::expected<T> ask(caf::actor_system& sys, const Handle& hdl,
+                     caf::timespan timeout, Ts&&... xs) {
+  if (!hdl)
+    return make_error(errc::not_running, "no actor");
+  caf::scoped_actor self{sys};
+  caf::expected<T> result{caf::make_error(caf::sec::request_timeout)};
+  self
+    ->request(caf::actor_cast<caf::actor>(hdl), timeout,
+              std::forward<Ts>(xs)...)
+    .receive([&](T& x) { result = std::move(x); },
+             [&](caf::error& err) { result = std::move(err); });
+  return result;
+}
+
+/// The sum of everything that moves while messages flow, for the drain's
+/// "has the app gone quiet?" check.
+struct activity {
+  uint64_t moved = 0;
+  uint64_t in_flight = 0;
+  friend bool operator==(const activity& x, const activity& y) {
+    return x.moved == y.moved && x.in_flight == y.in_flight;
+  }
+};
+
+/// What an app_runtime holds: the actor system, the bus, the root
+/// supervisor, and the config as the control plane changed it.
+struct app_runtime::impl {
+  caf::actor_system& sys;
+  service_registry& types;
+  std::shared_ptr<spdlog::logger> log;
+  caf::actor bus;
+  supervisor_actor root;
+  caf::timespan timeout = std::chrono::seconds{5};
+
+  // Guards cfg and registries (main thread and HTTP threads).
+  std::mutex mtx;
+  config::app_config cfg;
+  std::map<std::string, std::shared_ptr<metric_registry>> registries;
+
+  impl(caf::actor_system& sys, service_registry& types, config::app_config c,
+       std::shared_ptr<spdlog::logger> log);
+
+  std::shared_ptr<metric_registry> registry_of(const std::string& name);
+
+  // Caller holds mtx.
+  caf::expected<child_spec> make_spec(const config::service_spec& spec);
+
+  supervisor_options root_options();
+
+  std::vector<child_info> children();
+
+  const child_info* find(const std::vector<child_info>& xs,
+                         const std::string& name);
+
+  service_status status_of(const child_info& ci);
+
+  std::vector<service_status> statuses();
+
+  // -- the drain (app_runtime_drain.cpp)
+  // ---------------------------------------
+
+  activity measure();
+
+  // Waits until nothing moves for a few polls (or `until`, or at most
+  // `cap`): what is inside the app when intake stops gets to finish.
+  void wait_quiet(std::chrono::steady_clock::time_point until,
+                  std::chrono::nanoseconds cap);
+};
+
+} // namespace troupe::app
