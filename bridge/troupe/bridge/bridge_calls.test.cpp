@@ -34,8 +34,8 @@ using result_atom = caf::atom_constant<caf::atom("result")>;
 
 // A service stand-in: on (endpoint, topic, payload, timeout in ms) it calls
 // through the bridge "br" and reports (result_atom, ok, text) to `report`.
-caf::behavior caller(caf::event_based_actor* self, caf::actor bus,
-                     caf::actor report) {
+caf::behavior caller(caf::event_based_actor* self, const caf::actor& bus,
+                     const caf::actor& report) {
   return {[=](const std::string& endpoint, const std::string& topic,
               const std::string& payload, int64_t timeout_ms) {
     auto c = call(self, envelope{topic, payload, "", ""},
