@@ -41,9 +41,17 @@ host_core::~host_core() {
   impl_.host_ = nullptr;
 }
 
-void notify_listeners(caf::scheduled_actor* self,
-                      std::vector<caf::actor_addr>& listeners,
-                      const state_change& change) {
+void announce_change(caf::scheduled_actor* self, spdlog::logger& log,
+                     std::deque<state_change>& history, size_t limit,
+                     std::vector<caf::actor_addr>& listeners,
+                     const state_change& change) {
+  history.push_back(change);
+  while (history.size() > limit)
+    history.pop_front();
+  auto level = change.to == service_state::failed ? spdlog::level::err
+                                                  : spdlog::level::info;
+  log.log(level, "{} -> {} ({})", to_string(change.from), to_string(change.to),
+          change.reason);
   auto gone = std::remove_if(
     listeners.begin(), listeners.end(), [&](const caf::actor_addr& addr) {
       auto l = caf::actor_cast<caf::actor>(addr);

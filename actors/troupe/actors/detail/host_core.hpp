@@ -17,18 +17,23 @@
 #include <caf/result.hpp>
 #include <caf/typed_response_promise.hpp>
 #include <spdlog/common.h>
+#include <spdlog/fwd.h>
 
 #include "troupe/actors/service.hpp"
 #include "troupe/actors/service_options.hpp"
 
 namespace troupe::detail {
 
-/// Sends `(state_changed_atom, change)` as `self` to every listener still
-/// alive and forgets the ones that are gone. Sent as `self` so a supervisor
-/// tells its current child from a replaced instance.
-void notify_listeners(caf::scheduled_actor* self,
-                      std::vector<caf::actor_addr>& listeners,
-                      const state_change& change);
+/// Announces a state change of a service or supervisor: appends `change`
+/// to `history` (keeping the newest `limit` entries), logs it (a change to
+/// `failed` as an error), and sends `(state_changed_atom, change)` as `self`
+/// to every listener still alive, forgetting the ones that are gone. Sent
+/// as `self` so a supervisor tells its current child from a replaced
+/// instance.
+void announce_change(caf::scheduled_actor* self, spdlog::logger& log,
+                     std::deque<state_change>& history, size_t limit,
+                     std::vector<caf::actor_addr>& listeners,
+                     const state_change& change);
 
 /// The non-template half of a service host: state machine, hooks, counters,
 /// health, tasks and subscriptions. The template half (service_host.hpp) only

@@ -190,15 +190,8 @@ void host_core::on_deadline(uint64_t generation) {
 void host_core::enter(service_state next, const std::string& reason) {
   auto prev = state_;
   state_ = next;
-  state_change change{opts_.name, prev, next, reason, now()};
-  history_.push_back(change);
-  while (history_.size() > opts_.history_limit)
-    history_.pop_front();
-  if (next == service_state::failed)
-    log_->error("{} -> {} ({})", to_string(prev), to_string(next), reason);
-  else
-    log_->info("{} -> {} ({})", to_string(prev), to_string(next), reason);
-  notify_listeners(self_, listeners_, change);
+  announce_change(self_, *log_, history_, opts_.history_limit, listeners_,
+                  state_change{opts_.name, prev, next, reason, now()});
   if (on_enter)
     on_enter(next);
 }

@@ -408,15 +408,9 @@ void supervisor_core::abandon_jobs(const std::string& why) {
 void supervisor_core::enter(service_state next, const std::string& reason) {
   auto prev = state_;
   state_ = next;
-  state_change change{own_.name, prev, next, reason, caf::make_timestamp()};
-  history_.push_back(change);
-  while (history_.size() > history_limit)
-    history_.pop_front();
-  if (next == service_state::failed)
-    log_->error("{} -> {} ({})", to_string(prev), to_string(next), reason);
-  else
-    log_->info("{} -> {} ({})", to_string(prev), to_string(next), reason);
-  notify_listeners(self_, listeners_, change);
+  announce_change(
+    self_, *log_, history_, history_limit, listeners_,
+    state_change{own_.name, prev, next, reason, caf::make_timestamp()});
 }
 
 } // namespace troupe::detail
