@@ -49,3 +49,16 @@ function(troupe_add_layer)
                          LABELS "unit;${L_NAME}")
   endif()
 endfunction()
+
+# troupe_add_plugin(TARGET SOURCE...): a service plugin, a shared library
+# loaded at run time (`[app] plugins`). It links against the troupe
+# executable, which exports the framework's symbols, so the plugin and the
+# app share one service registry and one CAF runtime.
+function(troupe_add_plugin target)
+  add_library(${target} MODULE ${ARGN})
+  target_link_libraries(${target} PRIVATE troupe)
+  target_include_directories(${target} PRIVATE
+    $<TARGET_PROPERTY:troupe::actors,INTERFACE_INCLUDE_DIRECTORIES>)
+  target_compile_options(${target} PRIVATE ${TROUPE_WARNINGS})
+  set_target_properties(${target} PROPERTIES PREFIX "lib")
+endfunction()
