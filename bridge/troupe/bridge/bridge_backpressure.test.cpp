@@ -19,9 +19,11 @@
 #include "troupe/actors/service_host.hpp"
 #include "troupe/actors/topic_bus.hpp"
 #include "troupe/bridge/bridge_service.hpp"
+#include "troupe/bridge/test_support.hpp"
 
 using namespace troupe;
 using namespace troupe::bridge;
+using troupe::bridge::test_support::endpoint_stats;
 using namespace std::chrono_literals;
 
 namespace {
@@ -29,19 +31,6 @@ namespace {
 struct bp_system_config : caf::actor_system_config {
   bp_system_config() { init_actor_system_config(*this); }
 };
-
-nlohmann::json endpoint_stats(caf::scoped_actor& self,
-                              const bridge_service::interface& br,
-                              const std::string& name) {
-  std::string out;
-  self->request(br, 5s, stats_atom::value)
-    .receive([&](const std::string& s) { out = s; }, [](const caf::error&) {});
-  auto all = nlohmann::json::parse(out);
-  for (auto& e : all["endpoints"])
-    if (e["name"] == name)
-      return e;
-  throw std::runtime_error("no endpoint " + name + " in " + out);
-}
 
 } // namespace
 

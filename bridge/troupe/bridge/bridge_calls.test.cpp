@@ -19,6 +19,7 @@
 #include "troupe/bridge/bridge_service.hpp"
 #include "troupe/bridge/call.hpp"
 #include "troupe/bridge/fake_transport.hpp"
+#include "troupe/bridge/test_support.hpp"
 
 using namespace troupe;
 using namespace troupe::bridge;
@@ -101,15 +102,7 @@ protected:
   }
 
   nlohmann::json stats(const std::string& name) {
-    std::string out;
-    self->request(br, 5s, stats_atom::value)
-      .receive([&](const std::string& s) { out = s; },
-               [](const caf::error&) {});
-    auto all = nlohmann::json::parse(out);
-    for (auto& e : all["endpoints"])
-      if (e["name"] == name)
-        return e;
-    throw std::runtime_error("no endpoint " + name + " in " + out);
+    return troupe::bridge::test_support::endpoint_stats(self, br, name);
   }
 
   calls_system_config cfg;

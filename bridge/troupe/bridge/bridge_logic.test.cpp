@@ -18,6 +18,7 @@
 #include "troupe/actors/topic_bus.hpp"
 #include "troupe/bridge/bridge_service.hpp"
 #include "troupe/bridge/fake_transport.hpp"
+#include "troupe/bridge/test_support.hpp"
 
 using namespace troupe;
 using namespace troupe::bridge;
@@ -62,27 +63,12 @@ protected:
   }
 
   nlohmann::json stats(const std::string& name) {
-    std::string out;
-    self->request(br, 5s, stats_atom::value)
-      .receive([&](const std::string& s) { out = s; },
-               [](const caf::error&) {});
-    auto all = nlohmann::json::parse(out);
-    for (auto& e : all["endpoints"])
-      if (e["name"] == name)
-        return e;
-    throw std::runtime_error("no endpoint " + name);
+    return troupe::bridge::test_support::endpoint_stats(self, br, name);
   }
 
-  // Polls the stats of `name` until `pred` holds, up to 5 s.
   template <class Pred>
   nlohmann::json wait_stats(const std::string& name, Pred pred) {
-    auto deadline = std::chrono::steady_clock::now() + 5s;
-    for (;;) {
-      auto s = stats(name);
-      if (pred(s) || std::chrono::steady_clock::now() > deadline)
-        return s;
-      std::this_thread::sleep_for(1ms);
-    }
+    return troupe::bridge::test_support::wait_stats(self, br, name, pred);
   }
 
   void publish(std::string topic, int64_t x) {

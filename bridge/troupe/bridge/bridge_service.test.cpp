@@ -2,6 +2,7 @@
 // bind time), with a real actor system and the real local bus.
 
 #include "troupe/bridge/bridge_service.hpp"
+#include "troupe/bridge/test_support.hpp"
 
 #include <gtest/gtest.h>
 
@@ -69,27 +70,16 @@ protected:
   }
 
   nlohmann::json endpoint_stats(const std::string& name) {
-    auto all = stats();
-    for (auto& ep : all["endpoints"])
-      if (ep["name"] == name)
-        return ep;
-    throw std::runtime_error("no endpoint " + name);
+    return troupe::bridge::test_support::endpoint_stats(self, br, name);
   }
 
   std::string address(const std::string& name) {
     return endpoint_stats(name)["address"];
   }
 
-  // Waits until `pred(stats of endpoint)` holds, up to 5 s.
   template <class Pred>
   nlohmann::json wait_stats(const std::string& name, Pred pred) {
-    auto deadline = std::chrono::steady_clock::now() + 5s;
-    for (;;) {
-      auto s = endpoint_stats(name);
-      if (pred(s) || std::chrono::steady_clock::now() > deadline)
-        return s;
-      std::this_thread::sleep_for(5ms);
-    }
+    return troupe::bridge::test_support::wait_stats(self, br, name, pred);
   }
 
   void subscribe_self(const std::string& prefix) {
