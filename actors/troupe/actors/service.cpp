@@ -54,6 +54,10 @@ spdlog::logger& service::log() const {
   return host().log();
 }
 
+std::shared_ptr<spdlog::logger> service::shared_log() const {
+  return host().shared_log();
+}
+
 void service::record_error(std::string what, bool fatal) {
   host().record_error(std::move(what), fatal, "record_error");
 }

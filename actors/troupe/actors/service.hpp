@@ -138,6 +138,10 @@ protected:
   /// Returns this service's logger (named after the service).
   spdlog::logger& log() const;
 
+  /// Returns a shared handle to the same logger, for a thread of the
+  /// service's own that may still log while the actor is being destroyed.
+  std::shared_ptr<spdlog::logger> shared_log() const;
+
   /// Returns the current time of the actor clock: real time in production,
   /// virtual time under the test coordinator. Use it (not steady_clock) for
   /// anything tests should control.

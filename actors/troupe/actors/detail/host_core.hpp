@@ -93,6 +93,9 @@ public:
   const std::string& name() const noexcept { return opts_.name; }
   const settings& config() const noexcept { return config_; }
   spdlog::logger& log() const noexcept { return *log_; }
+  const std::shared_ptr<spdlog::logger>& shared_log() const noexcept {
+    return log_;
+  }
   caf::scheduled_actor* self() const noexcept { return self_; }
   std::chrono::steady_clock::time_point clock_now() const noexcept;
   void record_error(std::string what, bool fatal, const char* source);

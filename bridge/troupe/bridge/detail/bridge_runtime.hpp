@@ -194,7 +194,9 @@ struct receiver_context {
   reply_queue* replies = nullptr;
   call_queue* calls = nullptr;
   std::atomic<bool>* stop = nullptr;
-  spdlog::logger* log = nullptr;
+  // Shared: the actor's host (which owns the logger) is destroyed before
+  // the bridge object that joins this thread.
+  std::shared_ptr<spdlog::logger> log;
 };
 
 /// The receiver thread: waits for input on `ctx.eps`, checks and counts it,
