@@ -105,6 +105,10 @@ struct flow {
   std::string transport; // "tcp" or "ipc"
   size_t size = 16;
   uint64_t n = 0;
+  /// troupe side: the bulk path (the sender publishes envelope_batch, the
+  /// receiving endpoint has batch = true) instead of one envelope per
+  /// message. The wire traffic is the same.
+  bool bulk = false;
 };
 
 /// Where the measuring side binds: a free port chosen by the kernel (read

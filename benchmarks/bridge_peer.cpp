@@ -46,8 +46,8 @@ public:
   static constexpr uint64_t batch_size = 256;
   static constexpr int window = 8;
 
-  source_service(std::string topic, size_t size)
-    : topic_(std::move(topic)), size_(size) {}
+  source_service(std::string topic, size_t size, bool bulk)
+    : topic_(std::move(topic)), size_(size), bulk_(bulk) {}
 
   auto handlers() {
     return std::make_tuple(
@@ -69,16 +69,30 @@ private:
       return;
     bus_batch b;
     auto stop = std::min(end_, next_ + batch_size);
-    b.items.reserve(stop - next_);
-    for (; next_ < stop; ++next_)
-      b.items.push_back(
-        bus_item{topic_, caf::make_message(bridge::envelope{
-                           topic_, make_payload(size_, next_), {}, {}})});
+    if (bulk_) {
+      // One envelope_batch: the payloads back to back in one buffer.
+      bridge::envelope_batch e{topic_};
+      e.data.reserve((stop - next_) * size_);
+      e.ends.reserve(stop - next_);
+      for (; next_ < stop; ++next_) {
+        set_seq(payload_, next_);
+        e.add(payload_);
+      }
+      b.items.push_back(bus_item{topic_, caf::make_message(std::move(e))});
+    } else {
+      b.items.reserve(stop - next_);
+      for (; next_ < stop; ++next_)
+        b.items.push_back(
+          bus_item{topic_, caf::make_message(bridge::envelope{
+                             topic_, make_payload(size_, next_), {}, {}})});
+    }
     publish_batch(std::move(b), [this] { emit_batch(); });
   }
 
   std::string topic_;
   size_t size_;
+  bool bulk_;
+  std::string payload_ = make_payload(size_, 0);
   uint64_t next_ = 0;
   uint64_t end_ = 0;
 };
@@ -139,7 +153,7 @@ void raw_send(line_channel& ch, pattern pat, const std::string& addr,
 }
 
 void troupe_send(line_channel& ch, pattern pat, const std::string& addr,
-                 size_t size, uint64_t n, int threads) {
+                 size_t size, uint64_t n, int threads, bool bulk) {
   node nd{
     threads,
     config::table{
@@ -147,7 +161,7 @@ void troupe_send(line_channel& ch, pattern pat, const std::string& addr,
                         {"connect", config::list{addr}},
                         {"codec", "raw"},
                         {"topics", config::list{"bench."}}})}}};
-  auto src = nd.add<source_service>("source", data_topic, size);
+  auto src = nd.add<source_service>("source", data_topic, size, bulk);
   ch.send("ready");
   uint64_t warm = 0;
   warm_until_go(ch, [&] {
@@ -257,7 +271,7 @@ int peer_main(const std::vector<std::string>& argv) {
       raw_send(ch, parse_pattern(arg(1)), arg(2), num(3), num(4));
     else if (role == "troupe-send")
       troupe_send(ch, parse_pattern(arg(1)), arg(2), num(3), num(4),
-                  static_cast<int>(num(5)));
+                  static_cast<int>(num(5)), arg(6) == "bulk");
     else if (role == "raw-echo")
       raw_echo(ch, arg(1), arg(2));
     else if (role == "troupe-echo")

@@ -51,7 +51,12 @@ result throughput(const run_options& opts, const std::string& name,
     (f.pat == pattern::push_pull ? "PUSH -> PULL" : "PUB -> SUB") +
     ", between two processes, timed from 'go' (sent once a warm-up message "
     "made it end to end) to the last arrival; troupe: "
-    "a service publishes bridge::envelope (codec raw, bytes passed through) "
+    "a service publishes " +
+    std::string{f.bulk ? "bridge::envelope_batch (256 payloads each; the "
+                         "receiving endpoint has batch = true and publishes "
+                         "one batch per topic run it read)"
+                       : "one bridge::envelope per message"} +
+    " (codec raw, bytes passed through) "
     "-> bus -> bridge -> ZMQ -> bridge -> bus -> subscribed service; raw: "
     "cppzmq blocking sends -> poll + non-blocking receives; hwm 10000, "
     "on_full block; PUB sockets (raw and bridge) set XPUB_NODROP";
@@ -133,21 +138,25 @@ std::vector<scenario> bridge_scenarios() {
   std::vector<scenario> out;
   for (auto pat : {pattern::push_pull, pattern::pub_sub})
     for (std::string tr : {"tcp", "ipc"})
-      for (size_t size : {16, 256, 4096}) {
-        auto name =
-          "bridge." + to_string(pat) + "." + tr + "." + std::to_string(size);
-        auto desc =
-          std::string{"actor -> bridge "} +
-          (pat == pattern::push_pull ? "PUSH -> PULL" : "PUB -> SUB") +
-          " bridge -> actor, two processes over " + tr + ", " +
-          std::to_string(size) + " B payload, vs raw cppzmq (msg/s, MB/s)";
-        out.push_back({name, desc,
-                       [=](const run_options& opts) {
-                         flow f{pat, tr, size, flow_messages(opts.quick, size)};
-                         return throughput(opts, name, f);
-                       },
-                       tr == "tcp" && size == 16});
-      }
+      for (size_t size : {16, 256, 4096})
+        for (bool bulk : {false, true}) {
+          auto name = "bridge." + to_string(pat) + "." + tr + "." +
+                      std::to_string(size) + (bulk ? ".bulk" : "");
+          auto desc =
+            std::string{"actor -> bridge "} +
+            (pat == pattern::push_pull ? "PUSH -> PULL" : "PUB -> SUB") +
+            " bridge -> actor, two processes over " + tr + ", " +
+            std::to_string(size) + " B payload" +
+            (bulk ? ", envelope_batch both ends" : "") +
+            ", vs raw cppzmq (msg/s, MB/s)";
+          out.push_back({name, desc,
+                         [=](const run_options& opts) {
+                           flow f{pat, tr, size,
+                                  flow_messages(opts.quick, size), bulk};
+                           return throughput(opts, name, f);
+                         },
+                         tr == "tcp" && size == 16});
+        }
   for (std::string tr : {"tcp", "ipc"})
     for (auto& [sfx, pct] : {std::pair{"p50", 50.0}, std::pair{"p99", 99.0},
                              std::pair{"p99.9", 99.9}}) {

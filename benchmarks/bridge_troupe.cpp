@@ -36,6 +36,11 @@ public:
       prefix_, [this](const std::string&, const bridge::envelope& e) {
         p_->on(e.payload.data(), e.payload.size());
       });
+    subscribe<bridge::envelope_batch>(
+      prefix_, [this](const std::string&, const bridge::envelope_batch& b) {
+        for (size_t i = 0; i < b.size(); ++i)
+          p_->on(b[i].data(), b[i].size());
+      });
     return hook_result::success();
   }
 
@@ -108,7 +113,8 @@ flow_outcome troupe_throughput(const run_options& opts, const flow& f) {
   temp_dir dir;
   auto in = endpoint({{"socket", f.pat == pattern::push_pull ? "pull" : "sub"},
                       {"bind", bind_address(f.transport, dir, "in")},
-                      {"codec", "raw"}});
+                      {"codec", "raw"},
+                      {"batch", f.bulk}});
   if (f.pat == pattern::pub_sub)
     in["topics"] = config::list{"bench."};
   node nd{opts.threads, config::table{{"in", std::move(in)}}};
@@ -116,7 +122,7 @@ flow_outcome troupe_throughput(const run_options& opts, const flow& f) {
   nd.add<tally_service>("tally", "bench.", p);
   peer_process peer{{"troupe-send", to_string(f.pat), nd.address("in"),
                      std::to_string(f.size), std::to_string(f.n),
-                     std::to_string(opts.threads)}};
+                     std::to_string(opts.threads), f.bulk ? "bulk" : "single"}};
   auto& ch = peer.channel();
   ch.expect("'ready'", ready_timeout);
   // The tally runs on CAF's threads; this thread only watches.

@@ -165,7 +165,11 @@ void bridge_service::on_inbound(uint64_t endpoint, bus_batch& batch) {
   // The credit comes back once every subscriber has handled the batch, so
   // a slow subscriber holds the peer back through ZMQ's high-water marks
   // instead of letting the bus's and its own mailbox grow.
-  auto n = batch.items.size();
+  uint64_t n = 0; // messages, as the receiver took credit
+  for (auto& x : batch.items)
+    n += x.msg.match_element<envelope_batch>(0)
+           ? x.msg.get_as<envelope_batch>(0).size()
+           : 1;
   publish_batch(std::move(batch),
                 [this, endpoint, n] { return_credit(*st_->eps[endpoint], n); });
 }
@@ -271,28 +275,43 @@ void bridge_service::send_reply(uint64_t id, const std::string& topic,
 bool bridge_service::send_out(size_t index, const std::string& topic,
                               const caf::message& msg) {
   auto& ep = *st_->eps[index];
-  std::string_view payload;
-  bool is_envelope = false;
+  auto from_here = [this](const std::string& via) {
+    // received by this bridge: never echo it back out
+    return via.compare(0, st_->via_prefix.size(), st_->via_prefix) == 0;
+  };
   if (msg.size() == 1 && msg.match_element<call_request>(0))
     return true; // a call for a req/dealer endpoint, not a message to send
-  if (msg.size() == 1 && msg.match_element<envelope>(0)) {
-    is_envelope = true;
-    auto& e = msg.get_as<envelope>(0);
-    if (e.via.compare(0, st_->via_prefix.size(), st_->via_prefix) == 0)
-      return true;       // received by this bridge: never echo it back out
-    payload = e.payload; // bytes as they are: nothing to encode or copy
-  } else if (encode_payload(msg, ep.cfg.codec, st_->scratch)) {
-    payload = st_->scratch;
-  } else {
-    ep.unencodable.fetch_add(1, std::memory_order_relaxed);
-    if (auto s = st_->out_limiter.admit(0); s >= 0)
-      log().warn("endpoint '{}': cannot encode the message on '{}' as {} "
-                 "(publish an envelope, nlohmann::json, string, number or "
-                 "bool)",
-                 ep.cfg.name, topic,
-                 ep.cfg.codec == codec_kind::json ? "json" : "raw");
-    return false;
+  if (msg.size() == 1 && msg.match_element<envelope_batch>(0)) {
+    auto& b = msg.get_as<envelope_batch>(0);
+    if (!from_here(b.via))
+      for (size_t k = 0; k < b.size(); ++k)
+        send_payload(ep, topic, b[k], nullptr);
+    return true;
   }
+  if (msg.size() == 1 && msg.match_element<envelope>(0)) {
+    auto& e = msg.get_as<envelope>(0);
+    if (!from_here(e.via))
+      send_payload(ep, topic, e.payload, &msg); // bytes as they are
+    return true;
+  }
+  if (encode_payload(msg, ep.cfg.codec, st_->scratch)) {
+    send_payload(ep, topic, st_->scratch, nullptr);
+    return true;
+  }
+  ep.unencodable.fetch_add(1, std::memory_order_relaxed);
+  if (auto s = st_->out_limiter.admit(0); s >= 0)
+    log().warn("endpoint '{}': cannot encode the message on '{}' as {} "
+               "(publish an envelope, an envelope_batch, nlohmann::json, "
+               "string, number or bool)",
+               ep.cfg.name, topic,
+               ep.cfg.codec == codec_kind::json ? "json" : "raw");
+  return false;
+}
+
+void bridge_service::send_payload(endpoint_runtime& ep,
+                                  const std::string& topic,
+                                  std::string_view payload,
+                                  const caf::message* envelope_msg) {
   std::string meta;
   if (ep.cfg.meta) {
     auto seq = ++ep.seq_out[topic];
@@ -308,12 +327,12 @@ bool bridge_service::send_out(size_t index, const std::string& topic,
   if (ep.pending.empty() && detail::try_send(*ep.sock, topic, payload, meta)) {
     ep.sent.fetch_add(1, std::memory_order_relaxed);
     count_out();
-    return true;
+    return;
   }
   switch (ep.cfg.on_full) {
   case full_policy::drop_newest:
     ep.dropped.fetch_add(1, std::memory_order_relaxed);
-    return true;
+    return;
   case full_policy::drop_oldest:
     if (ep.pending.size() >= static_cast<size_t>(ep.cfg.hwm)) {
       ep.pending.pop_front();
@@ -327,9 +346,11 @@ bool bridge_service::send_out(size_t index, const std::string& topic,
       st_->holds.push_back(std::move(h));
     break;
   }
-  if (is_envelope)
-    ep.pending.push_back(
-      outbound_frames{topic, msg, std::string{}, std::move(meta), true});
+  // An envelope's payload stays in its (shared) message; anything else is
+  // copied, since its buffer is reused.
+  if (envelope_msg != nullptr)
+    ep.pending.push_back(outbound_frames{topic, *envelope_msg, std::string{},
+                                         std::move(meta), true});
   else
     ep.pending.push_back(outbound_frames{
       topic, caf::message{}, std::string{payload}, std::move(meta), false});
@@ -337,7 +358,6 @@ bool bridge_service::send_out(size_t index, const std::string& topic,
     st_->flush_scheduled = true;
     after(1ms, [this] { flush(); });
   }
-  return true;
 }
 
 void bridge_service::drain(endpoint_runtime& ep) {

@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <tuple>
 
 #include <caf/atom.hpp>
@@ -130,6 +131,12 @@ private:
                       nlohmann::json& out) const;
   bool send_out(size_t endpoint, const std::string& topic,
                 const caf::message& msg);
+  // One [topic][payload] out, or queued / dropped per `on_full`;
+  // `envelope_msg` (when set) holds the payload, so a queued message keeps
+  // a reference instead of a copy.
+  void send_payload(detail::endpoint_runtime& ep, const std::string& topic,
+                    std::string_view payload,
+                    const caf::message* envelope_msg);
   void drain(detail::endpoint_runtime& ep);
   void flush();
   void heartbeat();

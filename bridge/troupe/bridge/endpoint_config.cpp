@@ -60,6 +60,10 @@ config::schema make_schema() {
                             "the local bus (e.g. \"worker.\": jobs.3 -> "
                             "worker.jobs.3)")
     .fallback("");
+  ep.boolean("batch", "sub/pull: publish inbound messages as envelope_batch "
+                      "(one per topic run of a socket read) instead of one "
+                      "envelope each; the bulk path")
+    .fallback(false);
   add_curve_schema(ep);
   return s;
 }
@@ -153,6 +157,9 @@ std::string parse_bridge_config(const config::settings& cfg,
     ep.local_prefix = s.get_or<std::string>("local_prefix", "");
     if (!ep.local_prefix.empty() && !is_inbound(ep.socket))
       return prefix.append("local_prefix applies to sub and pull endpoints");
+    ep.batch = s.get_or<bool>("batch", false);
+    if (ep.batch && !is_inbound(ep.socket))
+      return prefix.append("batch applies to sub and pull endpoints");
     if (auto err = parse_curve_config(s, ep.curve); !err.empty())
       return prefix.append(err);
     out.endpoints.push_back(std::move(ep));

@@ -75,6 +75,9 @@ struct endpoint_config {
   /// sub/pull: prepended to every inbound topic before it is published on
   /// the local bus (not to `troupe.heartbeat`).
   std::string local_prefix;
+  /// sub/pull: publish what one socket had ready as `envelope_batch`es
+  /// (runs of one topic) instead of one `envelope` per message.
+  bool batch = false;
   /// CURVE keys (see curve_config.hpp); none by default.
   curve_config curve;
 };

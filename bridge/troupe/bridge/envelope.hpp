@@ -1,7 +1,10 @@
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <nlohmann/json.hpp>
@@ -21,6 +24,46 @@ struct envelope {
   /// "BRIDGE/ENDPOINT" that received it; empty for local messages. A
   /// bridge never sends back out what it received itself.
   std::string via;
+};
+
+/// Many messages on one topic in one actor message: the payloads back to
+/// back in one buffer. It is the bulk path through the bridge: published
+/// locally, each payload goes out as its own `[topic][payload]` ZMQ message
+/// (nothing is re-encoded); an inbound endpoint with `batch = true`
+/// publishes what one socket had ready as envelope batches instead of one
+/// envelope per message. Meta frames are checked (gaps counted) but not
+/// carried.
+///
+/// ```
+/// bridge::envelope_batch b{"prices."};
+/// b.add(R"({"px":1})");
+/// b.add(R"({"px":2})");
+/// publish("prices.", std::move(b));
+/// ```
+struct envelope_batch {
+  std::string topic;
+  /// Every payload, back to back.
+  std::string data;
+  /// Where each payload ends in `data`.
+  std::vector<uint32_t> ends;
+  /// As envelope::via.
+  std::string via;
+
+  envelope_batch() = default;
+  explicit envelope_batch(std::string t) : topic(std::move(t)) {}
+
+  size_t size() const noexcept { return ends.size(); }
+  bool empty() const noexcept { return ends.empty(); }
+
+  void add(std::string_view payload) {
+    data.append(payload);
+    ends.push_back(static_cast<uint32_t>(data.size()));
+  }
+
+  std::string_view operator[](size_t i) const noexcept {
+    auto begin = i == 0 ? 0 : ends[i - 1];
+    return std::string_view{data}.substr(begin, ends[i] - begin);
+  }
 };
 
 /// Decodes the JSON payload of `e` into `T` with nlohmann's `from_json`
@@ -48,4 +91,5 @@ std::optional<T> decode(const envelope& e) noexcept {
 } // namespace troupe::bridge
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::bridge::envelope)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::bridge::envelope_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nlohmann::json)

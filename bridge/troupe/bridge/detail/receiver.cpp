@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <charconv>
 #include <deque>
+#include <optional>
 #include <unordered_map>
 
 #include <caf/actor.hpp>
@@ -139,11 +140,15 @@ public:
   void drain(endpoint_runtime& ep) {
     auto k = ep.sock->receive(rx_, std::min<uint64_t>(max_batch, credit(ep)));
     bus_batch batch;
-    batch.items.reserve(k);
-    for (size_t m = 0; m < k; ++m)
+    batch.items.reserve(ep.cfg.batch ? 1 : k);
+    taken_ = 0;
+    for (size_t m = 0; m < k; ++m) {
+      left_ = k - m;
       take(ep, rx_[m], batch);
+    }
+    close_run(batch);
     if (!batch.items.empty()) {
-      take_credit(ep, batch.items.size());
+      take_credit(ep, taken_);
       caf::anon_send(dest, inbound_atom::value, static_cast<uint64_t>(ep.index),
                      std::move(batch));
     }
@@ -217,6 +222,11 @@ private:
     ep.received.fetch_add(1, std::memory_order_relaxed);
     if (w.has_meta)
       count_gap(ep, w);
+    if (ep.cfg.batch && w.topic != heartbeat_topic) {
+      // Appended to the run of its topic; the frame buffers stay for reuse.
+      add_to_run(ep, w.topic, frames[routing + 1], batch);
+      return;
+    }
     // The frames become the envelope's strings: moved, not copied.
     // local_prefix (sub/pull): heartbeats keep their topic.
     if (!ep.cfg.local_prefix.empty() && w.topic != heartbeat_topic)
@@ -244,12 +254,46 @@ private:
                      static_cast<uint64_t>(ep.index), std::move(e));
       return;
     }
+    close_run(batch); // in order: a heartbeat after a run goes after it
+    ++taken_;
     auto topic = e.topic;
     batch.items.push_back(
       bus_item{std::move(topic), caf::make_message(std::move(e))});
   }
 
+  // batch = true: consecutive messages on one topic share one
+  // envelope_batch, published when the topic changes or the read ends.
+  void add_to_run(const endpoint_runtime& ep, std::string_view topic,
+                  std::string_view payload, bus_batch& batch) {
+    auto& lp = ep.cfg.local_prefix;
+    if (run_ && !(run_->topic.size() == lp.size() + topic.size() &&
+                  std::string_view{run_->topic}.substr(lp.size()) == topic))
+      close_run(batch);
+    if (!run_) {
+      run_.emplace(lp + std::string{topic});
+      run_->via = ep.via;
+      run_->data.reserve(payload.size() * left_);
+      run_->ends.reserve(left_);
+    }
+    run_->add(payload);
+    ++taken_;
+  }
+
+  void close_run(bus_batch& batch) {
+    if (!run_)
+      return;
+    auto topic = run_->topic;
+    batch.items.push_back(
+      bus_item{std::move(topic), caf::make_message(std::move(*run_))});
+    run_.reset();
+  }
+
   const receiver_context& ctx_;
+  std::optional<envelope_batch> run_;
+  // Messages handed on in this read (the credit they take), and how many
+  // the read has left including the current one.
+  uint64_t taken_ = 0;
+  size_t left_ = 0;
   uint64_t next_id_ = 0;
   std::vector<multipart> rx_;
   std::vector<std::string_view> views_;
