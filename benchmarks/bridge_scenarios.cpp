@@ -149,13 +149,13 @@ std::vector<scenario> bridge_scenarios() {
             std::to_string(size) + " B payload" +
             (bulk ? ", envelope_batch both ends" : "") +
             ", vs raw cppzmq (msg/s, MB/s)";
-          out.push_back({name, desc,
-                         [=](const run_options& opts) {
-                           flow f{pat, tr, size,
-                                  flow_messages(opts.quick, size), bulk};
-                           return throughput(opts, name, f);
-                         },
-                         tr == "tcp" && size == 16});
+          out.push_back(
+            {name, desc,
+             [=](const run_options& opts) {
+               flow f{pat, tr, size, flow_messages(opts.quick, size), bulk};
+               return throughput(opts, name, f);
+             },
+             tr == "tcp" && size == 16});
         }
   for (std::string tr : {"tcp", "ipc"})
     for (auto& [sfx, pct] : {std::pair{"p50", 50.0}, std::pair{"p99", 99.0},

@@ -365,7 +365,8 @@ TEST_F(bridge_logic, an_endpoint_that_cannot_open_fails_start) {
     << err;
 }
 
-TEST_F(bridge_logic, a_batch_endpoint_publishes_one_envelope_batch_per_topic_run) {
+TEST_F(bridge_logic,
+       a_batch_endpoint_publishes_one_envelope_batch_per_topic_run) {
   self->send(bus, subscribe_atom::value, std::string{"local."},
              caf::actor_cast<caf::actor>(self));
   self->request(bus, 5s, status_atom::value)
@@ -420,9 +421,8 @@ TEST_F(bridge_logic, an_envelope_batch_goes_out_as_one_message_per_payload) {
   // Four fit; six wait in order under `block`.
   auto s = wait_stats("out", [](auto& s) { return s["queued"] == 6; });
   EXPECT_EQ(s["sent"], 4);
-  std::vector<std::string> expected;
-  for (int i = 0; i < 10; ++i)
-    expected.push_back(std::to_string(i));
+  std::vector<std::string> expected{"0", "1", "2", "3", "4",
+                                    "5", "6", "7", "8", "9"};
   EXPECT_EQ(payloads(*out, 10), expected);
   s = wait_stats("out", [](auto& s) { return s["sent"] == 10; });
   EXPECT_EQ(s["queued"], 0);

@@ -135,8 +135,7 @@ private:
   // `envelope_msg` (when set) holds the payload, so a queued message keeps
   // a reference instead of a copy.
   void send_payload(detail::endpoint_runtime& ep, const std::string& topic,
-                    std::string_view payload,
-                    const caf::message* envelope_msg);
+                    std::string_view payload, const caf::message* envelope_msg);
   void drain(detail::endpoint_runtime& ep);
   void flush();
   void heartbeat();
