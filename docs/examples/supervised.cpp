@@ -132,5 +132,8 @@ int main() {
   print(children(self, workers));
   ask(self, root, "stop root", troupe::stop_atom::value, std::string{"done"},
       caf::timespan{std::chrono::seconds{5}});
+  // Ends the tree: a stopped supervisor stays (it can be started again),
+  // and CAF keeps an actor with a pending request time-out alive.
+  self->send_exit(root, caf::exit_reason::user_shutdown);
   return 0;
 }

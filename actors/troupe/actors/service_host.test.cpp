@@ -488,6 +488,22 @@ CAF_TEST(tasks run while running and never after stop) {
   CAF_REQUIRE(stop());
 }
 
+CAF_TEST(a pending timer does not keep a stopped service alive) {
+  s->tick_every_second = true;
+  CAF_REQUIRE(start());
+  CAF_REQUIRE(stop());
+  // The next tick is still in the clock; once the last handle goes, the
+  // service goes with it (CAF's own delayed messages would hold it).
+  caf::weak_actor_ptr alive{caf::actor_cast<caf::strong_actor_ptr>(svc).get()};
+  svc = nullptr;
+  consume_messages();
+  CAF_CHECK(alive.lock() == nullptr);
+  // The tick comes due and is dropped; nothing runs.
+  advance_time(1s);
+  consume_messages();
+  CAF_CHECK_EQUAL(s->ticks, 0);
+}
+
 CAF_TEST(a fatal error moves to failed and notifies state listeners) {
   CAF_REQUIRE(start());
   auto hdl = caf::actor_cast<caf::actor>(svc);

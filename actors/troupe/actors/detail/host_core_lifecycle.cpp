@@ -10,6 +10,7 @@
 
 #include "troupe/actors/detail/host_core.hpp"
 #include "troupe/actors/detail/host_core_private.hpp"
+#include "troupe/actors/detail/weak_timer.hpp"
 #include "troupe/actors/logging.hpp"
 #include "troupe/config/layered_config.hpp"
 #include "troupe/config/schema.hpp"
@@ -145,8 +146,9 @@ caf::result<service_state> host_core::stop(const std::string& reason,
     if (state_ == service_state::stopping && gen == stop_generation_)
       finish_stop(false);
   };
-  caf::delayed_anon_send(caf::actor_cast<service_actor>(self_), deadline,
-                         deadline_atom::value, gen);
+  send_later(self_->home_system(),
+             caf::actor_cast<caf::strong_actor_ptr>(self_), deadline,
+             caf::make_message(deadline_atom::value, gen));
   return *stop_promise_;
 }
 

@@ -9,6 +9,7 @@
 #include <caf/send.hpp>
 
 #include "troupe/actors/detail/host_core.hpp"
+#include "troupe/actors/detail/weak_timer.hpp"
 
 namespace troupe::detail {
 
@@ -67,8 +68,9 @@ void host_core::cancel_run() {
 }
 
 void host_core::schedule(uint64_t id, std::chrono::nanoseconds delay) {
-  caf::delayed_anon_send(caf::actor_cast<service_actor>(self_), delay,
-                         task_atom::value, id, run_generation_);
+  send_later(self_->home_system(),
+             caf::actor_cast<caf::strong_actor_ptr>(self_), delay,
+             caf::make_message(task_atom::value, id, run_generation_));
 }
 
 } // namespace troupe::detail

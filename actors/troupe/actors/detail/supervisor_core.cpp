@@ -1,5 +1,6 @@
 #include "troupe/actors/detail/supervisor_core.hpp"
 #include "troupe/actors/detail/host_core.hpp"
+#include "troupe/actors/detail/weak_timer.hpp"
 
 #include <algorithm>
 
@@ -347,7 +348,9 @@ void supervisor_core::schedule_restart(const child_ptr& c,
     enqueue("stop before restart", [this, to_stop](const done_fn& done) {
       stop_all(to_stop, "restart", done);
     });
-  self_->delayed_send(self_, delay, restart_timer_atom::value, gid);
+  send_later(self_->home_system(),
+             caf::actor_cast<caf::strong_actor_ptr>(self_), delay,
+             caf::make_message(restart_timer_atom::value, gid));
 }
 
 void supervisor_core::escalate(const std::string& why) {
