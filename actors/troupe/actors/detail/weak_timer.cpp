@@ -61,9 +61,9 @@ caf::actor relay(caf::actor_system& sys) {
 
 void send_later(caf::actor_system& sys, const caf::strong_actor_ptr& receiver,
                 std::chrono::nanoseconds delay, caf::message msg) {
-  caf::delayed_anon_send(relay(sys), delay,
-                         weak_delivery{caf::weak_actor_ptr{receiver.get()},
-                                       std::move(msg)});
+  caf::delayed_anon_send(
+    relay(sys), delay,
+    weak_delivery{caf::weak_actor_ptr{receiver.get()}, std::move(msg)});
 }
 
 } // namespace troupe::detail
