@@ -105,10 +105,15 @@ struct flow {
   std::string transport; // "tcp" or "ipc"
   size_t size = 16;
   uint64_t n = 0;
-  /// troupe side: the bulk path (the sender publishes envelope_batch, the
-  /// receiving endpoint has batch = true) instead of one envelope per
-  /// message. The wire traffic is the same.
+  /// troupe side: the bulk path (the sender publishes envelope_batch and
+  /// the receiver subscribes to envelope_batch) instead of one envelope per
+  /// message at both ends. The wire traffic is the same.
   bool bulk = false;
+  /// troupe side: whether the receiving endpoint has batch = true (the
+  /// receiver's `subscribe<envelope>` handler then takes the batches one
+  /// envelope at a time); false is the endpoint default, one envelope and
+  /// one actor message per ZMQ message.
+  bool batched_in = true;
 };
 
 /// Where the measuring side binds: a free port chosen by the kernel (read

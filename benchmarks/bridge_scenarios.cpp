@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -52,10 +53,16 @@ result throughput(const run_options& opts, const std::string& name,
     ", between two processes, timed from 'go' (sent once a warm-up message "
     "made it end to end) to the last arrival; troupe: "
     "a service publishes " +
-    std::string{f.bulk ? "bridge::envelope_batch (256 payloads each; the "
-                         "receiving endpoint has batch = true and publishes "
-                         "one batch per topic run it read)"
-                       : "one bridge::envelope per message"} +
+    std::string{
+      f.bulk ? "bridge::envelope_batch (256 payloads each; the receiving "
+               "endpoint has batch = true and publishes one batch per topic "
+               "run it read, which the receiver takes as batches)"
+      : f.batched_in
+        ? "one bridge::envelope per message (the receiving endpoint has "
+          "batch = true: one envelope_batch per topic run it read, handed to "
+          "the receiver's subscribe<envelope> handler one envelope at a time)"
+        : "one bridge::envelope per message (the receiving endpoint has the "
+          "default batch = false: one envelope per message all the way)"} +
     " (codec raw, bytes passed through) "
     "-> bus -> bridge -> ZMQ -> bridge -> bus -> subscribed service; raw: "
     "cppzmq blocking sends -> poll + non-blocking receives; hwm 10000, "
@@ -139,23 +146,30 @@ std::vector<scenario> bridge_scenarios() {
   for (auto pat : {pattern::push_pull, pattern::pub_sub})
     for (std::string tr : {"tcp", "ipc"})
       for (size_t size : {16, 256, 4096})
-        for (bool bulk : {false, true}) {
+        for (auto [sfx, bulk, batched_in] :
+             {std::tuple{"", false, true}, std::tuple{".bulk", true, true},
+              std::tuple{".unbatched", false, false}}) {
           auto name = "bridge." + to_string(pat) + "." + tr + "." +
-                      std::to_string(size) + (bulk ? ".bulk" : "");
+                      std::to_string(size) + sfx;
           auto desc =
             std::string{"actor -> bridge "} +
             (pat == pattern::push_pull ? "PUSH -> PULL" : "PUB -> SUB") +
             " bridge -> actor, two processes over " + tr + ", " +
             std::to_string(size) + " B payload" +
-            (bulk ? ", envelope_batch both ends" : "") +
+            (bulk         ? ", envelope_batch both ends"
+             : batched_in ? ", one envelope per message (receiving endpoint "
+                            "batch = true)"
+                          : ", one envelope per message (batch = false)") +
             ", vs raw cppzmq (msg/s, MB/s)";
-          out.push_back(
-            {name, desc,
-             [=](const run_options& opts) {
-               flow f{pat, tr, size, flow_messages(opts.quick, size), bulk};
-               return throughput(opts, name, f);
-             },
-             tr == "tcp" && size == 16});
+          out.push_back({name, desc,
+                         [=, bulk = bulk,
+                          batched_in = batched_in](const run_options& opts) {
+                           flow f{pat,  tr,
+                                  size, flow_messages(opts.quick, size),
+                                  bulk, batched_in};
+                           return throughput(opts, name, f);
+                         },
+                         tr == "tcp" && size == 16});
         }
   for (std::string tr : {"tcp", "ipc"})
     for (auto& [sfx, pct] : {std::pair{"p50", 50.0}, std::pair{"p99", 99.0},

@@ -25,28 +25,34 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 
-// Feeds every envelope under `prefix` into `p`.
+// Feeds every envelope under `prefix` into `p`: one envelope per call, as a
+// service written message by message does (whether the bridge publishes
+// envelopes or, with batch = true, batches that the host hands over one
+// envelope at a time), or whole batches (`bulk`).
 class tally_service : public service {
 public:
-  tally_service(std::string prefix, std::shared_ptr<rx_progress> p)
-    : prefix_(std::move(prefix)), p_(std::move(p)) {}
+  tally_service(std::string prefix, std::shared_ptr<rx_progress> p, bool bulk)
+    : prefix_(std::move(prefix)), p_(std::move(p)), bulk_(bulk) {}
 
   hook_result on_start() override {
-    subscribe<bridge::envelope>(
-      prefix_, [this](const std::string&, const bridge::envelope& e) {
-        p_->on(e.payload.data(), e.payload.size());
-      });
-    subscribe<bridge::envelope_batch>(
-      prefix_, [this](const std::string&, const bridge::envelope_batch& b) {
-        for (size_t i = 0; i < b.size(); ++i)
-          p_->on(b[i].data(), b[i].size());
-      });
+    if (bulk_)
+      subscribe<bridge::envelope_batch>(
+        prefix_, [this](const std::string&, const bridge::envelope_batch& b) {
+          for (size_t i = 0; i < b.size(); ++i)
+            p_->on(b[i].data(), b[i].size());
+        });
+    else
+      subscribe<bridge::envelope>(
+        prefix_, [this](const std::string&, const bridge::envelope& e) {
+          p_->on(e.payload.data(), e.payload.size());
+        });
     return hook_result::success();
   }
 
 private:
   std::string prefix_;
   std::shared_ptr<rx_progress> p_;
+  bool bulk_;
 };
 
 struct ping_progress : failure_note {
@@ -114,12 +120,12 @@ flow_outcome troupe_throughput(const run_options& opts, const flow& f) {
   auto in = endpoint({{"socket", f.pat == pattern::push_pull ? "pull" : "sub"},
                       {"bind", bind_address(f.transport, dir, "in")},
                       {"codec", "raw"},
-                      {"batch", f.bulk}});
+                      {"batch", f.bulk || f.batched_in}});
   if (f.pat == pattern::pub_sub)
     in["topics"] = config::list{"bench."};
   node nd{opts.threads, config::table{{"in", std::move(in)}}};
   auto p = std::make_shared<rx_progress>(f.n, f.size);
-  nd.add<tally_service>("tally", "bench.", p);
+  nd.add<tally_service>("tally", "bench.", p, f.bulk);
   peer_process peer{{"troupe-send", to_string(f.pat), nd.address("in"),
                      std::to_string(f.size), std::to_string(f.n),
                      std::to_string(opts.threads), f.bulk ? "bulk" : "single"}};

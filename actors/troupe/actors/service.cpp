@@ -121,4 +121,20 @@ void service::add_subscription(std::string prefix, subscription_handler fn) {
   host().add_subscription(std::move(prefix), std::move(fn));
 }
 
+uint64_t service::run_id() const {
+  return host().run_generation();
+}
+
+void service::count_unrolled(uint64_t taken, uint64_t total, bool completed) {
+  auto& h = host();
+  // The host counts a handled batch as one message in and a throwing one as
+  // none; the item that threw is not counted in either.
+  if (taken > 1)
+    h.count_in(taken - 1);
+  if (total > taken)
+    h.count_dropped(completed ? "rest of a batch after its run ended"
+                              : "rest of a batch after its handler threw",
+                    total - taken);
+}
+
 } // namespace troupe

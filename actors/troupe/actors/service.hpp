@@ -17,6 +17,7 @@
 #include <caf/message.hpp>
 #include <spdlog/logger.h>
 
+#include "troupe/actors/batch_of.hpp"
 #include "troupe/actors/circuit_breaker.hpp"
 #include "troupe/actors/delivery_hold.hpp"
 #include "troupe/actors/errc.hpp"
@@ -210,18 +211,34 @@ protected:
   /// a topic starting with `prefix`, while running. Messages of other types
   /// under that prefix are counted as dropped. Subscriptions end on stop:
   /// make them in `on_start`.
+  ///
+  /// When `T` has a batch type (`batch_of<T>`, e.g. `bridge::envelope_batch`
+  /// for `bridge::envelope`), such a batch is taken too and `fn` is called
+  /// once per item, in order; each item counts as one message in. Should the
+  /// service stop or fail half-way, the rest of the batch counts as dropped.
   template <class T, class F>
   void subscribe(std::string prefix, F fn) {
     static_assert(std::is_invocable_v<F, const std::string&, const T&>,
                   "subscribe<T>: handler must take (const std::string&, "
                   "const T&)");
     subscription_handler handler =
-      [fn = std::move(fn)](const std::string& topic,
-                           const caf::message& msg) mutable {
-        if (msg.size() != 1 || !msg.match_element<T>(0))
+      [svc = this, fn = std::move(fn)](const std::string& topic,
+                                       const caf::message& msg) mutable {
+        (void)svc; // used only when T has a batch type
+        if (msg.size() != 1)
           return false;
-        fn(topic, msg.get_as<T>(0));
-        return true;
+        if (msg.match_element<T>(0)) {
+          fn(topic, msg.get_as<T>(0));
+          return true;
+        }
+        if constexpr (has_batch_of_v<T>) {
+          using batch = typename batch_of<T>::type;
+          if (msg.match_element<batch>(0)) {
+            svc->template unroll<T>(topic, msg.get_as<batch>(0), fn);
+            return true;
+          }
+        }
+        return false;
       };
     add_subscription(std::move(prefix), std::move(handler));
   }
@@ -342,6 +359,35 @@ private:
   friend class detail::host_core;
 
   void add_subscription(std::string prefix, subscription_handler fn);
+
+  // Calls `fn` for each item of `b` (see `subscribe`), while this run lasts.
+  template <class T, class Batch, class F>
+  void unroll(const std::string& topic, const Batch& b, F& fn) {
+    uint64_t total = batch_of<T>::size(b);
+    uint64_t taken = 0;
+    auto run = run_id();
+    try {
+      batch_of<T>::for_each(b, [&](const T& x) {
+        if (taken > 0 && run_id() != run)
+          return false; // stopped, or failed, by an earlier item
+        ++taken;
+        fn(topic, x);
+        return true;
+      });
+    } catch (...) {
+      count_unrolled(taken, total, false);
+      throw;
+    }
+    count_unrolled(taken, total, true);
+  }
+
+  // The current run (changes when the service leaves `running`).
+  uint64_t run_id() const;
+
+  // Accounts for a batch of `total` of which `taken` were handed to the
+  // handler (the last of them threw unless `completed`); the host counts
+  // the batch itself as one message in, or none when it threw.
+  void count_unrolled(uint64_t taken, uint64_t total, bool completed);
 
   void retry_attempt(const std::shared_ptr<detail::retry_run>& run);
 

@@ -31,6 +31,8 @@ struct bus_state {
     std::vector<bus_item> outbox;
   };
   std::vector<subscriber> subs;
+  /// Scratch: the subscribers a message matches.
+  std::vector<size_t> hits;
   bool flush_pending = false;
   uint64_t published = 0;
   uint64_t delivered = 0;
@@ -85,37 +87,51 @@ bool matches(const bus_state::subscriber& s, const std::string& topic) {
   });
 }
 
-// With `ack`, full outboxes go out as requests counted in it.
-void publish(bus_actor* self, const std::string& topic, const caf::message& msg,
+// Hands one message to subscriber `s`: directly, or through its outbox.
+// With `ack`, a full outbox goes out as a request counted in it.
+void put(bus_actor* self, bus_state::subscriber& s, std::string topic,
+         caf::message msg, const std::shared_ptr<batch_ack>* ack) {
+  auto& st = self->state;
+  ++st.delivered;
+  if (!s.batches) {
+    self->send(s.handle, deliver_atom::value, std::move(topic), std::move(msg));
+    return;
+  }
+  s.outbox.push_back(bus_item{std::move(topic), std::move(msg)});
+  if (s.outbox.size() >= max_batch) {
+    if (ack != nullptr)
+      send_outbox_tracked(self, s, *ack);
+    else
+      send_outbox(self, s);
+  } else if (!st.flush_pending) {
+    // Goes behind everything already queued: batches fill while the bus
+    // is busy and leave at once when it is not.
+    st.flush_pending = true;
+    self->send(self, bus_flush_atom::value);
+  }
+}
+
+// The last subscriber a message matches gets `topic` and `msg` moved, the
+// others copies.
+void publish(bus_actor* self, std::string& topic, caf::message& msg,
              const std::shared_ptr<batch_ack>* ack = nullptr) {
   auto& st = self->state;
   ++st.published;
-  for (auto& s : st.subs) {
-    if (!matches(s, topic))
-      continue;
-    ++st.delivered;
-    if (!s.batches) {
-      self->send(s.handle, deliver_atom::value, topic, msg);
-      continue;
-    }
-    s.outbox.push_back(bus_item{topic, msg});
-    if (s.outbox.size() >= max_batch) {
-      if (ack != nullptr)
-        send_outbox_tracked(self, s, *ack);
-      else
-        send_outbox(self, s);
-    } else if (!st.flush_pending) {
-      // Goes behind everything already queued: batches fill while the bus
-      // is busy and leave at once when it is not.
-      st.flush_pending = true;
-      self->send(self, bus_flush_atom::value);
-    }
-  }
+  auto& hits = st.hits;
+  hits.clear();
+  for (size_t i = 0; i < st.subs.size(); ++i)
+    if (matches(st.subs[i], topic))
+      hits.push_back(i);
+  if (hits.empty())
+    return;
+  for (size_t k = 0; k + 1 < hits.size(); ++k)
+    put(self, st.subs[hits[k]], topic, msg, ack);
+  put(self, st.subs[hits.back()], std::move(topic), std::move(msg), ack);
 }
 
 // Publishes a batch whose publisher waits for it to be taken: whatever
 // the batch adds to an outbox goes out at once, as requests.
-void publish_acknowledged(bus_actor* self, const bus_batch& b) {
+void publish_acknowledged(bus_actor* self, bus_batch& b) {
   auto ack = std::make_shared<batch_ack>();
   ack->rp = self->make_response_promise();
   ack->waiting = 1; // this function's own share, dropped at the end
@@ -175,10 +191,10 @@ caf::behavior bus_fun(bus_actor* self) {
       auto& ps = i->prefixes;
       ps.erase(std::remove(ps.begin(), ps.end(), prefix), ps.end());
     },
-    [self](publish_atom, const std::string& topic, const caf::message& msg) {
+    [self](publish_atom, std::string& topic, caf::message& msg) {
       publish(self, topic, msg);
     },
-    [self](publish_batch_atom, const bus_batch& b) {
+    [self](publish_batch_atom, bus_batch& b) {
       if (self->current_message_id().is_request()) {
         publish_acknowledged(self, b);
         return;

@@ -114,6 +114,61 @@ private:
   std::vector<delivery_hold> holds_;
 };
 
+// A message type with a batch type: `subscribe<tick>` takes `ticks` too.
+struct tick {
+  int32_t n = 0;
+};
+
+struct ticks {
+  std::vector<int32_t> ns;
+};
+
+} // namespace
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tick)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ticks)
+
+template <>
+struct troupe::batch_of<tick> {
+  using type = ticks;
+
+  static size_t size(const ticks& b) { return b.ns.size(); }
+
+  template <class F>
+  static void for_each(const ticks& b, F&& f) {
+    for (auto n : b.ns)
+      if (!f(tick{n}))
+        return;
+  }
+};
+
+namespace {
+
+// Records every tick; throws at `throw_at`, records a fatal error at
+// `fail_at`.
+class tick_sink : public service {
+public:
+  tick_sink(std::shared_ptr<std::vector<int32_t>> seen, int32_t throw_at,
+            int32_t fail_at)
+    : seen_(std::move(seen)), throw_at_(throw_at), fail_at_(fail_at) {}
+
+  hook_result on_start() override {
+    subscribe<tick>("t.", [this](const std::string&, const tick& t) {
+      seen_->push_back(t.n);
+      if (t.n == throw_at_)
+        throw std::runtime_error("tick " + std::to_string(t.n));
+      if (t.n == fail_at_)
+        record_error("tick " + std::to_string(t.n), true);
+    });
+    return hook_result::success();
+  }
+
+private:
+  std::shared_ptr<std::vector<int32_t>> seen_;
+  int32_t throw_at_;
+  int32_t fail_at_;
+};
+
 struct fixture : testing::service_fixture {
   caf::actor bus = spawn_topic_bus(sys);
 
@@ -303,6 +358,56 @@ CAF_TEST(on_taken does not run after its publisher stopped) {
   self->send(h, release_atom::value);
   run();
   CAF_CHECK_EQUAL(*taken, 0);
+}
+
+CAF_TEST(a subscribe handler takes a batch of its type one item at a time) {
+  auto seen = std::make_shared<std::vector<int32_t>>();
+  auto s = spawn_service<tick_sink>(sys, opts("sink"), seen, -1, -1);
+  start_ok(s);
+  self->send(bus, publish_atom::value, std::string{"t.a"},
+             caf::make_message(tick{0}));
+  self->send(bus, publish_atom::value, std::string{"t.a"},
+             caf::make_message(ticks{{1, 2, 3, 4}}));
+  self->send(bus, publish_atom::value, std::string{"t.a"},
+             caf::make_message(ticks{}));
+  self->send(bus, publish_atom::value, std::string{"t.a"},
+             caf::make_message(tick{5}));
+  run();
+  CAF_CHECK_EQUAL(*seen, (std::vector<int32_t>{0, 1, 2, 3, 4, 5}));
+  auto st = status(s);
+  // One per item, and the empty batch as one message that held nothing.
+  CAF_CHECK_EQUAL(st.messages_in, 7u);
+  CAF_CHECK_EQUAL(st.messages_dropped, 0u);
+}
+
+CAF_TEST(the rest of a batch after its handler threw counts as dropped) {
+  auto seen = std::make_shared<std::vector<int32_t>>();
+  auto s = spawn_service<tick_sink>(sys, opts("sink"), seen, 2, -1);
+  start_ok(s);
+  self->send(bus, publish_atom::value, std::string{"t.a"},
+             caf::make_message(ticks{{1, 2, 3, 4, 5}}));
+  run();
+  CAF_CHECK_EQUAL(*seen, (std::vector<int32_t>{1, 2}));
+  auto st = status(s);
+  CAF_CHECK_EQUAL(st.state, service_state::failed);
+  // 1 handled; 2 threw (neither in nor dropped, like a single message that
+  // throws); 3, 4 and 5 never reached the handler.
+  CAF_CHECK_EQUAL(st.messages_in, 1u);
+  CAF_CHECK_EQUAL(st.messages_dropped, 3u);
+}
+
+CAF_TEST(a batch stops at the item whose handler failed the service) {
+  auto seen = std::make_shared<std::vector<int32_t>>();
+  auto s = spawn_service<tick_sink>(sys, opts("sink"), seen, -1, 3);
+  start_ok(s);
+  self->send(bus, publish_atom::value, std::string{"t.a"},
+             caf::make_message(ticks{{1, 2, 3, 4, 5}}));
+  run();
+  CAF_CHECK_EQUAL(*seen, (std::vector<int32_t>{1, 2, 3}));
+  auto st = status(s);
+  CAF_CHECK_EQUAL(st.state, service_state::failed);
+  CAF_CHECK_EQUAL(st.messages_in, 3u);
+  CAF_CHECK_EQUAL(st.messages_dropped, 2u);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -309,7 +309,63 @@ private:
   std::vector<delivery_hold> holds_;
 };
 
+using seen_atom = caf::atom_constant<caf::atom("tseen")>;
+
+// Records "topic payload via" of every envelope, one handler call each.
+class recording_subscriber : public service {
+public:
+  using interface = service_actor::extend<
+    caf::replies_to<seen_atom>::with<std::vector<std::string>>>;
+
+  auto handlers() {
+    return std::make_tuple([this](seen_atom) { return seen_; });
+  }
+
+  hook_result on_start() override {
+    subscribe<envelope>(
+      "local.", [this](const std::string& topic, const envelope& e) {
+        seen_.push_back(topic + " " + e.payload + " " + e.via);
+      });
+    return hook_result::success();
+  }
+
+private:
+  std::vector<std::string> seen_;
+};
+
 } // namespace
+
+TEST_F(bridge_logic, a_per_message_subscriber_takes_batches_one_at_a_time) {
+  auto sub = spawn_service<recording_subscriber>(sys, {"sub", "sub", bus});
+  self->request(sub, 5s, start_atom::value)
+    .receive([](service_state) {},
+             [](const caf::error& e) { FAIL() << describe(e); });
+  auto in = net->endpoint("in");
+  for (int i = 0; i < 3; ++i)
+    in->inject({"a", "a" + std::to_string(i)});
+  in->inject({"b", "b0"});
+  start(config::table{{"in", ep({{"socket", "pull"},
+                                 {"bind", "x"},
+                                 {"codec", "raw"},
+                                 {"batch", true},
+                                 {"local_prefix", "local."}})}});
+  wait_stats("in",
+             [](auto& s) { return s["received"] == 4 && s["in_flight"] == 0; });
+  std::vector<std::string> seen;
+  self->request(sub, 5s, seen_atom::value)
+    .receive([&](std::vector<std::string>& x) { seen = std::move(x); },
+             [](const caf::error& e) { FAIL() << describe(e); });
+  EXPECT_EQ(seen,
+            (std::vector<std::string>{"local.a a0 br/in", "local.a a1 br/in",
+                                      "local.a a2 br/in", "local.b b0 br/in"}));
+  service_status st;
+  self->request(sub, 5s, status_atom::value)
+    .receive([&](service_status& x) { st = std::move(x); },
+             [](const caf::error& e) { FAIL() << describe(e); });
+  EXPECT_EQ(st.messages_in, 5u); // four envelopes and the seen request
+  EXPECT_EQ(st.messages_dropped, 0u);
+  self->send_exit(sub, caf::exit_reason::user_shutdown);
+}
 
 TEST_F(bridge_logic, a_slow_subscriber_holds_the_peer_back_through_the_window) {
   auto sub = spawn_service<holding_subscriber>(sys, {"sub", "sub", bus});

@@ -62,7 +62,8 @@ config::schema make_schema() {
     .fallback("");
   ep.boolean("batch", "sub/pull: publish inbound messages as envelope_batch "
                       "(one per topic run of a socket read) instead of one "
-                      "envelope each; the bulk path")
+                      "envelope each; the bulk path (subscribe<envelope> "
+                      "handlers take them one envelope at a time)")
     .fallback(false);
   add_curve_schema(ep);
   return s;

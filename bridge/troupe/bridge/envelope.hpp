@@ -4,10 +4,13 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <nlohmann/json.hpp>
+
+#include "troupe/actors/batch_of.hpp"
 
 namespace troupe::bridge {
 
@@ -89,6 +92,33 @@ std::optional<T> decode(const envelope& e) noexcept {
 }
 
 } // namespace troupe::bridge
+
+namespace troupe {
+
+/// `subscribe<bridge::envelope>` handlers also take envelope batches (from
+/// a `batch = true` endpoint or a bulk publisher), one envelope per payload.
+/// The envelope handed over is reused for every item: copy what must
+/// outlive the call.
+template <>
+struct batch_of<bridge::envelope> {
+  using type = bridge::envelope_batch;
+
+  static size_t size(const bridge::envelope_batch& b) noexcept {
+    return b.size();
+  }
+
+  template <class F>
+  static void for_each(const bridge::envelope_batch& b, F&& f) {
+    bridge::envelope e{b.topic, {}, {}, b.via};
+    for (size_t i = 0; i < b.size(); ++i) {
+      e.payload.assign(b[i]);
+      if (!f(std::as_const(e)))
+        return;
+    }
+  }
+};
+
+} // namespace troupe
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::bridge::envelope)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::bridge::envelope_batch)

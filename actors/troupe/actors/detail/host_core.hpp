@@ -80,9 +80,12 @@ public:
   // -------------------------------------------------
 
   service_state current() const noexcept { return state_; }
-  void count_in() noexcept { ++messages_in_; }
+  void count_in(uint64_t n = 1) noexcept { messages_in_ += n; }
   void count_out(uint64_t n) noexcept { messages_out_ += n; }
-  void count_dropped(const char* why);
+  void count_dropped(const char* why, uint64_t n = 1);
+  /// Changes whenever a run ends (stop, failure): work of an earlier run
+  /// compares its generation to this.
+  uint64_t run_generation() const noexcept { return run_generation_; }
   bool current_is_request() const;
   /// A domain handler or task threw: record a fatal error.
   void handler_failed(const char* where, const std::string& what);

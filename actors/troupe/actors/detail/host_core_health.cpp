@@ -45,9 +45,9 @@ health_report host_core::health() const {
 // -- domain dispatch accounting
 // ---------------------------------------------------
 
-void host_core::count_dropped(const char* why) {
-  ++messages_dropped_;
-  ++drops_since_log_;
+void host_core::count_dropped(const char* why, uint64_t n) {
+  messages_dropped_ += n;
+  drops_since_log_ += n;
   // At most one line per second per service, with the count since the last.
   auto t = std::chrono::steady_clock::now();
   if (t - last_drop_log_ >= std::chrono::seconds{1}) {
