@@ -47,7 +47,7 @@ done
   fail "troupe ctl status failed: $(cat "$WORK/ctl")"
 kill -TERM $pid
 wait $pid
-expect_eq "SIGTERM drains and exits 0" "$?" 0
+expect_exit "SIGTERM drains and exits 0" "$?" 0 "$WORK/err1"
 expect_grep "drain stops the generator first" "$WORK/err1" "drain: stopping 'generator'"
 expect_grep "every job accounted for, none missing" "$WORK/err1" \
   'accounting: produced [1-9][0-9]* = results [0-9]+ \+ failed 0 \+ missing 0'

@@ -90,7 +90,7 @@ expect_eq "run with invalid file exits 1" "$?" "1"
 expect_grep "run lists errors" "$WORK/err" "^3 error\(s\); nothing started$"
 "$TROUPE" run "$EXAMPLES/demo.toml" --duration 1s \
   --set app.status_interval=200ms >"$WORK/out" 2>"$WORK/err"
-expect_eq "run --duration exits 0" "$?" "0"
+expect_exit "run --duration exits 0" "$?" 0 "$WORK/err"
 expect_grep "counter counted" "$WORK/out" '^status count: running healthy in=[1-9]'
 expect_grep "stops dependents first" "$WORK/err" 'count\] running -> stopping'
 if grep -n 'running -> stopping' "$WORK/err" | head -1 | grep -q count; then

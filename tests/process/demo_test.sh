@@ -7,7 +7,7 @@ TROUPE="$1"
 # 1. --duration: runs, prints status, stops both services, exits 0.
 "$TROUPE" demo --duration 1s --period 50ms --status-interval 200ms \
   >"$WORK/out" 2>"$WORK/err"
-expect_eq "timed run exits 0" "$?" "0"
+expect_exit "timed run exits 0" "$?" 0 "$WORK/err" "$WORK/out"
 expect_grep "status lines while running" "$WORK/out" '^status ticker: running'
 expect_grep "final table" "$WORK/out" '^final status:'
 expect_grep "ticker stopped" "$WORK/out" '^ticker +ticker +stopped +healthy'
@@ -31,7 +31,7 @@ for sig in INT TERM; do
   if wait_for_line "$err" 'demo running' 20; then
     kill -s "$sig" "$pid"
     wait "$pid"
-    expect_eq "SIG$sig exits 0" "$?" "0"
+    expect_exit "SIG$sig exits 0" "$?" 0 "$err" "$out"
     expect_grep "SIG$sig logged" "$err" 'signal [0-9]+ received: stopping'
     expect_grep "SIG$sig final table" "$out" '^ticker +ticker +stopped'
   else

@@ -34,10 +34,10 @@ wait_for_line "$WORK/ctl.err" 'throughput [1-9][0-9]* results/s' 30 &&
   { fail "no throughput reported"; sed 's/^/    | /' "$WORK/ctl.err" | tail; }
 kill -TERM $ctl
 wait $ctl
-expect_eq "the controller drains and exits 0" "$?" 0
+expect_exit "the controller drains and exits 0" "$?" 0 "$WORK/ctl.err"
 expect_grep "every job accounted for, none missing" "$WORK/ctl.err" \
   'accounting: produced [1-9][0-9]* = results [0-9]+ \+ failed 0 \+ missing 0'
 kill -TERM $wrk
 wait $wrk
-expect_eq "the worker process exits 0" "$?" 0
+expect_exit "the worker process exits 0" "$?" 0 "$WORK/wrk.err"
 finish

@@ -14,6 +14,18 @@ expect_eq() {
   if [[ "$2" == "$3" ]]; then pass "$1"; else fail "$1: got '$2', expected '$3'"; fi
 }
 
+# expect_exit WHAT ACTUAL EXPECTED [LOG...]: like expect_eq for an exit code;
+# on a mismatch prints the tail of each LOG so that a flake in CI says why.
+expect_exit() {
+  local what="$1" got="$2" want="$3"; shift 3
+  if [[ "$got" == "$want" ]]; then pass "$what"; return; fi
+  fail "$what: exit $got, expected $want"
+  local f
+  for f in "$@"; do
+    echo "    --- tail of $f"; tail -40 "$f" 2>/dev/null | sed 's/^/    | /'
+  done
+}
+
 # expect_grep WHAT FILE REGEX
 expect_grep() {
   if grep -Eq -- "$3" "$2"; then pass "$1"; else

@@ -47,6 +47,6 @@ kill -0 "$pid" 2>/dev/null && pass "still running after a bad reload" \
 
 kill -TERM "$pid"
 wait "$pid"
-expect_eq "SIGTERM exits 0" "$?" "0"
+expect_exit "SIGTERM exits 0" "$?" 0 "$WORK/err"
 expect_grep "ticker kept ticking" "$WORK/out" '^tick +ticker +stopped +healthy'
 finish

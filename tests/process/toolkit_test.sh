@@ -31,7 +31,7 @@ else
 fi
 kill -TERM $pid
 wait $pid
-expect_eq "SIGTERM exits 0" "$?" 0
+expect_exit "SIGTERM exits 0" "$?" 0 "$WORK/err"
 
 # A plugin that cannot be loaded is an error at app.plugins, naming the file.
 "$TROUPE" check "$DOCS/examples/toolkit.toml" \

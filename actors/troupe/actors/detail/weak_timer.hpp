@@ -6,9 +6,9 @@
 // it fires, so a stopped service with a pending `every(10s)` task stayed in
 // memory (and counted as a running actor, which an actor system's
 // destructor waits for) until the tick would have come. `send_later` sends
-// the delayed message to one hidden relay actor per actor system instead,
-// with a weak reference to the receiver; the relay forwards it if the
-// receiver still lives and drops it otherwise.
+// the delayed message to a small forwarder instead (not a scheduled actor:
+// the clock thread runs it), which holds the receiver weakly, passes the
+// message on if the receiver still lives and drops it otherwise.
 
 #include <chrono>
 
