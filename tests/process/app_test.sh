@@ -51,6 +51,13 @@ expect_exit "SIGTERM drains and exits 0" "$?" 0 "$WORK/err1"
 expect_grep "drain stops the generator first" "$WORK/err1" "drain: stopping 'generator'"
 expect_grep "every job accounted for, none missing" "$WORK/err1" \
   'accounting: produced [1-9][0-9]* = results [0-9]+ \+ failed 0 \+ missing 0'
+# The final table keeps what each service did after its actor has gone.
+final_in=$(awk '/^final status:/ {f = 1} f && $1 == "worker1" && $3 == "stopped" {print $6}' "$WORK/out1")
+if [[ "$final_in" =~ ^[0-9]+$ ]] && ((final_in > 0)); then
+  pass "final table: worker1 handled $final_in jobs"
+else
+  fail "final table lost worker1's count (IN='$final_in')"; tail -12 "$WORK/out1" | sed 's/^/    | /'
+fi
 
 # 2. Faults on: the supervisor restarts a crashing worker; two SIGINTs force.
 ports

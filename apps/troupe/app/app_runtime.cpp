@@ -88,11 +88,17 @@ service_status app_runtime::impl::status_of(const child_info& ci) {
     }
   }
   service_status st;
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    if (auto i = last_seen.find(ci.name); i != last_seen.end())
+      st = i->second;
+  }
   st.name = ci.name;
   st.type = ci.type;
   st.state = ci.state;
-  st.restarts = ci.restarts;
-  st.last_error = ci.last_error;
+  st.restarts = std::max(st.restarts, ci.restarts);
+  if (!ci.last_error.empty())
+    st.last_error = ci.last_error;
   if (ci.state == service_state::failed)
     st.health = health_status::unhealthy;
   return st;

@@ -53,6 +53,11 @@ shutdown_result app_runtime::shutdown(std::chrono::nanoseconds timeout) {
       break;
     }
     d.log->info("drain: stopping '{}'", i->name);
+    auto before = d.status_of(*i);
+    {
+      std::lock_guard<std::mutex> guard{d.mtx};
+      d.last_seen[i->name] = std::move(before);
+    }
     auto st =
       ask<service_state>(d.sys, d.root, left, stop_child_atom::value, i->name);
     if (!st && st.error() == caf::sec::request_timeout) {

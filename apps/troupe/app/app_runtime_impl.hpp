@@ -67,10 +67,13 @@ struct app_runtime::impl {
   supervisor_actor root;
   caf::timespan timeout = std::chrono::seconds{5};
 
-  // Guards cfg and registries (main thread and HTTP threads).
+  // Guards cfg, registries and last_seen (main thread and HTTP threads).
   std::mutex mtx;
   config::app_config cfg;
   std::map<std::string, std::shared_ptr<metric_registry>> registries;
+  // Each service's status just before the drain stopped it, so that the
+  // final table still shows what it did once its actor is gone.
+  std::map<std::string, service_status> last_seen;
 
   impl(caf::actor_system& sys, service_registry& types, config::app_config c,
        std::shared_ptr<spdlog::logger> log);
