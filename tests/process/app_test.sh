@@ -29,7 +29,7 @@ ports
   --set app.status_interval=1s >"$WORK/out1" 2>"$WORK/err1" &
 pid=$!
 if ! wait_for_line "$WORK/err1" "app 'demo' running" 30; then
-  kill -9 $pid; fail "demo never reported running"; sed 's/^/    | /' "$WORK/err1" | tail; finish; exit 1
+  kill -9 $pid; fail "demo never reported running"; quote 10 "$WORK/err1"; finish; exit 1
 fi
 pass "demo runs"
 wait_for_line "$WORK/err1" 'throughput [1-9][0-9]* results/s' 20 &&
@@ -39,7 +39,7 @@ for check in health metrics add-remove; do
   if "$PY" "$HERE/app_http.py" "$URL" $check >"$WORK/http_$check" 2>&1; then
     pass "control plane: $check"
   else
-    fail "control plane: $check"; sed 's/^/    | /' "$WORK/http_$check" | tail -5
+    fail "control plane: $check"; quote 5 "$WORK/http_$check"
   fi
 done
 "$TROUPE" ctl --url "$URL" status >"$WORK/ctl" 2>&1 &&
@@ -52,12 +52,7 @@ expect_grep "drain stops the generator first" "$WORK/err1" "drain: stopping 'gen
 expect_grep "every job accounted for, none missing" "$WORK/err1" \
   'accounting: produced [1-9][0-9]* = results [0-9]+ \+ failed 0 \+ missing 0'
 # The final table keeps what each service did after its actor has gone.
-final_in=$(awk '/^final status:/ {f = 1} f && $1 == "worker1" && $3 == "stopped" {print $6}' "$WORK/out1")
-if [[ "$final_in" =~ ^[0-9]+$ ]] && ((final_in > 0)); then
-  pass "final table: worker1 handled $final_in jobs"
-else
-  fail "final table lost worker1's count (IN='$final_in')"; tail -12 "$WORK/out1" | sed 's/^/    | /'
-fi
+expect_final_in "final table: worker1 handled jobs" "$WORK/out1" worker1
 
 # 2. Faults on: the supervisor restarts a crashing worker; two SIGINTs force.
 ports
@@ -68,7 +63,7 @@ pid=$!
 if wait_for_line "$WORK/err2" "restart(ing)? 'worker0'|worker0.*restart" 30; then
   pass "a crashing worker is restarted"
 else
-  fail "no restart of worker0"; sed 's/^/    | /' "$WORK/err2" | tail -15
+  fail "no restart of worker0"; quote 15 "$WORK/err2"
 fi
 runs_of_worker0() { grep -c '\[worker0\] starting -> running' "$WORK/err2"; }
 deadline=$((SECONDS + 20))

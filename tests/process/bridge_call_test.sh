@@ -80,7 +80,7 @@ peer=$!
 pid=$!
 if ! wait_for_line "$WORK/err" "app 'calls' running" 20; then
   kill -9 "$pid" "$peer" 2>/dev/null
-  fail "app never reported running"; sed 's/^/    | /' "$WORK/err" | tail -20
+  fail "app never reported running"; quote 20 "$WORK/err"
   finish; exit 1
 fi
 pass "app running"
@@ -88,7 +88,7 @@ pass "app running"
 if wait "$peer"; then
   pass "python peers: $(grep -c '^ok' "$WORK/peer") answers as expected"
 else
-  fail "python peers:"; sed 's/^/    | /' "$WORK/peer"
+  fail "python peers:"; quote "$WORK/peer"
 fi
 
 kill -TERM "$pid"
@@ -117,7 +117,7 @@ check("prices: the late reply is dropped and counted",
 check("api.timeouts", eps["api"]["timeouts"], 0)
 PYEOF
 if grep -q '^BAD' "$WORK/counts" || ! grep -q '^ok' "$WORK/counts"; then
-  fail "bridge counters:"; sed 's/^/    | /' "$WORK/counts"
+  fail "bridge counters:"; quote "$WORK/counts"
 else
   pass "bridge counters: $(grep -c '^ok' "$WORK/counts") checks"
 fi

@@ -38,7 +38,7 @@ ep=services.bridge.endpoints.in
 pid=$!
 if ! wait_for_line "$WORK/err" "app 'echo' running" 20; then
   kill -9 "$pid" 2>/dev/null
-  fail "app never reported running"; sed 's/^/    | /' "$WORK/err" | tail -20
+  fail "app never reported running"; quote 20 "$WORK/err"
   finish; exit 1
 fi
 pass "app running with a CURVE endpoint"
@@ -47,7 +47,7 @@ if timeout 60 "$PY" "$HERE/bridge_curve_peer.py" "$in_addr" "$out_addr" \
   "$WORK/server.pub" "$WORK/client.key" >"$WORK/peer" 2>&1; then
   pass "python clients: $(grep -c '^ok' "$WORK/peer") checks"
 else
-  fail "python clients:"; sed 's/^/    | /' "$WORK/peer"
+  fail "python clients:"; quote "$WORK/peer"
 fi
 
 kill -TERM "$pid"
@@ -68,7 +68,7 @@ check("refusals counted", eps["in"]["auth_denied"] >= 1,
       f'auth_denied = {eps["in"]["auth_denied"]}')
 PYEOF
 if grep -q '^BAD' "$WORK/check" || ! grep -q '^ok' "$WORK/check"; then
-  fail "bridge counters:"; sed 's/^/    | /' "$WORK/check"
+  fail "bridge counters:"; quote "$WORK/check"
 else
   pass "bridge counters: $(grep -c '^ok' "$WORK/check") checks"
 fi

@@ -28,7 +28,7 @@ out_addr="tcp://127.0.0.1:$(free_port)"
 pid=$!
 if ! wait_for_line "$WORK/err" "app 'echo' running" 20; then
   kill -9 "$pid" 2>/dev/null
-  fail "app never reported running"; sed 's/^/    | /' "$WORK/err" | tail -20
+  fail "app never reported running"; quote 20 "$WORK/err"
   finish; exit 1
 fi
 pass "app running"
@@ -37,7 +37,7 @@ if "$PY" "$HERE/bridge_echo_peer.py" "$in_addr" "$out_addr" "$N" \
   >"$WORK/peer" 2>&1; then
   pass "python peer: $(head -1 "$WORK/peer")"
 else
-  fail "python peer:"; sed 's/^/    | /' "$WORK/peer"
+  fail "python peer:"; quote "$WORK/peer"
 fi
 
 kill -TERM "$pid"
@@ -69,7 +69,7 @@ check("out.dropped", o["dropped"], 0)
 check("out.queued", o["queued"], 0)
 PYEOF
 if grep -q '^BAD' "$WORK/check" || ! grep -q '^ok' "$WORK/check"; then
-  fail "bridge counters:"; sed 's/^/    | /' "$WORK/check"
+  fail "bridge counters:"; quote "$WORK/check"
 else
   pass "bridge counters: $(grep -c '^ok' "$WORK/check") checks"
 fi

@@ -26,7 +26,7 @@ out_port=$(free_port)
 pid=$!
 if ! wait_for_line "$WORK/err" "app 'echo' running" 20; then
   kill -9 "$pid" 2>/dev/null
-  fail "app never reported running"; sed 's/^/    | /' "$WORK/err" | tail -20
+  fail "app never reported running"; quote 20 "$WORK/err"
   finish; exit 1
 fi
 pass "app running"
@@ -35,7 +35,7 @@ if "$PY" "$HERE/bridge_peer.py" "tcp://127.0.0.1:$in_port" \
   "tcp://127.0.0.1:$out_port" >"$WORK/peer" 2>&1; then
   pass "python peer: $(grep -c '^ok' "$WORK/peer") checks"
 else
-  fail "python peer:"; sed 's/^/    | /' "$WORK/peer"
+  fail "python peer:"; quote "$WORK/peer"
 fi
 # The client shown in docs/bridge.md works as documented.
 "$PY" "$HERE/../../docs/examples/bridge_client.py" "tcp://127.0.0.1:$in_port" \

@@ -81,7 +81,7 @@ if ! wait_for_line "$WORK/b.err" "peer 'sender' seen \(via in/events\)" 20 ||
   ! wait_for_line "$WORK/tap" '^troupe\.heartbeat  ' 20; then
   stop_all
   fail "processes never connected"
-  sed 's/^/    | /' "$WORK/a.err" "$WORK/b.err" | tail -20
+  quote 20 "$WORK/a.err" "$WORK/b.err"
   finish; exit 1
 fi
 pass "sender, receiver and tap connected"
@@ -132,7 +132,7 @@ for ep in ("events", "work"):
 check("receiver events received >= data", inn["events"]["received"] >= n, True)
 PYEOF
 if grep -q '^BAD' "$WORK/check" || ! grep -q '^ok' "$WORK/check"; then
-  fail "counters:"; sed 's/^/    | /' "$WORK/check"
+  fail "counters:"; quote "$WORK/check"
 else
   pass "counters: $(grep -c '^ok' "$WORK/check") checks"
 fi

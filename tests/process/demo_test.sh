@@ -13,12 +13,7 @@ expect_grep "final table" "$WORK/out" '^final status:'
 expect_grep "ticker stopped" "$WORK/out" '^ticker +ticker +stopped +healthy'
 expect_grep "counter stopped" "$WORK/out" '^counter +counter +stopped +healthy'
 # The counter received ticks: its IN column is a positive number.
-in_count=$(awk '$1 == "counter" && $3 == "stopped" {print $6}' "$WORK/out")
-if [[ "$in_count" =~ ^[0-9]+$ ]] && ((in_count > 0)); then
-  pass "counter counted $in_count ticks"
-else
-  fail "counter counted no ticks (IN='$in_count')"
-fi
+expect_final_in "counter counted ticks" "$WORK/out" counter
 expect_grep "stop in reverse order" "$WORK/err" 'ticker\] running -> stopping'
 
 # 2./3. A signal stops the app gracefully and exits 0.

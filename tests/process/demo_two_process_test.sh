@@ -27,11 +27,11 @@ if wait_for_line "$WORK/ctl.err" "app 'demo-controller' running" 30 &&
   pass "controller and worker processes run"
 else
   fail "a process never reported running"
-  sed 's/^/    | /' "$WORK/ctl.err" "$WORK/wrk.err" | tail -20
+  quote 20 "$WORK/ctl.err" "$WORK/wrk.err"
 fi
 wait_for_line "$WORK/ctl.err" 'throughput [1-9][0-9]* results/s' 30 &&
   pass "results come back from the other process" ||
-  { fail "no throughput reported"; sed 's/^/    | /' "$WORK/ctl.err" | tail; }
+  { fail "no throughput reported"; quote 10 "$WORK/ctl.err"; }
 kill -TERM $ctl
 wait $ctl
 expect_exit "the controller drains and exits 0" "$?" 0 "$WORK/ctl.err"

@@ -9,6 +9,17 @@ trap 'rm -rf "$WORK"' EXIT
 pass() { passes=$((passes + 1)); echo "ok   - $*"; }
 fail() { failures=$((failures + 1)); echo "FAIL - $*"; }
 
+# quote [N] FILE...: prints the files (their last N lines, if N is given)
+# indented under a failure line.
+quote() {
+  if [[ "$1" =~ ^[0-9]+$ ]]; then
+    local n="$1"; shift
+    sed 's/^/    | /' "$@" | tail -n "$n"
+  else
+    sed 's/^/    | /' "$@"
+  fi
+}
+
 # expect_eq WHAT ACTUAL EXPECTED
 expect_eq() {
   if [[ "$2" == "$3" ]]; then pass "$1"; else fail "$1: got '$2', expected '$3'"; fi
@@ -22,14 +33,24 @@ expect_exit() {
   fail "$what: exit $got, expected $want"
   local f
   for f in "$@"; do
-    echo "    --- tail of $f"; tail -40 "$f" 2>/dev/null | sed 's/^/    | /'
+    echo "    --- tail of $f"; quote 40 "$f" 2>/dev/null
   done
 }
 
 # expect_grep WHAT FILE REGEX
 expect_grep() {
   if grep -Eq -- "$3" "$2"; then pass "$1"; else
-    fail "$1: /$3/ not in $2:"; sed 's/^/    | /' "$2" | tail -20
+    fail "$1: /$3/ not in $2:"; quote 20 "$2"
+  fi
+}
+
+# expect_final_in WHAT FILE SERVICE: SERVICE's row in the `final status:`
+# table of FILE is stopped with a positive IN count.
+expect_final_in() {
+  local n
+  n=$(awk -v s="$3" '/^final status:/ {f = 1} f && $1 == s && $3 == "stopped" {print $6}' "$2")
+  if [[ "$n" =~ ^[0-9]+$ ]] && ((n > 0)); then pass "$1 (IN $n)"; else
+    fail "$1: IN='$n'"; quote 12 "$2"
   fi
 }
 

@@ -24,7 +24,7 @@ TOML
 pid=$!
 if ! wait_for_line "$WORK/err" "app 'hung' running" 30; then
   kill -9 $pid; fail "the app never reported running"
-  sed 's/^/    | /' "$WORK/err" | tail; finish; exit 1
+  quote 10 "$WORK/err"; finish; exit 1
 fi
 pass "the app runs"
 kill -TERM $pid

@@ -67,7 +67,7 @@ if command -v systemd-analyze >/dev/null; then
     >"$WORK/verify" 2>&1; then
     pass "systemd-analyze verify"
   else
-    fail "systemd-analyze verify:"; sed 's/^/    | /' "$WORK/verify"
+    fail "systemd-analyze verify:"; quote "$WORK/verify"
   fi
 else
   echo "skip - systemd-analyze not installed"

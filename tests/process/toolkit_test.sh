@@ -21,13 +21,13 @@ port=$(free_port)
 pid=$!
 if ! wait_for_line "$WORK/err" "app 'toolkit' running" 30; then
   kill -9 $pid; fail "the toolkit app never reported running"
-  sed 's/^/    | /' "$WORK/err" | tail; finish; exit 1
+  quote 10 "$WORK/err"; finish; exit 1
 fi
 pass "the toolkit app runs with the plugin's services"
 if "$PY" "$HERE/app_http.py" "http://127.0.0.1:$port" toolkit >"$WORK/http" 2>&1; then
   pass "toolkit metrics and health over HTTP ($(grep -c '^ok' "$WORK/http") checks)"
 else
-  fail "toolkit metrics and health over HTTP"; sed 's/^/    | /' "$WORK/http" | tail -8
+  fail "toolkit metrics and health over HTTP"; quote 8 "$WORK/http"
 fi
 kill -TERM $pid
 wait $pid
