@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <stdexcept>
 
 #include <malloc.h>
@@ -40,24 +39,13 @@ void countdown::wait(const std::string& what, std::chrono::seconds timeout) {
 extern "C" size_t __sanitizer_get_current_allocated_bytes();
 #endif
 
-uint64_t resident_bytes() {
+uint64_t live_heap_bytes() {
 #if defined(__SANITIZE_ADDRESS__)
-  // Under ASan, freed memory waits in a quarantine and is reused resident, so
-  // VmRSS need not grow with new allocations (the smoke test saw it stay
-  // flat); the allocator's own count of live heap bytes does grow.
   return __sanitizer_get_current_allocated_bytes();
+#else
+  auto mi = mallinfo2();
+  return mi.uordblks + mi.hblkhd;
 #endif
-  std::ifstream in{"/proc/self/status"};
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.compare(0, 6, "VmRSS:") == 0)
-      return std::stoull(line.substr(6)) * 1024; // the kernel reports kB
-  }
-  return 0;
-}
-
-void release_free_heap() {
-  malloc_trim(0);
 }
 
 double percentile(std::vector<double>& xs, double p) {

@@ -58,14 +58,12 @@ private:
   std::string failure_;
 };
 
-/// Returns the resident set size of this process in bytes (VmRSS from
-/// /proc/self/status), or 0 where it cannot be read. In an ASan build:
-/// the live heap bytes ASan's allocator counts (RSS says little there).
-uint64_t resident_bytes();
-
-/// Returns freed heap pages to the kernel (glibc `malloc_trim`), so that the
-/// next RSS delta counts new allocations instead of reused free lists.
-void release_free_heap();
+/// Returns the heap bytes in use by this process, over all arenas (glibc
+/// `mallinfo2`: allocated chunks plus mmapped blocks; in an ASan build, the
+/// live bytes ASan's allocator counts). Unlike VmRSS it counts an allocation
+/// whether or not it reuses memory that was already resident, so a delta
+/// over live actors is their heap cost.
+uint64_t live_heap_bytes();
 
 /// Returns the `p`-th percentile (0 < p <= 100, nearest rank) of `xs`.
 /// Sorts `xs`. Throws on an empty input.
