@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -31,7 +30,7 @@ namespace troupe::detail {
 /// as `self` so a supervisor tells its current child from a replaced
 /// instance.
 void announce_change(caf::scheduled_actor* self, spdlog::logger& log,
-                     std::deque<state_change>& history, size_t limit,
+                     std::vector<state_change>& history, size_t limit,
                      std::vector<caf::actor_addr>& listeners,
                      const state_change& change);
 
@@ -178,7 +177,7 @@ private:
   // Set by fail(), cleared when a hook starts: tells a hook's caller that a
   // fatal record_error inside the hook already failed the service.
   bool failed_in_hook_ = false;
-  std::deque<state_change> history_;
+  std::vector<state_change> history_;
 
   // health checks by name
   std::map<std::string, health_check> checks_;

@@ -162,7 +162,7 @@ private:
   bool configured_ = false;
   settings config_;
   std::vector<caf::actor_addr> listeners_;
-  std::deque<state_change> history_;
+  std::vector<state_change> history_;
   timestamp started_at_{};
   caf::actor_clock::time_point running_since_{};
   uint64_t restarts_ = 0;
