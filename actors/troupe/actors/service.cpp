@@ -97,6 +97,10 @@ void service::publish_message(std::string topic, caf::message msg) {
   host().publish(std::move(topic), std::move(msg));
 }
 
+void service::set_publish_window(uint64_t n) {
+  host().set_publish_window(n);
+}
+
 void service::publish_batch(bus_batch batch) {
   host().publish_batch(std::move(batch));
 }
@@ -132,7 +136,8 @@ void service::count_unrolled(uint64_t taken, uint64_t total, bool completed) {
   if (taken > 1)
     h.count_in(taken - 1);
   if (total > taken)
-    h.count_dropped(completed ? "rest of a batch after its run ended"
+    h.count_dropped(detail::host_core::lost::run_ended,
+                    completed ? "rest of a batch after its run ended"
                               : "rest of a batch after its handler threw",
                     total - taken);
 }

@@ -193,6 +193,17 @@ protected:
   /// Publishes an already built message under `topic`.
   void publish_message(std::string topic, caf::message msg);
 
+  /// Publishing is credited: what one handler, task or hook publishes goes
+  /// to the bus as one batch when it returns, and once `n` published
+  /// messages wait for their subscribers (the `publish_window` service
+  /// option, 10000 by default) the host holds this service back — its bus
+  /// deliveries and task ticks wait, and their own publishers with them —
+  /// until half of them were taken. So a producer goes at the pace of its
+  /// slowest consumer without writing any flow control. Direct messages to
+  /// the service's own interface are not held back. 0: never held back
+  /// (for a service that keeps its own credit, like the bridge).
+  void set_publish_window(uint64_t n);
+
   /// Publishes every item of `batch` in order, with one message to the bus
   /// (cheaper than one `publish` per item when there are many).
   void publish_batch(bus_batch batch);

@@ -75,6 +75,7 @@ auto wrap_running(host_core* core, F f, caf::detail::type_list<Ts...>) {
   if constexpr (std::is_void_v<R>) {
     return [core, f](Ts... xs) mutable {
       core->count_in();
+      host_core::dispatch_scope scope{*core};
       try {
         f(std::forward<Ts>(xs)...);
       } catch (...) {
@@ -85,6 +86,7 @@ auto wrap_running(host_core* core, F f, caf::detail::type_list<Ts...>) {
     using W = typename wrapped_result<R>::type;
     return [core, f](Ts... xs) mutable -> W {
       core->count_in();
+      host_core::dispatch_scope scope{*core};
       try {
         return f(std::forward<Ts>(xs)...);
       } catch (...) {
@@ -101,12 +103,16 @@ template <class F, class... Ts>
 auto wrap_idle(host_core* core, F, caf::detail::type_list<Ts...>) {
   using R = std::invoke_result_t<F&, Ts...>;
   if constexpr (std::is_void_v<R>) {
-    return [core](Ts...) { core->count_dropped("message while not running"); };
+    return [core](Ts...) {
+      core->count_dropped(host_core::lost::not_running,
+                          "message while not running");
+    };
   } else {
     using W = typename wrapped_result<R>::type;
     return [core](Ts...) -> W {
       if (!core->current_is_request())
-        core->count_dropped("message while not running");
+        core->count_dropped(host_core::lost::not_running,
+                            "message while not running");
       return make_error(errc::not_running,
                         "service '" + core->name() + "' is " +
                           to_string(core->current()) + ", not running");
@@ -185,7 +191,8 @@ typename Impl::interface::behavior_type host_fun(host_pointer<Impl> self,
   self->set_default_handler(
     [core](caf::scheduled_actor*,
            caf::message_view&) -> caf::result<caf::message> {
-      core->count_dropped("message outside the service's interface");
+      core->count_dropped(host_core::lost::unhandled,
+                          "message outside the service's interface");
       return caf::sec::unexpected_message;
     });
   core->on_enter = [self](service_state s) {

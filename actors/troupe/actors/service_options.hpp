@@ -43,6 +43,12 @@ struct service_options {
   /// The period of a health check added without one (`health_check_interval`
   /// in the app file).
   std::chrono::nanoseconds health_check_interval = std::chrono::seconds{10};
+  /// How many published messages may wait for their subscribers before the
+  /// host holds the service back (its bus deliveries and task ticks wait
+  /// until half of them were taken): the credit that slows a producer to
+  /// the pace of its consumers. 0: never held back. `publish_window` in the
+  /// app file.
+  uint64_t publish_window = 10000;
 };
 
 } // namespace troupe

@@ -45,6 +45,15 @@ struct service_status {
   uint64_t restarts = 0;
   /// Work items tracked and not yet finished.
   uint64_t in_flight = 0;
+  /// Messages published and not yet taken by every subscriber.
+  uint64_t publish_unacked = 0;
+  /// Whether the host holds the service back now: `publish_unacked` reached
+  /// its publish window, so deliveries and ticks wait.
+  bool held_back = false;
+  /// How often the service was held back since it was spawned.
+  uint64_t held_back_times = 0;
+  /// Bus messages waiting for the service while it is held back.
+  uint64_t held_messages = 0;
   /// The latest error text, empty when none.
   std::string last_error;
   /// Set when the last stop hit its deadline with work still in flight.

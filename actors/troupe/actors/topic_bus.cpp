@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/response_promise.hpp>
@@ -61,6 +62,9 @@ void send_outbox(bus_actor* self, bus_state::subscriber& s) {
 // with a batch answered (or is gone).
 struct batch_ack {
   caf::response_promise rp;
+  /// Who published: its own deliveries do not count (a service that takes
+  /// what it publishes would otherwise wait for itself).
+  caf::strong_actor_ptr publisher;
   size_t waiting = 0;
 
   void one_done() {
@@ -72,6 +76,11 @@ struct batch_ack {
 // Sends the subscriber's outbox as a request and counts it in `ack`.
 void send_outbox_tracked(bus_actor* self, bus_state::subscriber& s,
                          const std::shared_ptr<batch_ack>& ack) {
+  if (ack->publisher &&
+      caf::actor_cast<caf::strong_actor_ptr>(s.handle) == ack->publisher) {
+    send_outbox(self, s);
+    return;
+  }
   bus_batch b{std::move(s.outbox)};
   s.outbox = {};
   s.outbox.reserve(b.items.size());
@@ -133,6 +142,7 @@ void publish(bus_actor* self, std::string& topic, caf::message& msg,
 // the batch adds to an outbox goes out at once, as requests.
 void publish_acknowledged(bus_actor* self, bus_batch& b) {
   auto ack = std::make_shared<batch_ack>();
+  ack->publisher = self->current_sender();
   ack->rp = self->make_response_promise();
   ack->waiting = 1; // this function's own share, dropped at the end
   auto& st = self->state;

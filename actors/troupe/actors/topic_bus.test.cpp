@@ -2,6 +2,7 @@
 
 #include "troupe/actors/topic_bus.hpp"
 
+#include "troupe/actors/metrics.hpp"
 #include "troupe/actors/service_host.hpp"
 #include "troupe/actors/testing.hpp"
 
@@ -169,6 +170,43 @@ private:
   int32_t fail_at_;
 };
 
+// Publishes every tagged pair it takes from `in.` again under `demo.`.
+class relay : public service {
+public:
+  hook_result on_start() override {
+    subscribe<tagged>("in.", [this](const std::string&, const tagged& x) {
+      publish("demo.r", x);
+    });
+    return hook_result::success();
+  }
+};
+
+// Takes what it publishes itself: each pair below `last` comes back as the
+// next one.
+class looper : public service {
+public:
+  using interface = service_actor::extend<caf::reacts_to<burst_atom>>;
+
+  explicit looper(std::shared_ptr<log_t> log) : log_(std::move(log)) {}
+
+  auto handlers() {
+    return std::make_tuple(
+      [this](burst_atom) { publish("loop.x", tagged{0, 0}); });
+  }
+
+  hook_result on_start() override {
+    subscribe<tagged>("loop.", [this](const std::string& t, const tagged& x) {
+      log_->seen.emplace_back(t, x);
+      if (x.second < 20)
+        publish("loop.x", tagged{0, x.second + 1});
+    });
+    return hook_result::success();
+  }
+
+private:
+  std::shared_ptr<log_t> log_;
+};
+
 struct fixture : testing::service_fixture {
   caf::actor bus = spawn_topic_bus(sys);
 
@@ -179,8 +217,16 @@ struct fixture : testing::service_fixture {
     run();
   }
 
-  service_options opts(std::string name) {
-    return service_options{std::move(name), "test", bus};
+  service_options opts(std::string name, uint64_t window = 10000) {
+    service_options o{std::move(name), "test", bus};
+    o.publish_window = window;
+    return o;
+  }
+
+  void publish_in(int32_t from, int32_t count) {
+    for (int32_t i = from; i < from + count; ++i)
+      self->send(bus, publish_atom::value, std::string{"in.x"},
+                 caf::make_message(tagged{5, i}));
   }
 
   template <class Handle>
@@ -324,25 +370,113 @@ CAF_TEST(a delivery hold keeps on_taken back until released) {
 
 CAF_TEST(hold_delivery outside an acknowledged batch holds nothing) {
   auto log = std::make_shared<log_t>();
+  auto h = spawn_service<holder>(sys, opts("holder"), log);
+  start_ok(h);
+  // Published by hand, not by a service: nobody waits, so the holder gets
+  // an empty hold.
+  self->send(bus, publish_atom::value, std::string{"demo.x"},
+             caf::make_message(tagged{7, 0}));
+  run();
+  CAF_CHECK_EQUAL(log->seen.size(), 1u);
+  CAF_CHECK_EQUAL(log->holds, 0);
+}
+
+CAF_TEST(a plain publish waits for its subscribers like publish_batch) {
+  auto log = std::make_shared<log_t>();
   auto taken = std::make_shared<int>(0);
   auto h = spawn_service<holder>(sys, opts("holder"), log);
   auto a = spawn_service<emitter>(sys, opts("a"), 1);
   start_ok(h);
   start_ok(a);
-  // Plain publishes: nobody waits, so the holder gets empty holds.
   self->send(a, burst_atom::value, std::string{"demo.x"}, int32_t{3});
   run();
   CAF_CHECK_EQUAL(log->seen.size(), 3u);
-  CAF_CHECK_EQUAL(log->holds, 0);
+  // One handler's publishes went out as one batch: one hold.
+  CAF_CHECK_EQUAL(log->holds, 1);
+  CAF_CHECK_EQUAL(status(a).publish_unacked, 4u); // 3 pairs and a string
+  CAF_CHECK(!status(a).held_back);                // window 10000
   auto p = spawn_service<batcher>(sys, opts("p"), taken);
   start_ok(p);
   self->send(p, batch_atom::value, std::string{"demo.x"}, int32_t{2});
   run();
-  CAF_CHECK_EQUAL(*taken, 0); // this one was held, with one hold
-  CAF_CHECK_EQUAL(log->holds, 1);
+  CAF_CHECK_EQUAL(*taken, 0); // this one was held, with a second hold
+  CAF_CHECK_EQUAL(log->holds, 2);
   self->send(h, release_atom::value);
   run();
   CAF_CHECK_EQUAL(*taken, 1);
+  CAF_CHECK_EQUAL(status(a).publish_unacked, 0u);
+}
+
+CAF_TEST(a service at its publish window is held back until its subscribers
+           catch up) {
+  auto log = std::make_shared<log_t>();
+  auto h = spawn_service<holder>(sys, opts("holder"), log);
+  auto r = spawn_service<relay>(sys, opts("relay", 4));
+  start_ok(h);
+  start_ok(r);
+  publish_in(0, 6);
+  run();
+  // The relay handled all six (one batch) and published them; the holder
+  // holds them, so the relay's six wait and it is held back.
+  CAF_CHECK_EQUAL(log->seen.size(), 6u);
+  auto st = status(r);
+  CAF_CHECK_EQUAL(st.publish_unacked, 6u);
+  CAF_CHECK(st.held_back);
+  CAF_CHECK_EQUAL(st.held_back_times, 1u);
+  // What arrives now waits in the relay, handled by nobody.
+  publish_in(6, 3);
+  run();
+  CAF_CHECK_EQUAL(log->seen.size(), 6u);
+  CAF_CHECK_EQUAL(status(r).held_messages, 3u);
+  CAF_CHECK_EQUAL(status(r).messages_in, 6u);
+  // The holder lets go: the relay goes on, in order, and nothing was lost.
+  self->send(h, release_atom::value);
+  run();
+  CAF_REQUIRE_EQUAL(log->seen.size(), 9u);
+  for (int32_t i = 0; i < 9; ++i)
+    CAF_CHECK_EQUAL(log->seen[static_cast<size_t>(i)].second.second, i);
+  st = status(r);
+  CAF_CHECK(!st.held_back);
+  CAF_CHECK_EQUAL(st.held_messages, 0u);
+  CAF_CHECK_EQUAL(st.messages_dropped, 0u);
+  // A hold refers to its actor: let go before the system shuts down.
+  self->send(h, release_atom::value);
+  run();
+}
+
+CAF_TEST(what a held back service kept is counted as lost when it stops) {
+  auto log = std::make_shared<log_t>();
+  auto metrics = std::make_shared<metric_registry>();
+  auto h = spawn_service<holder>(sys, opts("holder"), log);
+  auto o = opts("relay", 2);
+  o.metrics = metrics;
+  auto r = spawn_service<relay>(sys, o);
+  start_ok(h);
+  start_ok(r);
+  publish_in(0, 2);
+  run();
+  publish_in(2, 5);
+  run();
+  CAF_CHECK_EQUAL(status(r).held_messages, 5u);
+  CAF_REQUIRE(stop(r));
+  auto st = status(r);
+  CAF_CHECK_EQUAL(st.messages_dropped, 5u);
+  CAF_CHECK_EQUAL(st.held_messages, 0u);
+  auto text = metrics->render();
+  CAF_CHECK(text.find("troupe_service_messages_lost_total{reason=\"held_at_"
+                      "stop\"} 5") != std::string::npos);
+  self->send(h, release_atom::value);
+  run();
+}
+
+CAF_TEST(a service that takes what it publishes does not wait for itself) {
+  auto log = std::make_shared<log_t>();
+  auto l = spawn_service<looper>(sys, opts("looper", 1), log);
+  start_ok(l);
+  self->send(l, burst_atom::value);
+  run();
+  CAF_CHECK_EQUAL(log->seen.size(), 21u);
+  CAF_CHECK(!status(l).held_back);
 }
 
 CAF_TEST(on_taken does not run after its publisher stopped) {

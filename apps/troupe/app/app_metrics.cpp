@@ -66,6 +66,20 @@ void write_service_metrics(exposition_writer& w,
               [](const status& s) { return double(s.restarts); });
   per_service(w, sts, "troupe_service_in_flight", "Tracked work in flight",
               gauge, [](const status& s) { return double(s.in_flight); });
+  per_service(w, sts, "troupe_service_publish_unacked",
+              "Messages published and not yet taken by every subscriber",
+              gauge,
+              [](const status& s) { return double(s.publish_unacked); });
+  per_service(w, sts, "troupe_service_held_back",
+              "1 while the service is held back by its publish window", gauge,
+              [](const status& s) { return s.held_back ? 1.0 : 0.0; });
+  per_service(w, sts, "troupe_service_held_back_total",
+              "Times the service was held back by its publish window",
+              counter,
+              [](const status& s) { return double(s.held_back_times); });
+  per_service(w, sts, "troupe_service_held_messages",
+              "Bus messages waiting while the service is held back", gauge,
+              [](const status& s) { return double(s.held_messages); });
   per_service(w, sts, "troupe_service_uptime_seconds",
               "Time in running since the last start", gauge,
               [](const status& s) {

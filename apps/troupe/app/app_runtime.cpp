@@ -48,6 +48,7 @@ app_runtime::impl::make_spec(const config::service_spec& spec) {
     c.options.log_level = parse_log_level(spec.log_level);
   c.options.metrics = registry_of(spec.name);
   c.options.health_check_interval = spec.health_check_interval;
+  c.options.publish_window = static_cast<uint64_t>(spec.publish_window);
   return c;
 }
 

@@ -83,8 +83,19 @@ hook_result generator::on_start() {
 
 void generator::produce() {
   // Catch up to where the rate says we should be: smooth at any tick jitter.
-  auto elapsed = std::chrono::duration<double>(now() - started_).count();
+  auto t = now();
+  auto elapsed = std::chrono::duration<double>(t - started_).count();
   auto due = static_cast<int64_t>(elapsed * static_cast<double>(rate_));
+  // At most 50 ms of jobs per tick. Further behind means the workers hold
+  // the generator back (publish credit): go on at their pace instead of
+  // catching up in one burst that would only wait in queues.
+  auto most = produced_ + std::max<int64_t>(1, rate_ / 20);
+  if (due > most) {
+    due = most;
+    started_ = t - std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                     std::chrono::duration<double>(static_cast<double>(due) /
+                                                   static_cast<double>(rate_)));
+  }
   for (; produced_ < due; ++produced_) {
     auto k = produced_ % workers_;
     publish(topic_ + std::to_string(k),

@@ -148,6 +148,10 @@ void to_json(json& j, const service_status& x) {
            {"errors", x.errors},
            {"restarts", x.restarts},
            {"in_flight", x.in_flight},
+           {"publish_unacked", x.publish_unacked},
+           {"held_back", x.held_back},
+           {"held_back_times", x.held_back_times},
+           {"held_messages", x.held_messages},
            {"last_error", x.last_error},
            {"stopped_hard", x.stopped_hard},
            {"history", x.history},
@@ -173,6 +177,10 @@ void from_json(const json& j, service_status& x) {
   read(j, "errors", x.errors);
   read(j, "restarts", x.restarts);
   read(j, "in_flight", x.in_flight);
+  read(j, "publish_unacked", x.publish_unacked);
+  read(j, "held_back", x.held_back);
+  read(j, "held_back_times", x.held_back_times);
+  read(j, "held_messages", x.held_messages);
   read(j, "last_error", x.last_error);
   read(j, "stopped_hard", x.stopped_hard);
   read(j, "history", x.history);

@@ -88,6 +88,9 @@ hook_result bridge_service::on_configure(const settings& cfg) {
 
 hook_result bridge_service::on_start() {
   auto& st = *st_;
+  // The bridge keeps its own credit (the receiver's window, delivery
+  // holds); held back by the host it could wait on itself.
+  set_publish_window(0);
   st.stop = false;
   st.eps.clear();
   {

@@ -37,6 +37,11 @@ schema make_common() {
              "Period of the service's health checks that name none")
     .fallback(duration{10s})
     .at_least(0.001);
+  s.integer("publish_window",
+            "Published messages that may wait for their subscribers before "
+            "the service is held back (0: never)")
+    .fallback(10000)
+    .at_least(0);
   return s;
 }
 
@@ -152,7 +157,7 @@ bool operator==(const service_spec& x, const service_spec& y) {
          x.restart == y.restart && x.stop_timeout == y.stop_timeout &&
          x.log_level == y.log_level &&
          x.health_check_interval == y.health_check_interval &&
-         x.settings == y.settings;
+         x.publish_window == y.publish_window && x.settings == y.settings;
 }
 
 namespace {
@@ -321,6 +326,7 @@ service_spec make_service_spec(std::string name, const table& entry) {
   spec.stop_timeout = get<duration>(entry, "stop_timeout");
   spec.log_level = get<std::string>(entry, "log_level");
   spec.health_check_interval = get<duration>(entry, "health_check_interval");
+  spec.publish_window = get<int64_t>(entry, "publish_window");
   table own = entry;
   for (auto& f : service_common_schema().fields())
     own.erase(f.key);

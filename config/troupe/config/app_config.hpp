@@ -36,6 +36,9 @@ struct service_spec {
   std::string log_level;
   /// Period of health checks added without one (`service_options`).
   duration health_check_interval{};
+  /// Published messages that may wait for subscribers before the service is
+  /// held back (`service_options::publish_window`); 0: never.
+  int64_t publish_window = 10000;
   /// The type's own settings (common keys removed), defaults filled in.
   config::settings settings;
 

@@ -29,6 +29,15 @@ host_core::host_core(caf::scheduled_actor* self, service& impl,
     log_->set_level(*opts_.log_level);
   if (!opts_.metrics)
     opts_.metrics = std::make_shared<metric_registry>();
+  publish_window_ = opts_.publish_window;
+  // In the registry, which outlives restarts: losses of every instance add up.
+  static constexpr const char* lost_names[lost_reasons] = {
+    "not_running", "unhandled", "no_bus", "run_ended", "held_at_stop"};
+  for (size_t i = 0; i < lost_reasons; ++i)
+    lost_[i] = &opts_.metrics->counter(
+      "troupe_service_messages_lost_total",
+      "Messages lost by this service (all its instances), by reason",
+      {{"reason", lost_names[i]}});
   impl_.host_ = this;
   history_.push_back(state_change{opts_.name, service_state::initialized,
                                   service_state::initialized, "spawned",

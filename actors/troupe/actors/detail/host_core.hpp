@@ -1,7 +1,9 @@
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -20,6 +22,10 @@
 
 #include "troupe/actors/service.hpp"
 #include "troupe/actors/service_options.hpp"
+
+namespace troupe {
+class counter;
+} // namespace troupe
 
 namespace troupe::detail {
 
@@ -68,8 +74,29 @@ public:
   void deliver(const std::string& topic, const caf::message& msg);
   /// Delivers every item; when the bus asked for an acknowledgement, sends
   /// it now or, if the service took a `delivery_hold`, once that is gone.
+  /// While the service is held back (see `publish`), keeps the batch and
+  /// its acknowledgement until the service may go on.
   void deliver_batch(const bus_batch& b);
   void run_task(uint64_t id, uint64_t generation);
+
+  /// Marks the code that runs while it lives as one dispatch (a handler, a
+  /// task, a hook): what it publishes goes to the bus as one batch when the
+  /// outermost scope ends.
+  class dispatch_scope {
+  public:
+    explicit dispatch_scope(host_core& core) noexcept : core_(core) {
+      ++core_.dispatch_depth_;
+    }
+    ~dispatch_scope() {
+      if (--core_.dispatch_depth_ == 0 && !core_.outbox_.empty())
+        core_.flush_outbox();
+    }
+    dispatch_scope(const dispatch_scope&) = delete;
+    dispatch_scope& operator=(const dispatch_scope&) = delete;
+
+  private:
+    host_core& core_;
+  };
   void on_deadline(uint64_t generation);
 
   /// Installed by the template host: switches to the behavior of a state.
@@ -81,7 +108,25 @@ public:
   service_state current() const noexcept { return state_; }
   void count_in(uint64_t n = 1) noexcept { messages_in_ += n; }
   void count_out(uint64_t n) noexcept { messages_out_ += n; }
-  void count_dropped(const char* why, uint64_t n = 1);
+  /// Why a message was lost: the `reason` label of
+  /// `troupe_service_messages_lost_total`.
+  enum class lost : uint8_t {
+    /// Arrived while the service was not running (e.g. failed, restarting).
+    not_running,
+    /// Of a type no handler takes, or outside the service's interface.
+    unhandled,
+    /// Published without a topic bus.
+    no_bus,
+    /// The rest of a batch after the run ended half-way (a handler threw).
+    run_ended,
+    /// Held back (see `publish`) when the run ended.
+    held_at_stop,
+  };
+  static constexpr size_t lost_reasons = 5;
+  /// Counts `n` lost messages: in the status (`messages_dropped`), in the
+  /// service's metrics by reason (kept across restarts), and in a log line
+  /// at most once a second.
+  void count_dropped(lost reason, const char* why, uint64_t n = 1);
   /// Changes whenever a run ends (stop, failure): work of an earlier run
   /// compares its generation to this.
   uint64_t run_generation() const noexcept { return run_generation_; }
@@ -108,7 +153,16 @@ public:
                    bool periodic);
   void cancel(task_id id);
   work_token track();
+  /// Queues `msg` in the outbox, which goes to the bus as one
+  /// acknowledged batch when the current dispatch ends (at once outside a
+  /// dispatch). Once `publish_window` messages are unacknowledged, the host
+  /// holds the service back: bus deliveries and task ticks wait (their
+  /// publishers wait for their acknowledgements in turn) until half of
+  /// them were taken.
   void publish(std::string topic, caf::message msg);
+  /// 0: never hold this service back (the bridge, which keeps its own
+  /// credit).
+  void set_publish_window(uint64_t n) noexcept { publish_window_ = n; }
   void publish_batch(bus_batch batch);
   void publish_batch(bus_batch batch, std::function<void()> on_taken);
   delivery_hold hold_delivery();
@@ -155,6 +209,38 @@ private:
 
   void apply_log_level(const settings& cfg);
 
+  // -- publish credit (host_core_bus.cpp)
+
+  /// A bus delivery kept while the service is held back; `ack` answers its
+  /// publisher once handled (null when nobody waits).
+  struct held_delivery {
+    bus_batch batch;
+    std::shared_ptr<caf::response_promise> ack;
+  };
+
+  /// Sends the outbox to the bus as one acknowledged batch.
+  void flush_outbox();
+  /// Sends `b` to the bus as an acknowledged batch counted against the
+  /// publish window.
+  void send_credited(bus_batch b);
+  /// Whether deliveries and ticks must wait (held back, or others wait).
+  bool holding_back() const noexcept { return held_back_ || !held_.empty(); }
+  /// Delivers `b`; `ack` (may be null) answers its publisher afterwards.
+  void dispatch_batch(const bus_batch& b,
+                      std::shared_ptr<caf::response_promise> ack,
+                      bool is_request);
+  /// Hands one bus message to the matching subscriptions.
+  void deliver_one(const std::string& topic, const caf::message& msg);
+  /// Takes the response promise of the current request: it answers when
+  /// the last copy is gone. Null when no answer is expected.
+  std::shared_ptr<caf::response_promise> take_ack();
+  /// Sends `batch` to the bus as a request; `done` runs on its answer.
+  void request_publish(bus_batch batch, std::function<void()> done);
+  /// Runs what waited while held back, until held back again.
+  void resume();
+  /// Drops what waited (the run ended): counted as lost, publishers told.
+  void drop_held();
+  void run_task_now(uint64_t id);
   caf::scheduled_actor* self_;
   service& impl_;
   service_options opts_;
@@ -202,6 +288,19 @@ private:
   // the acknowledgement of the batch being delivered (deliver_batch only)
   bool delivering_batch_ = false;
   delivery_hold current_hold_;
+
+  // publish credit: the outbox of the current dispatch, messages published
+  // and not yet acknowledged, and what waits while held back
+  std::vector<bus_item> outbox_;
+  int dispatch_depth_ = 0;
+  uint64_t publish_window_ = 0;
+  uint64_t unacked_ = 0;
+  bool held_back_ = false;
+  uint64_t held_back_times_ = 0;
+  std::deque<held_delivery> held_;
+  uint64_t held_messages_ = 0;
+  std::vector<uint64_t> due_tasks_;
+  std::array<counter*, lost_reasons> lost_{};
 
   // rate limit for drop warnings
   std::chrono::steady_clock::time_point last_drop_log_{};

@@ -18,9 +18,27 @@ namespace troupe::detail {
 // -- host plumbing
 // ----------------------------------------------------------------
 
+namespace {
+
+/// An outbox this long goes to the bus at once, even mid-dispatch.
+constexpr size_t max_outbox = 1024;
+
+} // namespace
+
 void host_core::deliver(const std::string& topic, const caf::message& msg) {
+  if (state_ == service_state::running && holding_back()) {
+    held_.push_back(held_delivery{bus_batch{{bus_item{topic, msg}}}, nullptr});
+    ++held_messages_;
+    return;
+  }
+  dispatch_scope scope{*this};
+  deliver_one(topic, msg);
+}
+
+void host_core::deliver_one(const std::string& topic,
+                            const caf::message& msg) {
   if (state_ != service_state::running) {
-    count_dropped("bus message while not running");
+    count_dropped(lost::not_running, "bus message while not running");
     return;
   }
   bool handled = false;
@@ -49,14 +67,46 @@ void host_core::deliver(const std::string& topic, const caf::message& msg) {
   if (handled)
     ++messages_in_;
   else
-    count_dropped("bus message of unexpected type");
+    count_dropped(lost::unhandled, "bus message of unexpected type");
+}
+
+std::shared_ptr<caf::response_promise> host_core::take_ack() {
+  auto rp = self_->make_response_promise();
+  if (!rp.pending())
+    return nullptr;
+  // Answers when the last holder lets go.
+  return std::shared_ptr<caf::response_promise>(
+    new caf::response_promise(std::move(rp)), [](caf::response_promise* p) {
+      try {
+        p->deliver(caf::unit);
+      } catch (...) { // NOLINT(bugprone-empty-catch): nobody to tell
+      }
+      delete p; // NOLINT(cppcoreguidelines-owning-memory)
+    });
 }
 
 void host_core::deliver_batch(const bus_batch& b) {
-  // Only a publisher that passed `on_taken` sent the batch as a request.
-  delivering_batch_ = self_->current_message_id().is_request();
+  if (state_ == service_state::running && holding_back()) {
+    // The publisher's acknowledgement waits with the batch: it stays held
+    // back in turn.
+    auto ack = current_is_request() ? take_ack() : nullptr;
+    held_messages_ += b.items.size();
+    held_.push_back(held_delivery{b, std::move(ack)});
+    return;
+  }
+  // Only a publisher that asked for an acknowledgement sent a request.
+  dispatch_batch(b, nullptr, current_is_request());
+}
+
+void host_core::dispatch_batch(const bus_batch& b,
+                               std::shared_ptr<caf::response_promise> ack,
+                               bool is_request) {
+  dispatch_scope scope{*this};
+  delivering_batch_ = is_request || ack != nullptr;
+  if (ack)
+    current_hold_ = delivery_hold{std::move(ack)};
   for (auto& x : b.items)
-    deliver(x.topic, x.msg);
+    deliver_one(x.topic, x.msg);
   delivering_batch_ = false;
   // Without a hold, CAF answers the request as this handler returns; with
   // one, the answer goes when the service drops its last copy.
@@ -67,49 +117,81 @@ delivery_hold host_core::hold_delivery() {
   if (!delivering_batch_)
     return {};
   if (!current_hold_) {
-    auto rp = self_->make_response_promise();
-    if (!rp.pending())
+    auto ack = take_ack();
+    if (!ack)
       return {};
-    auto ack = std::shared_ptr<caf::response_promise>(
-      new caf::response_promise(std::move(rp)), [](caf::response_promise* p) {
-        try {
-          p->deliver(caf::unit);
-        } catch (...) { // NOLINT(bugprone-empty-catch): nobody to tell
-        }
-        delete p; // NOLINT(cppcoreguidelines-owning-memory)
-      });
     current_hold_ = delivery_hold{std::move(ack)};
   }
   return current_hold_;
 }
 
+void host_core::resume() {
+  while (!held_back_ && state_ == service_state::running) {
+    if (!held_.empty()) {
+      auto h = std::move(held_.front());
+      held_.pop_front();
+      held_messages_ -= h.batch.items.size();
+      dispatch_batch(h.batch, std::move(h.ack), false);
+    } else if (!due_tasks_.empty()) {
+      auto id = due_tasks_.front();
+      due_tasks_.erase(due_tasks_.begin());
+      run_task_now(id);
+    } else {
+      break;
+    }
+  }
+}
+
+void host_core::drop_held() {
+  if (held_messages_ > 0)
+    count_dropped(lost::held_at_stop, "held back when the run ended",
+                  held_messages_);
+  // Each publisher hears that its batch was taken (as lost, counted here).
+  held_.clear();
+  held_messages_ = 0;
+  due_tasks_.clear();
+  unacked_ = 0;
+  held_back_ = false;
+}
+
 void host_core::publish(std::string topic, caf::message msg) {
   if (!opts_.bus) {
-    count_dropped("publish without a topic bus");
+    count_dropped(lost::no_bus, "publish without a topic bus");
     return;
   }
   ++messages_out_;
-  caf::anon_send(opts_.bus, publish_atom::value, std::move(topic),
-                 std::move(msg));
+  outbox_.push_back(bus_item{std::move(topic), std::move(msg)});
+  if (dispatch_depth_ == 0 || outbox_.size() >= max_outbox)
+    flush_outbox();
 }
 
-void host_core::publish_batch(bus_batch batch) {
-  if (!opts_.bus) {
-    count_dropped("publish without a topic bus");
+void host_core::flush_outbox() {
+  if (outbox_.empty() || !opts_.bus)
     return;
-  }
-  if (batch.items.empty())
-    return;
-  messages_out_ += batch.items.size();
-  caf::anon_send(opts_.bus, publish_batch_atom::value, std::move(batch));
+  bus_batch b{std::move(outbox_)};
+  outbox_ = {};
+  send_credited(std::move(b));
 }
 
-void host_core::publish_batch(bus_batch batch, std::function<void()> on_taken) {
-  if (!opts_.bus) {
-    count_dropped("publish without a topic bus");
-    return;
+void host_core::send_credited(bus_batch b) {
+  auto n = static_cast<uint64_t>(b.items.size());
+  unacked_ += n;
+  if (publish_window_ > 0 && unacked_ >= publish_window_ && !held_back_) {
+    held_back_ = true;
+    ++held_back_times_;
   }
-  messages_out_ += batch.items.size();
+  request_publish(std::move(b), [this, gen = run_generation_, n] {
+    if (gen != run_generation_)
+      return; // a run that ended forgot its credit
+    unacked_ -= std::min(unacked_, n);
+    if (held_back_ && unacked_ <= publish_window_ / 2) {
+      held_back_ = false;
+      resume();
+    }
+  });
+}
+
+void host_core::request_publish(bus_batch batch, std::function<void()> done) {
   // A request: the bus answers once every batch-taking subscriber handled
   // the items. `request` is a member of the typed actor classes; the host
   // only knows the scheduled_actor base, which has all a request needs.
@@ -119,11 +201,38 @@ void host_core::publish_batch(bus_batch batch, std::function<void()> on_taken) {
       self_->ctrl(), id, {},
       caf::make_message(publish_batch_atom::value, std::move(batch))),
     self_->context());
+  self_->add_multiplexed_response_handler(
+    id.response_id(),
+    caf::behavior{[done]() mutable { done(); },
+                  [done](caf::error&) mutable { done(); }});
+}
+
+void host_core::publish_batch(bus_batch batch) {
+  if (!opts_.bus) {
+    count_dropped(lost::no_bus, "publish without a topic bus",
+                  batch.items.size());
+    return;
+  }
+  if (batch.items.empty())
+    return;
+  messages_out_ += batch.items.size();
+  flush_outbox(); // what was published before goes first
+  send_credited(std::move(batch));
+}
+
+void host_core::publish_batch(bus_batch batch, std::function<void()> on_taken) {
+  if (!opts_.bus) {
+    count_dropped(lost::no_bus, "publish without a topic bus",
+                  batch.items.size());
+    return;
+  }
+  messages_out_ += batch.items.size();
   auto done = [this, gen = run_generation_, f = std::move(on_taken)] {
     // A continuation of an earlier run (or of a stopped service) must not
     // publish into this one.
     if (gen != run_generation_ || state_ != service_state::running || !f)
       return;
+    dispatch_scope scope{*this};
     try {
       f();
     } catch (const std::exception& e) {
@@ -132,9 +241,7 @@ void host_core::publish_batch(bus_batch batch, std::function<void()> on_taken) {
       handler_failed("publish_batch", "unknown exception");
     }
   };
-  self_->add_multiplexed_response_handler(
-    id.response_id(), caf::behavior{[done]() mutable { done(); },
-                                    [done](caf::error&) mutable { done(); }});
+  request_publish(std::move(batch), std::move(done));
 }
 
 void host_core::add_subscription(std::string prefix,

@@ -5,6 +5,7 @@
 
 #include "troupe/actors/detail/host_core.hpp"
 #include "troupe/actors/detail/host_core_private.hpp"
+#include "troupe/actors/metrics.hpp"
 
 namespace troupe::detail {
 
@@ -23,6 +24,10 @@ service_status host_core::status() const {
   st.errors = errors_;
   st.restarts = restarts_;
   st.in_flight = in_flight_->count;
+  st.publish_unacked = unacked_;
+  st.held_back = held_back_;
+  st.held_back_times = held_back_times_;
+  st.held_messages = held_messages_;
   st.last_error = last_error_;
   st.stopped_hard = stopped_hard_;
   st.history.assign(history_.begin(), history_.end());
@@ -45,8 +50,9 @@ health_report host_core::health() const {
 // -- domain dispatch accounting
 // ---------------------------------------------------
 
-void host_core::count_dropped(const char* why, uint64_t n) {
+void host_core::count_dropped(lost reason, const char* why, uint64_t n) {
   messages_dropped_ += n;
+  lost_[static_cast<size_t>(reason)]->inc(static_cast<double>(n));
   drops_since_log_ += n;
   // At most one line per second per service, with the count since the last.
   auto t = std::chrono::steady_clock::now();

@@ -201,6 +201,7 @@ void host_core::enter(service_state next, const std::string& reason) {
 hook_result host_core::guarded(const char* hook,
                                const std::function<hook_result()>& f) {
   failed_in_hook_ = false;
+  dispatch_scope scope{*this};
   try {
     return f();
   } catch (const std::exception& e) {

@@ -16,6 +16,17 @@ namespace troupe::detail {
 void host_core::run_task(uint64_t id, uint64_t generation) {
   if (generation != run_generation_ || state_ != service_state::running)
     return;
+  if (holding_back()) {
+    // Runs (and a periodic one is scheduled again) once the service may
+    // go on: a producer held back produces nothing meanwhile.
+    if (std::find(due_tasks_.begin(), due_tasks_.end(), id) == due_tasks_.end())
+      due_tasks_.push_back(id);
+    return;
+  }
+  run_task_now(id);
+}
+
+void host_core::run_task_now(uint64_t id) {
   auto i = tasks_.find(id);
   if (i == tasks_.end())
     return;
@@ -24,6 +35,7 @@ void host_core::run_task(uint64_t id, uint64_t generation) {
     schedule(id, i->second.interval);
   else
     tasks_.erase(i);
+  dispatch_scope scope{*this};
   try {
     fn();
   } catch (const std::exception& e) {
@@ -54,6 +66,7 @@ work_token host_core::track() {
 void host_core::cancel_run() {
   ++run_generation_;
   tasks_.clear();
+  drop_held();
   if (opts_.bus) {
     auto me = caf::actor_cast<caf::actor>(self_);
     std::vector<std::string> done;
