@@ -19,21 +19,38 @@ activity app_runtime::impl::measure() {
     if (st.state != service_state::running)
       continue;
     a.moved += st.messages_in + st.messages_out + st.messages_dropped;
-    a.in_flight += st.in_flight;
+    // Tracked work, and messages published and not yet taken everywhere
+    // (a bridge's inbound messages among them) or waiting in a held back
+    // service.
+    a.in_flight += st.in_flight + st.publish_unacked + st.held_messages;
   }
   return a;
 }
 
 void app_runtime::impl::wait_quiet(std::chrono::steady_clock::time_point until,
                                    std::chrono::nanoseconds cap) {
-  auto give_up = std::min(until, std::chrono::steady_clock::now() + cap);
+  // Quiet: nothing moved for 100 ms and nothing in flight. Waits at most
+  // `cap`, and longer while what is in flight keeps shrinking (a pipeline
+  // draining at its own pace), never past `until`. A steady outside source
+  // keeps the figure level, so the cap holds then.
+  using clock = std::chrono::steady_clock;
+  auto start = clock::now();
   auto last = measure();
+  auto lowest = last.in_flight;
+  auto last_low = start;
   int stable = 0;
-  while (std::chrono::steady_clock::now() < give_up) {
+  while (clock::now() < until) {
     std::this_thread::sleep_for(25ms);
     auto now = measure();
+    auto t = clock::now();
     stable = (now == last && now.in_flight == 0) ? stable + 1 : 0;
     if (stable >= 4)
+      return;
+    if (now.in_flight < lowest) {
+      lowest = now.in_flight;
+      last_low = t;
+    }
+    if (t - start >= cap && t - last_low >= 1s)
       return;
     last = now;
   }

@@ -222,7 +222,8 @@ private:
   void flush_outbox();
   /// Sends `b` to the bus as an acknowledged batch counted against the
   /// publish window.
-  void send_credited(bus_batch b);
+  /// `on_taken` (may be empty) runs when it was taken, in the same run.
+  void send_credited(bus_batch b, std::function<void()> on_taken = {});
   /// Whether deliveries and ticks must wait (held back, or others wait).
   bool holding_back() const noexcept { return held_back_ || !held_.empty(); }
   /// Delivers `b`; `ack` (may be null) answers its publisher afterwards.

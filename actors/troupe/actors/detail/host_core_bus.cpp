@@ -173,17 +173,20 @@ void host_core::flush_outbox() {
   send_credited(std::move(b));
 }
 
-void host_core::send_credited(bus_batch b) {
+void host_core::send_credited(bus_batch b, std::function<void()> on_taken) {
   auto n = static_cast<uint64_t>(b.items.size());
   unacked_ += n;
   if (publish_window_ > 0 && unacked_ >= publish_window_ && !held_back_) {
     held_back_ = true;
     ++held_back_times_;
   }
-  request_publish(std::move(b), [this, gen = run_generation_, n] {
+  request_publish(std::move(b), [this, gen = run_generation_, n,
+                                 f = std::move(on_taken)] {
     if (gen != run_generation_)
       return; // a run that ended forgot its credit
     unacked_ -= std::min(unacked_, n);
+    if (f)
+      f();
     if (held_back_ && unacked_ <= publish_window_ / 2) {
       held_back_ = false;
       resume();
@@ -227,10 +230,10 @@ void host_core::publish_batch(bus_batch batch, std::function<void()> on_taken) {
     return;
   }
   messages_out_ += batch.items.size();
-  auto done = [this, gen = run_generation_, f = std::move(on_taken)] {
-    // A continuation of an earlier run (or of a stopped service) must not
-    // publish into this one.
-    if (gen != run_generation_ || state_ != service_state::running || !f)
+  flush_outbox(); // what was published before goes first
+  auto done = [this, f = std::move(on_taken)] {
+    // Runs only while the run that published lasts (send_credited).
+    if (state_ != service_state::running || !f)
       return;
     dispatch_scope scope{*this};
     try {
@@ -241,7 +244,7 @@ void host_core::publish_batch(bus_batch batch, std::function<void()> on_taken) {
       handler_failed("publish_batch", "unknown exception");
     }
   };
-  request_publish(std::move(batch), std::move(done));
+  send_credited(std::move(batch), std::move(done));
 }
 
 void host_core::add_subscription(std::string prefix,
