@@ -121,6 +121,22 @@ int run_app(const run_options& opts) {
   }
   if (!result.clean && exit_code == 0)
     exit_code = 1;
+  // Every loss was counted when it happened; say where, in one line.
+  uint64_t lost = 0;
+  std::string where;
+  for (auto& x : rt.lost()) {
+    lost += x.count;
+    where += fmt::format("{}{} {} ({})", where.empty() ? "" : ", ", x.service,
+                         x.count, x.reason);
+  }
+  if (lost > 0)
+    log->warn("lost {} message(s) in all: {}", lost, where);
+  if (result.unfinished > 0 && exit_code == 0) {
+    log->error("exit 4: the drain stopped services with {} message(s) still "
+               "in flight (app.shutdown_timeout, or queues that did not move)",
+               result.unfinished);
+    exit_code = 4;
+  }
   return exit_code;
 }
 

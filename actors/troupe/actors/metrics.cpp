@@ -256,6 +256,23 @@ struct metric_registry::family {
 
 metric_registry::metric_registry() = default;
 
+std::vector<std::pair<metric_labels, double>>
+metric_registry::values(const std::string& name) const {
+  std::vector<std::pair<metric_labels, double>> out;
+  std::lock_guard<std::mutex> guard{mtx_};
+  for (auto& f : families_) {
+    if (f->name != name)
+      continue;
+    for (auto& [labels, s] : f->members) {
+      if (s.c)
+        out.emplace_back(labels, s.c->value());
+      else if (s.g)
+        out.emplace_back(labels, s.g->value());
+    }
+  }
+  return out;
+}
+
 metric_registry::~metric_registry() = default;
 
 metric_registry::family& metric_registry::find_or_add(const std::string& name,

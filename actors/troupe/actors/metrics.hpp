@@ -209,6 +209,11 @@ public:
                                std::vector<double> bounds,
                                metric_labels labels = {});
 
+  /// Returns each series of the counter or gauge `name` with its value
+  /// (none for an unknown name or a histogram).
+  std::vector<std::pair<metric_labels, double>>
+  values(const std::string& name) const;
+
   /// Writes every family, in registration order, to `w`.
   void write(exposition_writer& w) const;
 

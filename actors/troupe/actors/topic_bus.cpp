@@ -37,6 +37,8 @@ struct bus_state {
   bool flush_pending = false;
   uint64_t published = 0;
   uint64_t delivered = 0;
+  /// Published messages that matched no subscriber.
+  uint64_t unrouted = 0;
   static inline const char* name = "troupe.topic_bus";
 };
 
@@ -66,10 +68,12 @@ struct batch_ack {
   /// what it publishes would otherwise wait for itself).
   caf::strong_actor_ptr publisher;
   size_t waiting = 0;
+  /// Items of the batch that matched no subscriber: nothing took them.
+  uint64_t unrouted = 0;
 
   void one_done() {
     if (--waiting == 0)
-      rp.deliver(caf::unit);
+      rp.deliver(unrouted);
   }
 };
 
@@ -131,8 +135,12 @@ void publish(bus_actor* self, std::string& topic, caf::message& msg,
   for (size_t i = 0; i < st.subs.size(); ++i)
     if (matches(st.subs[i], topic))
       hits.push_back(i);
-  if (hits.empty())
+  if (hits.empty()) {
+    ++st.unrouted;
+    if (ack != nullptr)
+      ++(*ack)->unrouted;
     return;
+  }
   for (size_t k = 0; k + 1 < hits.size(); ++k)
     put(self, st.subs[hits[k]], topic, msg, ack);
   put(self, st.subs[hits.back()], std::move(topic), std::move(msg), ack);

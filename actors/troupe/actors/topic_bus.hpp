@@ -23,7 +23,8 @@ namespace troupe {
 ///   order they were published.
 /// - `(publish_batch_atom, bus_batch)`: publishes each item in order. Sent
 ///   as a request (`service::publish_batch(batch, on_taken)`), it is
-///   answered (with an empty message) once every subscriber that takes
+///   answered (with the number of its items that matched no subscriber,
+///   a `uint64_t`) once every subscriber that takes
 ///   batches answered the `deliver_batch` request carrying its items (a
 ///   service host answers after its handlers ran and any `delivery_hold`
 ///   is gone) or is gone; what the batch adds to outboxes leaves at once.

@@ -28,6 +28,18 @@ struct shutdown_result {
   /// The service that was still stopping when `app.shutdown_timeout`
   /// passed; empty when none.
   std::string hung;
+  /// Messages still in flight (published and not taken, or held back)
+  /// when the drain stopped a service anyway: work it could not account
+  /// for. 0 when every stop found the app quiet.
+  uint64_t unfinished = 0;
+};
+
+/// Messages lost by one service, by reason, over all its instances
+/// (`troupe_service_messages_lost_total`).
+struct lost_messages {
+  std::string service;
+  std::string reason;
+  uint64_t count = 0;
 };
 
 /// A running app: its services under one root supervisor (restart strategy,
@@ -63,6 +75,9 @@ public:
   /// in flight) so what is already inside finishes. Bridges flush on stop.
   /// Everything must be done within `timeout`.
   shutdown_result shutdown(std::chrono::nanoseconds timeout);
+
+  /// Messages each service lost so far, by reason (non-zero ones only).
+  std::vector<lost_messages> lost();
 
   /// Applies a reloaded config: `reconfigure` for services whose settings
   /// changed; added, removed and retyped services are logged (restart the

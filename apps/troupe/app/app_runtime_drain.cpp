@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "troupe/actors/metrics.hpp"
 #include "troupe/app/app_runtime.hpp"
 #include "troupe/app/app_runtime_impl.hpp"
 #include "troupe/config/duration.hpp"
@@ -27,8 +28,9 @@ activity app_runtime::impl::measure() {
   return a;
 }
 
-void app_runtime::impl::wait_quiet(std::chrono::steady_clock::time_point until,
-                                   std::chrono::nanoseconds cap) {
+uint64_t
+app_runtime::impl::wait_quiet(std::chrono::steady_clock::time_point until,
+                              std::chrono::nanoseconds cap) {
   // Quiet: nothing moved for 100 ms and nothing in flight. Waits at most
   // `cap`, and longer while what is in flight keeps shrinking (a pipeline
   // draining at its own pace), never past `until`. A steady outside source
@@ -45,15 +47,16 @@ void app_runtime::impl::wait_quiet(std::chrono::steady_clock::time_point until,
     auto t = clock::now();
     stable = (now == last && now.in_flight == 0) ? stable + 1 : 0;
     if (stable >= 4)
-      return;
+      return 0;
     if (now.in_flight < lowest) {
       lowest = now.in_flight;
       last_low = t;
     }
     if (t - start >= cap && t - last_low >= 1s)
-      return;
+      return now.in_flight;
     last = now;
   }
+  return last.in_flight;
 }
 
 shutdown_result app_runtime::shutdown(std::chrono::nanoseconds timeout) {
@@ -86,7 +89,12 @@ shutdown_result app_runtime::shutdown(std::chrono::nanoseconds timeout) {
                    describe(st.error()));
       result.clean = false;
     }
-    d.wait_quiet(until, 2s);
+    if (auto n = d.wait_quiet(until, 2s); n > 0) {
+      d.log->warn("drain: {} message(s) still in flight after stopping '{}'; "
+                  "going on",
+                  n, i->name);
+      result.unfinished = std::max(result.unfinished, n);
+    }
   }
   if (!result.hung.empty()) {
     d.log->error("shutdown timeout ({}) passed while '{}' was stopping",
@@ -103,4 +111,17 @@ shutdown_result app_runtime::shutdown(std::chrono::nanoseconds timeout) {
   }
   return result;
 }
+std::vector<lost_messages> app_runtime::lost() {
+  auto& d = *impl_;
+  std::vector<lost_messages> out;
+  std::lock_guard<std::mutex> guard{d.mtx};
+  for (auto& [name, reg] : d.registries)
+    for (auto& [labels, value] : reg->values("troupe_service_messages_lost_total"))
+      if (value > 0)
+        for (auto& [k, v] : labels)
+          if (k == "reason")
+            out.push_back({name, v, static_cast<uint64_t>(value)});
+  return out;
+}
+
 } // namespace troupe::app

@@ -101,8 +101,9 @@ struct app_runtime::impl {
 
   // Waits until nothing moves for a few polls (or `until`, or at most
   // `cap`): what is inside the app when intake stops gets to finish.
-  void wait_quiet(std::chrono::steady_clock::time_point until,
-                  std::chrono::nanoseconds cap);
+  // Returns 0 when it got quiet, else what was still in flight.
+  uint64_t wait_quiet(std::chrono::steady_clock::time_point until,
+                      std::chrono::nanoseconds cap);
 };
 
 } // namespace troupe::app

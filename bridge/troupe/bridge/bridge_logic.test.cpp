@@ -195,9 +195,8 @@ TEST_F(bridge_logic, a_full_block_endpoint_holds_its_publisher_back) {
   // A publisher that waits for the bus to say its batch was taken.
   auto probe = sys.spawn([bus = bus, b](caf::event_based_actor* a) {
     auto taken = std::make_shared<bool>(false);
-    a->request(bus, caf::infinite, publish_batch_atom::value, b).then([taken] {
-      *taken = true;
-    });
+    a->request(bus, caf::infinite, publish_batch_atom::value, b)
+      .then([taken](uint64_t) { *taken = true; });
     return caf::behavior{[taken](status_atom) { return *taken; }};
   });
   auto taken = [&] {

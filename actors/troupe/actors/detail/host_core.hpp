@@ -121,8 +121,11 @@ public:
     run_ended,
     /// Held back (see `publish`) when the run ended.
     held_at_stop,
+    /// Published on a topic that no service subscribed to at the time
+    /// (normal for events nobody listens to; work lost otherwise).
+    no_subscriber,
   };
-  static constexpr size_t lost_reasons = 5;
+  static constexpr size_t lost_reasons = 6;
   /// Counts `n` lost messages: in the status (`messages_dropped`), in the
   /// service's metrics by reason (kept across restarts), and in a log line
   /// at most once a second.
@@ -235,8 +238,9 @@ private:
   /// Takes the response promise of the current request: it answers when
   /// the last copy is gone. Null when no answer is expected.
   std::shared_ptr<caf::response_promise> take_ack();
-  /// Sends `batch` to the bus as a request; `done` runs on its answer.
-  void request_publish(bus_batch batch, std::function<void()> done);
+  /// Sends `batch` to the bus as a request; `done` runs on its answer,
+  /// with the number of items that matched no subscriber.
+  void request_publish(bus_batch batch, std::function<void(uint64_t)> done);
   /// Runs what waited while held back, until held back again.
   void resume();
   /// Drops what waited (the run ended): counted as lost, publishers told.

@@ -181,7 +181,10 @@ void host_core::send_credited(bus_batch b, std::function<void()> on_taken) {
     ++held_back_times_;
   }
   request_publish(std::move(b), [this, gen = run_generation_, n,
-                                 f = std::move(on_taken)] {
+                                 f = std::move(on_taken)](uint64_t unrouted) {
+    if (unrouted > 0)
+      count_dropped(lost::no_subscriber,
+                    "published on a topic nobody subscribes to", unrouted);
     if (gen != run_generation_)
       return; // a run that ended forgot its credit
     unacked_ -= std::min(unacked_, n);
@@ -194,7 +197,8 @@ void host_core::send_credited(bus_batch b, std::function<void()> on_taken) {
   });
 }
 
-void host_core::request_publish(bus_batch batch, std::function<void()> done) {
+void host_core::request_publish(bus_batch batch,
+                                std::function<void(uint64_t)> done) {
   // A request: the bus answers once every batch-taking subscriber handled
   // the items. `request` is a member of the typed actor classes; the host
   // only knows the scheduled_actor base, which has all a request needs.
@@ -206,8 +210,9 @@ void host_core::request_publish(bus_batch batch, std::function<void()> done) {
     self_->context());
   self_->add_multiplexed_response_handler(
     id.response_id(),
-    caf::behavior{[done]() mutable { done(); },
-                  [done](caf::error&) mutable { done(); }});
+    caf::behavior{[done](uint64_t unrouted) mutable { done(unrouted); },
+                  [done]() mutable { done(0); },
+                  [done](caf::error&) mutable { done(0); }});
 }
 
 void host_core::publish_batch(bus_batch batch) {
