@@ -117,6 +117,10 @@ void write_bridge_metrics(exposition_writer& w, const std::string& service,
      "Calls answered by the peer", metric_type::counter},
     {"failures", "troupe_bridge_call_failures_total",
      "Calls that could not be sent", metric_type::counter},
+    {"peer_disconnects", "troupe_bridge_peer_disconnects_total",
+     "Peer connections ZeroMQ closed on a receiving endpoint: a peer that "
+     "left, or one that sent a frame over max_message_bytes",
+     metric_type::counter},
   };
   auto eps = j.value("endpoints", nlohmann::json::array());
   auto labels = [&service](const nlohmann::json& ep) {

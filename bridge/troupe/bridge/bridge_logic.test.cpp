@@ -95,9 +95,12 @@ std::vector<std::string> payloads(fake_transport::fake_endpoint& e, size_t n) {
 } // namespace
 
 TEST_F(bridge_logic, malformed_frames_are_counted_by_reason) {
-  start(config::table{{"in", ep({{"socket", "pull"}, {"bind", "x"}})}});
+  start(config::table{
+    {"in",
+     ep({{"socket", "pull"}, {"bind", "x"}, {"max_message_bytes", 64}})}});
   auto in = net->endpoint("in");
   in->inject({"t"});                       // missing_payload
+  in->inject({"t", std::string(65, '1')}); // too_large (ZMQ: a disconnect)
   in->inject({"", "{}"});                  // empty_topic
   in->inject({"t", "not json"});           // invalid_json
   in->inject({"t", "{}", "[1]"});          // invalid_meta
@@ -105,11 +108,11 @@ TEST_F(bridge_logic, malformed_frames_are_counted_by_reason) {
   in->inject({std::string{"\xff"}, "{}"}); // topic_not_utf8
   in->inject({"t.ok", "{}"});
   auto s = wait_stats("in", [](auto& s) {
-    return s["malformed_total"] == 6 && s["received"] == 1;
+    return s["malformed_total"] == 7 && s["received"] == 1;
   });
   EXPECT_EQ(s["received"], 1);
-  EXPECT_EQ(s["malformed_total"], 6);
-  for (auto* r : {"missing_payload", "empty_topic", "invalid_json",
+  EXPECT_EQ(s["malformed_total"], 7);
+  for (auto* r : {"missing_payload", "too_large", "empty_topic", "invalid_json",
                   "invalid_meta", "too_many_frames", "topic_not_utf8"})
     EXPECT_EQ(s["malformed"][r], 1) << r;
 }

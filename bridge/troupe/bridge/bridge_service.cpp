@@ -471,6 +471,10 @@ std::string bridge_service::stats_json() const {
       {"malformed", malformed},
     });
     add_call_stats(*ep, eps.back());
+    if (ep->cfg.socket != socket_kind::pub &&
+        ep->cfg.socket != socket_kind::push)
+      eps.back()["peer_disconnects"] =
+        ep->sock ? ep->sock->peer_disconnects() : 0;
     if (is_inbound(ep->cfg.socket) || is_request(ep->cfg.socket)) {
       eps.back()["in_flight"] = ep->in_flight.load();
       eps.back()["in_flight_max"] = ep->in_flight_max.load();

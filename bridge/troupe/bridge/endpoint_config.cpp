@@ -48,7 +48,9 @@ config::schema make_schema() {
     .one_of({"block", "drop_oldest", "drop_newest"});
   ep.boolean("meta", "Send and read the optional [meta] frame (seq, src, ts)")
     .fallback(false);
-  ep.integer("max_message_bytes", "Larger inbound frames are rejected")
+  ep.integer("max_message_bytes",
+             "Largest inbound frame: ZeroMQ drops the connection of a peer "
+             "that sends a larger one before reading it (ZMQ_MAXMSGSIZE)")
     .fallback(1 << 20)
     .at_least(1);
   ep.duration("timeout", "rep/router: how long a service may take to answer "

@@ -137,6 +137,9 @@ struct endpoint_runtime {
   std::map<std::string, uint64_t, std::less<>> seq_out;
   // Receiver thread only.
   log_limiter limiter;
+  /// `sock->peer_disconnects()` when last logged.
+  uint64_t disconnects_logged = 0;
+  log_limiter disconnect_limiter;
   std::map<std::pair<std::string, std::string>, uint64_t> seq_in;
 };
 
