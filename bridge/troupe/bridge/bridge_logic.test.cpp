@@ -44,7 +44,8 @@ protected:
     self->send_exit(bus, caf::exit_reason::user_shutdown);
   }
 
-  void start(config::table endpoints) {
+  void start(config::table endpoints, config::table top = {}) {
+    top.insert_or_assign("endpoints", config::value{std::move(endpoints)});
     br = spawn_service<bridge_service>(sys, {"br", "bridge", bus}, net);
     for (auto* step : {"configure", "start"}) {
       std::optional<service_state> st;
@@ -52,9 +53,7 @@ protected:
       auto on_error = [&](const caf::error& e) { err = describe(e); };
       auto on_state = [&](service_state s) { st = s; };
       if (std::string{step} == "configure")
-        self
-          ->request(br, 5s, configure_atom::value,
-                    settings{config::table{{"endpoints", endpoints}}})
+        self->request(br, 5s, configure_atom::value, settings{top})
           .receive(on_state, on_error);
       else
         self->request(br, 5s, start_atom::value).receive(on_state, on_error);
@@ -170,7 +169,9 @@ TEST_F(bridge_logic, drop_oldest_keeps_the_newest_hwm_messages) {
 TEST_F(bridge_logic, block_keeps_everything_in_order_until_taken) {
   auto out = net->endpoint("out");
   out->set_capacity(4);
-  start(config::table{{"out", ep({{"socket", "pub"}, {"bind", "x"}})}});
+  // A stall of any length: never sent past the full subscriber.
+  start(config::table{
+    {"out", ep({{"socket", "pub"}, {"bind", "x"}, {"stall_timeout", "1h"}})}});
   for (int64_t i = 0; i < 50; ++i)
     publish("n", i);
   auto s = wait_stats("out", [](auto& s) { return s["queued"] == 46; });
@@ -186,6 +187,32 @@ TEST_F(bridge_logic, block_keeps_everything_in_order_until_taken) {
     EXPECT_EQ(got[i], std::to_string(i));
   s = wait_stats("out", [](auto& s) { return s["queued"] == 0; });
   EXPECT_EQ(s["dropped"], 0);
+}
+
+TEST_F(bridge_logic, a_stalled_subscriber_is_sent_past_after_stall_timeout) {
+  auto out = net->endpoint("out");
+  out->set_capacity(0); // the (one) subscriber takes nothing
+  start(config::table{{"out", ep({{"socket", "pub"},
+                                  {"bind", "x"},
+                                  {"stall_timeout", "50ms"}})}},
+        config::table{{"heartbeat_interval", "0s"}});
+  for (int64_t i = 0; i < 20; ++i)
+    publish("n", i);
+  // Held back for 50 ms, then every one goes out past the full pipe.
+  auto s = wait_stats("out", [](auto& s) { return s["sent"] == 20; });
+  EXPECT_EQ(s["sent"], 20);
+  EXPECT_EQ(s["queued"], 0);
+  EXPECT_EQ(s["dropped"], 20);
+  EXPECT_EQ(s["dropped_by_reason"]["slow_subscriber"], 20);
+  EXPECT_EQ(out->missed_count(), 20u);
+  // Once the subscriber takes messages again, nothing more is missed.
+  out->set_capacity(5);
+  for (int64_t i = 20; i < 25; ++i)
+    publish("n", i);
+  s = wait_stats("out", [](auto& s) { return s["sent"] == 25; });
+  EXPECT_EQ(s["dropped_by_reason"]["slow_subscriber"], 20);
+  EXPECT_EQ(payloads(*out, 5),
+            (std::vector<std::string>{"20", "21", "22", "23", "24"}));
 }
 
 TEST_F(bridge_logic, a_full_block_endpoint_holds_its_publisher_back) {

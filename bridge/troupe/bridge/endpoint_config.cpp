@@ -46,6 +46,12 @@ config::schema make_schema() {
                        "(req/dealer: when hwm calls already wait)")
     .fallback("block")
     .one_of({"block", "drop_oldest", "drop_newest"});
+  ep.duration("stall_timeout",
+              "pub: how long one full subscriber may hold every message "
+              "back; after that messages go out past it (it misses them, "
+              "counted as dropped: slow_subscriber). 0s: never wait")
+    .fallback(config::duration{std::chrono::seconds{1}})
+    .at_least(0);
   ep.boolean("meta", "Send and read the optional [meta] frame (seq, src, ts)")
     .fallback(false);
   ep.integer("max_message_bytes",
@@ -154,6 +160,8 @@ std::string parse_bridge_config(const config::settings& cfg,
                  : full == "drop_newest" ? full_policy::drop_newest
                                          : full_policy::block;
     ep.meta = s.get_or<bool>("meta", false);
+    ep.stall_timeout =
+      s.get_or<config::duration>("stall_timeout", ep.stall_timeout);
     ep.timeout = s.get_or<config::duration>("timeout", ep.timeout);
     ep.max_message_bytes =
       static_cast<size_t>(s.get_or<int64_t>("max_message_bytes", 1 << 20));

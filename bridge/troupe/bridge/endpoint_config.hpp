@@ -66,6 +66,10 @@ struct endpoint_config {
   codec_kind codec = codec_kind::json;
   int hwm = 10000;
   full_policy on_full = full_policy::block;
+  /// pub: how long a full subscriber may hold every message back before
+  /// messages go out past it (it misses them, counted `slow_subscriber`);
+  /// zero: at once, as a plain ZMQ PUB does.
+  std::chrono::nanoseconds stall_timeout = std::chrono::seconds{1};
   /// Whether to send (and expect) the optional third frame `[meta]`.
   bool meta = false;
   size_t max_message_bytes = 1 << 20;

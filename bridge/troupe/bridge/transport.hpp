@@ -26,6 +26,14 @@ public:
   /// nothing was queued. Never throws.
   virtual bool try_send(const std::string_view* parts, size_t n) = 0;
 
+  /// PUB: like `try_send`, but a subscriber whose queue is full misses this
+  /// message instead of holding it back for all (ZMQ_XPUB_NODROP off for
+  /// this one message); returns false only when the socket takes nothing
+  /// at all. Other kinds: `try_send`. Never throws.
+  virtual bool send_past_full(const std::string_view* parts, size_t n) {
+    return try_send(parts, n);
+  }
+
   /// Receives up to `max` complete messages that are ready, without
   /// blocking, into `out[0..k)` and returns k. Reuses the storage of `out`
   /// (grown as needed, never shrunk), so that a receive loop does not

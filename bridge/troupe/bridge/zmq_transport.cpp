@@ -42,7 +42,7 @@ class zmq_transport;
 class zmq_endpoint final : public endpoint_socket {
 public:
   zmq_endpoint(zmq::context_t& ctx, socket_kind kind)
-    : sock_(ctx, zmq_type(kind)) {}
+    : sock_(ctx, zmq_type(kind)), pub_(kind == socket_kind::pub) {}
 
   ~zmq_endpoint() override { close(); }
 
@@ -100,6 +100,22 @@ public:
     }
   }
 
+  bool send_past_full(const std::string_view* parts, size_t n) override {
+    if (!pub_)
+      return try_send(parts, n);
+    // The owning thread may change XPUB_NODROP between any two messages:
+    // off, a full subscriber's pipe drops the message instead of making
+    // the whole send fail.
+    try {
+      sock_.set(zmq::sockopt::xpub_nodrop, 0);
+      auto ok = try_send(parts, n);
+      sock_.set(zmq::sockopt::xpub_nodrop, 1);
+      return ok;
+    } catch (const zmq::error_t&) {
+      return false;
+    }
+  }
+
   size_t receive(std::vector<multipart>& out, size_t max) override {
     size_t k = 0;
     while (k < max) {
@@ -142,6 +158,7 @@ private:
   zmq::socket_t sock_;
   zmq::message_t msg_;
   std::string address_;
+  bool pub_;
   std::optional<zmq::socket_t> mon_;
   zmq_transport* owner_ = nullptr;
   std::atomic<uint64_t> disconnects_{0};
