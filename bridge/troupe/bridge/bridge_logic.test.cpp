@@ -166,6 +166,47 @@ TEST_F(bridge_logic, drop_oldest_keeps_the_newest_hwm_messages) {
   EXPECT_EQ(s["sent"], 3);
 }
 
+TEST_F(bridge_logic, drop_oldest_keeps_the_queue_within_max_queued_bytes) {
+  auto out = net->endpoint("out");
+  out->set_capacity(0);
+  // Each message is 1 (topic) + 1 (payload) bytes: at most 3 fit in 7.
+  start(config::table{{"out", ep({{"socket", "push"},
+                                  {"bind", "x"},
+                                  {"on_full", "drop_oldest"},
+                                  {"max_queued_bytes", 7}})}});
+  for (int64_t i = 0; i < 10; ++i)
+    publish("n", i);
+  auto s = wait_stats("out", [](auto& s) { return s["dropped"] == 7; });
+  EXPECT_EQ(s["queued"], 3);
+  EXPECT_EQ(s["queued_bytes"], 6);
+  EXPECT_EQ(s["max_queued"], 10000); // hwm
+  EXPECT_EQ(s["max_queued_bytes"], 7);
+  EXPECT_EQ(s["dropped_by_reason"]["drop_oldest"], 7);
+  out->set_capacity(100);
+  EXPECT_EQ(payloads(*out, 3), (std::vector<std::string>{"7", "8", "9"}));
+  s = wait_stats("out", [](auto& s) { return s["queued"] == 0; });
+  EXPECT_EQ(s["queued_bytes"], 0);
+}
+
+TEST_F(bridge_logic, block_drops_beyond_max_queued_as_queue_full) {
+  auto out = net->endpoint("out");
+  out->set_capacity(0);
+  start(config::table{
+    {"out", ep({{"socket", "push"}, {"bind", "x"}, {"max_queued", 4}})}});
+  // Plain publishes (nobody waits for an acknowledgement): the bound holds.
+  for (int64_t i = 0; i < 10; ++i)
+    publish("n", i);
+  auto s = wait_stats("out", [](auto& s) { return s["dropped"] == 6; });
+  EXPECT_EQ(s["queued"], 4);
+  EXPECT_EQ(s["dropped_by_reason"]["queue_full"], 6);
+  EXPECT_EQ(s["dropped_by_reason"]["drop_oldest"], 0);
+  out->set_capacity(100);
+  EXPECT_EQ(payloads(*out, 4), (std::vector<std::string>{"0", "1", "2", "3"}));
+  s = wait_stats("out", [](auto& s) { return s["queued"] == 0; });
+  EXPECT_EQ(s["sent"], 4);
+  EXPECT_EQ(s["dropped"], 6);
+}
+
 TEST_F(bridge_logic, block_keeps_everything_in_order_until_taken) {
   auto out = net->endpoint("out");
   out->set_capacity(4);

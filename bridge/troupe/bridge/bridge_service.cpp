@@ -332,15 +332,22 @@ void bridge_service::send_payload(endpoint_runtime& ep,
     count_out();
     return;
   }
+  auto bytes = topic.size() + payload.size() + meta.size();
+  auto fits = [&ep, bytes] {
+    return ep.pending.size() < ep.cfg.max_queued &&
+           ep.pending_bytes + bytes <= ep.cfg.max_queued_bytes;
+  };
   switch (ep.cfg.on_full) {
   case full_policy::drop_newest:
     count_drop(ep, out_drop::drop_newest, 1);
     return;
   case full_policy::drop_oldest:
-    if (ep.pending.size() >= static_cast<size_t>(ep.cfg.hwm)) {
-      ep.pending.pop_front();
-      count_drop(ep, out_drop::drop_oldest, 1);
-    }
+    // Make room, unless it would not fit into an empty queue either.
+    if (bytes <= ep.cfg.max_queued_bytes)
+      while (!ep.pending.empty() && !fits()) {
+        pop_pending(ep);
+        count_drop(ep, out_drop::drop_oldest, 1);
+      }
     break;
   case full_policy::block:
     // Hold the publisher back (if it asked to be told) until ZMQ took all.
@@ -348,6 +355,21 @@ void bridge_service::send_payload(endpoint_runtime& ep,
         h && (st_->holds.empty() || st_->holds.back() != h))
       st_->holds.push_back(std::move(h));
     break;
+  }
+  if (!fits()) {
+    // The bound holds even under block (a publisher that does not wait for
+    // its acknowledgement, or one batch larger than the queue): never
+    // silently.
+    count_drop(ep, out_drop::queue_full, 1);
+    if (auto s = st_->out_limiter.admit(3); s >= 0)
+      log().warn("endpoint '{}': {} message(s), {} bytes already wait for "
+                 "ZMQ (max_queued = {}, max_queued_bytes = {}): dropped one "
+                 "of {} bytes (queue_full){}",
+                 ep.cfg.name, ep.pending.size(), ep.pending_bytes,
+                 ep.cfg.max_queued, ep.cfg.max_queued_bytes, bytes,
+                 s > 0 ? " (" + std::to_string(s) + " more suppressed)"
+                       : std::string{});
+    return;
   }
   // An envelope's payload stays in its (shared) message; anything else is
   // copied, since its buffer is reused.
@@ -357,6 +379,7 @@ void bridge_service::send_payload(endpoint_runtime& ep,
   else
     ep.pending.push_back(outbound_frames{
       topic, caf::message{}, std::string{payload}, std::move(meta), false});
+  ep.pending_bytes += bytes;
   if (!st_->flush_scheduled) {
     st_->flush_scheduled = true;
     after(1ms, [this] { flush(); });
@@ -400,13 +423,18 @@ void bridge_service::count_drop(endpoint_runtime& ep, out_drop reason,
   ep.dropped.fetch_add(n, std::memory_order_relaxed);
 }
 
+void bridge_service::pop_pending(endpoint_runtime& ep) {
+  ep.pending_bytes -= ep.pending.front().bytes();
+  ep.pending.pop_front();
+}
+
 void bridge_service::drain(endpoint_runtime& ep) {
   uint64_t n = 0;
   while (!ep.pending.empty()) {
     auto& f = ep.pending.front();
     if (!send_now(ep, f.topic, f.payload(), f.meta))
       break;
-    ep.pending.pop_front();
+    pop_pending(ep);
     ++n;
   }
   if (n > 0) {
@@ -439,6 +467,7 @@ hook_result bridge_service::on_stop() {
                  ep->cfg.name, ep->pending.size());
       count_drop(*ep, out_drop::stopped, ep->pending.size());
       ep->pending.clear();
+      ep->pending_bytes = 0;
     }
   st_->flush_scheduled = false;
   st_->holds.clear();
@@ -511,6 +540,9 @@ std::string bridge_service::stats_json() const {
     add_call_stats(*ep, eps.back());
     if (ep->cfg.socket == socket_kind::pub ||
         ep->cfg.socket == socket_kind::push) {
+      eps.back()["queued_bytes"] = ep->pending_bytes;
+      eps.back()["max_queued"] = ep->cfg.max_queued;
+      eps.back()["max_queued_bytes"] = ep->cfg.max_queued_bytes;
       auto& by = eps.back()["dropped_by_reason"] = nlohmann::json::object();
       for (size_t r = 0; r < detail::out_drop_count; ++r)
         by[std::string{detail::out_drop_name(static_cast<out_drop>(r))}] =

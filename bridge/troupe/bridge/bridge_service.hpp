@@ -53,9 +53,11 @@ using stats_atom = caf::atom_constant<caf::atom("br_stats")>;
 /// Outbound endpoints (pub, push) subscribe to their `topics` on the local
 /// bus; every matching message is encoded (see codec.hpp) and sent as
 /// `[topic][payload]` (plus `[meta]` with `meta = true`). When ZMQ will not
-/// take a message, `on_full` decides: `block` keeps it (no loss),
-/// `drop_oldest` keeps at most `hwm`, `drop_newest` drops it — every drop
-/// is counted. PUB sockets use ZMQ_XPUB_NODROP so that ZMQ never drops
+/// take a message, `on_full` decides: `block` keeps it (no loss within
+/// the bound), `drop_oldest` drops the oldest waiting one, `drop_newest`
+/// drops it. What waits is bounded by `max_queued` messages and
+/// `max_queued_bytes` bytes (beyond: `queue_full`) — every drop is counted
+/// by reason. PUB sockets use ZMQ_XPUB_NODROP so that ZMQ never drops
 /// silently; a subscriber that takes nothing for `stall_timeout` is sent
 /// past (it misses those messages, counted as `slow_subscriber`), so that
 /// it cannot stop the other subscribers or the heartbeats.
@@ -145,6 +147,7 @@ private:
                 std::string_view payload, std::string_view meta);
   void count_drop(detail::endpoint_runtime& ep, detail::out_drop reason,
                   uint64_t n);
+  void pop_pending(detail::endpoint_runtime& ep);
   void drain(detail::endpoint_runtime& ep);
   void flush();
   void heartbeat();

@@ -314,8 +314,10 @@ TEST_F(bridge_test, inbound_sequence_gaps_are_counted) {
 TEST_F(bridge_test, block_policy_keeps_everything_until_a_peer_takes_it) {
   start_bridge(config::table{{"out", endpoint({{"socket", "push"},
                                                {"bind", "tcp://127.0.0.1:*"},
-                                               {"hwm", 10}})}});
-  // No peer yet: PUSH will not take anything; block keeps it all.
+                                               {"hwm", 10},
+                                               {"max_queued", 100}})}});
+  // No peer yet: PUSH will not take anything; block keeps it all (these
+  // publishes wait for no acknowledgement, so only max_queued bounds them).
   for (int i = 0; i < 100; ++i)
     self->send(bus, publish_atom::value, std::string{"n"},
                caf::make_message(int64_t{i}));

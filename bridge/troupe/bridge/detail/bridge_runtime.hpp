@@ -114,6 +114,9 @@ struct outbound_frames {
     return envelope_payload ? std::string_view{msg.get_as<envelope>(0).payload}
                             : std::string_view{encoded};
   }
+
+  /// What it counts against max_queued_bytes.
+  size_t bytes() const { return topic.size() + payload().size() + meta.size(); }
 };
 
 /// Sends `[topic][payload]` (+ `[meta]`) unless the endpoint will not take
@@ -157,6 +160,8 @@ struct endpoint_runtime {
   std::deque<uint64_t> calls_waiting;
   // Actor thread only.
   std::deque<outbound_frames> pending;
+  /// The sum of `bytes()` over `pending`.
+  size_t pending_bytes = 0;
   /// Outbound (pub, push) drops by reason; their sum is in `dropped`.
   std::array<uint64_t, out_drop_count> out_dropped{};
   /// pub: since when no message got past a full subscriber, if one is.
