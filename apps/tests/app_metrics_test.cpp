@@ -28,7 +28,10 @@ TEST(app_metrics, bridge_stats_become_labelled_families) {
      "window": 16, "malformed": {"bad_json": 3}},
     {"name": "rpc", "socket": "dealer", "sent": 5, "calls": 6, "replies": 4,
      "failures": 1, "in_flight": 1,
-     "dropped_by_reason": {"late_reply": 1, "queue_full": 0}}],
+     "dropped_by_reason": {"late_reply": 1, "queue_full": 0}},
+    {"name": "out", "socket": "pub", "dropped": 3, "queued": 2,
+     "queued_bytes": 40, "max_queued": 10, "max_queued_bytes": 1000,
+     "dropped_by_reason": {"queue_full": 1, "slow_subscriber": 2}}],
     "peers": [{"src": "p1", "alive": true}]})";
   troupe::exposition_writer w;
   troupe::app::write_bridge_metrics(w, "br", stats);
@@ -52,6 +55,30 @@ TEST(app_metrics, bridge_stats_become_labelled_families) {
     (v{
       R"(troupe_bridge_call_dropped_total{service="br",endpoint="rpc",socket="dealer",reason="late_reply"} 1)",
       R"(troupe_bridge_call_dropped_total{service="br",endpoint="rpc",socket="dealer",reason="queue_full"} 0)"}));
+  // Every endpoint's drops by reason; call reasons also under their old
+  // name, for calls only.
+  EXPECT_EQ(
+    lines_of(text, "troupe_bridge_dropped_total{"),
+    (v{
+      R"(troupe_bridge_dropped_total{service="br",endpoint="rpc",socket="dealer",reason="late_reply"} 1)",
+      R"(troupe_bridge_dropped_total{service="br",endpoint="rpc",socket="dealer",reason="queue_full"} 0)",
+      R"(troupe_bridge_dropped_total{service="br",endpoint="out",socket="pub",reason="queue_full"} 1)",
+      R"(troupe_bridge_dropped_total{service="br",endpoint="out",socket="pub",reason="slow_subscriber"} 2)"}));
+  EXPECT_EQ(
+    lines_of(text, "troupe_bridge_queued{"),
+    (v{R"(troupe_bridge_queued{service="br",endpoint="out",socket="pub"} 2)"}));
+  EXPECT_EQ(
+    lines_of(text, "troupe_bridge_queued_bytes{"),
+    (v{
+      R"(troupe_bridge_queued_bytes{service="br",endpoint="out",socket="pub"} 40)"}));
+  EXPECT_EQ(
+    lines_of(text, "troupe_bridge_max_queued{"),
+    (v{
+      R"(troupe_bridge_max_queued{service="br",endpoint="out",socket="pub"} 10)"}));
+  EXPECT_EQ(
+    lines_of(text, "troupe_bridge_max_queued_bytes{"),
+    (v{
+      R"(troupe_bridge_max_queued_bytes{service="br",endpoint="out",socket="pub"} 1000)"}));
   EXPECT_EQ(
     lines_of(text, "troupe_bridge_malformed_total{"),
     (v{

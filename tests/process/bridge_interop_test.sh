@@ -45,7 +45,6 @@ expect_grep "docs client output" "$WORK/client" "^echo.greeting \{'text': 'hi'\}
 expect_grep "malformed input logged with its reason" "$WORK/err" \
   "endpoint 'in': rejected inbound message \(invalid_json"
 expect_grep "non-UTF-8 topic named" "$WORK/err" 'topic_not_utf8'
-expect_grep "oversize named" "$WORK/err" 'too_large'
 
 kill -TERM "$pid"
 wait "$pid"

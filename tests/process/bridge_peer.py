@@ -2,7 +2,9 @@
 
 Usage: bridge_peer.py IN_ADDR OUT_ADDR
 Pushes good and malformed messages to IN_ADDR and checks that exactly the
-good ones come back, in order, as two frames each, from OUT_ADDR.
+good ones come back, in order, as two frames each, from OUT_ADDR. (No
+oversize frames: ZMQ_MAXMSGSIZE drops the connection of a peer that sends
+one, with what it had in flight; process.bridge_oversize covers that.)
 Prints one line per check; exits 1 on any failure.
 """
 import json
@@ -37,7 +39,6 @@ for i in range(200):
         push.send_multipart([b"only-topic"])
         push.send_multipart([b"echo.x", b"{broken"])
         push.send_multipart([b"echo.\xff\xfe", b"{}"])
-        push.send_multipart([b"echo.big", b"[" + b"1," * 3000 + b"1]"])
         push.send_multipart([b"a", b"{}", b"{}", b"{}"])
 push.send_multipart([b"elsewhere", b"{}"])  # valid, but not routed out
 

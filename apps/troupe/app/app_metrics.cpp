@@ -103,10 +103,16 @@ void write_bridge_metrics(exposition_writer& w, const std::string& service,
      "Messages received from ZMQ on an endpoint", metric_type::counter},
     {"sent", "troupe_bridge_sent_total", "Messages sent to ZMQ on an endpoint",
      metric_type::counter},
-    {"dropped", "troupe_bridge_dropped_total",
-     "Messages dropped by the endpoint's on_full policy or at stop",
-     metric_type::counter},
-    {"queued", "troupe_bridge_queued", "Messages waiting to be sent",
+    {"queued", "troupe_bridge_queued",
+     "Messages waiting in the bridge for ZMQ to take them (pub, push)",
+     metric_type::gauge},
+    {"queued_bytes", "troupe_bridge_queued_bytes",
+     "Bytes (topic + payload + meta) waiting in the bridge for ZMQ",
+     metric_type::gauge},
+    {"max_queued", "troupe_bridge_max_queued",
+     "The bound of troupe_bridge_queued (max_queued)", metric_type::gauge},
+    {"max_queued_bytes", "troupe_bridge_max_queued_bytes",
+     "The bound of troupe_bridge_queued_bytes (max_queued_bytes)",
      metric_type::gauge},
     {"unencodable", "troupe_bridge_unencodable_total",
      "Local messages that could not be encoded for the wire",
@@ -131,6 +137,10 @@ void write_bridge_metrics(exposition_writer& w, const std::string& service,
      "Calls answered by the peer", metric_type::counter},
     {"failures", "troupe_bridge_call_failures_total",
      "Calls that could not be sent", metric_type::counter},
+    {"peer_disconnects", "troupe_bridge_peer_disconnects_total",
+     "Peer connections ZeroMQ closed on a receiving endpoint: a peer that "
+     "left, or one that sent a frame over max_message_bytes",
+     metric_type::counter},
   };
   auto eps = j.value("endpoints", nlohmann::json::array());
   auto labels = [&service](const nlohmann::json& ep) {
@@ -144,9 +154,16 @@ void write_bridge_metrics(exposition_writer& w, const std::string& service,
       if (ep.contains(f.key) && ep[f.key].is_number())
         w.sample(labels(ep), ep[f.key].get<double>());
   }
-  auto by_reason = [&](const char* key, const char* metric, const char* help) {
+  auto calls_only = [](const nlohmann::json& ep) {
+    auto s = ep.value("socket", "");
+    return s == "req" || s == "dealer";
+  };
+  auto by_reason = [&](const char* key, const char* metric, const char* help,
+                       bool only_calls = false) {
     w.family(metric, help, metric_type::counter);
     for (auto& ep : eps) {
+      if (only_calls && !calls_only(ep))
+        continue;
       auto counts = ep.value(key, nlohmann::json::object());
       for (auto& [reason, n] : counts.items()) {
         auto l = labels(ep);
@@ -158,9 +175,15 @@ void write_bridge_metrics(exposition_writer& w, const std::string& service,
   };
   by_reason("malformed", "troupe_bridge_malformed_total",
             "Malformed input received, by reason");
+  by_reason("dropped_by_reason", "troupe_bridge_dropped_total",
+            "Messages an endpoint dropped, by reason; outbound: drop_oldest, "
+            "drop_newest, queue_full, slow_subscriber (pub: a stalled "
+            "subscriber missed it, the others got it), stopped; calls: "
+            "late_reply, queue_full, expired, stopped");
   by_reason("dropped_by_reason", "troupe_bridge_call_dropped_total",
             "Calls or replies dropped, by reason (late_reply, queue_full, "
-            "expired, stopped)");
+            "expired, stopped)",
+            true);
   w.family("troupe_bridge_peer_alive",
            "1 while a peer's heartbeats arrive in time", metric_type::gauge);
   for (auto& p : j.value("peers", nlohmann::json::array()))

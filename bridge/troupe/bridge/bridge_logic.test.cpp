@@ -44,7 +44,8 @@ protected:
     self->send_exit(bus, caf::exit_reason::user_shutdown);
   }
 
-  void start(config::table endpoints) {
+  void start(config::table endpoints, config::table top = {}) {
+    top.insert_or_assign("endpoints", config::value{std::move(endpoints)});
     br = spawn_service<bridge_service>(sys, {"br", "bridge", bus}, net);
     for (auto* step : {"configure", "start"}) {
       std::optional<service_state> st;
@@ -52,9 +53,7 @@ protected:
       auto on_error = [&](const caf::error& e) { err = describe(e); };
       auto on_state = [&](service_state s) { st = s; };
       if (std::string{step} == "configure")
-        self
-          ->request(br, 5s, configure_atom::value,
-                    settings{config::table{{"endpoints", endpoints}}})
+        self->request(br, 5s, configure_atom::value, settings{top})
           .receive(on_state, on_error);
       else
         self->request(br, 5s, start_atom::value).receive(on_state, on_error);
@@ -95,9 +94,12 @@ std::vector<std::string> payloads(fake_transport::fake_endpoint& e, size_t n) {
 } // namespace
 
 TEST_F(bridge_logic, malformed_frames_are_counted_by_reason) {
-  start(config::table{{"in", ep({{"socket", "pull"}, {"bind", "x"}})}});
+  start(config::table{
+    {"in",
+     ep({{"socket", "pull"}, {"bind", "x"}, {"max_message_bytes", 64}})}});
   auto in = net->endpoint("in");
   in->inject({"t"});                       // missing_payload
+  in->inject({"t", std::string(65, '1')}); // too_large (ZMQ: a disconnect)
   in->inject({"", "{}"});                  // empty_topic
   in->inject({"t", "not json"});           // invalid_json
   in->inject({"t", "{}", "[1]"});          // invalid_meta
@@ -105,11 +107,11 @@ TEST_F(bridge_logic, malformed_frames_are_counted_by_reason) {
   in->inject({std::string{"\xff"}, "{}"}); // topic_not_utf8
   in->inject({"t.ok", "{}"});
   auto s = wait_stats("in", [](auto& s) {
-    return s["malformed_total"] == 6 && s["received"] == 1;
+    return s["malformed_total"] == 7 && s["received"] == 1;
   });
   EXPECT_EQ(s["received"], 1);
-  EXPECT_EQ(s["malformed_total"], 6);
-  for (auto* r : {"missing_payload", "empty_topic", "invalid_json",
+  EXPECT_EQ(s["malformed_total"], 7);
+  for (auto* r : {"missing_payload", "too_large", "empty_topic", "invalid_json",
                   "invalid_meta", "too_many_frames", "topic_not_utf8"})
     EXPECT_EQ(s["malformed"][r], 1) << r;
 }
@@ -164,10 +166,53 @@ TEST_F(bridge_logic, drop_oldest_keeps_the_newest_hwm_messages) {
   EXPECT_EQ(s["sent"], 3);
 }
 
+TEST_F(bridge_logic, drop_oldest_keeps_the_queue_within_max_queued_bytes) {
+  auto out = net->endpoint("out");
+  out->set_capacity(0);
+  // Each message is 1 (topic) + 1 (payload) bytes: at most 3 fit in 7.
+  start(config::table{{"out", ep({{"socket", "push"},
+                                  {"bind", "x"},
+                                  {"on_full", "drop_oldest"},
+                                  {"max_queued_bytes", 7}})}});
+  for (int64_t i = 0; i < 10; ++i)
+    publish("n", i);
+  auto s = wait_stats("out", [](auto& s) { return s["dropped"] == 7; });
+  EXPECT_EQ(s["queued"], 3);
+  EXPECT_EQ(s["queued_bytes"], 6);
+  EXPECT_EQ(s["max_queued"], 10000); // hwm
+  EXPECT_EQ(s["max_queued_bytes"], 7);
+  EXPECT_EQ(s["dropped_by_reason"]["drop_oldest"], 7);
+  out->set_capacity(100);
+  EXPECT_EQ(payloads(*out, 3), (std::vector<std::string>{"7", "8", "9"}));
+  s = wait_stats("out", [](auto& s) { return s["queued"] == 0; });
+  EXPECT_EQ(s["queued_bytes"], 0);
+}
+
+TEST_F(bridge_logic, block_drops_beyond_max_queued_as_queue_full) {
+  auto out = net->endpoint("out");
+  out->set_capacity(0);
+  start(config::table{
+    {"out", ep({{"socket", "push"}, {"bind", "x"}, {"max_queued", 4}})}});
+  // Plain publishes (nobody waits for an acknowledgement): the bound holds.
+  for (int64_t i = 0; i < 10; ++i)
+    publish("n", i);
+  auto s = wait_stats("out", [](auto& s) { return s["dropped"] == 6; });
+  EXPECT_EQ(s["queued"], 4);
+  EXPECT_EQ(s["dropped_by_reason"]["queue_full"], 6);
+  EXPECT_EQ(s["dropped_by_reason"]["drop_oldest"], 0);
+  out->set_capacity(100);
+  EXPECT_EQ(payloads(*out, 4), (std::vector<std::string>{"0", "1", "2", "3"}));
+  s = wait_stats("out", [](auto& s) { return s["queued"] == 0; });
+  EXPECT_EQ(s["sent"], 4);
+  EXPECT_EQ(s["dropped"], 6);
+}
+
 TEST_F(bridge_logic, block_keeps_everything_in_order_until_taken) {
   auto out = net->endpoint("out");
   out->set_capacity(4);
-  start(config::table{{"out", ep({{"socket", "pub"}, {"bind", "x"}})}});
+  // A stall of any length: never sent past the full subscriber.
+  start(config::table{
+    {"out", ep({{"socket", "pub"}, {"bind", "x"}, {"stall_timeout", "1h"}})}});
   for (int64_t i = 0; i < 50; ++i)
     publish("n", i);
   auto s = wait_stats("out", [](auto& s) { return s["queued"] == 46; });
@@ -183,6 +228,32 @@ TEST_F(bridge_logic, block_keeps_everything_in_order_until_taken) {
     EXPECT_EQ(got[i], std::to_string(i));
   s = wait_stats("out", [](auto& s) { return s["queued"] == 0; });
   EXPECT_EQ(s["dropped"], 0);
+}
+
+TEST_F(bridge_logic, a_stalled_subscriber_is_sent_past_after_stall_timeout) {
+  auto out = net->endpoint("out");
+  out->set_capacity(0); // the (one) subscriber takes nothing
+  start(config::table{{"out", ep({{"socket", "pub"},
+                                  {"bind", "x"},
+                                  {"stall_timeout", "50ms"}})}},
+        config::table{{"heartbeat_interval", "0s"}});
+  for (int64_t i = 0; i < 20; ++i)
+    publish("n", i);
+  // Held back for 50 ms, then every one goes out past the full pipe.
+  auto s = wait_stats("out", [](auto& s) { return s["sent"] == 20; });
+  EXPECT_EQ(s["sent"], 20);
+  EXPECT_EQ(s["queued"], 0);
+  EXPECT_EQ(s["dropped"], 20);
+  EXPECT_EQ(s["dropped_by_reason"]["slow_subscriber"], 20);
+  EXPECT_EQ(out->missed_count(), 20u);
+  // Once the subscriber takes messages again, nothing more is missed.
+  out->set_capacity(5);
+  for (int64_t i = 20; i < 25; ++i)
+    publish("n", i);
+  s = wait_stats("out", [](auto& s) { return s["sent"] == 25; });
+  EXPECT_EQ(s["dropped_by_reason"]["slow_subscriber"], 20);
+  EXPECT_EQ(payloads(*out, 5),
+            (std::vector<std::string>{"20", "21", "22", "23", "24"}));
 }
 
 TEST_F(bridge_logic, a_full_block_endpoint_holds_its_publisher_back) {

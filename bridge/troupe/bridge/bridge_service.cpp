@@ -22,6 +22,7 @@ namespace troupe::bridge {
 
 using detail::endpoint_runtime;
 using detail::error_payload;
+using detail::out_drop;
 using detail::outbound_frames;
 
 namespace {
@@ -329,20 +330,27 @@ void bridge_service::send_payload(endpoint_runtime& ep,
   // then may this message skip the queue.
   if (!ep.pending.empty())
     drain(ep);
-  if (ep.pending.empty() && detail::try_send(*ep.sock, topic, payload, meta)) {
+  if (ep.pending.empty() && send_now(ep, topic, payload, meta)) {
     ep.sent.fetch_add(1, std::memory_order_relaxed);
     count_out();
     return;
   }
+  auto bytes = topic.size() + payload.size() + meta.size();
+  auto fits = [&ep, bytes] {
+    return ep.pending.size() < ep.cfg.max_queued &&
+           ep.pending_bytes + bytes <= ep.cfg.max_queued_bytes;
+  };
   switch (ep.cfg.on_full) {
   case full_policy::drop_newest:
-    ep.dropped.fetch_add(1, std::memory_order_relaxed);
+    count_drop(ep, out_drop::drop_newest, 1);
     return;
   case full_policy::drop_oldest:
-    if (ep.pending.size() >= static_cast<size_t>(ep.cfg.hwm)) {
-      ep.pending.pop_front();
-      ep.dropped.fetch_add(1, std::memory_order_relaxed);
-    }
+    // Make room, unless it would not fit into an empty queue either.
+    if (bytes <= ep.cfg.max_queued_bytes)
+      while (!ep.pending.empty() && !fits()) {
+        pop_pending(ep);
+        count_drop(ep, out_drop::drop_oldest, 1);
+      }
     break;
   case full_policy::block:
     // Hold the publisher back (if it asked to be told) until ZMQ took all.
@@ -350,6 +358,21 @@ void bridge_service::send_payload(endpoint_runtime& ep,
         h && (st_->holds.empty() || st_->holds.back() != h))
       st_->holds.push_back(std::move(h));
     break;
+  }
+  if (!fits()) {
+    // The bound holds even under block (a publisher that does not wait for
+    // its acknowledgement, or one batch larger than the queue): never
+    // silently.
+    count_drop(ep, out_drop::queue_full, 1);
+    if (auto s = st_->out_limiter.admit(3); s >= 0)
+      log().warn("endpoint '{}': {} message(s), {} bytes already wait for "
+                 "ZMQ (max_queued = {}, max_queued_bytes = {}): dropped one "
+                 "of {} bytes (queue_full){}",
+                 ep.cfg.name, ep.pending.size(), ep.pending_bytes,
+                 ep.cfg.max_queued, ep.cfg.max_queued_bytes, bytes,
+                 s > 0 ? " (" + std::to_string(s) + " more suppressed)"
+                       : std::string{});
+    return;
   }
   // An envelope's payload stays in its (shared) message; anything else is
   // copied, since its buffer is reused.
@@ -359,19 +382,62 @@ void bridge_service::send_payload(endpoint_runtime& ep,
   else
     ep.pending.push_back(outbound_frames{
       topic, caf::message{}, std::string{payload}, std::move(meta), false});
+  ep.pending_bytes += bytes;
   if (!st_->flush_scheduled) {
     st_->flush_scheduled = true;
     after(1ms, [this] { flush(); });
   }
 }
 
+bool bridge_service::send_now(endpoint_runtime& ep, std::string_view topic,
+                              std::string_view payload, std::string_view meta) {
+  if (detail::try_send(*ep.sock, topic, payload, meta)) {
+    ep.stalled_since.reset();
+    return true;
+  }
+  if (ep.cfg.socket != socket_kind::pub)
+    return false;
+  // XPUB_NODROP: one full subscriber holds back every message, for all.
+  // Past stall_timeout the message goes to those with room, and the full
+  // one misses it (ZMQ's own PUB semantics), so that one stalled
+  // subscriber cannot stop the others or the heartbeats.
+  auto t = std::chrono::steady_clock::now();
+  if (!ep.stalled_since)
+    ep.stalled_since = t;
+  if (t - *ep.stalled_since < ep.cfg.stall_timeout)
+    return false;
+  std::array<std::string_view, 3> parts{topic, payload, meta};
+  if (!ep.sock->send_past_full(parts.data(), meta.empty() ? 2 : 3))
+    return false;
+  count_drop(ep, out_drop::slow_subscriber, 1);
+  if (auto s = st_->out_limiter.admit(2); s >= 0)
+    log().warn("endpoint '{}': a subscriber has not taken messages for over "
+               "{}; sending past it (it misses them, counted as dropped: "
+               "slow_subscriber){}",
+               ep.cfg.name, config::format_duration(ep.cfg.stall_timeout),
+               s > 0 ? " (" + std::to_string(s) + " more suppressed)"
+                     : std::string{});
+  return true;
+}
+
+void bridge_service::count_drop(endpoint_runtime& ep, out_drop reason,
+                                uint64_t n) {
+  ep.out_dropped[static_cast<size_t>(reason)] += n;
+  ep.dropped.fetch_add(n, std::memory_order_relaxed);
+}
+
+void bridge_service::pop_pending(endpoint_runtime& ep) {
+  ep.pending_bytes -= ep.pending.front().bytes();
+  ep.pending.pop_front();
+}
+
 void bridge_service::drain(endpoint_runtime& ep) {
   uint64_t n = 0;
   while (!ep.pending.empty()) {
     auto& f = ep.pending.front();
-    if (!detail::try_send(*ep.sock, f.topic, f.payload(), f.meta))
+    if (!send_now(ep, f.topic, f.payload(), f.meta))
       break;
-    ep.pending.pop_front();
+    pop_pending(ep);
     ++n;
   }
   if (n > 0) {
@@ -402,8 +468,9 @@ hook_result bridge_service::on_stop() {
       log().warn("endpoint '{}': {} message(s) still queued at stop, "
                  "dropped",
                  ep->cfg.name, ep->pending.size());
-      ep->dropped.fetch_add(ep->pending.size(), std::memory_order_relaxed);
+      count_drop(*ep, out_drop::stopped, ep->pending.size());
       ep->pending.clear();
+      ep->pending_bytes = 0;
     }
   st_->flush_scheduled = false;
   st_->holds.clear();
@@ -474,6 +541,20 @@ std::string bridge_service::stats_json() const {
       {"malformed", malformed},
     });
     add_call_stats(*ep, eps.back());
+    if (ep->cfg.socket == socket_kind::pub ||
+        ep->cfg.socket == socket_kind::push) {
+      eps.back()["queued_bytes"] = ep->pending_bytes;
+      eps.back()["max_queued"] = ep->cfg.max_queued;
+      eps.back()["max_queued_bytes"] = ep->cfg.max_queued_bytes;
+      auto& by = eps.back()["dropped_by_reason"] = nlohmann::json::object();
+      for (size_t r = 0; r < detail::out_drop_count; ++r)
+        by[std::string{detail::out_drop_name(static_cast<out_drop>(r))}] =
+          ep->out_dropped[r];
+    }
+    if (ep->cfg.socket != socket_kind::pub &&
+        ep->cfg.socket != socket_kind::push)
+      eps.back()["peer_disconnects"] =
+        ep->sock ? ep->sock->peer_disconnects() : 0;
     if (is_inbound(ep->cfg.socket) || is_request(ep->cfg.socket)) {
       eps.back()["in_flight"] = ep->in_flight.load();
       eps.back()["in_flight_max"] = ep->in_flight_max.load();

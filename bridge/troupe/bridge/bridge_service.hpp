@@ -21,6 +21,7 @@ namespace troupe::bridge {
 namespace detail {
 struct endpoint_runtime;
 struct call_state;
+enum class out_drop : size_t;
 } // namespace detail
 
 /// Hands inbound messages from the receiver thread to the bridge actor: the
@@ -52,10 +53,14 @@ using stats_atom = caf::atom_constant<caf::atom("br_stats")>;
 /// Outbound endpoints (pub, push) subscribe to their `topics` on the local
 /// bus; every matching message is encoded (see codec.hpp) and sent as
 /// `[topic][payload]` (plus `[meta]` with `meta = true`). When ZMQ will not
-/// take a message, `on_full` decides: `block` keeps it (no loss),
-/// `drop_oldest` keeps at most `hwm`, `drop_newest` drops it — every drop
-/// is counted. PUB sockets use ZMQ_XPUB_NODROP so that ZMQ never drops
-/// silently.
+/// take a message, `on_full` decides: `block` keeps it (no loss within
+/// the bound), `drop_oldest` drops the oldest waiting one, `drop_newest`
+/// drops it. What waits is bounded by `max_queued` messages and
+/// `max_queued_bytes` bytes (beyond: `queue_full`) — every drop is counted
+/// by reason. PUB sockets use ZMQ_XPUB_NODROP so that ZMQ never drops
+/// silently; a subscriber that takes nothing for `stall_timeout` is sent
+/// past (it misses those messages, counted as `slow_subscriber`), so that
+/// it cannot stop the other subscribers or the heartbeats.
 ///
 /// Request endpoints (rep, router; both accept REQ and DEALER peers) publish
 /// each request on the local bus as a `request`; the subscriber answers it
@@ -136,6 +141,13 @@ private:
   // a reference instead of a copy.
   void send_payload(detail::endpoint_runtime& ep, const std::string& topic,
                     std::string_view payload, const caf::message* envelope_msg);
+  // Hands one message to ZMQ if it takes it now; on pub, past a subscriber
+  // stalled longer than stall_timeout.
+  bool send_now(detail::endpoint_runtime& ep, std::string_view topic,
+                std::string_view payload, std::string_view meta);
+  void count_drop(detail::endpoint_runtime& ep, detail::out_drop reason,
+                  uint64_t n);
+  void pop_pending(detail::endpoint_runtime& ep);
   void drain(detail::endpoint_runtime& ep);
   void flush();
   void heartbeat();

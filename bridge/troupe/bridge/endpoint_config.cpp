@@ -46,9 +46,28 @@ config::schema make_schema() {
                        "(req/dealer: when hwm calls already wait)")
     .fallback("block")
     .one_of({"block", "drop_oldest", "drop_newest"});
+  ep.integer("max_queued",
+             "pub, push: most messages waiting in the bridge for ZMQ; "
+             "beyond, drop_oldest drops the oldest, block and drop_newest "
+             "the new one (queue_full), counted (0: hwm)")
+    .fallback(0)
+    .at_least(0);
+  ep.integer("max_queued_bytes",
+             "pub, push: most bytes (topic + payload + meta) waiting in the "
+             "bridge for ZMQ; beyond, dropped like max_queued")
+    .fallback(int64_t{64} << 20)
+    .at_least(1);
+  ep.duration("stall_timeout",
+              "pub: how long one full subscriber may hold every message "
+              "back; after that messages go out past it (it misses them, "
+              "counted as dropped: slow_subscriber). 0s: never wait")
+    .fallback(config::duration{std::chrono::seconds{1}})
+    .at_least(0);
   ep.boolean("meta", "Send and read the optional [meta] frame (seq, src, ts)")
     .fallback(false);
-  ep.integer("max_message_bytes", "Larger inbound frames are rejected")
+  ep.integer("max_message_bytes",
+             "Largest inbound frame: ZeroMQ drops the connection of a peer "
+             "that sends a larger one before reading it (ZMQ_MAXMSGSIZE)")
     .fallback(1 << 20)
     .at_least(1);
   ep.duration("timeout", "rep/router: how long a service may take to answer "
@@ -152,6 +171,13 @@ std::string parse_bridge_config(const config::settings& cfg,
                  : full == "drop_newest" ? full_policy::drop_newest
                                          : full_policy::block;
     ep.meta = s.get_or<bool>("meta", false);
+    ep.max_queued = static_cast<size_t>(s.get_or<int64_t>("max_queued", 0));
+    if (ep.max_queued == 0)
+      ep.max_queued = static_cast<size_t>(ep.hwm);
+    ep.max_queued_bytes = static_cast<size_t>(
+      s.get_or<int64_t>("max_queued_bytes", int64_t{64} << 20));
+    ep.stall_timeout =
+      s.get_or<config::duration>("stall_timeout", ep.stall_timeout);
     ep.timeout = s.get_or<config::duration>("timeout", ep.timeout);
     ep.max_message_bytes =
       static_cast<size_t>(s.get_or<int64_t>("max_message_bytes", 1 << 20));

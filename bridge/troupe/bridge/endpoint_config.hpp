@@ -47,9 +47,11 @@ enum class codec_kind : uint8_t {
 
 /// What an outbound endpoint does when ZMQ will not take a message now.
 enum class full_policy : uint8_t {
-  /// Keep it (and everything after it) until the socket takes it: no loss.
+  /// Keep it (and everything after it) until the socket takes it: no loss
+  /// within `max_queued` / `max_queued_bytes` (beyond: `queue_full`).
   block,
-  /// Keep at most `hwm` waiting; drop the oldest waiting one, counted.
+  /// Keep at most `max_queued` waiting; drop the oldest waiting one,
+  /// counted.
   drop_oldest,
   /// Drop the message that did not fit, counted.
   drop_newest,
@@ -66,6 +68,16 @@ struct endpoint_config {
   codec_kind codec = codec_kind::json;
   int hwm = 10000;
   full_policy on_full = full_policy::block;
+  /// pub, push: at most this many messages wait in the bridge for ZMQ
+  /// (0 in the settings: `hwm`); beyond, they are dropped as on_full says
+  /// (`queue_full` under block), counted.
+  size_t max_queued = 0;
+  /// pub, push: at most this many bytes (topic + payload + meta) wait.
+  size_t max_queued_bytes = size_t{64} << 20;
+  /// pub: how long a full subscriber may hold every message back before
+  /// messages go out past it (it misses them, counted `slow_subscriber`);
+  /// zero: at once, as a plain ZMQ PUB does.
+  std::chrono::nanoseconds stall_timeout = std::chrono::seconds{1};
   /// Whether to send (and expect) the optional third frame `[meta]`.
   bool meta = false;
   size_t max_message_bytes = 1 << 20;

@@ -12,13 +12,17 @@ public:
 
   fake_socket(
     std::shared_ptr<fake_endpoint> ep, std::string address,
-    std::function<bool(fake_endpoint&, multipart)> send,
+    std::function<bool(fake_endpoint&, multipart, bool)> send,
     std::function<size_t(fake_endpoint&, std::vector<multipart>&, size_t)> recv)
     : ep_(std::move(ep)), address_(std::move(address)), send_(std::move(send)),
       recv_(std::move(recv)) {}
 
   bool try_send(const std::string_view* parts, size_t n) override {
-    return send_(*ep_, multipart(parts, parts + n));
+    return send_(*ep_, multipart(parts, parts + n), false);
+  }
+
+  bool send_past_full(const std::string_view* parts, size_t n) override {
+    return send_(*ep_, multipart(parts, parts + n), true);
   }
 
   size_t receive(std::vector<multipart>& out, size_t max) override {
@@ -34,7 +38,7 @@ public:
 private:
   std::shared_ptr<fake_endpoint> ep_;
   std::string address_;
-  std::function<bool(fake_endpoint&, multipart)> send_;
+  std::function<bool(fake_endpoint&, multipart, bool)> send_;
   std::function<size_t(fake_endpoint&, std::vector<multipart>&, size_t)> recv_;
 };
 
@@ -80,6 +84,11 @@ size_t fake_transport::fake_endpoint::sent_count() {
   return out_.size();
 }
 
+size_t fake_transport::fake_endpoint::missed_count() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return missed_;
+}
+
 std::shared_ptr<fake_transport::fake_endpoint>
 fake_transport::endpoint(const std::string& name) {
   std::lock_guard<std::mutex> guard{mtx_};
@@ -105,12 +114,15 @@ fake_transport::open(const endpoint_config& cfg, std::string& error) {
       return nullptr;
     }
   }
-  auto send = [](fake_endpoint& ep, multipart m) {
+  // past_full: the fake's one peer misses what it has no room for.
+  auto send = [](fake_endpoint& ep, multipart m, bool past_full) {
     {
       std::lock_guard<std::mutex> guard{ep.mtx_};
       if (ep.capacity_) {
-        if (*ep.capacity_ == 0)
-          return false;
+        if (*ep.capacity_ == 0) {
+          ep.missed_ += past_full ? 1 : 0;
+          return past_full;
+        }
         --*ep.capacity_;
       }
       ep.out_.push_back(std::move(m));

@@ -44,6 +44,10 @@ public:
     /// How many messages the bridge sent and nobody took yet.
     size_t sent_count();
 
+    /// How many messages the bridge sent past this endpoint while it was
+    /// full (`send_past_full`): the fake's one peer missed them.
+    size_t missed_count();
+
   private:
     friend class fake_transport;
     std::mutex mtx_;
@@ -51,6 +55,7 @@ public:
     std::deque<multipart> in_;
     std::deque<multipart> out_;
     std::optional<size_t> capacity_;
+    size_t missed_ = 0;
     fake_transport* net_ = nullptr;
   };
 

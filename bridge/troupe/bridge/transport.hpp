@@ -26,6 +26,14 @@ public:
   /// nothing was queued. Never throws.
   virtual bool try_send(const std::string_view* parts, size_t n) = 0;
 
+  /// PUB: like `try_send`, but a subscriber whose queue is full misses this
+  /// message instead of holding it back for all (ZMQ_XPUB_NODROP off for
+  /// this one message); returns false only when the socket takes nothing
+  /// at all. Other kinds: `try_send`. Never throws.
+  virtual bool send_past_full(const std::string_view* parts, size_t n) {
+    return try_send(parts, n);
+  }
+
   /// Receives up to `max` complete messages that are ready, without
   /// blocking, into `out[0..k)` and returns k. Reuses the storage of `out`
   /// (grown as needed, never shrunk), so that a receive loop does not
@@ -37,6 +45,13 @@ public:
 
   /// Closes the endpoint; outbound ones may still deliver what they took.
   virtual void close() = 0;
+
+  /// Receiving kinds (sub, pull, rep, router, req, dealer): connections to
+  /// peers that ZeroMQ closed so far, whatever the cause — a peer that
+  /// left, or one that sent a frame over `max_message_bytes`
+  /// (ZMQ_MAXMSGSIZE), which libzmq 4.3 reports the same way. Counted
+  /// while `transport::wait` runs; any thread may read it.
+  virtual uint64_t peer_disconnects() const { return 0; }
 };
 
 /// Opens endpoints and waits for input on them: what the bridge needs from
@@ -75,8 +90,10 @@ public:
 
 /// The ZeroMQ transport: one context per open run; PUB sockets set
 /// ZMQ_XPUB_NODROP; rep endpoints are ROUTER sockets; req sockets set
-/// ZMQ_REQ_RELAXED and ZMQ_REQ_CORRELATE; CURVE keys of an
-/// endpoint apply to its socket (curve_security.hpp).
+/// ZMQ_REQ_RELAXED and ZMQ_REQ_CORRELATE; every receiving socket sets
+/// ZMQ_MAXMSGSIZE to `max_message_bytes` and is watched by a socket monitor
+/// (ZMQ_EVENT_DISCONNECTED, read in `wait`); CURVE keys of an endpoint apply
+/// to its socket (curve_security.hpp).
 std::unique_ptr<transport> make_zmq_transport();
 
 } // namespace troupe::bridge

@@ -1,3 +1,6 @@
+#include <algorithm>
+#include <atomic>
+#include <cstring>
 #include <optional>
 
 #include <sys/eventfd.h>
@@ -34,12 +37,46 @@ zmq::socket_type zmq_type(socket_kind k) {
   return zmq::socket_type::pub;
 }
 
+class zmq_transport;
+
 class zmq_endpoint final : public endpoint_socket {
 public:
   zmq_endpoint(zmq::context_t& ctx, socket_kind kind)
-    : sock_(ctx, zmq_type(kind)) {}
+    : sock_(ctx, zmq_type(kind)), pub_(kind == socket_kind::pub) {}
+
+  ~zmq_endpoint() override { close(); }
 
   zmq::socket_t& sock() { return sock_; }
+
+  /// Watches the socket's disconnects through an inproc PAIR that `owner`'s
+  /// `wait` polls (on the receiver thread, like the socket itself).
+  void monitor(zmq::context_t& ctx, zmq_transport* owner);
+
+  /// The monitor's PAIR socket, if any.
+  zmq::socket_t* monitor_socket() { return mon_ ? &*mon_ : nullptr; }
+
+  /// Reads the monitor's pending events; counts disconnects.
+  void read_monitor() {
+    zmq::message_t event;
+    zmq::message_t address;
+    try {
+      while (mon_->recv(event, zmq::recv_flags::dontwait)) {
+        if (event.more())
+          (void)mon_->recv(address); // the second frame follows at once
+        uint16_t id = 0;
+        if (event.size() >= sizeof(id))
+          std::memcpy(&id, event.data(), sizeof(id));
+        if (id == ZMQ_EVENT_DISCONNECTED)
+          disconnects_.fetch_add(1, std::memory_order_relaxed);
+      }
+    } catch (const zmq::error_t&) {
+      // ETERM while closing: nothing more to count
+    }
+  }
+
+  uint64_t peer_disconnects() const override {
+    return disconnects_.load(std::memory_order_relaxed);
+  }
 
   void set_address(std::string x) { address_ = std::move(x); }
 
@@ -60,6 +97,22 @@ public:
     } catch (const zmq::error_t&) {
       // e.g. ROUTER to a peer that left with ROUTER_MANDATORY: gone.
       return true;
+    }
+  }
+
+  bool send_past_full(const std::string_view* parts, size_t n) override {
+    if (!pub_)
+      return try_send(parts, n);
+    // The owning thread may change XPUB_NODROP between any two messages:
+    // off, a full subscriber's pipe drops the message instead of making
+    // the whole send fail.
+    try {
+      sock_.set(zmq::sockopt::xpub_nodrop, 0);
+      auto ok = try_send(parts, n);
+      sock_.set(zmq::sockopt::xpub_nodrop, 1);
+      return ok;
+    } catch (const zmq::error_t&) {
+      return false;
     }
   }
 
@@ -89,7 +142,7 @@ public:
 
   std::string address() const override { return address_; }
 
-  void close() override { sock_.close(); }
+  void close() override;
 
 private:
   bool recv_ready() {
@@ -105,6 +158,10 @@ private:
   zmq::socket_t sock_;
   zmq::message_t msg_;
   std::string address_;
+  bool pub_;
+  std::optional<zmq::socket_t> mon_;
+  zmq_transport* owner_ = nullptr;
+  std::atomic<uint64_t> disconnects_{0};
 };
 
 class zmq_transport final : public transport {
@@ -125,6 +182,14 @@ public:
     try {
       auto ep = std::make_unique<zmq_endpoint>(*ctx_, cfg.socket);
       auto& s = ep->sock();
+      if (cfg.socket != socket_kind::pub && cfg.socket != socket_kind::push) {
+        // libzmq checks each frame's size header before it allocates the
+        // frame, and drops the connection of a peer that sends a larger
+        // one: an oversize frame never reaches memory.
+        s.set(zmq::sockopt::maxmsgsize,
+              static_cast<int64_t>(cfg.max_message_bytes));
+        ep->monitor(*ctx_, this);
+      }
       if (is_request(cfg.socket) || is_call(cfg.socket)) {
         s.set(zmq::sockopt::rcvhwm, cfg.hwm);
         s.set(zmq::sockopt::sndhwm, cfg.hwm);
@@ -178,6 +243,9 @@ public:
     for (auto* s : socks)
       items_.push_back(
         {static_cast<zmq_endpoint*>(s)->sock().handle(), 0, ZMQ_POLLIN, 0});
+    // Monitors of every receiving endpoint, with credit or not.
+    for (auto* m : monitored_)
+      items_.push_back({m->monitor_socket()->handle(), 0, ZMQ_POLLIN, 0});
     items_.push_back({nullptr, wake_fd(), ZMQ_POLLIN, 0});
     ready.assign(socks.size(), 0);
     try {
@@ -187,6 +255,9 @@ public:
     }
     for (size_t i = 0; i < socks.size(); ++i)
       ready[i] = (items_[i].revents & ZMQ_POLLIN) != 0 ? 1 : 0;
+    for (size_t i = 0; i < monitored_.size(); ++i)
+      if ((items_[socks.size() + i].revents & ZMQ_POLLIN) != 0)
+        monitored_[i]->read_monitor();
     if ((items_.back().revents & ZMQ_POLLIN) != 0) {
       uint64_t n = 0;
       [[maybe_unused]] auto r = ::read(wake_fd_, &n, sizeof(n));
@@ -210,6 +281,15 @@ public:
     return security_ ? security_->denied(endpoint) : 0;
   }
 
+  // Open and close run on the actor thread while no receiver thread waits
+  // (the bridge opens before it starts one and joins it before closing).
+  void watch(zmq_endpoint* ep) { monitored_.push_back(ep); }
+
+  void forget(zmq_endpoint* ep) {
+    monitored_.erase(std::remove(monitored_.begin(), monitored_.end(), ep),
+                     monitored_.end());
+  }
+
 private:
   int wake_fd() {
     // Created by the first open, before the receiver thread starts.
@@ -222,8 +302,36 @@ private:
   // CURVE keys and ZAP, per context; kept after close for its counts.
   std::optional<socket_security> security_;
   std::vector<zmq::pollitem_t> items_;
+  std::vector<zmq_endpoint*> monitored_;
   int wake_fd_ = -1;
 };
+
+void zmq_endpoint::monitor(zmq::context_t& ctx, zmq_transport* owner) {
+  // One inproc address per socket and context.
+  auto addr = "inproc://troupe.monitor." +
+              std::to_string(reinterpret_cast<uintptr_t>(sock_.handle()));
+  if (zmq_socket_monitor(sock_.handle(), addr.c_str(),
+                         ZMQ_EVENT_DISCONNECTED) != 0)
+    return; // not counted, but the endpoint works
+  mon_.emplace(ctx, zmq::socket_type::pair);
+  mon_->set(zmq::sockopt::linger, 0);
+  mon_->connect(addr);
+  owner_ = owner;
+  owner_->watch(this);
+}
+
+void zmq_endpoint::close() {
+  if (owner_ != nullptr) {
+    owner_->forget(this);
+    owner_ = nullptr;
+  }
+  if (mon_) {
+    if (sock_.handle() != nullptr)
+      zmq_socket_monitor(sock_.handle(), nullptr, 0);
+    mon_.reset();
+  }
+  sock_.close();
+}
 
 } // namespace
 

@@ -16,6 +16,12 @@ std::string_view call_drop_name(size_t i) {
   return names.at(i);
 }
 
+std::string_view out_drop_name(out_drop r) {
+  static constexpr std::array<std::string_view, out_drop_count> names{
+    "drop_oldest", "drop_newest", "queue_full", "slow_subscriber", "stopped"};
+  return names.at(static_cast<size_t>(r));
+}
+
 std::string error_payload(std::string_view code, std::string_view message) {
   return nlohmann::json{{"code", code}, {"message", message}}.dump();
 }

@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -49,6 +50,28 @@ enum call_drop : size_t {
   stopped,
   call_drop_count
 };
+
+/// Why an outbound endpoint (pub, push) dropped a message; every drop is
+/// counted by reason.
+enum class out_drop : size_t {
+  /// on_full = drop_oldest: pushed out of the full queue by a newer one.
+  drop_oldest,
+  /// on_full = drop_newest: ZMQ would not take it.
+  drop_newest,
+  /// The queue was at max_queued or max_queued_bytes.
+  queue_full,
+  /// pub: sent past a subscriber stalled longer than stall_timeout, which
+  /// missed it (also in `sent`: the other subscribers got it).
+  slow_subscriber,
+  /// Still queued when the bridge stopped.
+  stopped,
+};
+
+/// How many `out_drop` reasons there are.
+constexpr size_t out_drop_count = 5;
+
+/// The `reason` label of outbound drop counter `r`.
+std::string_view out_drop_name(out_drop r);
 
 /// The `reason` label of call drop counter `i`.
 std::string_view call_drop_name(size_t i);
@@ -91,6 +114,9 @@ struct outbound_frames {
     return envelope_payload ? std::string_view{msg.get_as<envelope>(0).payload}
                             : std::string_view{encoded};
   }
+
+  /// What it counts against max_queued_bytes.
+  size_t bytes() const { return topic.size() + payload().size() + meta.size(); }
 };
 
 /// Sends `[topic][payload]` (+ `[meta]`) unless the endpoint will not take
@@ -134,9 +160,18 @@ struct endpoint_runtime {
   std::deque<uint64_t> calls_waiting;
   // Actor thread only.
   std::deque<outbound_frames> pending;
+  /// The sum of `bytes()` over `pending`.
+  size_t pending_bytes = 0;
+  /// Outbound (pub, push) drops by reason; their sum is in `dropped`.
+  std::array<uint64_t, out_drop_count> out_dropped{};
+  /// pub: since when no message got past a full subscriber, if one is.
+  std::optional<std::chrono::steady_clock::time_point> stalled_since;
   std::map<std::string, uint64_t, std::less<>> seq_out;
   // Receiver thread only.
   log_limiter limiter;
+  /// `sock->peer_disconnects()` when last logged.
+  uint64_t disconnects_logged = 0;
+  log_limiter disconnect_limiter;
   std::map<std::pair<std::string, std::string>, uint64_t> seq_in;
 };
 

@@ -299,6 +299,22 @@ private:
   std::vector<std::string_view> views_;
 };
 
+// Connections ZeroMQ closed since the last look: a peer that left, or one
+// that sent a frame over max_message_bytes (libzmq 4.3 reports both alike).
+void log_disconnects(endpoint_runtime& ep, spdlog::logger& log) {
+  auto n = ep.sock->peer_disconnects();
+  if (n == ep.disconnects_logged)
+    return;
+  auto fresh = n - ep.disconnects_logged;
+  ep.disconnects_logged = n;
+  if (auto suppressed = ep.disconnect_limiter.admit(0); suppressed >= 0)
+    log.info("endpoint '{}': {} peer connection(s) closed, {} in all (a peer "
+             "left, or sent a frame over max_message_bytes = {}){}",
+             ep.cfg.name, fresh, n, ep.cfg.max_message_bytes,
+             suppressed > 0 ? fmt::format("; {} more suppressed", suppressed)
+                            : std::string{});
+}
+
 } // namespace
 
 void receive_loop(const receiver_context& ctx,
@@ -330,6 +346,8 @@ void receive_loop(const receiver_context& ctx,
     for (size_t i = 0; i < polled.size(); ++i)
       if (ready[i] != 0)
         rx.drain(*polled[i]);
+    for (auto* ep : ctx.eps)
+      log_disconnects(*ep, *ctx.log);
     rx.dest = caf::actor{};
   }
   // Answers queued by on_stop (e.g. "stopping") still go out.

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# apps/examples/echo.toml with one SUB on `out` that subscribes to
+# echo.reply and never reads, beside one that reads: after stall_timeout
+# (default 1 s) the bridge sends past the stalled subscriber, so the reading
+# one gets every message exactly once and heartbeats keep coming; the
+# stalled one's misses are counted (slow_subscriber) and the process's
+# memory stays bounded.
+# Usage: bridge_slow_subscriber_test.sh PATH/TO/troupe PATH/TO/apps/examples
+source "$(dirname "$0")/lib.sh"
+TROUPE="$(realpath "$1")"
+EXAMPLES="$2"
+HERE="$(cd "$(dirname "$0")" && pwd)"
+CHUNKS=100
+PER_CHUNK=2000
+LIMIT_KB=$((300 * 1024))
+
+PY=""
+for cand in /usr/bin/python3 python3; do
+  if "$cand" -c 'import zmq' 2>/dev/null; then PY="$cand"; break; fi
+done
+if [[ -z "$PY" ]]; then
+  echo "SKIP - no python3 with pyzmq (install python3-zmq)"; exit 0
+fi
+in_addr="tcp://127.0.0.1:$(free_port)"
+out_addr="tcp://127.0.0.1:$(free_port)"
+http=$(free_port)
+"$TROUPE" run "$EXAMPLES/echo.toml" \
+  --set "services.bridge.endpoints.in.bind=$in_addr" \
+  --set "services.bridge.endpoints.out.bind=$out_addr" \
+  --set "control.http=127.0.0.1:$http" >"$WORK/out" 2>"$WORK/err" &
+pid=$!
+if ! wait_for_line "$WORK/err" "app 'echo' running" 20; then
+  kill -9 "$pid" 2>/dev/null
+  fail "app never reported running"; quote 20 "$WORK/err"
+  finish; exit 1
+fi
+pass "app running"
+
+if "$PY" "$HERE/bridge_flow_peer.py" stall "$in_addr" "$out_addr" \
+  "http://127.0.0.1:$http/metrics" "$CHUNKS" "$PER_CHUNK" \
+  >"$WORK/peer" 2>&1; then
+  pass "python peers: $(grep -c '^ok' "$WORK/peer") checks; $(tail -1 "$WORK/peer")"
+else
+  fail "python peers:"; quote "$WORK/peer"
+fi
+hwm_kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")
+if [[ "$hwm_kb" =~ ^[0-9]+$ ]] && ((hwm_kb < LIMIT_KB)); then
+  pass "peak RSS ${hwm_kb} kB < ${LIMIT_KB} kB"
+else
+  fail "peak RSS '${hwm_kb}' kB, want < ${LIMIT_KB} kB"
+fi
+
+kill -TERM "$pid"
+wait "$pid"
+expect_exit "SIGTERM stops the app cleanly" "$?" "0" "$WORK/err"
+expect_grep "sending past the stalled subscriber is logged" "$WORK/err" \
+  "endpoint 'out': a subscriber has not taken messages for over 1s"
+finish
