@@ -49,7 +49,9 @@ config::schema make_schema() {
   ep.integer("max_queued",
              "pub, push: most messages waiting in the bridge for ZMQ; "
              "beyond, drop_oldest drops the oldest, block and drop_newest "
-             "the new one (queue_full), counted (0: hwm)")
+             "the new one (queue_full), counted (0: hwm with drop_oldest, "
+             "10 x hwm with block, where publishers' credit keeps the "
+             "queue shorter)")
     .fallback(0)
     .at_least(0);
   ep.integer("max_queued_bytes",
@@ -173,7 +175,10 @@ std::string parse_bridge_config(const config::settings& cfg,
     ep.meta = s.get_or<bool>("meta", false);
     ep.max_queued = static_cast<size_t>(s.get_or<int64_t>("max_queued", 0));
     if (ep.max_queued == 0)
-      ep.max_queued = static_cast<size_t>(ep.hwm);
+      // Under block, publishers wait for their acknowledgements (their
+      // publish_window): the queue stays below the bound, a safety net.
+      ep.max_queued = static_cast<size_t>(ep.hwm) *
+                      (ep.on_full == full_policy::block ? 10 : 1);
     ep.max_queued_bytes = static_cast<size_t>(
       s.get_or<int64_t>("max_queued_bytes", int64_t{64} << 20));
     ep.stall_timeout =
