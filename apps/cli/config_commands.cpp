@@ -10,6 +10,7 @@
 #include "troupe/actors/service_registry.hpp"
 #include "troupe/app/app_loader.hpp"
 #include "troupe/app/builtin_services.hpp"
+#include "troupe/app/memory_estimate.hpp"
 #include "troupe/config/render.hpp"
 
 namespace troupe::cli {
@@ -58,13 +59,19 @@ int report_config_errors(const config::diagnostics& errors) {
 
 void add_config_commands(CLI::App& app, int& exit_code) {
   auto check_opts = std::make_shared<file_options>();
+  auto message_bytes = std::make_shared<uint64_t>(1024);
   auto* check = app.add_subcommand(
-    "check", "Validate an app file; list every error with file:line:column");
+    "check", "Validate an app file; list every error with file:line:column; "
+             "estimate its worst-case memory for messages");
   add_file_options(*check, *check_opts, true);
+  check->add_option("--message-bytes", *message_bytes,
+                    "Size of the messages services publish, for the memory "
+                    "ceiling (default 1024)")
+    ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
   check->footer("Exit codes: 0 valid, 1 invalid (every error listed on "
                 "stderr), 2 usage error.\nEnvironment: TROUPE_<SECTION>__<KEY> "
                 "overrides, TROUPE_PROJECT selects projects/NAME/FILE.\n");
-  check->callback([check_opts, &exit_code] {
+  check->callback([check_opts, message_bytes, &exit_code] {
     auto r = load_app_file(check_opts->file, check_opts->sets);
     if (!r.ok()) {
       exit_code = report_config_errors(r.errors);
@@ -80,6 +87,8 @@ void add_config_commands(CLI::App& app, int& exit_code) {
       std::cout << ')';
     }
     std::cout << '\n';
+    std::cout << app::render_memory_estimate(
+      app::estimate_memory(r.config, *message_bytes), *message_bytes);
   });
 
   auto config_opts = std::make_shared<file_options>();
