@@ -72,6 +72,25 @@ max_queued = 50
   CAF_CHECK(text.find("loose") != std::string::npos);
 }
 
+CAF_TEST(the inbound window is capped by max_in_flight_bytes) {
+  auto cfg = load(R"(
+[app]
+name = "m"
+[services.bridge]
+type = "bridge"
+[services.bridge.endpoints.in]
+socket = "sub"
+connect = ["tcp://127.0.0.1:5582"]
+hwm = 10000
+max_message_bytes = 1000
+max_in_flight_bytes = 100000
+)");
+  auto m = app::estimate_memory(cfg, 1 * kib);
+  CAF_REQUIRE_EQUAL(m.parts.size(), 1u);
+  uint64_t in = 1000 + 128;
+  CAF_CHECK_EQUAL(m.parts[0].bytes, 10000 * in + 100000 + 256 * in);
+}
+
 CAF_TEST(a byte bound caps the send queue) {
   auto cfg = load(R"(
 [app]

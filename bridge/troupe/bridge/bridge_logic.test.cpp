@@ -344,6 +344,36 @@ TEST_F(bridge_logic, inbound_batches_never_exceed_the_credit_window) {
   EXPECT_GT(s["in_flight_max"].get<uint64_t>(), 0u);
 }
 
+TEST_F(bridge_logic, inbound_bytes_never_exceed_the_byte_window_by_more_than_a_read) {
+  self->send(bus, subscribe_atom::value, std::string{"w."},
+             caf::actor_cast<caf::actor>(self));
+  self->request(bus, 5s, status_atom::value)
+    .receive([](uint64_t, uint64_t, uint64_t) {}, [](caf::error&) {});
+  // 100 messages of 3 + 97 = 100 bytes (a JSON string), all ready; a
+  // window of 1000 bytes
+  // (and 1000 messages) lets at most one read of 64 past it.
+  auto in = net->endpoint("in");
+  for (int i = 0; i < 100; ++i)
+    in->inject({"w.x", '"' + std::string(95, 'a') + '"'});
+  start(config::table{{"in", ep({{"socket", "pull"},
+                                 {"bind", "x"},
+                                 {"hwm", 1000},
+                                 {"max_in_flight_bytes", 1000}})}});
+  int got = 0;
+  for (bool more = true; more && got < 100;)
+    self->receive(
+      [&](deliver_atom, const std::string&, const caf::message&) { ++got; },
+      caf::after(5s) >> [&] { more = false; });
+  EXPECT_EQ(got, 100);
+  auto s = wait_stats("in", [](auto& s) { return s["in_flight"] == 0; });
+  EXPECT_EQ(s["received"], 100);
+  EXPECT_EQ(s["window_bytes"], 1000);
+  EXPECT_EQ(s["in_flight_bytes"], 0);
+  // Bytes are not tracked at their peak; messages are: 10 fill the window,
+  // a read takes at most 64.
+  EXPECT_LE(s["in_flight_max"].get<uint64_t>(), 64u);
+}
+
 namespace {
 
 using count_atom = caf::atom_constant<caf::atom("tcount")>;

@@ -57,6 +57,8 @@ struct bridge_service::state {
   struct pending_request {
     size_t endpoint;
     std::string topic;
+    /// Its share of the endpoint's byte window.
+    uint64_t bytes;
   };
   std::map<uint64_t, pending_request> pending_requests;
   // Other troupe processes by source id: when we last heard from them.
@@ -120,6 +122,7 @@ hook_result bridge_service::on_start() {
                cfg.bind.empty() ? "connected to" : "bound at", ep->address);
     ep->index = st.eps.size();
     ep->window = static_cast<uint64_t>(cfg.hwm);
+    ep->window_bytes = static_cast<uint64_t>(cfg.max_in_flight_bytes);
     ep->via = st.via_prefix + cfg.name;
     if (is_inbound(cfg.socket) || is_request(cfg.socket) || is_call(cfg.socket))
       inbound.push_back(ep.get());
@@ -170,18 +173,26 @@ void bridge_service::on_inbound(uint64_t endpoint, bus_batch& batch) {
   // The credit comes back once every subscriber has handled the batch, so
   // a slow subscriber holds the peer back through ZMQ's high-water marks
   // instead of letting the bus's and its own mailbox grow.
-  uint64_t n = 0; // messages, as the receiver took credit
-  for (auto& x : batch.items)
+  uint64_t n = 0; // messages and bytes, as the receiver took credit
+  uint64_t bytes = 0;
+  for (auto& x : batch.items) {
     n += x.msg.match_element<envelope_batch>(0)
            ? x.msg.get_as<envelope_batch>(0).size()
            : 1;
-  publish_batch(std::move(batch),
-                [this, endpoint, n] { return_credit(*st_->eps[endpoint], n); });
+    bytes += detail::credit_bytes(x.msg);
+  }
+  publish_batch(std::move(batch), [this, endpoint, n, bytes] {
+    return_credit(*st_->eps[endpoint], n, bytes);
+  });
 }
 
-void bridge_service::return_credit(endpoint_runtime& ep, uint64_t n) {
+void bridge_service::return_credit(endpoint_runtime& ep, uint64_t n,
+                                   uint64_t bytes) {
   // The receiver skips a socket without credit; it must hear of new credit.
-  if (ep.in_flight.fetch_sub(n, std::memory_order_acq_rel) >= ep.window)
+  auto was_bytes =
+    ep.in_flight_bytes.fetch_sub(bytes, std::memory_order_acq_rel);
+  if (ep.in_flight.fetch_sub(n, std::memory_order_acq_rel) >= ep.window ||
+      was_bytes >= ep.window_bytes)
     st_->net->wake();
 }
 
@@ -229,7 +240,8 @@ void bridge_service::on_request(uint64_t id, uint64_t endpoint,
   auto& st = *st_;
   if (endpoint >= st.eps.size())
     return;
-  st.pending_requests[id] = state::pending_request{endpoint, e.topic};
+  st.pending_requests[id] =
+    state::pending_request{endpoint, e.topic, detail::envelope_bytes(e)};
   // The credit of a request comes back when it is answered or timed out.
   publish(e.topic, request{e, caf::actor_cast<caf::actor>(self()), id});
   after(st.eps[endpoint]->cfg.timeout, [this, id] {
@@ -242,8 +254,9 @@ void bridge_service::on_request(uint64_t id, uint64_t endpoint,
       log().warn("endpoint '{}': no answer to a request on '{}' within {}",
                  ep.cfg.name, i->second.topic,
                  config::format_duration(ep.cfg.timeout));
+    auto bytes = i->second.bytes;
     st_->pending_requests.erase(i);
-    return_credit(ep, 1);
+    return_credit(ep, 1, bytes);
     send_reply(
       id, "troupe.error",
       error_payload("timeout", "no answer within " +
@@ -258,8 +271,9 @@ void bridge_service::on_reply(uint64_t id, bool ok,
     return; // answered too late: the peer already got a timeout
   auto topic = std::move(i->second.topic);
   auto& ep = *st_->eps[i->second.endpoint];
+  auto bytes = i->second.bytes;
   st_->pending_requests.erase(i);
-  return_credit(ep, 1);
+  return_credit(ep, 1, bytes);
   if (ok) {
     send_reply(id, topic, payload);
   } else {
@@ -558,6 +572,8 @@ std::string bridge_service::stats_json() const {
     if (is_inbound(ep->cfg.socket) || is_request(ep->cfg.socket)) {
       eps.back()["in_flight"] = ep->in_flight.load();
       eps.back()["in_flight_max"] = ep->in_flight_max.load();
+      eps.back()["in_flight_bytes"] = ep->in_flight_bytes.load();
+      eps.back()["window_bytes"] = ep->window_bytes;
       eps.back()["window"] = ep->window;
     }
   }

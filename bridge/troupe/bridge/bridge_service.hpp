@@ -116,7 +116,7 @@ private:
   struct state;
 
   void on_inbound(uint64_t endpoint, bus_batch& batch);
-  void return_credit(detail::endpoint_runtime& ep, uint64_t n);
+  void return_credit(detail::endpoint_runtime& ep, uint64_t n, uint64_t bytes);
   void on_heartbeat(const envelope& e);
   void on_request(uint64_t id, uint64_t endpoint, const envelope& e);
   void on_reply(uint64_t id, bool ok, const std::string& payload);

@@ -72,6 +72,12 @@ config::schema make_schema() {
              "that sends a larger one before reading it (ZMQ_MAXMSGSIZE)")
     .fallback(1 << 20)
     .at_least(1);
+  ep.integer("max_in_flight_bytes",
+             "sub, pull, rep, router: most bytes of received messages "
+             "between the socket and the services that took them; beyond, "
+             "the receiver stops reading and ZMQ's hwm holds the peer back")
+    .fallback(int64_t{64} << 20)
+    .at_least(1);
   ep.duration("timeout", "rep/router: how long a service may take to answer "
                          "before the peer gets a timeout error; req/dealer: "
                          "how long a peer may take to answer a call")
@@ -186,6 +192,8 @@ std::string parse_bridge_config(const config::settings& cfg,
     ep.timeout = s.get_or<config::duration>("timeout", ep.timeout);
     ep.max_message_bytes =
       static_cast<size_t>(s.get_or<int64_t>("max_message_bytes", 1 << 20));
+    ep.max_in_flight_bytes = static_cast<size_t>(
+      s.get_or<int64_t>("max_in_flight_bytes", int64_t{64} << 20));
     ep.local_prefix = s.get_or<std::string>("local_prefix", "");
     if (!ep.local_prefix.empty() && !is_inbound(ep.socket))
       return prefix.append("local_prefix applies to sub and pull endpoints");

@@ -81,6 +81,10 @@ struct endpoint_config {
   /// Whether to send (and expect) the optional third frame `[meta]`.
   bool meta = false;
   size_t max_message_bytes = 1 << 20;
+  /// sub, pull, rep, router: most bytes (topic, payload, meta) of received
+  /// messages between the socket and the services that took them; beyond,
+  /// the receiver stops reading (ZMQ's rcvhwm then holds the peer back).
+  size_t max_in_flight_bytes = size_t{64} << 20;
   /// rep/router: how long a service may take to answer a request;
   /// req/dealer: how long a peer may take to answer a call.
   std::chrono::nanoseconds timeout = std::chrono::seconds{5};

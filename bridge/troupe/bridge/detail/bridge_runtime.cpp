@@ -4,6 +4,22 @@
 
 namespace troupe::bridge::detail {
 
+uint64_t envelope_bytes(const envelope& e) {
+  return e.topic.size() + e.payload.size() + e.meta.size();
+}
+
+uint64_t credit_bytes(const caf::message& msg) {
+  if (msg.size() != 1)
+    return 0;
+  if (msg.match_element<envelope>(0))
+    return envelope_bytes(msg.get_as<envelope>(0));
+  if (msg.match_element<envelope_batch>(0)) {
+    auto& b = msg.get_as<envelope_batch>(0);
+    return b.topic.size() + b.data.size();
+  }
+  return 0;
+}
+
 std::string_view reason_name(size_t i) {
   if (i == unknown_topic)
     return "unknown_topic";

@@ -119,6 +119,14 @@ struct outbound_frames {
   size_t bytes() const { return topic.size() + payload().size() + meta.size(); }
 };
 
+/// What a received message counts against an endpoint's byte window: the
+/// sizes of its topic, payload(s) and meta. The receiver and the actor both
+/// count with this, so that what comes back is what was taken.
+uint64_t credit_bytes(const caf::message& msg);
+
+/// `credit_bytes` of one envelope.
+uint64_t envelope_bytes(const envelope& e);
+
 /// Sends `[topic][payload]` (+ `[meta]`) unless the endpoint will not take
 /// it now.
 bool try_send(endpoint_socket& s, std::string_view topic,
@@ -144,9 +152,13 @@ struct endpoint_runtime {
   // receiver thread adds, the actor subtracts; at `window` the receiver
   // stops reading this socket, so that ZMQ's own rcvhwm fills up.
   std::atomic<uint64_t> in_flight{0};
+  /// The same in bytes (`credit_bytes`): at `window_bytes` the receiver
+  /// stops reading too.
+  std::atomic<uint64_t> in_flight_bytes{0};
   /// The most `in_flight` ever was (receiver thread writes).
   std::atomic<uint64_t> in_flight_max{0};
   uint64_t window = 0;
+  uint64_t window_bytes = 0;
   size_t index = 0;
   std::array<std::atomic<uint64_t>, reason_count> malformed{};
   // req/dealer (actor thread only): calls taken, and how each ended:

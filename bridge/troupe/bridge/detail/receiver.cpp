@@ -26,6 +26,9 @@ using namespace std::chrono_literals;
 /// few enough that one busy socket cannot starve the others.
 constexpr size_t max_batch = 1024;
 
+/// Messages read from a socket at once, between checks of the byte window.
+constexpr size_t chunk = 64;
+
 // A request in flight: which endpoint it came from and the routing frames
 // (identity, and the empty delimiter of a REQ peer) its reply needs.
 struct route {
@@ -138,20 +141,42 @@ public:
   // Takes what `ep` has ready, as far as its credit goes: one actor
   // message for the plain messages, one per request.
   void drain(endpoint_runtime& ep) {
-    auto k = ep.sock->receive(rx_, std::min<uint64_t>(max_batch, credit(ep)));
+    // Within the message credit, in reads of at most `chunk`, until the
+    // byte window is used up: one read past it at most.
+    auto budget = std::min<uint64_t>(max_batch, credit(ep));
+    auto room = byte_room(ep);
+    uint64_t bytes_read = 0;
     bus_batch batch;
-    batch.items.reserve(ep.cfg.batch ? 1 : k);
     taken_ = 0;
-    for (size_t m = 0; m < k; ++m) {
-      left_ = k - m;
-      take(ep, rx_[m], batch);
+    while (budget > 0 && bytes_read < room) {
+      auto k = ep.sock->receive(rx_, std::min<uint64_t>(budget, chunk));
+      if (k == 0)
+        break;
+      budget -= k;
+      for (size_t m = 0; m < k; ++m) {
+        for (auto& f : rx_[m])
+          bytes_read += f.size();
+        left_ = k - m;
+        take(ep, rx_[m], batch);
+      }
     }
     close_run(batch);
     if (!batch.items.empty()) {
-      take_credit(ep, taken_);
+      uint64_t bytes = 0;
+      for (auto& x : batch.items)
+        bytes += credit_bytes(x.msg);
+      take_credit(ep, taken_, bytes);
       caf::anon_send(dest, inbound_atom::value, static_cast<uint64_t>(ep.index),
                      std::move(batch));
     }
+  }
+
+  /// How many more bytes `ep` may hand to the actor now (see credit).
+  static uint64_t byte_room(const endpoint_runtime& ep) {
+    if (is_call(ep.cfg.socket))
+      return UINT64_MAX;
+    auto used = ep.in_flight_bytes.load(std::memory_order_acquire);
+    return used >= ep.window_bytes ? 0 : ep.window_bytes - used;
   }
 
   /// How many more messages `ep` may hand to the actor now; call
@@ -168,7 +193,8 @@ public:
 
 private:
   // Before the hand-off, so that the actor never returns more than taken.
-  static void take_credit(endpoint_runtime& ep, uint64_t n) {
+  static void take_credit(endpoint_runtime& ep, uint64_t n, uint64_t bytes) {
+    ep.in_flight_bytes.fetch_add(bytes, std::memory_order_acq_rel);
     auto now = ep.in_flight.fetch_add(n, std::memory_order_acq_rel) + n;
     if (now > ep.in_flight_max.load(std::memory_order_relaxed))
       ep.in_flight_max.store(now, std::memory_order_relaxed);
@@ -249,7 +275,7 @@ private:
     if (requests) {
       auto id = ++next_id_;
       routes.emplace(id, std::move(r));
-      take_credit(ep, 1);
+      take_credit(ep, 1, envelope_bytes(e));
       caf::anon_send(dest, request_in_atom::value, id,
                      static_cast<uint64_t>(ep.index), std::move(e));
       return;
