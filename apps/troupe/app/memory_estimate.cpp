@@ -31,11 +31,11 @@ void add_bridge(memory_estimate& out, const std::string& name,
       // ZMQ's rcvhwm per peer pipe, and the credit window between the
       // socket and the services (messages the peer chose the size of).
       // The window stops reading at max_in_flight_bytes; one read of up
-      // to 256 messages may go past it.
+      // to 64 messages may go past it.
       auto in = static_cast<uint64_t>(ep.max_message_bytes) + overhead;
       auto window = std::min<uint64_t>(
         hwm * in, static_cast<uint64_t>(ep.max_in_flight_bytes) +
-                    std::min<uint64_t>(hwm, 256) * in);
+                    std::min<uint64_t>(hwm, 64) * in);
       p.formula = "rcvhwm " + times(hwm, in) + " per peer + window min(" +
                   times(hwm, in) + ", " +
                   format_bytes(ep.max_in_flight_bytes) + " + one read)";

@@ -88,7 +88,7 @@ max_in_flight_bytes = 100000
   auto m = app::estimate_memory(cfg, 1 * kib);
   CAF_REQUIRE_EQUAL(m.parts.size(), 1u);
   uint64_t in = 1000 + 128;
-  CAF_CHECK_EQUAL(m.parts[0].bytes, 10000 * in + 100000 + 256 * in);
+  CAF_CHECK_EQUAL(m.parts[0].bytes, 10000 * in + 100000 + 64 * in);
 }
 
 CAF_TEST(a byte bound caps the send queue) {
