@@ -54,6 +54,9 @@ struct service_status {
   uint64_t held_back_times = 0;
   /// Bus messages waiting for the service while it is held back.
   uint64_t held_messages = 0;
+  /// Messages in the actor's mailbox when the status was taken (behind the
+  /// status request itself).
+  uint64_t mailbox_size = 0;
   /// The latest error text, empty when none.
   std::string last_error;
   /// Set when the last stop hit its deadline with work still in flight.

@@ -465,6 +465,9 @@ CAF_TEST(what a held back service kept is counted as lost when it stops) {
   auto text = metrics->render();
   CAF_CHECK(text.find("troupe_service_messages_lost_total{reason=\"held_at_"
                       "stop\"} 5") != std::string::npos);
+  // The processing-time histogram is registered with the service.
+  CAF_CHECK(text.find("troupe_service_processing_seconds_count") !=
+            std::string::npos);
   self->send(h, release_atom::value);
   run();
 }

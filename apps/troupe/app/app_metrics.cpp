@@ -77,6 +77,9 @@ void write_service_metrics(exposition_writer& w,
               "Times the service was held back by its publish window",
               counter,
               [](const status& s) { return double(s.held_back_times); });
+  per_service(w, sts, "troupe_service_mailbox_size",
+              "Messages in the service's mailbox", gauge,
+              [](const status& s) { return double(s.mailbox_size); });
   per_service(w, sts, "troupe_service_held_messages",
               "Bus messages waiting while the service is held back", gauge,
               [](const status& s) { return double(s.held_messages); });

@@ -152,6 +152,7 @@ void to_json(json& j, const service_status& x) {
            {"held_back", x.held_back},
            {"held_back_times", x.held_back_times},
            {"held_messages", x.held_messages},
+           {"mailbox_size", x.mailbox_size},
            {"last_error", x.last_error},
            {"stopped_hard", x.stopped_hard},
            {"history", x.history},
@@ -181,6 +182,7 @@ void from_json(const json& j, service_status& x) {
   read(j, "held_back", x.held_back);
   read(j, "held_back_times", x.held_back_times);
   read(j, "held_messages", x.held_messages);
+  read(j, "mailbox_size", x.mailbox_size);
   read(j, "last_error", x.last_error);
   read(j, "stopped_hard", x.stopped_hard);
   read(j, "history", x.history);

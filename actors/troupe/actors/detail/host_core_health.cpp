@@ -1,6 +1,7 @@
 // host_core: errors, health checks, metadata and dropped messages, and the
 // status and health reports built from them.
 
+#include <caf/scheduled_actor.hpp>
 #include <spdlog/spdlog.h>
 
 #include "troupe/actors/detail/host_core.hpp"
@@ -28,6 +29,7 @@ service_status host_core::status() const {
   st.held_back = held_back_;
   st.held_back_times = held_back_times_;
   st.held_messages = held_messages_;
+  st.mailbox_size = self_->mailbox().size();
   st.last_error = last_error_;
   st.stopped_hard = stopped_hard_;
   st.history.assign(history_.begin(), history_.end());
