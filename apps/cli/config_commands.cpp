@@ -64,9 +64,10 @@ void add_config_commands(CLI::App& app, int& exit_code) {
     "check", "Validate an app file; list every error with file:line:column; "
              "estimate its worst-case memory for messages");
   add_file_options(*check, *check_opts, true);
-  check->add_option("--message-bytes", *message_bytes,
-                    "Size of the messages services publish, for the memory "
-                    "ceiling (default 1024)")
+  check
+    ->add_option("--message-bytes", *message_bytes,
+                 "Size of the messages services publish, for the memory "
+                 "ceiling (default 1024)")
     ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
   check->footer("Exit codes: 0 valid, 1 invalid (every error listed on "
                 "stderr), 2 usage error.\nEnvironment: TROUPE_<SECTION>__<KEY> "

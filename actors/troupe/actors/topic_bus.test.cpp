@@ -190,8 +190,9 @@ public:
   explicit looper(std::shared_ptr<log_t> log) : log_(std::move(log)) {}
 
   auto handlers() {
-    return std::make_tuple(
-      [this](burst_atom) { publish("loop.x", tagged{0, 0}); });
+    return std::make_tuple([this](burst_atom) {
+      publish("loop.x", tagged{0, 0});
+    });
   }
 
   hook_result on_start() override {
@@ -407,8 +408,7 @@ CAF_TEST(a plain publish waits for its subscribers like publish_batch) {
   CAF_CHECK_EQUAL(status(a).publish_unacked, 0u);
 }
 
-CAF_TEST(a service at its publish window is held back until its subscribers
-           catch up) {
+CAF_TEST(a service at its publish window waits for its subscribers) {
   auto log = std::make_shared<log_t>();
   auto h = spawn_service<holder>(sys, opts("holder"), log);
   auto r = spawn_service<relay>(sys, opts("relay", 4));

@@ -67,15 +67,13 @@ void write_service_metrics(exposition_writer& w,
   per_service(w, sts, "troupe_service_in_flight", "Tracked work in flight",
               gauge, [](const status& s) { return double(s.in_flight); });
   per_service(w, sts, "troupe_service_publish_unacked",
-              "Messages published and not yet taken by every subscriber",
-              gauge,
+              "Messages published and not yet taken by every subscriber", gauge,
               [](const status& s) { return double(s.publish_unacked); });
   per_service(w, sts, "troupe_service_held_back",
               "1 while the service is held back by its publish window", gauge,
               [](const status& s) { return s.held_back ? 1.0 : 0.0; });
   per_service(w, sts, "troupe_service_held_back_total",
-              "Times the service was held back by its publish window",
-              counter,
+              "Times the service was held back by its publish window", counter,
               [](const status& s) { return double(s.held_back_times); });
   per_service(w, sts, "troupe_service_mailbox_size",
               "Messages in the service's mailbox", gauge,

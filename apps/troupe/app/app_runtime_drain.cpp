@@ -116,7 +116,8 @@ std::vector<lost_messages> app_runtime::lost() {
   std::vector<lost_messages> out;
   std::lock_guard<std::mutex> guard{d.mtx};
   for (auto& [name, reg] : d.registries)
-    for (auto& [labels, value] : reg->values("troupe_service_messages_lost_total"))
+    for (auto& [labels, value] :
+         reg->values("troupe_service_messages_lost_total"))
       if (value > 0)
         for (auto& [k, v] : labels)
           if (k == "reason")

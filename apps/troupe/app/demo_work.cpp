@@ -92,9 +92,10 @@ void generator::produce() {
   auto most = produced_ + std::max<int64_t>(1, rate_ / 20);
   if (due > most) {
     due = most;
-    started_ = t - std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                     std::chrono::duration<double>(static_cast<double>(due) /
-                                                   static_cast<double>(rate_)));
+    started_ =
+      t - std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+            std::chrono::duration<double>(static_cast<double>(due) /
+                                          static_cast<double>(rate_)));
   }
   for (; produced_ < due; ++produced_) {
     auto k = produced_ % workers_;

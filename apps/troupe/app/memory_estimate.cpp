@@ -37,14 +37,14 @@ void add_bridge(memory_estimate& out, const std::string& name,
         hwm * in, static_cast<uint64_t>(ep.max_in_flight_bytes) +
                     std::min<uint64_t>(hwm, 64) * in);
       p.formula = "rcvhwm " + times(hwm, in) + " per peer + window min(" +
-                  times(hwm, in) + ", " +
-                  format_bytes(ep.max_in_flight_bytes) + " + one read)";
+                  times(hwm, in) + ", " + format_bytes(ep.max_in_flight_bytes) +
+                  " + one read)";
       p.per_peer = hwm * in;
       p.bytes = p.per_peer + window;
     } else {
       // ZMQ's sndhwm per peer pipe, and the bridge's own send queue.
-      auto queued = std::min<uint64_t>(ep.max_queued * (m + overhead),
-                                        ep.max_queued_bytes);
+      auto queued =
+        std::min<uint64_t>(ep.max_queued * (m + overhead), ep.max_queued_bytes);
       p.formula = "sndhwm " + times(hwm, m + overhead) +
                   " per peer + queue min(" + std::to_string(ep.max_queued) +
                   " msgs, " + format_bytes(ep.max_queued_bytes) + ")";
@@ -107,11 +107,12 @@ memory_estimate estimate_memory(const config::app_config& cfg,
 
 std::string render_memory_estimate(const memory_estimate& m,
                                    uint64_t message_bytes) {
-  std::string s = "memory ceiling for messages (published ones of " +
-                  format_bytes(message_bytes) +
-                  "; inbound ones of max_message_bytes): " +
-                  format_bytes(m.total) + " with one peer per endpoint, " +
-                  format_bytes(m.per_peer) + " more per further peer\n";
+  std::string s =
+    "memory ceiling for messages (published ones of " +
+    format_bytes(message_bytes) +
+    "; inbound ones of max_message_bytes): " + format_bytes(m.total) +
+    " with one peer per endpoint, " + format_bytes(m.per_peer) +
+    " more per further peer\n";
   size_t width = 0;
   for (auto& p : m.parts)
     width = std::max(width, p.where.size());
@@ -119,7 +120,8 @@ std::string render_memory_estimate(const memory_estimate& m,
     s += "  " + p.where + std::string(width - p.where.size() + 2, ' ') +
          format_bytes(p.bytes) + "  (" + p.formula + ")\n";
   for (auto& u : m.unbounded)
-    s += "  " + u + std::string(width > u.size() ? width - u.size() + 2 : 2, ' ') +
+    s += "  " + u +
+         std::string(width > u.size() ? width - u.size() + 2 : 2, ' ') +
          "unbounded (publish_window = 0)\n";
   return s;
 }

@@ -58,8 +58,8 @@ max_queued = 50
 )");
   auto m = app::estimate_memory(cfg, 1 * kib);
   CAF_REQUIRE_EQUAL(m.parts.size(), 3u);
-  auto msg = 1 * kib + 128;  // published message and its overhead
-  auto in = 64 * kib + 128;  // inbound: the peer may send max_message_bytes
+  auto msg = 1 * kib + 128; // published message and its overhead
+  auto in = 64 * kib + 128; // inbound: the peer may send max_message_bytes
   uint64_t echo = (1000 + 1024) * msg;
   uint64_t pull = 100 * in + 100 * in; // rcvhwm per peer + credit window
   uint64_t push = 10 * msg + 50 * msg; // sndhwm per peer + send queue

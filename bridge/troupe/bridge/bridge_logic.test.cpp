@@ -344,7 +344,8 @@ TEST_F(bridge_logic, inbound_batches_never_exceed_the_credit_window) {
   EXPECT_GT(s["in_flight_max"].get<uint64_t>(), 0u);
 }
 
-TEST_F(bridge_logic, inbound_bytes_never_exceed_the_byte_window_by_more_than_a_read) {
+TEST_F(bridge_logic,
+       inbound_bytes_never_exceed_the_byte_window_by_more_than_a_read) {
   self->send(bus, subscribe_atom::value, std::string{"w."},
              caf::actor_cast<caf::actor>(self));
   self->request(bus, 5s, status_atom::value)

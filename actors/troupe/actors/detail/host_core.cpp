@@ -32,8 +32,8 @@ host_core::host_core(caf::scheduled_actor* self, service& impl,
   publish_window_ = opts_.publish_window;
   // In the registry, which outlives restarts: losses of every instance add up.
   static constexpr const char* lost_names[lost_reasons] = {
-    "not_running", "unhandled", "no_bus", "run_ended", "held_at_stop",
-    "no_subscriber"};
+    "not_running", "unhandled",    "no_bus",
+    "run_ended",   "held_at_stop", "no_subscriber"};
   for (size_t i = 0; i < lost_reasons; ++i)
     lost_[i] = &opts_.metrics->counter(
       "troupe_service_messages_lost_total",

@@ -35,8 +35,7 @@ void host_core::deliver(const std::string& topic, const caf::message& msg) {
   deliver_one(topic, msg);
 }
 
-void host_core::deliver_one(const std::string& topic,
-                            const caf::message& msg) {
+void host_core::deliver_one(const std::string& topic, const caf::message& msg) {
   if (state_ != service_state::running) {
     count_dropped(lost::not_running, "bus message while not running");
     return;
