@@ -10,6 +10,13 @@
         each chunk after the reading SUB has all of the one before. The
         reading SUB must get every message exactly once and heartbeats after
         the stall began.
+    bridge_flow_peer.py no_reader IN OUT METRICS_URL PID N LIMIT_KB
+        `out` is a PUSH endpoint with no PULL: N messages of 200 B are
+        pushed into `in` as fast as the app takes them (never blocking: a
+        full pipe is waited on with poll) until the app holds the sender
+        back; the troupe process PID's RSS is sampled meanwhile and must
+        stay below LIMIT_KB. Then a PULL on `out` must get every one of the
+        N exactly once, with nothing dropped or lost in /metrics.
 
 Prints "ok ..." per check, "FAIL ..." and exits 1 on the first failure.
 Waits are generous and only bound how long a failure takes to show.
@@ -180,9 +187,137 @@ def stall(chunks, per_chunk):
                       "slow_subscriber": slow}), flush=True)
 
 
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return -1
+
+
+def no_reader(pid, n, limit_kb):
+    push = ctx.socket(zmq.PUSH)
+    push.connect(IN)
+    pad = "x" * 180
+
+    def message(i):
+        return [b"echo.request", json.dumps({"i": i, "pad": pad}).encode()]
+
+    sent = 0
+
+    def send_some(budget):
+        """Sends until N are sent, ZMQ would block or BUDGET were sent."""
+        nonlocal sent
+        k = 0
+        while sent < n and k < budget:
+            try:
+                push.send_multipart(message(sent), zmq.NOBLOCK)
+            except zmq.Again:
+                return False
+            sent += 1
+            k += 1
+        return True
+
+    # Phase 1: nobody reads `out`. Push until the sender makes no progress
+    # for STILL seconds (held back through the bridge's credit, the echo
+    # service's publish window and ZMQ's pipes) or all N are in. A stall
+    # is what we wait for, not what we assert: only the counts below are.
+    STILL = 10
+    peak = rss_kb(pid)
+    last_progress, last_sent = time.monotonic(), 0
+    while sent < n and time.monotonic() - last_progress < STILL:
+        if not send_some(1000):
+            push.poll(100, zmq.POLLOUT)
+        if sent != last_sent:
+            last_progress, last_sent = time.monotonic(), sent
+        peak = max(peak, rss_kb(pid))
+    print(f"no reader: {sent} of {n} pushed before the sender was held back",
+          flush=True)
+    # Sample the RSS a few times while the sender stays blocked, trying to
+    # send more between samples.
+    samples = []
+    for _ in range(10):
+        send_some(1000)
+        samples.append(rss_kb(pid))
+        time.sleep(0.3)
+    peak = max([peak] + samples)
+    print(f"RSS samples while held back (kB): {samples}", flush=True)
+    check("RSS stays bounded while nobody reads", 0 < peak < limit_kb,
+          f"(peak sample {peak} kB < {limit_kb} kB)")
+    blocked_at = sent
+    queued = metric("troupe_bridge_queued", endpoint="out")
+    dropped = metric("troupe_bridge_dropped_total") or 0
+    lost = metric("troupe_service_messages_lost_total", service="echo") or 0
+    held = metric("troupe_service_held_back_total", service="echo")
+    print(f"at the stall: {sent} pushed, in received "
+          f"{metric('troupe_bridge_received_total', endpoint='in')}, "
+          f"echo unacked "
+          f"{metric('troupe_service_publish_unacked', service='echo')} "
+          f"held {metric('troupe_service_held_messages', service='echo')} "
+          f"(held back {held} time(s)), out queued {queued}", flush=True)
+    if sent < n:
+        check("ZMQ back-pressure reached the sender (it could not push all N)",
+              True, f"({sent} of {n})")
+    else:
+        check("all N went in although nobody read: nothing was dropped",
+              dropped == 0 and lost == 0,
+              f"(dropped {dropped}, lost {lost})")
+    check("nothing dropped by the bridge while nobody reads", dropped == 0,
+          f"({dropped})")
+    check("nothing lost by the echo service while nobody reads", lost == 0,
+          f"({lost})")
+    # Phase 2: a reader comes. It must get every one of the N exactly once,
+    # while the rest is pushed.
+    pull = ctx.socket(zmq.PULL)
+    pull.connect(OUT)
+    seen = set()
+    dups = 0
+    bad = 0
+    deadline = time.monotonic() + 240
+    while len(seen) < n and time.monotonic() < deadline:
+        send_some(1000)
+        events = pull.poll(10)
+        while events:
+            try:
+                frames = pull.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                break
+            if frames[0] != b"echo.reply" or len(frames) < 2:
+                bad += 1
+                continue
+            i = json.loads(frames[1])["i"]
+            if i in seen:
+                dups += 1
+            seen.add(i)
+    check("every message was pushed in the end", sent == n, f"({sent} of {n})")
+    check("the PULL got every one of the N", len(seen) == n,
+          f"({len(seen)} of {n})")
+    check("... exactly once", dups == 0, f"({dups} duplicates)")
+    check("... and nothing else", bad == 0, f"({bad} other messages)")
+    check("... with the right ids", seen == set(range(n)))
+    # Nothing more arrives afterwards (a duplicate would come now if at all).
+    extra = 0
+    while pull.poll(500):
+        pull.recv_multipart()
+        extra += 1
+    check("no message after the N", extra == 0, f"({extra})")
+    dropped = metric("troupe_bridge_dropped_total") or 0
+    check("troupe_bridge_dropped_total is 0", dropped == 0, f"({dropped})")
+    lost = metric("troupe_service_messages_lost_total", service="echo") or 0
+    check("troupe_service_messages_lost_total{service=echo} is 0", lost == 0,
+          f"({lost})")
+    queued = metric("troupe_bridge_queued", endpoint="out")
+    check("nothing left queued on `out`", queued == 0, f"({queued})")
+    print(json.dumps({"n": n, "pushed_before_reader": blocked_at,
+                      "received": len(seen), "rss_peak_kb": peak,
+                      "held_back_times": held}), flush=True)
+
+
 if MODE == "oversize":
     oversize()
 elif MODE == "stall":
     stall(int(sys.argv[5]), int(sys.argv[6]))
+elif MODE == "no_reader":
+    no_reader(int(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7]))
 else:
     sys.exit(f"unknown mode {MODE}")

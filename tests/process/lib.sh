@@ -70,6 +70,15 @@ free_port() {
   "${PY:-python3}" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# asan_extra_kb BINARY: how much more RSS (kB) an AddressSanitizer build of
+# BINARY may take than a plain one for the same work, 0 for a plain build:
+# its shadow memory and runtime (about 250 MB at start for troupe) and the
+# quarantine that keeps freed blocks (256 MB by default, ASAN_OPTIONS
+# quarantine_size_mb), which churn fills whatever the live memory is.
+asan_extra_kb() {
+  if grep -qa __asan_init "$1"; then echo $((640 * 1024)); else echo 0; fi
+}
+
 finish() {
   echo "$passes passed, $failures failed"
   ((failures == 0))
