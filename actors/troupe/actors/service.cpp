@@ -97,6 +97,10 @@ void service::publish_message(std::string topic, caf::message msg) {
   host().publish(std::move(topic), std::move(msg));
 }
 
+void service::count_lost(const std::string& reason, uint64_t n) {
+  host().count_lost(reason, n);
+}
+
 void service::set_publish_window(uint64_t n) {
   host().set_publish_window(n);
 }

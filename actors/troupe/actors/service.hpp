@@ -273,6 +273,12 @@ protected:
   /// empty hold. Repeated calls within one delivery return the same hold.
   delivery_hold hold_delivery();
 
+  /// Counts `n` messages this service lost for `reason` (a label value such
+  /// as "endpoint_queue_full") in `troupe_service_messages_lost_total`,
+  /// which `troupe run` adds up after the drain. Counted when the loss
+  /// happens; kept across restarts.
+  void count_lost(const std::string& reason, uint64_t n = 1);
+
   /// Counts `n` messages as sent by this service (for messages sent directly
   /// with `self()` rather than through `publish`).
   void count_out(uint64_t n = 1);

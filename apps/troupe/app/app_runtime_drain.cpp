@@ -31,15 +31,16 @@ activity app_runtime::impl::measure() {
 uint64_t
 app_runtime::impl::wait_quiet(std::chrono::steady_clock::time_point until,
                               std::chrono::nanoseconds cap) {
-  // Quiet: nothing moved for 100 ms and nothing in flight. Waits at most
-  // `cap`, and longer while what is in flight keeps shrinking (a pipeline
-  // draining at its own pace), never past `until`. A steady outside source
-  // keeps the figure level, so the cap holds then.
+  // Quiet: nothing moved for 100 ms and nothing in flight. While messages
+  // are in flight and moving (a pipeline draining at its own pace, through
+  // ZeroMQ's queues too, which no figure shows), waits until `until`; gives
+  // up when nothing moved for `cap` (e.g. a PUSH endpoint under block with
+  // no reader). With nothing in flight but counters moving (a ticker
+  // publishing), waits at most `cap`.
   using clock = std::chrono::steady_clock;
   auto start = clock::now();
   auto last = measure();
-  auto lowest = last.in_flight;
-  auto last_low = start;
+  auto last_move = start;
   int stable = 0;
   while (clock::now() < until) {
     std::this_thread::sleep_for(25ms);
@@ -48,11 +49,9 @@ app_runtime::impl::wait_quiet(std::chrono::steady_clock::time_point until,
     stable = (now == last && now.in_flight == 0) ? stable + 1 : 0;
     if (stable >= 4)
       return 0;
-    if (now.in_flight < lowest) {
-      lowest = now.in_flight;
-      last_low = t;
-    }
-    if (t - start >= cap && t - last_low >= 1s)
+    if (now.moved != last.moved)
+      last_move = t;
+    if (t - last_move >= cap || (now.in_flight == 0 && t - start >= cap))
       return now.in_flight;
     last = now;
   }

@@ -99,9 +99,10 @@ struct app_runtime::impl {
 
   activity measure();
 
-  // Waits until nothing moves for a few polls (or `until`, or at most
-  // `cap`): what is inside the app when intake stops gets to finish.
-  // Returns 0 when it got quiet, else what was still in flight.
+  // Waits until nothing moves and nothing is in flight (or `until`, or
+  // nothing moved for `cap`, or `cap` passed with nothing in flight): what
+  // is inside the app when intake stops gets to finish. Returns 0 when it
+  // got quiet, else what was still in flight.
   uint64_t wait_quiet(std::chrono::steady_clock::time_point until,
                       std::chrono::nanoseconds cap);
 };

@@ -438,6 +438,8 @@ void bridge_service::count_drop(endpoint_runtime& ep, out_drop reason,
                                 uint64_t n) {
   ep.out_dropped[static_cast<size_t>(reason)] += n;
   ep.dropped.fetch_add(n, std::memory_order_relaxed);
+  // Also among the service's losses, which `troupe run` adds up.
+  count_lost("endpoint_" + std::string{detail::out_drop_name(reason)}, n);
 }
 
 void bridge_service::pop_pending(endpoint_runtime& ep) {

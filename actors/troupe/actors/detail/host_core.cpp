@@ -20,6 +20,14 @@
 
 namespace troupe::detail {
 
+namespace {
+
+constexpr const char* lost_metric = "troupe_service_messages_lost_total";
+constexpr const char* lost_help =
+  "Messages lost by this service (all its instances), by reason";
+
+} // namespace
+
 host_core::host_core(caf::scheduled_actor* self, service& impl,
                      service_options opts)
   : self_(self), impl_(impl), opts_(std::move(opts)),
@@ -35,10 +43,8 @@ host_core::host_core(caf::scheduled_actor* self, service& impl,
     "not_running", "unhandled",    "no_bus",
     "run_ended",   "held_at_stop", "no_subscriber"};
   for (size_t i = 0; i < lost_reasons; ++i)
-    lost_[i] = &opts_.metrics->counter(
-      "troupe_service_messages_lost_total",
-      "Messages lost by this service (all its instances), by reason",
-      {{"reason", lost_names[i]}});
+    lost_[i] = &opts_.metrics->counter(lost_metric, lost_help,
+                                       {{"reason", lost_names[i]}});
   // Named after CAF 0.18's caf.actor.processing-time.
   processing_ = &opts_.metrics->histogram(
     "troupe_service_processing_seconds",
@@ -92,6 +98,11 @@ void host_core::add_listener(const caf::actor& listener) {
 
 std::chrono::steady_clock::time_point host_core::clock_now() const noexcept {
   return self_->clock().now();
+}
+
+void host_core::count_lost(const std::string& reason, uint64_t n) {
+  opts_.metrics->counter(lost_metric, lost_help, {{"reason", reason}})
+    .inc(static_cast<double>(n));
 }
 
 void host_core::observe_processing(std::chrono::steady_clock::duration d) {

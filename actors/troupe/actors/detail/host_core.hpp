@@ -142,6 +142,9 @@ public:
   /// service's metrics by reason (kept across restarts), and in a log line
   /// at most once a second.
   void count_dropped(lost reason, const char* why, uint64_t n = 1);
+  /// Counts `n` lost for a reason of the service's own (see
+  /// service::count_lost); not in `messages_dropped`.
+  void count_lost(const std::string& reason, uint64_t n);
   /// Changes whenever a run ends (stop, failure): work of an earlier run
   /// compares its generation to this.
   uint64_t run_generation() const noexcept { return run_generation_; }
@@ -252,7 +255,8 @@ private:
   std::shared_ptr<caf::response_promise> take_ack();
   /// Sends `batch` to the bus as a request; `done` runs on its answer,
   /// with the number of items that matched no subscriber.
-  void request_publish(bus_batch batch, std::function<void(uint64_t)> done);
+  void request_publish(bus_batch batch,
+                       const std::function<void(uint64_t)>& done);
   /// Runs what waited while held back, until held back again.
   void resume();
   /// Drops what waited (the run ended): counted as lost, publishers told.

@@ -197,7 +197,7 @@ void host_core::send_credited(bus_batch b, std::function<void()> on_taken) {
 }
 
 void host_core::request_publish(bus_batch batch,
-                                std::function<void(uint64_t)> done) {
+                                const std::function<void(uint64_t)>& done) {
   // A request: the bus answers once every batch-taking subscriber handled
   // the items. `request` is a member of the typed actor classes; the host
   // only knows the scheduled_actor base, which has all a request needs.
