@@ -12,13 +12,7 @@ TROUPE="$(realpath "$1")"
 EXAMPLES="$2"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 
-PY=""
-for cand in /usr/bin/python3 python3; do
-  if "$cand" -c 'import zmq' 2>/dev/null; then PY="$cand"; break; fi
-done
-if [[ -z "$PY" ]]; then
-  echo "SKIP - no python3 with pyzmq (install python3-zmq)"; exit 0
-fi
+need_pyzmq
 
 "$TROUPE" check "$EXAMPLES/calls.toml" >"$WORK/check" 2>&1
 expect_eq "apps/examples/calls.toml checks out" "$?" "0"

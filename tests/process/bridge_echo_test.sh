@@ -10,13 +10,7 @@ EXAMPLES="$2"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 N=10000
 
-PY=""
-for cand in /usr/bin/python3 python3; do
-  if "$cand" -c 'import zmq' 2>/dev/null; then PY="$cand"; break; fi
-done
-if [[ -z "$PY" ]]; then
-  echo "SKIP - no python3 with pyzmq (install python3-zmq)"; exit 0
-fi
+need_pyzmq
 in_addr="tcp://127.0.0.1:$(free_port)"
 out_addr="tcp://127.0.0.1:$(free_port)"
 # No heartbeats: the out endpoint then sends exactly the echoed messages.

@@ -9,13 +9,7 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 
 # Debian's python3-zmq lives with /usr/bin/python3; a pyenv python3 on PATH
 # may not see it.
-PY=""
-for cand in /usr/bin/python3 python3; do
-  if "$cand" -c 'import zmq' 2>/dev/null; then PY="$cand"; break; fi
-done
-if [[ -z "$PY" ]]; then
-  echo "SKIP - no python3 with pyzmq (install python3-zmq)"; exit 0
-fi
+need_pyzmq
 
 in_port=$(free_port)
 out_port=$(free_port)

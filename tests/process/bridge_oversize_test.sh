@@ -11,27 +11,8 @@ EXAMPLES="$2"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 LIMIT_KB=$((128 * 1024)) # half the frame
 
-PY=""
-for cand in /usr/bin/python3 python3; do
-  if "$cand" -c 'import zmq' 2>/dev/null; then PY="$cand"; break; fi
-done
-if [[ -z "$PY" ]]; then
-  echo "SKIP - no python3 with pyzmq (install python3-zmq)"; exit 0
-fi
-in_addr="tcp://127.0.0.1:$(free_port)"
-out_addr="tcp://127.0.0.1:$(free_port)"
-http=$(free_port)
-"$TROUPE" run "$EXAMPLES/echo.toml" \
-  --set "services.bridge.endpoints.in.bind=$in_addr" \
-  --set "services.bridge.endpoints.out.bind=$out_addr" \
-  --set "control.http=127.0.0.1:$http" >"$WORK/out" 2>"$WORK/err" &
-pid=$!
-if ! wait_for_line "$WORK/err" "app 'echo' running" 20; then
-  kill -9 "$pid" 2>/dev/null
-  fail "app never reported running"; quote 20 "$WORK/err"
-  finish; exit 1
-fi
-pass "app running"
+need_pyzmq
+start_echo "$EXAMPLES/echo.toml"
 # Peak RSS is compared with the peak before the frame: an ASan build starts
 # at ~250 MB of shadow memory and runtime, a plain one at ~20 MB.
 base_kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")

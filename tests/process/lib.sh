@@ -79,6 +79,42 @@ asan_extra_kb() {
   if grep -qa __asan_init "$1"; then echo $((640 * 1024)); else echo 0; fi
 }
 
+# need_pyzmq: sets PY to a python3 that imports zmq, or skips the test
+# (exit 0 with a SKIP line) when there is none.
+need_pyzmq() {
+  PY=""
+  local cand
+  for cand in /usr/bin/python3 python3; do
+    if "$cand" -c 'import zmq' 2>/dev/null; then PY="$cand"; break; fi
+  done
+  if [[ -z "$PY" ]]; then
+    echo "SKIP - no python3 with pyzmq (install python3-zmq)"; exit 0
+  fi
+}
+
+# start_echo APP_FILE [--set ...]: runs the echo app with its `in` and `out`
+# endpoints and the control plane on free ports (in_addr, out_addr, http),
+# its output in $WORK/out and $WORK/err, its pid in `pid`; fails the test
+# when it does not report running.
+start_echo() {
+  local file="$1"
+  shift
+  in_addr="tcp://127.0.0.1:$(free_port)"
+  out_addr="tcp://127.0.0.1:$(free_port)"
+  http=$(free_port)
+  "$TROUPE" run "$file" \
+    --set "services.bridge.endpoints.in.bind=$in_addr" \
+    --set "services.bridge.endpoints.out.bind=$out_addr" \
+    --set "control.http=127.0.0.1:$http" "$@" >"$WORK/out" 2>"$WORK/err" &
+  pid=$!
+  if ! wait_for_line "$WORK/err" "app 'echo' running" 20; then
+    kill -9 "$pid" 2>/dev/null
+    fail "app never reported running"; quote 20 "$WORK/err"
+    finish; exit 1
+  fi
+  pass "app running"
+}
+
 finish() {
   echo "$passes passed, $failures failed"
   ((failures == 0))
