@@ -465,11 +465,24 @@ CAF_TEST(what a held back service kept is counted as lost when it stops) {
   auto text = metrics->render();
   CAF_CHECK(text.find("troupe_service_messages_lost_total{reason=\"held_at_"
                       "stop\"} 5") != std::string::npos);
-  // The processing-time histogram is registered with the service.
-  CAF_CHECK(text.find("troupe_service_processing_seconds_count") !=
-            std::string::npos);
+
   self->send(h, release_atom::value);
   run();
+}
+
+CAF_TEST(one dispatch in 16 is timed) {
+  auto metrics = std::make_shared<metric_registry>();
+  auto o = opts("a");
+  o.metrics = metrics;
+  auto a = spawn_service<emitter>(sys, o, 1);
+  start_ok(a); // on_configure and on_start: dispatches 1 and 2
+  CAF_CHECK(metrics->render().find("processing_seconds") == std::string::npos);
+  for (int i = 0; i < 32; ++i) // dispatches 3 to 34
+    self->send(a, burst_atom::value, std::string{"none.x"}, int32_t{1});
+  run();
+  CAF_CHECK(metrics->render().find(
+              "troupe_service_processing_seconds_count 2") !=
+            std::string::npos);
 }
 
 CAF_TEST(a service that takes what it publishes does not wait for itself) {

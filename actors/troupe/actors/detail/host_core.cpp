@@ -38,18 +38,6 @@ host_core::host_core(caf::scheduled_actor* self, service& impl,
   if (!opts_.metrics)
     opts_.metrics = std::make_shared<metric_registry>();
   publish_window_ = opts_.publish_window;
-  // In the registry, which outlives restarts: losses of every instance add up.
-  static constexpr const char* lost_names[lost_reasons] = {
-    "not_running", "unhandled",    "no_bus",
-    "run_ended",   "held_at_stop", "no_subscriber"};
-  for (size_t i = 0; i < lost_reasons; ++i)
-    lost_[i] = &opts_.metrics->counter(lost_metric, lost_help,
-                                       {{"reason", lost_names[i]}});
-  // Named after CAF 0.18's caf.actor.processing-time.
-  processing_ = &opts_.metrics->histogram(
-    "troupe_service_processing_seconds",
-    "Time a handler, task or hook took (one dispatch in 16 is timed)",
-    {1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1, 10});
   impl_.host_ = this;
   history_.push_back(state_change{opts_.name, service_state::initialized,
                                   service_state::initialized, "spawned",
@@ -100,12 +88,22 @@ std::chrono::steady_clock::time_point host_core::clock_now() const noexcept {
   return self_->clock().now();
 }
 
+counter& host_core::lost_counter(const std::string& reason) {
+  return opts_.metrics->counter(lost_metric, lost_help, {{"reason", reason}});
+}
+
 void host_core::count_lost(const std::string& reason, uint64_t n) {
-  opts_.metrics->counter(lost_metric, lost_help, {{"reason", reason}})
-    .inc(static_cast<double>(n));
+  lost_counter(reason).inc(static_cast<double>(n));
 }
 
 void host_core::observe_processing(std::chrono::steady_clock::duration d) {
+  // Registered at the first sample: an idle service pays nothing for it.
+  // Named after CAF 0.18's caf.actor.processing-time.
+  if (processing_ == nullptr)
+    processing_ = &opts_.metrics->histogram(
+      "troupe_service_processing_seconds",
+      "Time a handler, task or hook took (one dispatch in 16 is timed)",
+      {1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1, 10});
   processing_->observe(std::chrono::duration<double>(d).count());
 }
 

@@ -3,7 +3,6 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -145,6 +144,8 @@ public:
   /// Counts `n` lost for a reason of the service's own (see
   /// service::count_lost); not in `messages_dropped`.
   void count_lost(const std::string& reason, uint64_t n);
+  /// The lost counter for `reason` in the service's registry.
+  counter& lost_counter(const std::string& reason);
   /// Changes whenever a run ends (stop, failure): work of an earlier run
   /// compares its generation to this.
   uint64_t run_generation() const noexcept { return run_generation_; }
@@ -243,7 +244,9 @@ private:
   /// `on_taken` (may be empty) runs when it was taken, in the same run.
   void send_credited(bus_batch b, std::function<void()> on_taken = {});
   /// Whether deliveries and ticks must wait (held back, or others wait).
-  bool holding_back() const noexcept { return held_back_ || !held_.empty(); }
+  bool holding_back() const noexcept {
+    return held_back_ || held_next_ < held_.size();
+  }
   /// Delivers `b`; `ack` (may be null) answers its publisher afterwards.
   void dispatch_batch(const bus_batch& b,
                       std::shared_ptr<caf::response_promise> ack,
@@ -323,7 +326,10 @@ private:
   uint64_t unacked_ = 0;
   bool held_back_ = false;
   uint64_t held_back_times_ = 0;
-  std::deque<held_delivery> held_;
+  // A vector and the index of the next one, not a deque: a deque's first
+  // block would cost every idle service ~600 bytes.
+  std::vector<held_delivery> held_;
+  size_t held_next_ = 0;
   uint64_t held_messages_ = 0;
   std::vector<uint64_t> due_tasks_;
   std::array<counter*, lost_reasons> lost_{};

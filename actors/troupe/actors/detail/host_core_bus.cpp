@@ -126,9 +126,12 @@ delivery_hold host_core::hold_delivery() {
 
 void host_core::resume() {
   while (!held_back_ && state_ == service_state::running) {
-    if (!held_.empty()) {
-      auto h = std::move(held_.front());
-      held_.pop_front();
+    if (held_next_ < held_.size()) {
+      auto h = std::move(held_[held_next_++]);
+      if (held_next_ == held_.size()) {
+        held_.clear();
+        held_next_ = 0;
+      }
       held_messages_ -= h.batch.items.size();
       dispatch_batch(h.batch, std::move(h.ack), false);
     } else if (!due_tasks_.empty()) {
@@ -147,6 +150,7 @@ void host_core::drop_held() {
                   held_messages_);
   // Each publisher hears that its batch was taken (as lost, counted here).
   held_.clear();
+  held_next_ = 0;
   held_messages_ = 0;
   due_tasks_.clear();
   unacked_ = 0;

@@ -54,7 +54,15 @@ health_report host_core::health() const {
 
 void host_core::count_dropped(lost reason, const char* why, uint64_t n) {
   messages_dropped_ += n;
-  lost_[static_cast<size_t>(reason)]->inc(static_cast<double>(n));
+  // In the registry, which outlives restarts: losses of every instance add
+  // up. Registered at the first loss: an idle service pays nothing.
+  static constexpr const char* names[lost_reasons] = {
+    "not_running", "unhandled",    "no_bus",
+    "run_ended",   "held_at_stop", "no_subscriber"};
+  auto& c = lost_[static_cast<size_t>(reason)];
+  if (c == nullptr)
+    c = &lost_counter(names[static_cast<size_t>(reason)]);
+  c->inc(static_cast<double>(n));
   drops_since_log_ += n;
   // At most one line per second per service, with the count since the last.
   auto t = std::chrono::steady_clock::now();
