@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,10 @@ struct bus_item {
 struct bus_batch {
   /// The messages, in publishing order.
   std::vector<bus_item> items;
+  /// When the bus sent it to a subscriber (steady clock, nanoseconds since
+  /// its epoch; 0 when unknown): how long it waited in the subscriber's
+  /// mailbox (`troupe_service_mailbox_wait_seconds`).
+  int64_t sent_ns = 0;
 };
 
 } // namespace troupe

@@ -1,6 +1,7 @@
 #include "troupe/actors/topic_bus.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -44,6 +45,12 @@ struct bus_state {
 
 using bus_actor = caf::stateful_actor<bus_state>;
 
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+           std::chrono::steady_clock::now().time_since_epoch())
+    .count();
+}
+
 void send_outbox(bus_actor* self, bus_state::subscriber& s) {
   if (s.outbox.empty())
     return;
@@ -54,7 +61,7 @@ void send_outbox(bus_actor* self, bus_state::subscriber& s) {
     s.outbox.clear();
     return;
   }
-  bus_batch b{std::move(s.outbox)};
+  bus_batch b{std::move(s.outbox), now_ns()};
   s.outbox = {};
   s.outbox.reserve(b.items.size());
   self->send(s.handle, deliver_batch_atom::value, std::move(b));
@@ -85,7 +92,7 @@ void send_outbox_tracked(bus_actor* self, bus_state::subscriber& s,
     send_outbox(self, s);
     return;
   }
-  bus_batch b{std::move(s.outbox)};
+  bus_batch b{std::move(s.outbox), now_ns()};
   s.outbox = {};
   s.outbox.reserve(b.items.size());
   ++ack->waiting;

@@ -485,6 +485,26 @@ CAF_TEST(one dispatch in 16 is timed) {
             std::string::npos);
 }
 
+CAF_TEST(one bus batch in 16 has its mailbox wait timed) {
+  auto log = std::make_shared<log_t>();
+  auto metrics = std::make_shared<metric_registry>();
+  auto o = opts("sink");
+  o.metrics = metrics;
+  auto s = spawn_service<sink>(sys, o, log, "demo.");
+  start_ok(s);
+  for (int32_t i = 0; i < 32; ++i) {
+    self->send(bus, publish_atom::value, std::string{"demo.x"},
+               caf::make_message(tagged{1, i}, 0)); // two elements: unhandled
+    self->send(bus, publish_atom::value, std::string{"demo.x"},
+               caf::make_message(tagged{1, i}));
+    run(); // one batch of two per round
+  }
+  CAF_CHECK_EQUAL(log->seen.size(), 32u);
+  CAF_CHECK(metrics->render().find(
+              "troupe_service_mailbox_wait_seconds_count 2") !=
+            std::string::npos);
+}
+
 CAF_TEST(a service that takes what it publishes does not wait for itself) {
   auto log = std::make_shared<log_t>();
   auto l = spawn_service<looper>(sys, opts("looper", 1), log);

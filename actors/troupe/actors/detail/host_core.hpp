@@ -317,6 +317,10 @@ private:
   void observe_processing(std::chrono::steady_clock::duration d);
   uint64_t dispatches_ = 0;
   histogram* processing_ = nullptr;
+  /// Records how long a sampled bus batch waited in the mailbox.
+  void observe_mailbox_wait(int64_t sent_ns);
+  uint64_t batches_seen_ = 0;
+  histogram* mailbox_wait_ = nullptr;
 
   // publish credit: the outbox of the current dispatch, messages published
   // and not yet acknowledged, and what waits while held back

@@ -85,6 +85,8 @@ std::shared_ptr<caf::response_promise> host_core::take_ack() {
 }
 
 void host_core::deliver_batch(const bus_batch& b) {
+  if (b.sent_ns != 0 && (++batches_seen_ & (sample_every - 1)) == 0)
+    observe_mailbox_wait(b.sent_ns);
   if (state_ == service_state::running && holding_back()) {
     // The publisher's acknowledgement waits with the batch: it stays held
     // back in turn.
