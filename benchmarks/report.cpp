@@ -74,7 +74,7 @@ void print_table(const std::vector<result>& results) {
                std::to_string(r.lost->raw);
     for (auto& x : r.extras) {
       char buf[96];
-      std::snprintf(buf, sizeof(buf), "  %s %.3g vs %.3g", x.name.c_str(),
+      std::snprintf(buf, sizeof(buf), "  %s %.4g vs %.4g", x.name.c_str(),
                     x.troupe.median(), x.raw.median());
       notes += buf;
     }
