@@ -111,6 +111,19 @@ int run(int argc, char** argv) {
     ->check(CLI::Range(0, 1024).description(""))
     ->type_name("N")
     ->capture_default_str();
+  app
+    .add_option("--troupe", opts.troupe_path,
+                "The troupe executable echo.forward runs (default: troupe "
+                "beside troupe-bench, or ../apps/troupe in the build tree)")
+    ->type_name("PATH");
+#ifdef TROUPE_BENCH_ECHO_APP
+  opts.echo_app = TROUPE_BENCH_ECHO_APP;
+#endif
+  app
+    .add_option("--echo-app", opts.echo_app,
+                "The app file echo.forward runs with `troupe run`")
+    ->type_name("FILE")
+    ->capture_default_str();
   bool list = false;
   app.add_flag("--list", list,
                "List the scenarios (name, description) and exit; with "

@@ -179,9 +179,12 @@ struct flow_outcome {
 
 /// Sends "go", then steps until the last message arrived, or the sender is
 /// done and nothing came for `settle_time` (the rest is lost). Returns the
-/// rate over the time from "go" to the last arrival.
+/// rate over the time from "go" to the last arrival. Throws when the sender
+/// reports drops, unless `sender_may_drop` (a PUB sending past a stalled
+/// subscriber).
 flow_outcome receive_flow(rx_progress& p, line_channel& ch, const step_fn& step,
-                          pattern pat, const std::string& side);
+                          pattern pat, const std::string& side,
+                          bool sender_may_drop = false);
 
 /// One latency measurement: `warm` unrecorded round trips, then `n`
 /// recorded ones.

@@ -1,6 +1,7 @@
 // Bridge scenarios, the second process: `troupe-bench --peer ROLE ...`
 // (peer_process.hpp), started by the measuring side. It connects and sends
-// (raw-send, troupe-send) or echoes (raw-echo, troupe-echo), and talks to
+// (raw-send, troupe-send; binding, for bridge.slow_peer.pub: slow-pub-raw,
+// slow-pub-troupe) or echoes (raw-echo, troupe-echo), and talks to
 // its parent over a line channel: "ready", "go", "done sent=N dropped=N",
 // "quit".
 
@@ -97,6 +98,9 @@ private:
   uint64_t end_ = 0;
 };
 
+// The address argument that makes a sender bind instead of connect.
+const std::string bound = "bind";
+
 // Waits for "quit" (or the parent closing the channel).
 void await_quit(line_channel& ch) {
   for (;;) {
@@ -125,17 +129,26 @@ void warm_until_go(line_channel& ch, const std::function<void()>& warm) {
   }
 }
 
+// Connects to `addr`, or with `addr == bound` binds a free tcp port and
+// says "ready ADDRESS". A PUB blocks at the high-water mark (XPUB_NODROP),
+// like the bridge, unless `plain_pub` keeps ZMQ's default (drop for a full
+// subscriber).
 void raw_send(line_channel& ch, pattern pat, const std::string& addr,
-              size_t size, uint64_t n) {
+              size_t size, uint64_t n, bool plain_pub = false) {
   zmq::context_t ctx{1};
   zmq::socket_t sock{ctx, pat == pattern::push_pull ? zmq::socket_type::push
                                                     : zmq::socket_type::pub};
   sock.set(zmq::sockopt::sndhwm, hwm);
   sock.set(zmq::sockopt::linger, 1000);
-  if (pat == pattern::pub_sub)
-    sock.set(zmq::sockopt::xpub_nodrop, 1); // block at the HWM, like the bridge
-  sock.connect(addr);
-  ch.send("ready");
+  if (pat == pattern::pub_sub && !plain_pub)
+    sock.set(zmq::sockopt::xpub_nodrop, 1);
+  if (addr == bound) {
+    sock.bind("tcp://127.0.0.1:*");
+    ch.send("ready " + sock.get(zmq::sockopt::last_endpoint));
+  } else {
+    sock.connect(addr);
+    ch.send("ready");
+  }
   auto payload = make_payload(size, warm_seq);
   warm_until_go(ch, [&] {
     if (sock.send(zmq::buffer(data_topic),
@@ -152,17 +165,13 @@ void raw_send(line_channel& ch, pattern pat, const std::string& addr,
   await_quit(ch);
 }
 
-void troupe_send(line_channel& ch, pattern pat, const std::string& addr,
-                 size_t size, uint64_t n, int threads, bool bulk) {
-  node nd{
-    threads,
-    config::table{
-      {"out", endpoint({{"socket", pat == pattern::push_pull ? "push" : "pub"},
-                        {"connect", config::list{addr}},
-                        {"codec", "raw"},
-                        {"topics", config::list{"bench."}}})}}};
+// Publishes through the bridge's endpoint "out" (`out_ep`); with
+// `announce`, says "ready ADDRESS" with the address it bound.
+void troupe_send(line_channel& ch, config::table out_ep, size_t size,
+                 uint64_t n, int threads, bool bulk, bool announce = false) {
+  node nd{threads, config::table{{"out", std::move(out_ep)}}};
   auto src = nd.add<source_service>("source", data_topic, size, bulk);
-  ch.send("ready");
+  ch.send(announce ? "ready " + nd.address("out") : std::string{"ready"});
   uint64_t warm = 0;
   warm_until_go(ch, [&] {
     caf::anon_send(src, warm_atom::value);
@@ -270,13 +279,30 @@ int peer_main(const std::vector<std::string>& argv) {
     if (role == "raw-send")
       raw_send(ch, parse_pattern(arg(1)), arg(2), num(3), num(4));
     else if (role == "troupe-send")
-      troupe_send(ch, parse_pattern(arg(1)), arg(2), num(3), num(4),
-                  static_cast<int>(num(5)), arg(6) == "bulk");
+      troupe_send(
+        ch,
+        endpoint(
+          {{"socket",
+            parse_pattern(arg(1)) == pattern::push_pull ? "push" : "pub"},
+           {"connect", config::list{arg(2)}},
+           {"codec", "raw"},
+           {"topics", config::list{"bench."}}}),
+        num(3), num(4), static_cast<int>(num(5)), arg(6) == "bulk");
+    else if (role == "slow-pub-raw")
+      raw_send(ch, pattern::pub_sub, bound, num(1), num(2), true);
+    else if (role == "slow-pub-troupe")
+      // Default settings but the address: hwm, on_full, stall_timeout.
+      troupe_send(ch,
+                  endpoint({{"socket", "pub"},
+                            {"bind", "tcp://127.0.0.1:*"},
+                            {"codec", "raw"},
+                            {"topics", config::list{"bench."}}}),
+                  num(1), num(2), static_cast<int>(num(3)), false, true);
     else if (role == "raw-echo")
       raw_echo(ch, arg(1), arg(2));
     else if (role == "troupe-echo")
       troupe_echo(ch, arg(1), arg(2), static_cast<int>(num(3)));
-    else
+    else if (!echo_peer(argv, ch)) // echo_forward.cpp
       throw std::runtime_error("unknown role");
     return 0;
   } catch (const std::exception& e) {

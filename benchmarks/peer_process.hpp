@@ -73,6 +73,9 @@ public:
 
   line_channel& channel() { return channel_; }
 
+  /// The child's process id (-1 once it was reaped).
+  pid_t pid() const { return pid_; }
+
   /// Sends `quit`, closes the channel and waits up to `timeout` for the
   /// child to exit. Throws when it exits with a failure status or does not
   /// exit in time (then it is killed).

@@ -72,6 +72,12 @@ void print_table(const std::vector<result>& results) {
     if (r.lost)
       notes += "  lost " + std::to_string(r.lost->troupe) + " vs " +
                std::to_string(r.lost->raw);
+    for (auto& x : r.extras) {
+      char buf[96];
+      std::snprintf(buf, sizeof(buf), "  %s %.4g vs %.4g", x.name.c_str(),
+                    x.troupe.median(), x.raw.median());
+      notes += buf;
+    }
     std::printf("%-34s %24s %24s %6.2f  %s%s%s\n", r.name.c_str(),
                 cell(r.troupe).c_str(), cell(r.raw).c_str(), r.ratio(),
                 r.unit.c_str(), r.higher_is_better ? "" : " (lower is better)",
@@ -150,6 +156,17 @@ void write_json(const std::vector<result>& results, const machine_info& m,
     }
     if (r.lost)
       s["lost"] = {{"troupe", r.lost->troupe}, {"raw", r.lost->raw}};
+    if (!r.extras.empty()) {
+      auto& xs = s["extras"] = nlohmann::json::array();
+      for (auto& x : r.extras)
+        xs.push_back({{"name", x.name},
+                      {"troupe", x.troupe.median()},
+                      {"raw", x.raw.median()},
+                      {"troupe_min", x.troupe.min()},
+                      {"troupe_max", x.troupe.max()},
+                      {"raw_min", x.raw.min()},
+                      {"raw_max", x.raw.max()}});
+    }
     doc["scenarios"].push_back(std::move(s));
   }
   std::ofstream out{path};

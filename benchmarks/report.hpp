@@ -22,6 +22,15 @@ struct loss_count {
   uint64_t raw = 0;
 };
 
+/// A further figure of a scenario, per side, beside its main one (e.g. a
+/// process's peak RSS).
+struct side_figure {
+  /// What it is, with its unit, e.g. "sender peak RSS MB".
+  std::string name;
+  samples troupe;
+  samples raw;
+};
+
 /// One scenario's result: troupe beside its raw baseline.
 struct result {
   std::string name;
@@ -38,6 +47,9 @@ struct result {
   /// included); set by scenarios that count loss, written to the JSON as
   /// "lost": {"troupe": N, "raw": N}.
   std::optional<loss_count> lost;
+  /// Further figures, measured in the same repetitions; the table gives
+  /// their medians, the JSON ("extras") medians, minima and maxima.
+  std::vector<side_figure> extras;
   /// troupe / raw on the medians.
   double ratio() const;
 };
@@ -49,6 +61,10 @@ struct run_options {
   int repetitions = 5;
   /// CAF scheduler worker threads; 0 keeps CAF's default (max(cores, 4)).
   int threads = 0;
+  /// The troupe executable for echo.forward; empty: found beside this one.
+  std::string troupe_path;
+  /// The app file echo.forward runs.
+  std::string echo_app;
 };
 
 /// Where the numbers were measured.
@@ -80,8 +96,8 @@ void print_table(const std::vector<result>& results);
 ///  "ratio", "higher_is_better", ...}]}. `troupe` and `raw` are medians; each
 /// scenario also carries `troupe_min`, `troupe_max`, `raw_min`, `raw_max`,
 /// `repetitions` and `workload`, and where set `payload_bytes`,
-/// `troupe_mb_s`, `raw_mb_s` and `lost`. Throws `std::runtime_error` when
-/// `path` cannot be written.
+/// `troupe_mb_s`, `raw_mb_s`, `lost` and `extras`. Throws `std::runtime_error`
+/// when `path` cannot be written.
 void write_json(const std::vector<result>& results, const machine_info& m,
                 const std::string& path);
 

@@ -84,13 +84,28 @@ inline std::vector<scenario> local_scenarios() {
 /// between two processes (bridge_scenarios.cpp).
 std::vector<scenario> bridge_scenarios();
 
+/// A PUB endpoint with a stalled subscriber beside a live one, vs a raw
+/// cppzmq PUB with the same two (slow_peer.cpp).
+std::vector<scenario> slow_peer_scenarios();
+
+/// `troupe run apps/examples/echo.toml` as a forwarder between two
+/// processes, vs a raw cppzmq forwarder (echo_forward.cpp).
+std::vector<scenario> echo_scenarios();
+
 /// Every scenario troupe-bench knows, in the order they run.
 inline std::vector<scenario> all_scenarios() {
   auto all = local_scenarios();
-  for (auto& s : bridge_scenarios())
-    all.push_back(std::move(s));
+  for (auto* more : {&bridge_scenarios, &slow_peer_scenarios, &echo_scenarios})
+    for (auto& s : more())
+      all.push_back(std::move(s));
   return all;
 }
+
+class line_channel;
+
+/// Runs the peer roles of echo.forward (`argv[0]`: echo-send, raw-forward)
+/// on `ch`; returns false for any other role.
+bool echo_peer(const std::vector<std::string>& argv, line_channel& ch);
 
 /// The second process of the bridge scenarios: `troupe-bench --peer ROLE
 /// ...`, started by the measuring process (see peer_process.hpp). `argv[0]`
