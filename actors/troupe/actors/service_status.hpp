@@ -54,8 +54,9 @@ struct service_status {
   uint64_t held_back_times = 0;
   /// Bus messages waiting for the service while it is held back.
   uint64_t held_messages = 0;
-  /// Messages in the actor's mailbox when the status was taken (behind the
-  /// status request itself).
+  /// Messages in the actor's mailbox when the status was taken, as CAF
+  /// last moved them out of its inbox (an approximation: messages that
+  /// arrived since are not counted until the actor fetches them).
   uint64_t mailbox_size = 0;
   /// The latest error text, empty when none.
   std::string last_error;

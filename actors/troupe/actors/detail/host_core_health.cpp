@@ -29,7 +29,10 @@ service_status host_core::status() const {
   st.held_back = held_back_;
   st.held_back_times = held_back_times_;
   st.held_messages = held_messages_;
-  st.mailbox_size = self_->mailbox().size();
+  // Not mailbox().size(): its fetch_more() changes the queue that CAF is
+  // working through while this handler runs (ASan caught it). The queue's
+  // own count is what CAF last moved out of its inbox and has not handled.
+  st.mailbox_size = self_->mailbox().queue().total_task_size();
   st.last_error = last_error_;
   st.stopped_hard = stopped_hard_;
   st.history.assign(history_.begin(), history_.end());
