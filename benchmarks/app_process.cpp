@@ -98,6 +98,7 @@ app_process::app_process(const std::string& exe,
   std::vector<std::string> all{exe};
   all.insert(all.end(), args.begin(), args.end());
   std::vector<char*> argv;
+  argv.reserve(all.size() + 1);
   for (auto& a : all)
     argv.push_back(a.data());
   argv.push_back(nullptr);

@@ -480,9 +480,9 @@ CAF_TEST(one dispatch in 16 is timed) {
   for (int i = 0; i < 32; ++i) // dispatches 3 to 34
     self->send(a, burst_atom::value, std::string{"none.x"}, int32_t{1});
   run();
-  CAF_CHECK(metrics->render().find(
-              "troupe_service_processing_seconds_count 2") !=
-            std::string::npos);
+  CAF_CHECK(
+    metrics->render().find("troupe_service_processing_seconds_count 2") !=
+    std::string::npos);
 }
 
 CAF_TEST(one bus batch in 16 has its mailbox wait timed) {
@@ -500,9 +500,9 @@ CAF_TEST(one bus batch in 16 has its mailbox wait timed) {
     run(); // one batch of two per round
   }
   CAF_CHECK_EQUAL(log->seen.size(), 32u);
-  CAF_CHECK(metrics->render().find(
-              "troupe_service_mailbox_wait_seconds_count 2") !=
-            std::string::npos);
+  CAF_CHECK(
+    metrics->render().find("troupe_service_mailbox_wait_seconds_count 2") !=
+    std::string::npos);
 }
 
 CAF_TEST(a service that takes what it publishes does not wait for itself) {

@@ -99,8 +99,8 @@ void host_core::observe_mailbox_wait(int64_t sent_ns) {
   auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
                std::chrono::steady_clock::now().time_since_epoch())
                .count();
-  mailbox_wait_->observe(static_cast<double>(std::max<int64_t>(0, now - sent_ns)) *
-                         1e-9);
+  mailbox_wait_->observe(
+    static_cast<double>(std::max<int64_t>(0, now - sent_ns)) * 1e-9);
 }
 
 counter& host_core::lost_counter(const std::string& reason) {
