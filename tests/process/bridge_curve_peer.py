@@ -46,10 +46,12 @@ def client(secret=None, public=None):
 
 
 def connect_and_wait(s, events):
-    """Connects `s` with a monitor in place; returns the first event."""
+    """Connects `s` with a monitor in place; returns the first event (None
+    after 30 s: a generous wait for a loaded sanitizer run, where 10 s once
+    passed without the plaintext client's handshake failure)."""
     mon = s.get_monitor_socket(events)
     s.connect(IN)
-    if not mon.poll(10000):
+    if not mon.poll(30000):
         return None
     return recv_monitor_message(mon)["event"]
 
