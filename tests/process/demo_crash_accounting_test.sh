@@ -27,23 +27,8 @@ done
 if [[ -z "$PY" ]]; then
   echo "SKIP - no python3"; exit 0
 fi
-jobs=$(free_port) results=$(free_port) stats=$(free_port) http=$(free_port)
+start_demo "$APPS" --set services.aggregator.report_interval=1h
 url="http://127.0.0.1:$http"
-"$TROUPE" run "$APPS/demo/demo.toml" \
-  --set services.aggregator.report_interval=1h \
-  --set "services.controller_bridge.endpoints.jobs.bind=tcp://127.0.0.1:$jobs" \
-  --set "services.controller_bridge.endpoints.results.bind=tcp://127.0.0.1:$results" \
-  --set "services.controller_bridge.endpoints.stats.bind=tcp://127.0.0.1:$stats" \
-  --set "services.worker_bridge.endpoints.jobs.connect=[\"tcp://127.0.0.1:$jobs\"]" \
-  --set "services.worker_bridge.endpoints.results.connect=[\"tcp://127.0.0.1:$results\"]" \
-  --set "control.http=127.0.0.1:$http" >"$WORK/out" 2>"$WORK/err" &
-pid=$!
-if ! wait_for_line "$WORK/err" "app 'demo' running" 30; then
-  kill -9 "$pid" 2>/dev/null
-  fail "app never reported running"; quote 20 "$WORK/err"
-  finish; exit 1
-fi
-pass "app running"
 
 # Generous: worker0 throws every 5,000 of its jobs (about every 10 s at the
 # default 2,000 jobs/s over four workers), worker1 every 7,000.

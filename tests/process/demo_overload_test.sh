@@ -21,23 +21,9 @@ PY=""
 for cand in /usr/bin/python3 python3; do
   if "$cand" -c 'import json' 2>/dev/null; then PY="$cand"; break; fi
 done
-jobs=$(free_port) results=$(free_port) stats=$(free_port) http=$(free_port)
-"$TROUPE" run "$APPS/demo/demo.toml" --set services.generator.rate=500000 \
+start_demo "$APPS" --set services.generator.rate=500000 \
   --set services.worker0.fail_every=0 --set services.worker1.fail_every=0 \
-  --set services.worker2.fail_every=0 --set services.worker3.fail_every=0 \
-  --set "services.controller_bridge.endpoints.jobs.bind=tcp://127.0.0.1:$jobs" \
-  --set "services.controller_bridge.endpoints.results.bind=tcp://127.0.0.1:$results" \
-  --set "services.controller_bridge.endpoints.stats.bind=tcp://127.0.0.1:$stats" \
-  --set "services.worker_bridge.endpoints.jobs.connect=[\"tcp://127.0.0.1:$jobs\"]" \
-  --set "services.worker_bridge.endpoints.results.connect=[\"tcp://127.0.0.1:$results\"]" \
-  --set "control.http=127.0.0.1:$http" >"$WORK/out" 2>"$WORK/err" &
-pid=$!
-if ! wait_for_line "$WORK/err" "app 'demo' running" 30; then
-  kill -9 "$pid" 2>/dev/null
-  fail "app never reported running"; quote 20 "$WORK/err"
-  finish; exit 1
-fi
-pass "app running"
+  --set services.worker2.fail_every=0 --set services.worker3.fail_every=0
 
 # done: the aggregator's latest "N done" (results, not failed ones).
 done_count() {

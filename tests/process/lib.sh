@@ -107,7 +107,30 @@ start_echo() {
     --set "services.bridge.endpoints.out.bind=$out_addr" \
     --set "control.http=127.0.0.1:$http" "$@" >"$WORK/out" 2>"$WORK/err" &
   pid=$!
-  if ! wait_for_line "$WORK/err" "app 'echo' running" 20; then
+  await_running echo 20
+}
+
+# start_demo APPS_DIR [--set ...]: runs apps/demo/demo.toml with every port
+# free (jobs, results, stats, http), like start_echo.
+start_demo() {
+  local apps="$1"
+  shift
+  jobs=$(free_port) results=$(free_port) stats=$(free_port) http=$(free_port)
+  "$TROUPE" run "$apps/demo/demo.toml" "$@" \
+    --set "services.controller_bridge.endpoints.jobs.bind=tcp://127.0.0.1:$jobs" \
+    --set "services.controller_bridge.endpoints.results.bind=tcp://127.0.0.1:$results" \
+    --set "services.controller_bridge.endpoints.stats.bind=tcp://127.0.0.1:$stats" \
+    --set "services.worker_bridge.endpoints.jobs.connect=[\"tcp://127.0.0.1:$jobs\"]" \
+    --set "services.worker_bridge.endpoints.results.connect=[\"tcp://127.0.0.1:$results\"]" \
+    --set "control.http=127.0.0.1:$http" >"$WORK/out" 2>"$WORK/err" &
+  pid=$!
+  await_running demo 30
+}
+
+# await_running APP SECONDS: waits until app APP (pid in `pid`) logs that it
+# runs; otherwise kills it, fails the test and exits.
+await_running() {
+  if ! wait_for_line "$WORK/err" "app '$1' running" "$2"; then
     kill -9 "$pid" 2>/dev/null
     fail "app never reported running"; quote 20 "$WORK/err"
     finish; exit 1
