@@ -1,4 +1,4 @@
-// The bridge's stats JSON as /metrics families, line by line.
+// The framework's per-service families for /metrics, line by line.
 
 #include <gtest/gtest.h>
 
@@ -22,78 +22,43 @@ std::vector<std::string> lines_of(const std::string& text, const char* part) {
 
 } // namespace
 
-TEST(app_metrics, bridge_stats_become_labelled_families) {
-  auto stats = R"({"endpoints": [
-    {"name": "in", "socket": "pull", "received": 7, "in_flight": 2,
-     "window": 16, "malformed": {"bad_json": 3}},
-    {"name": "rpc", "socket": "dealer", "sent": 5, "calls": 6, "replies": 4,
-     "failures": 1, "in_flight": 1,
-     "dropped_by_reason": {"late_reply": 1, "queue_full": 0}},
-    {"name": "out", "socket": "pub", "dropped": 3, "queued": 2,
-     "queued_bytes": 40, "max_queued": 10, "max_queued_bytes": 1000,
-     "dropped_by_reason": {"queue_full": 1, "slow_subscriber": 2}}],
-    "peers": [{"src": "p1", "alive": true}]})";
+TEST(app_metrics, service_statuses_become_labelled_families) {
+  troupe::service_status a;
+  a.name = "gen";
+  a.state = troupe::service_state::running;
+  a.messages_out = 12;
+  a.publish_unacked = 3;
+  a.held_back = true;
+  troupe::service_status b;
+  b.name = "sink";
+  b.state = troupe::service_state::stopped;
+  b.health = troupe::health_status::unhealthy;
+  b.restarts = 2;
   troupe::exposition_writer w;
-  troupe::app::write_bridge_metrics(w, "br", stats);
+  troupe::app::write_service_metrics(w, {a, b});
   auto text = w.str();
   using v = std::vector<std::string>;
+  EXPECT_EQ(lines_of(text, "troupe_service_up{"),
+            (v{R"(troupe_service_up{service="gen"} 1)",
+               R"(troupe_service_up{service="sink"} 0)"}));
+  EXPECT_EQ(lines_of(text, "troupe_service_healthy{"),
+            (v{R"(troupe_service_healthy{service="gen"} 1)",
+               R"(troupe_service_healthy{service="sink"} 0)"}));
   EXPECT_EQ(
-    lines_of(text, "troupe_bridge_in_flight{"),
-    (v{
-      R"(troupe_bridge_in_flight{service="br",endpoint="in",socket="pull"} 2)",
-      R"(troupe_bridge_in_flight{service="br",endpoint="rpc",socket="dealer"} 1)"}));
+    lines_of(text, "troupe_service_state{service=\"sink\",state=\"stopped\"}"),
+    (v{R"(troupe_service_state{service="sink",state="stopped"} 1)"}));
   EXPECT_EQ(
-    lines_of(text, "troupe_bridge_window{"),
-    (v{
-      R"(troupe_bridge_window{service="br",endpoint="in",socket="pull"} 16)"}));
+    lines_of(text, "troupe_service_state{service=\"sink\",state=\"running\"}"),
+    (v{R"(troupe_service_state{service="sink",state="running"} 0)"}));
   EXPECT_EQ(
-    lines_of(text, "troupe_bridge_calls_total{"),
-    (v{
-      R"(troupe_bridge_calls_total{service="br",endpoint="rpc",socket="dealer"} 6)"}));
-  EXPECT_EQ(
-    lines_of(text, "troupe_bridge_call_dropped_total{"),
-    (v{
-      R"(troupe_bridge_call_dropped_total{service="br",endpoint="rpc",socket="dealer",reason="late_reply"} 1)",
-      R"(troupe_bridge_call_dropped_total{service="br",endpoint="rpc",socket="dealer",reason="queue_full"} 0)"}));
-  // Every endpoint's drops by reason; call reasons also under their old
-  // name, for calls only.
-  EXPECT_EQ(
-    lines_of(text, "troupe_bridge_dropped_total{"),
-    (v{
-      R"(troupe_bridge_dropped_total{service="br",endpoint="rpc",socket="dealer",reason="late_reply"} 1)",
-      R"(troupe_bridge_dropped_total{service="br",endpoint="rpc",socket="dealer",reason="queue_full"} 0)",
-      R"(troupe_bridge_dropped_total{service="br",endpoint="out",socket="pub",reason="queue_full"} 1)",
-      R"(troupe_bridge_dropped_total{service="br",endpoint="out",socket="pub",reason="slow_subscriber"} 2)"}));
-  EXPECT_EQ(
-    lines_of(text, "troupe_bridge_queued{"),
-    (v{R"(troupe_bridge_queued{service="br",endpoint="out",socket="pub"} 2)"}));
-  EXPECT_EQ(
-    lines_of(text, "troupe_bridge_queued_bytes{"),
-    (v{
-      R"(troupe_bridge_queued_bytes{service="br",endpoint="out",socket="pub"} 40)"}));
-  EXPECT_EQ(
-    lines_of(text, "troupe_bridge_max_queued{"),
-    (v{
-      R"(troupe_bridge_max_queued{service="br",endpoint="out",socket="pub"} 10)"}));
-  EXPECT_EQ(
-    lines_of(text, "troupe_bridge_max_queued_bytes{"),
-    (v{
-      R"(troupe_bridge_max_queued_bytes{service="br",endpoint="out",socket="pub"} 1000)"}));
-  EXPECT_EQ(
-    lines_of(text, "troupe_bridge_malformed_total{"),
-    (v{
-      R"(troupe_bridge_malformed_total{service="br",endpoint="in",socket="pull",reason="bad_json"} 3)"}));
-  EXPECT_EQ(lines_of(text, "troupe_bridge_peer_alive{"),
-            (v{R"(troupe_bridge_peer_alive{service="br",peer="p1"} 1)"}));
+    lines_of(text, "troupe_service_messages_out_total{service=\"gen\"}"),
+    (v{R"(troupe_service_messages_out_total{service="gen"} 12)"}));
+  EXPECT_EQ(lines_of(text, "troupe_service_publish_unacked{service=\"gen\"}"),
+            (v{R"(troupe_service_publish_unacked{service="gen"} 3)"}));
+  EXPECT_EQ(lines_of(text, "troupe_service_held_back{service=\"gen\"}"),
+            (v{R"(troupe_service_held_back{service="gen"} 1)"}));
+  EXPECT_EQ(lines_of(text, "troupe_service_restarts_total{service=\"sink\"}"),
+            (v{R"(troupe_service_restarts_total{service="sink"} 2)"}));
   // Every family has its header once.
-  EXPECT_EQ(lines_of(text, "# TYPE troupe_bridge_window gauge").size(), 1u);
-  EXPECT_EQ(
-    lines_of(text, "# TYPE troupe_bridge_call_dropped_total counter").size(),
-    1u);
-}
-
-TEST(app_metrics, text_that_is_not_stats_json_writes_nothing) {
-  troupe::exposition_writer w;
-  troupe::app::write_bridge_metrics(w, "br", "not json");
-  EXPECT_EQ(w.str(), "");
+  EXPECT_EQ(lines_of(text, "# TYPE troupe_service_up gauge").size(), 1u);
 }

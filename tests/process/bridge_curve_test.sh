@@ -28,8 +28,10 @@ expect_eq "keygen never replaces a key" "$?" "1"
 
 in_addr="tcp://127.0.0.1:$(free_port)"
 out_addr="tcp://127.0.0.1:$(free_port)"
+http=$(free_port)
 ep=services.bridge.endpoints.in
 "$TROUPE" run "$EXAMPLES/echo.toml" \
+  --set "control.http=127.0.0.1:$http" \
   --set "$ep.bind=$in_addr" \
   --set "services.bridge.endpoints.out.bind=$out_addr" \
   --set "$ep.curve_secret_key_file=$WORK/server.key" \
@@ -48,6 +50,15 @@ if timeout 60 "$PY" "$HERE/bridge_curve_peer.py" "$in_addr" "$out_addr" \
   pass "python clients: $(grep -c '^ok' "$WORK/peer") checks"
 else
   fail "python clients:"; quote "$WORK/peer"
+fi
+
+# The refusals reach /metrics of the running app, not only the final stats.
+denied=$(curl -s --max-time 10 "http://127.0.0.1:$http/metrics" |
+  sed -n 's/^troupe_bridge_auth_denied_total{service="bridge",endpoint="in",socket="pull"} //p')
+if [[ "$denied" =~ ^[0-9]+$ ]] && ((denied >= 1)); then
+  pass "/metrics counts CURVE refusals: troupe_bridge_auth_denied_total = $denied"
+else
+  fail "/metrics has no troupe_bridge_auth_denied_total >= 1 for 'in' (got '$denied')"
 fi
 
 kill -TERM "$pid"

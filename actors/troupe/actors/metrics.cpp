@@ -341,8 +341,32 @@ troupe::histogram& metric_registry::histogram(const std::string& name,
   return *s.h;
 }
 
+void metric_registry::add_collector(
+  std::string key, std::function<void(exposition_writer&)> fn) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  for (auto& [k, f] : collectors_)
+    if (k == key) {
+      f = std::move(fn);
+      return;
+    }
+  collectors_.emplace_back(std::move(key), std::move(fn));
+}
+
+void metric_registry::remove_collector(const std::string& key) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  collectors_.erase(std::remove_if(collectors_.begin(), collectors_.end(),
+                                   [&key](auto& c) { return c.first == key; }),
+                    collectors_.end());
+}
+
 void metric_registry::write(exposition_writer& w) const {
   std::lock_guard<std::mutex> guard{mtx_};
+  write_families(w);
+  for (auto& c : collectors_)
+    c.second(w);
+}
+
+void metric_registry::write_families(exposition_writer& w) const {
   for (auto& f : families_) {
     if (!w.family(f->name, f->help, f->type))
       continue;

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -214,7 +215,22 @@ public:
   std::vector<std::pair<metric_labels, double>>
   values(const std::string& name) const;
 
-  /// Writes every family, in registration order, to `w`.
+  /// Figures a part keeps itself (counters a thread updates as atomics,
+  /// say) and reports at every `write`, as Prometheus clients' collectors
+  /// do: `fn` declares its families on the writer and writes their samples.
+  /// It runs under the registry's lock on whichever thread writes (the
+  /// control plane's): it may read only what is safe to read from there.
+  /// Replaces the collector registered under `key`, if any.
+  void add_collector(std::string key,
+                     std::function<void(exposition_writer&)> fn);
+
+  /// Removes the collector `key` (nothing if there is none). Once this
+  /// returns, no `write` runs it any more: remove it before what it reads
+  /// goes away.
+  void remove_collector(const std::string& key);
+
+  /// Writes every family, in registration order, then what each collector
+  /// writes, to `w`.
   void write(exposition_writer& w) const;
 
   /// Returns the exposition text, with `extra` on every sample.
@@ -226,8 +242,13 @@ private:
   family& find_or_add(const std::string& name, const std::string& help,
                       metric_type type);
 
+  // `write` without the collectors; the lock is held.
+  void write_families(exposition_writer& w) const;
+
   mutable std::mutex mtx_;
   std::vector<std::unique_ptr<family>> families_;
+  std::vector<std::pair<std::string, std::function<void(exposition_writer&)>>>
+    collectors_;
 };
 
 } // namespace troupe

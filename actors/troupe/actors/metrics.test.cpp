@@ -206,3 +206,33 @@ CAF_TEST(concurrent increments from two threads sum exactly) {
   CAF_CHECK_EQUAL(buckets.front(), 2u * 11 * (n / 20));
   CAF_CHECK_EQUAL(h.sum(), 2.0 * n / 20 * 190);
 }
+
+CAF_TEST(collectors write after the families and can be replaced or removed) {
+  troupe::metric_registry reg;
+  reg.counter("jobs_total", "Jobs").inc(2);
+  int reads = 0;
+  auto collector = [&reads](int v) {
+    return [&reads, v](troupe::exposition_writer& w) {
+      ++reads;
+      w.family("kept_total", "Kept by someone else",
+               troupe::metric_type::counter);
+      w.sample({{"part", "x"}}, v);
+    };
+  };
+  reg.add_collector("x", collector(5));
+  CAF_CHECK_EQUAL(reg.render({{"service", "s"}}),
+                  "# HELP jobs_total Jobs\n"
+                  "# TYPE jobs_total counter\n"
+                  "jobs_total{service=\"s\"} 2\n"
+                  "# HELP kept_total Kept by someone else\n"
+                  "# TYPE kept_total counter\n"
+                  "kept_total{service=\"s\",part=\"x\"} 5\n");
+  reg.add_collector("x", collector(7)); // replaces, not adds
+  auto text = reg.render();
+  CAF_CHECK(text.find("kept_total{part=\"x\"} 7\n") != std::string::npos);
+  CAF_CHECK(text.find("} 5\n") == std::string::npos);
+  CAF_CHECK_EQUAL(reads, 2);
+  reg.remove_collector("x");
+  CAF_CHECK(reg.render().find("kept_total") == std::string::npos);
+  CAF_CHECK_EQUAL(reads, 2);
+}

@@ -1,7 +1,8 @@
 #pragma once
 
 // The framework's own metrics for /metrics: one family per service counter
-// (labelled by service), and the bridge's per-endpoint counters. No CAF.
+// (labelled by service). What a service counts itself, the bridge's
+// endpoints included, is in its metric_registry. No CAF.
 
 #include <string>
 #include <vector>
@@ -19,13 +20,5 @@ namespace troupe::app {
 /// restarts, in-flight work and uptime.
 void write_service_metrics(exposition_writer& w,
                            const std::vector<service_status>& sts);
-
-/// Writes `troupe_bridge_*` families from a bridge's stats JSON (see
-/// bridge_service::stats_json): per endpoint received, sent, dropped,
-/// queued, gaps, timeouts, error replies, in flight and window, calls
-/// (replies, failures, drops by reason), malformed input by reason; per
-/// peer whether it is alive. Ignores text that is not such JSON.
-void write_bridge_metrics(exposition_writer& w, const std::string& service,
-                          const std::string& stats_json);
 
 } // namespace troupe::app

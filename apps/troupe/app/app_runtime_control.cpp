@@ -10,7 +10,6 @@
 #include "troupe/app/app_runtime.hpp"
 #include "troupe/app/app_runtime_impl.hpp"
 #include "troupe/app/status_json.hpp"
-#include "troupe/bridge/bridge_service.hpp"
 #include "troupe/config/layered_config.hpp"
 #include "troupe/config/schema.hpp"
 
@@ -100,17 +99,12 @@ std::string app_runtime::metrics_text() {
   exposition_writer w;
   auto xs = d.children();
   std::vector<service_status> sts;
-  std::vector<std::pair<std::string, std::string>> bridges;
-  for (auto& ci : xs) {
+  sts.reserve(xs.size());
+  for (auto& ci : xs)
     sts.push_back(d.status_of(ci));
-    if (ci.type == "bridge" && ci.handle)
-      if (auto js = ask<std::string>(d.sys, ci.handle, d.timeout,
-                                     bridge::stats_atom::value))
-        bridges.emplace_back(ci.name, std::move(*js));
-  }
   write_service_metrics(w, sts);
-  for (auto& [name, text] : bridges)
-    write_bridge_metrics(w, name, text);
+  // Everything else (a service's own metrics, the bridge's endpoints) is
+  // in the services' registries.
   std::lock_guard<std::mutex> guard{d.mtx};
   for (auto& [name, reg] : d.registries) {
     w.extra_labels({{"service", name}});

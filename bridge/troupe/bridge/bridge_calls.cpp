@@ -81,6 +81,7 @@ bool bridge_service::on_call(const std::string& topic,
     case full_policy::drop_oldest: {
       auto oldest = ep->calls_waiting.front();
       ep->calls_waiting.pop_front();
+      ep->calls_waiting_n = ep->calls_waiting.size();
       drop_call(oldest, call_drop::queue_full);
       break;
     }
@@ -89,6 +90,7 @@ bool bridge_service::on_call(const std::string& topic,
     }
   }
   ep->calls_waiting.push_back(id);
+  ep->calls_waiting_n = ep->calls_waiting.size();
   return true;
 }
 
@@ -120,6 +122,7 @@ void bridge_service::pump_calls(endpoint_runtime& ep) {
          !ep.calls_waiting.empty()) {
     auto id = ep.calls_waiting.front();
     ep.calls_waiting.pop_front();
+    ep.calls_waiting_n = ep.calls_waiting.size();
     send_call(id);
   }
 }
@@ -157,6 +160,7 @@ void bridge_service::expire_call(uint64_t id) {
   if (!i->second.sent) {
     auto& w = ep.calls_waiting;
     w.erase(std::remove(w.begin(), w.end(), id), w.end());
+    ep.calls_waiting_n = w.size();
     drop_call(id, call_drop::expired);
     return;
   }
@@ -215,6 +219,7 @@ void bridge_service::end_calls() {
   if (cs.eps != nullptr)
     for (auto& ep : *cs.eps) {
       ep->calls_waiting.clear();
+      ep->calls_waiting_n = 0;
       ep->calls_in_flight = 0;
     }
 }
@@ -223,14 +228,14 @@ void bridge_service::add_call_stats(const endpoint_runtime& ep,
                                     nlohmann::json& out) const {
   if (!is_call(ep.cfg.socket))
     return;
-  out["calls"] = ep.calls;
-  out["replies"] = ep.replies;
-  out["failures"] = ep.failures;
-  out["in_flight"] = ep.calls_in_flight;
+  out["calls"] = ep.calls.load();
+  out["replies"] = ep.replies.load();
+  out["failures"] = ep.failures.load();
+  out["in_flight"] = ep.calls_in_flight.load();
   out["waiting"] = ep.calls_waiting.size();
   auto& by = out["dropped_by_reason"] = nlohmann::json::object();
   for (size_t r = 0; r < detail::call_drop_count; ++r)
-    by[std::string{detail::call_drop_name(r)}] = ep.call_dropped[r];
+    by[std::string{detail::call_drop_name(r)}] = ep.call_dropped[r].load();
 }
 
 } // namespace troupe::bridge

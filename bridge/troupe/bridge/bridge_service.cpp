@@ -12,6 +12,7 @@
 #include <caf/weak_intrusive_ptr.hpp>
 #include <spdlog/logger.h>
 
+#include "troupe/actors/metrics.hpp"
 #include "troupe/bridge/codec.hpp"
 #include "troupe/bridge/detail/bridge_runtime.hpp"
 #include "troupe/bridge/endpoint_config.hpp"
@@ -40,7 +41,7 @@ int64_t now_ns() {
 struct bridge_service::state {
   bridge_config cfg;
   std::shared_ptr<transport> net;
-  std::vector<std::unique_ptr<endpoint_runtime>> eps;
+  std::vector<std::shared_ptr<endpoint_runtime>> eps;
   std::thread receiver;
   std::atomic<bool> stop{false};
   bool flush_scheduled = false;
@@ -61,8 +62,13 @@ struct bridge_service::state {
     uint64_t bytes;
   };
   std::map<uint64_t, pending_request> pending_requests;
-  // Other troupe processes by source id: when we last heard from them.
-  std::map<std::string, std::chrono::steady_clock::time_point> peers;
+  // Other troupe processes by source id: when we last heard from them,
+  // and their troupe_bridge_peer_alive series.
+  struct peer {
+    std::chrono::steady_clock::time_point last;
+    gauge* alive = nullptr;
+  };
+  std::map<std::string, peer> peers;
 };
 
 bridge_service::bridge_service() : bridge_service(make_zmq_transport()) {}
@@ -109,7 +115,7 @@ hook_result bridge_service::on_start() {
   st.via_prefix = name() + "/";
   std::vector<endpoint_runtime*> inbound;
   for (auto& cfg : st.cfg.endpoints) {
-    auto ep = std::make_unique<endpoint_runtime>();
+    auto ep = std::make_shared<endpoint_runtime>();
     ep->cfg = cfg;
     std::string error;
     ep->sock = st.net->open(cfg, error);
@@ -128,6 +134,12 @@ hook_result bridge_service::on_start() {
       inbound.push_back(ep.get());
     st.eps.push_back(std::move(ep));
   }
+  // /metrics reads this run's endpoints (kept alive by the collector until
+  // the next run replaces it) on the control plane's thread.
+  metrics().add_collector("troupe_bridge_endpoints",
+                          [eps = st.eps, net = st.net](auto& w) {
+                            detail::write_endpoint_metrics(w, eps, *net);
+                          });
   // Outbound: one subscription per distinct prefix and endpoint.
   for (size_t i = 0; i < st.eps.size(); ++i) {
     auto& cfg = st.eps[i]->cfg;
@@ -201,9 +213,15 @@ void bridge_service::on_heartbeat(const envelope& e) {
   if (j.is_object() && j.contains("src") && j["src"].is_string()) {
     auto src = j["src"].get<std::string>();
     if (src != st_->cfg.source_id) {
-      auto [i, added] = st_->peers.insert_or_assign(src, now());
-      if (added)
+      auto& p = st_->peers[src];
+      if (p.alive == nullptr) {
         log().info("peer '{}' seen (via {})", src, e.via);
+        p.alive = &metrics().gauge("troupe_bridge_peer_alive",
+                                   "1 while a peer's heartbeats arrive in time",
+                                   {{"peer", src}});
+      }
+      p.last = now();
+      p.alive->set(1);
     }
   }
 }
@@ -222,8 +240,10 @@ void bridge_service::heartbeat() {
                  envelope{std::string{heartbeat_topic}, beat, "", ""}));
   // Peers: healthy while heard from within peer_timeout.
   auto t = now();
-  for (auto& [src, last] : st.peers) {
+  for (auto& [src, p] : st.peers) {
     auto check = "peer " + src;
+    auto last = p.last;
+    p.alive->set(t - last <= st.cfg.peer_timeout ? 1 : 0);
     if (t - last > st.cfg.peer_timeout)
       set_health(
         check, health_status::degraded,
@@ -382,7 +402,7 @@ void bridge_service::send_payload(endpoint_runtime& ep,
       log().warn("endpoint '{}': {} message(s), {} bytes already wait for "
                  "ZMQ (max_queued = {}, max_queued_bytes = {}): dropped one "
                  "of {} bytes (queue_full){}",
-                 ep.cfg.name, ep.pending.size(), ep.pending_bytes,
+                 ep.cfg.name, ep.pending.size(), ep.pending_bytes.load(),
                  ep.cfg.max_queued, ep.cfg.max_queued_bytes, bytes,
                  s > 0 ? " (" + std::to_string(s) + " more suppressed)"
                        : std::string{});
@@ -397,6 +417,7 @@ void bridge_service::send_payload(endpoint_runtime& ep,
     ep.pending.push_back(outbound_frames{
       topic, caf::message{}, std::string{payload}, std::move(meta), false});
   ep.pending_bytes += bytes;
+  ep.queued = ep.pending.size();
   if (!st_->flush_scheduled) {
     st_->flush_scheduled = true;
     after(1ms, [this] { flush(); });
@@ -445,6 +466,7 @@ void bridge_service::count_drop(endpoint_runtime& ep, out_drop reason,
 void bridge_service::pop_pending(endpoint_runtime& ep) {
   ep.pending_bytes -= ep.pending.front().bytes();
   ep.pending.pop_front();
+  ep.queued = ep.pending.size();
 }
 
 void bridge_service::drain(endpoint_runtime& ep) {
@@ -487,9 +509,12 @@ hook_result bridge_service::on_stop() {
       count_drop(*ep, out_drop::stopped, ep->pending.size());
       ep->pending.clear();
       ep->pending_bytes = 0;
+      ep->queued = 0;
     }
   st_->flush_scheduled = false;
   st_->holds.clear();
+  for (auto& [src, p] : st_->peers)
+    p.alive->set(0); // not heard from while stopped
   for (auto& [id, _] : st_->pending_requests)
     send_reply(id, "troupe.error",
                error_payload("stopping", "the bridge is stopping"));
@@ -520,7 +545,8 @@ std::string bridge_service::stats_json() const {
   out["source_id"] = st_->cfg.source_id;
   auto& peers = out["peers"] = nlohmann::json::array();
   auto t = now();
-  for (auto& [src, last] : st_->peers) {
+  for (auto& [src, p] : st_->peers) {
+    auto last = p.last;
     auto ago =
       std::chrono::duration_cast<std::chrono::milliseconds>(t - last).count();
     peers.push_back({{"src", src},
@@ -547,7 +573,7 @@ std::string bridge_service::stats_json() const {
       {"received", ep->received.load()},
       {"sent", ep->sent.load()},
       {"dropped", ep->dropped.load()},
-      {"queued", ep->pending.size()},
+      {"queued", ep->queued.load()},
       {"unencodable", ep->unencodable.load()},
       {"gaps", ep->gaps.load()},
       {"timeouts", ep->timeouts.load()},
@@ -559,13 +585,13 @@ std::string bridge_service::stats_json() const {
     add_call_stats(*ep, eps.back());
     if (ep->cfg.socket == socket_kind::pub ||
         ep->cfg.socket == socket_kind::push) {
-      eps.back()["queued_bytes"] = ep->pending_bytes;
+      eps.back()["queued_bytes"] = ep->pending_bytes.load();
       eps.back()["max_queued"] = ep->cfg.max_queued;
       eps.back()["max_queued_bytes"] = ep->cfg.max_queued_bytes;
       auto& by = eps.back()["dropped_by_reason"] = nlohmann::json::object();
       for (size_t r = 0; r < detail::out_drop_count; ++r)
         by[std::string{detail::out_drop_name(static_cast<out_drop>(r))}] =
-          ep->out_dropped[r];
+          ep->out_dropped[r].load();
     }
     if (ep->cfg.socket != socket_kind::pub &&
         ep->cfg.socket != socket_kind::push)

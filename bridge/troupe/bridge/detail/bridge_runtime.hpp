@@ -27,6 +27,10 @@
 #include "troupe/bridge/transport.hpp"
 #include "troupe/bridge/wire.hpp"
 
+namespace troupe {
+class exposition_writer;
+} // namespace troupe
+
 namespace troupe::bridge::detail {
 
 /// Malformed-input reasons: every frame_error plus unknown_topic.
@@ -132,8 +136,11 @@ uint64_t envelope_bytes(const envelope& e);
 bool try_send(endpoint_socket& s, std::string_view topic,
               std::string_view payload, std::string_view meta);
 
-/// One endpoint at run time. Inbound counters are written by the receiver
-/// thread and read by the actor, hence atomics.
+/// One endpoint at run time. Every counter is an atomic: the receiver
+/// thread writes the inbound ones, the actor the others, and the metrics
+/// collector (bridge_service::register_metrics) reads them all from the
+/// control plane's thread. The deques, the maps and `stalled_since` are the
+/// actor's (or, below "Receiver thread only", the receiver's) alone.
 struct endpoint_runtime {
   endpoint_config cfg;
   std::unique_ptr<endpoint_socket> sock;
@@ -161,21 +168,25 @@ struct endpoint_runtime {
   uint64_t window_bytes = 0;
   size_t index = 0;
   std::array<std::atomic<uint64_t>, reason_count> malformed{};
-  // req/dealer (actor thread only): calls taken, and how each ended:
+  // req/dealer (the actor writes): calls taken, and how each ended:
   // calls = sent + waiting + dropped unsent; sent = replies + timeouts +
   // failures + in flight.
-  uint64_t calls = 0;
-  uint64_t replies = 0;
-  uint64_t failures = 0;
-  std::array<uint64_t, call_drop_count> call_dropped{};
-  size_t calls_in_flight = 0;
-  std::deque<uint64_t> calls_waiting;
+  std::atomic<uint64_t> calls{0};
+  std::atomic<uint64_t> replies{0};
+  std::atomic<uint64_t> failures{0};
+  std::array<std::atomic<uint64_t>, call_drop_count> call_dropped{};
+  std::atomic<uint64_t> calls_in_flight{0};
+  /// `calls_waiting.size()`, for other threads.
+  std::atomic<uint64_t> calls_waiting_n{0};
+  /// Outbound (pub, push; the actor writes): `pending.size()` and the sum
+  /// of `bytes()` over `pending`, and drops by reason (their sum is in
+  /// `dropped`).
+  std::atomic<uint64_t> queued{0};
+  std::atomic<uint64_t> pending_bytes{0};
+  std::array<std::atomic<uint64_t>, out_drop_count> out_dropped{};
   // Actor thread only.
+  std::deque<uint64_t> calls_waiting;
   std::deque<outbound_frames> pending;
-  /// The sum of `bytes()` over `pending`.
-  size_t pending_bytes = 0;
-  /// Outbound (pub, push) drops by reason; their sum is in `dropped`.
-  std::array<uint64_t, out_drop_count> out_dropped{};
   /// pub: since when no message got past a full subscriber, if one is.
   std::optional<std::chrono::steady_clock::time_point> stalled_since;
   std::map<std::string, uint64_t, std::less<>> seq_out;
@@ -186,6 +197,15 @@ struct endpoint_runtime {
   log_limiter disconnect_limiter;
   std::map<std::pair<std::string, std::string>, uint64_t> seq_in;
 };
+
+/// Writes the figures of `eps` (and of `net`'s CURVE refusals) as the
+/// troupe_bridge_* families: the collector a bridge registers in its
+/// metric_registry. Reads only atomics and what does not change while the
+/// endpoints are open, so it may run on any thread.
+void write_endpoint_metrics(
+  exposition_writer& w,
+  const std::vector<std::shared_ptr<endpoint_runtime>>& eps,
+  const transport& net);
 
 /// Replies travel from the actor to the receiver thread, which owns the
 /// request endpoints: the actor queues them and wakes the transport.
@@ -226,7 +246,7 @@ struct pending_call {
 /// The bridge's calls (req, dealer endpoints); actor thread only, except
 /// `out`.
 struct call_state {
-  std::vector<std::unique_ptr<endpoint_runtime>>* eps = nullptr;
+  std::vector<std::shared_ptr<endpoint_runtime>>* eps = nullptr;
   transport* net = nullptr;
   call_queue out;
   std::map<uint64_t, pending_call> pending;
