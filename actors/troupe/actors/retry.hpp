@@ -41,6 +41,16 @@ struct retry_policy {
 /// running (yet), or an open circuit breaker (`errc::circuit_open`).
 bool default_retryable(const caf::error& err) noexcept;
 
+/// The wait before attempt `attempt` (0 for the first wait) of an
+/// exponential backoff: `initial * multiplier^attempt` capped at `max`, then
+/// shortened by `jitter * u` of itself (`jitter` and `u` in [0, 1]; `u` is
+/// the caller's uniform draw). Retries (`backoff`) and the supervisor's
+/// restarts (`backoff_delay`) both wait this long.
+std::chrono::nanoseconds jittered_backoff(std::chrono::nanoseconds initial,
+                                          std::chrono::nanoseconds max,
+                                          double multiplier, uint64_t attempt,
+                                          double jitter, double u) noexcept;
+
 /// The delays of one retry run: exponential, capped, jittered. Pure logic.
 class backoff {
 public:
@@ -51,10 +61,8 @@ public:
   std::chrono::nanoseconds next();
 
 private:
-  double base_; // nanoseconds, before jitter
-  double max_;
-  double multiplier_;
-  double jitter_;
+  retry_policy policy_;
+  uint64_t attempt_ = 0;
   std::mt19937_64 rng_;
 };
 

@@ -191,6 +191,23 @@ CAF_TEST(start runs children in order and stop in reverse) {
   CAF_CHECK_EQUAL(status(sup).state, service_state::stopped);
 }
 
+CAF_TEST(reconfigure follows the transition table as a service does) {
+  auto sup = spawn_supervisor(sys, options(), {spec("a")});
+  // initialized: configure first (the table forbids reconfigure here).
+  auto r = call<service_state>(sup, reconfigure_atom::value, settings{});
+  CAF_REQUIRE(!r);
+  CAF_CHECK(is(r.error(), errc::invalid_transition));
+  CAF_CHECK_EQUAL(status(sup).state, service_state::initialized);
+  CAF_REQUIRE(call<service_state>(sup, configure_atom::value, settings{}));
+  r = call<service_state>(sup, reconfigure_atom::value, settings{});
+  CAF_REQUIRE(r);
+  CAF_CHECK_EQUAL(*r, service_state::configured);
+  CAF_REQUIRE(start(sup));
+  r = call<service_state>(sup, reconfigure_atom::value, settings{});
+  CAF_REQUIRE(r);
+  CAF_CHECK_EQUAL(*r, service_state::running);
+}
+
 CAF_TEST(a child failing its first start fails the supervisor start) {
   auto b = spec("b");
   switches["b"]->fail_start = true;

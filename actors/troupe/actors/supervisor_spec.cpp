@@ -1,7 +1,8 @@
 #include <algorithm>
-#include <cmath>
 
 #include "troupe/actors/supervisor.hpp"
+
+#include "troupe/actors/retry.hpp"
 
 namespace troupe {
 
@@ -53,17 +54,11 @@ parse_restart_strategy(std::string_view name) noexcept {
 
 caf::timespan backoff_delay(const supervisor_options& opts, uint64_t attempt,
                             double u) {
-  using ns = caf::timespan;
-  auto lo = std::max(opts.backoff_min, ns{0});
+  auto lo = std::max(opts.backoff_min, caf::timespan{0});
   auto hi = std::max(opts.backoff_max, lo);
-  // Doubling in floating point cannot overflow; cap before converting back.
-  auto grown =
-    static_cast<double>(lo.count()) *
-    std::pow(2.0, static_cast<double>(std::min<uint64_t>(attempt, 62)));
-  auto base = std::min(grown, static_cast<double>(hi.count()));
-  auto jitter = std::clamp(opts.jitter, 0.0, 1.0) * std::clamp(u, 0.0, 1.0);
-  auto delay = ns{static_cast<ns::rep>(base * (1.0 - jitter))};
-  return std::clamp(delay, lo, hi);
+  // Doubling; never below the minimum, whatever the jitter draws.
+  auto d = jittered_backoff(lo, hi, 2.0, attempt, opts.jitter, u);
+  return std::clamp(caf::timespan{d}, lo, hi);
 }
 
 } // namespace troupe

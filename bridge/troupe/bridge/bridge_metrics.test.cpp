@@ -91,57 +91,73 @@ TEST(bridge_metrics, every_endpoint_figure_becomes_a_labelled_family) {
   using v = std::vector<std::string>;
   EXPECT_EQ(
     lines_of(text, "troupe_bridge_in_flight{"),
-    (v{R"(troupe_bridge_in_flight{service="br",endpoint="in",socket="pull"} 2)",
-       R"(troupe_bridge_in_flight{service="br",endpoint="rpc",socket="dealer"} 1)"}));
+    (v{
+      R"(troupe_bridge_in_flight{service="br",endpoint="in",socket="pull"} 2)",
+      R"(troupe_bridge_in_flight{service="br",endpoint="rpc",socket="dealer"} 1)"}));
   EXPECT_EQ(
     lines_of(text, "troupe_bridge_in_flight_max{"),
-    (v{R"(troupe_bridge_in_flight_max{service="br",endpoint="in",socket="pull"} 9)"}));
+    (v{
+      R"(troupe_bridge_in_flight_max{service="br",endpoint="in",socket="pull"} 9)"}));
   EXPECT_EQ(
     lines_of(text, "troupe_bridge_in_flight_bytes{"),
-    (v{R"(troupe_bridge_in_flight_bytes{service="br",endpoint="in",socket="pull"} 64)"}));
+    (v{
+      R"(troupe_bridge_in_flight_bytes{service="br",endpoint="in",socket="pull"} 64)"}));
   EXPECT_EQ(
     lines_of(text, "troupe_bridge_window{"),
-    (v{R"(troupe_bridge_window{service="br",endpoint="in",socket="pull"} 16)"}));
+    (v{
+      R"(troupe_bridge_window{service="br",endpoint="in",socket="pull"} 16)"}));
   EXPECT_EQ(
     lines_of(text, "troupe_bridge_window_bytes{"),
-    (v{R"(troupe_bridge_window_bytes{service="br",endpoint="in",socket="pull"} 4096)"}));
+    (v{
+      R"(troupe_bridge_window_bytes{service="br",endpoint="in",socket="pull"} 4096)"}));
   EXPECT_EQ(
     lines_of(text, "troupe_bridge_calls_total{"),
-    (v{R"(troupe_bridge_calls_total{service="br",endpoint="rpc",socket="dealer"} 6)"}));
+    (v{
+      R"(troupe_bridge_calls_total{service="br",endpoint="rpc",socket="dealer"} 6)"}));
   EXPECT_EQ(
     lines_of(text, "troupe_bridge_calls_waiting{"),
-    (v{R"(troupe_bridge_calls_waiting{service="br",endpoint="rpc",socket="dealer"} 2)"}));
+    (v{
+      R"(troupe_bridge_calls_waiting{service="br",endpoint="rpc",socket="dealer"} 2)"}));
   EXPECT_EQ(
     lines_of(text, "troupe_bridge_call_dropped_total{"),
-    (v{R"(troupe_bridge_call_dropped_total{service="br",endpoint="rpc",socket="dealer",reason="late_reply"} 1)",
-       R"(troupe_bridge_call_dropped_total{service="br",endpoint="rpc",socket="dealer",reason="queue_full"} 0)",
-       R"(troupe_bridge_call_dropped_total{service="br",endpoint="rpc",socket="dealer",reason="expired"} 0)",
-       R"(troupe_bridge_call_dropped_total{service="br",endpoint="rpc",socket="dealer",reason="stopped"} 0)"}));
+    (v{
+      R"(troupe_bridge_call_dropped_total{service="br",endpoint="rpc",socket="dealer",reason="late_reply"} 1)",
+      R"(troupe_bridge_call_dropped_total{service="br",endpoint="rpc",socket="dealer",reason="queue_full"} 0)",
+      R"(troupe_bridge_call_dropped_total{service="br",endpoint="rpc",socket="dealer",reason="expired"} 0)",
+      R"(troupe_bridge_call_dropped_total{service="br",endpoint="rpc",socket="dealer",reason="stopped"} 0)"}));
   auto dropped = lines_of(text, "troupe_bridge_dropped_total{");
   EXPECT_EQ(dropped.size(), 4u + 5u); // every call reason, every out reason
   EXPECT_NE(
-    std::find(dropped.begin(), dropped.end(),
-              R"(troupe_bridge_dropped_total{service="br",endpoint="out",socket="pub",reason="slow_subscriber"} 2)"),
+    std::find(
+      dropped.begin(), dropped.end(),
+      R"(troupe_bridge_dropped_total{service="br",endpoint="out",socket="pub",reason="slow_subscriber"} 2)"),
     dropped.end());
   EXPECT_NE(
-    std::find(dropped.begin(), dropped.end(),
-              R"(troupe_bridge_dropped_total{service="br",endpoint="out",socket="pub",reason="queue_full"} 1)"),
+    std::find(
+      dropped.begin(), dropped.end(),
+      R"(troupe_bridge_dropped_total{service="br",endpoint="out",socket="pub",reason="queue_full"} 1)"),
     dropped.end());
   EXPECT_EQ(
     lines_of(text, "troupe_bridge_queued{"),
     (v{R"(troupe_bridge_queued{service="br",endpoint="out",socket="pub"} 2)"}));
   EXPECT_EQ(
     lines_of(text, "troupe_bridge_queued_bytes{"),
-    (v{R"(troupe_bridge_queued_bytes{service="br",endpoint="out",socket="pub"} 40)"}));
+    (v{
+      R"(troupe_bridge_queued_bytes{service="br",endpoint="out",socket="pub"} 40)"}));
   EXPECT_EQ(
     lines_of(text, "troupe_bridge_max_queued_bytes{"),
-    (v{R"(troupe_bridge_max_queued_bytes{service="br",endpoint="out",socket="pub"} 1000)"}));
+    (v{
+      R"(troupe_bridge_max_queued_bytes{service="br",endpoint="out",socket="pub"} 1000)"}));
   EXPECT_EQ(
-    lines_of(text, "troupe_bridge_malformed_total{service=\"br\",endpoint=\"in\",socket=\"pull\",reason=\"invalid_json\"}"),
-    (v{R"(troupe_bridge_malformed_total{service="br",endpoint="in",socket="pull",reason="invalid_json"} 3)"}));
+    lines_of(text, "troupe_bridge_malformed_total{service=\"br\",endpoint="
+                   "\"in\",socket=\"pull\",reason=\"invalid_json\"}"),
+    (v{
+      R"(troupe_bridge_malformed_total{service="br",endpoint="in",socket="pull",reason="invalid_json"} 3)"}));
   EXPECT_EQ(
-    lines_of(text, "troupe_bridge_auth_denied_total{service=\"br\",endpoint=\"in\""),
-    (v{R"(troupe_bridge_auth_denied_total{service="br",endpoint="in",socket="pull"} 4)"}));
+    lines_of(text,
+             "troupe_bridge_auth_denied_total{service=\"br\",endpoint=\"in\""),
+    (v{
+      R"(troupe_bridge_auth_denied_total{service="br",endpoint="in",socket="pull"} 4)"}));
   // Every family has its header once.
   EXPECT_EQ(lines_of(text, "# TYPE troupe_bridge_window gauge").size(), 1u);
   EXPECT_EQ(

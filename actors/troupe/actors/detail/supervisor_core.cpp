@@ -66,6 +66,12 @@ caf::result<service_state> supervisor_core::configure(const settings& cfg) {
 }
 
 caf::result<service_state> supervisor_core::reconfigure(const settings& cfg) {
+  // The same table as a service's: not in initialized (configure first).
+  auto t =
+    check_transition(state_, lifecycle_action::reconfigure, false, configured_);
+  if (!t.allowed)
+    return make_error(t.refusal, "cannot reconfigure supervisor '" + own_.name +
+                                   "' while " + to_string(state_));
   if (state_ != service_state::running)
     return configure(cfg);
   config_ = cfg;

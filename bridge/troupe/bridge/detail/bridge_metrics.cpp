@@ -72,7 +72,9 @@ void write_endpoint_metrics(exposition_writer& w, const endpoints& eps,
   auto all = [](const endpoint_runtime&) { return true; };
   auto out = [](const endpoint_runtime& ep) { return is_out(ep); };
   auto in = [](const endpoint_runtime& ep) { return takes_in(ep); };
-  auto calls = [](const endpoint_runtime& ep) { return is_call(ep.cfg.socket); };
+  auto calls = [](const endpoint_runtime& ep) {
+    return is_call(ep.cfg.socket);
+  };
   auto counter = metric_type::counter;
   auto gauge = metric_type::gauge;
   per_endpoint(w, eps, "troupe_bridge_received_total",
@@ -95,8 +97,8 @@ void write_endpoint_metrics(exposition_writer& w, const endpoints& eps,
                "The bound of troupe_bridge_queued_bytes (max_queued_bytes)",
                gauge, out, [](auto& ep) { return ep.cfg.max_queued_bytes; });
   per_endpoint(w, eps, "troupe_bridge_unencodable_total",
-               "Local messages that could not be encoded for the wire",
-               counter, all, [](auto& ep) { return ep.unencodable.load(); });
+               "Local messages that could not be encoded for the wire", counter,
+               all, [](auto& ep) { return ep.unencodable.load(); });
   per_endpoint(w, eps, "troupe_bridge_sequence_gaps_total",
                "Messages missing by sequence number (meta frames)", counter,
                all, [](auto& ep) { return ep.gaps.load(); });
@@ -106,14 +108,15 @@ void write_endpoint_metrics(exposition_writer& w, const endpoints& eps,
   per_endpoint(w, eps, "troupe_bridge_error_replies_total",
                "Requests answered with an error", counter, all,
                [](auto& ep) { return ep.error_replies.load(); });
-  per_endpoint(w, eps, "troupe_bridge_in_flight",
-               "Inbound messages not yet handed to the bus (sub, pull, rep, "
-               "router) or calls awaiting a reply (req, dealer)",
-               gauge, [](auto& ep) { return takes_in(ep) || is_call(ep.cfg.socket); },
-               [](auto& ep) {
-                 return is_call(ep.cfg.socket) ? ep.calls_in_flight.load()
-                                               : ep.in_flight.load();
-               });
+  per_endpoint(
+    w, eps, "troupe_bridge_in_flight",
+    "Inbound messages not yet handed to the bus (sub, pull, rep, "
+    "router) or calls awaiting a reply (req, dealer)",
+    gauge, [](auto& ep) { return takes_in(ep) || is_call(ep.cfg.socket); },
+    [](auto& ep) {
+      return is_call(ep.cfg.socket) ? ep.calls_in_flight.load()
+                                    : ep.in_flight.load();
+    });
   per_endpoint(w, eps, "troupe_bridge_in_flight_max",
                "The most inbound messages ever in flight at once", gauge, in,
                [](auto& ep) { return ep.in_flight_max.load(); });
@@ -127,8 +130,8 @@ void write_endpoint_metrics(exposition_writer& w, const endpoints& eps,
                "Inbound credit window in bytes (max_in_flight_bytes)", gauge,
                in, [](auto& ep) { return ep.window_bytes; });
   per_endpoint(w, eps, "troupe_bridge_calls_total",
-               "Calls from local services to a req or dealer endpoint",
-               counter, calls, [](auto& ep) { return ep.calls.load(); });
+               "Calls from local services to a req or dealer endpoint", counter,
+               calls, [](auto& ep) { return ep.calls.load(); });
   per_endpoint(w, eps, "troupe_bridge_call_replies_total",
                "Calls answered by the peer", counter, calls,
                [](auto& ep) { return ep.replies.load(); });
@@ -138,13 +141,15 @@ void write_endpoint_metrics(exposition_writer& w, const endpoints& eps,
   per_endpoint(w, eps, "troupe_bridge_calls_waiting",
                "Calls waiting for their turn (req: one in flight; dealer: "
                "hwm)",
-               gauge, calls, [](auto& ep) { return ep.calls_waiting_n.load(); });
-  per_endpoint(w, eps, "troupe_bridge_peer_disconnects_total",
-               "Peer connections ZeroMQ closed on a receiving endpoint: a "
-               "peer that left, or one that sent a frame over "
-               "max_message_bytes",
-               counter, [](auto& ep) { return !is_out(ep); },
-               [](auto& ep) { return ep.sock ? ep.sock->peer_disconnects() : 0; });
+               gauge, calls,
+               [](auto& ep) { return ep.calls_waiting_n.load(); });
+  per_endpoint(
+    w, eps, "troupe_bridge_peer_disconnects_total",
+    "Peer connections ZeroMQ closed on a receiving endpoint: a "
+    "peer that left, or one that sent a frame over "
+    "max_message_bytes",
+    counter, [](auto& ep) { return !is_out(ep); },
+    [](auto& ep) { return ep.sock ? ep.sock->peer_disconnects() : 0; });
   per_endpoint(w, eps, "troupe_bridge_auth_denied_total",
                "Connections refused by CURVE authentication (an unknown "
                "client key)",
@@ -156,24 +161,24 @@ void write_endpoint_metrics(exposition_writer& w, const endpoints& eps,
                for (size_t r = 1; r < reason_count; ++r)
                  emit(reason_name(r), ep.malformed[r].load());
              });
-  per_reason(w, eps, "troupe_bridge_dropped_total",
-             "Messages an endpoint dropped, by reason; outbound: "
-             "drop_oldest, drop_newest, queue_full, slow_subscriber (pub: a "
-             "stalled subscriber missed it, the others got it), stopped; "
-             "calls: late_reply, queue_full, expired, stopped",
-             [](auto& ep) { return is_out(ep) || is_call(ep.cfg.socket); },
-             [](const endpoint_runtime& ep, auto emit) {
-               if (is_out(ep))
-                 out_drops(ep, emit);
-               else
-                 call_drops(ep, emit);
-             });
-  per_reason(w, eps, "troupe_bridge_call_dropped_total",
-             "Calls or replies dropped, by reason (late_reply, queue_full, "
-             "expired, stopped)",
-             calls, [](const endpoint_runtime& ep, auto emit) {
-               call_drops(ep, emit);
-             });
+  per_reason(
+    w, eps, "troupe_bridge_dropped_total",
+    "Messages an endpoint dropped, by reason; outbound: "
+    "drop_oldest, drop_newest, queue_full, slow_subscriber (pub: a "
+    "stalled subscriber missed it, the others got it), stopped; "
+    "calls: late_reply, queue_full, expired, stopped",
+    [](auto& ep) { return is_out(ep) || is_call(ep.cfg.socket); },
+    [](const endpoint_runtime& ep, auto emit) {
+      if (is_out(ep))
+        out_drops(ep, emit);
+      else
+        call_drops(ep, emit);
+    });
+  per_reason(
+    w, eps, "troupe_bridge_call_dropped_total",
+    "Calls or replies dropped, by reason (late_reply, queue_full, "
+    "expired, stopped)",
+    calls, [](const endpoint_runtime& ep, auto emit) { call_drops(ep, emit); });
 }
 
 } // namespace troupe::bridge::detail
