@@ -13,7 +13,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-config::table push_endpoint(config::table extra) {
+config::table push_endpoint(const config::table& extra) {
   config::table ep{
     {"socket", config::value{"push"}},
     {"connect", config::value{config::list{config::value{"tcp://a:1"},
