@@ -193,3 +193,34 @@ TEST(proxy_runner, requests_mode_routes_replies_back) {
   EXPECT_EQ(m.to_string(), "pong");
   EXPECT_TRUE(p.stop(5s));
 }
+
+TEST(proxy_runner, stop_ends_a_proxy_held_back_by_a_full_worker) {
+  auto cfg = pipeline_on_any_port();
+  cfg.frontend.hwm = 1;
+  cfg.backend.hwm = 1;
+  proxy_runner p;
+  ASSERT_EQ(p.start(cfg), "");
+  zmq::context_t ctx;
+  zmq::socket_t producer{ctx, zmq::socket_type::push};
+  zmq::socket_t worker{ctx, zmq::socket_type::pull};
+  producer.set(zmq::sockopt::linger, 0);
+  producer.set(zmq::sockopt::sndtimeo, 50);
+  worker.set(zmq::sockopt::linger, 0);
+  worker.set(zmq::sockopt::rcvhwm, 1);
+  worker.set(zmq::sockopt::rcvtimeo, 5000);
+  producer.connect(p.frontend_address());
+  worker.connect(p.backend_address());
+  zmq::message_t m;
+  producer.send(zmq::str_buffer("first"), zmq::send_flags::none);
+  ASSERT_TRUE(worker.recv(m)); // connected end to end
+  // The worker stops reading: every queue on the way fills up.
+  std::string big(64 * 1024, 'x');
+  for (int i = 0; i < 200; ++i)
+    if (!producer.send(zmq::buffer(big), zmq::send_flags::none))
+      break;
+  // Whether the proxy still reads TERMINATE or waits in a send, stop ends
+  // it: by TERMINATE, or else by shutting its context down.
+  static_cast<void>(p.stop(500ms));
+  EXPECT_FALSE(p.running());
+  EXPECT_EQ(p.failure(), "");
+}
