@@ -214,7 +214,7 @@ TEST(proxy_runner, stop_ends_a_proxy_held_back_by_a_full_worker) {
   producer.send(zmq::str_buffer("first"), zmq::send_flags::none);
   ASSERT_TRUE(worker.recv(m)); // connected end to end
   // The worker stops reading: every queue on the way fills up.
-  std::string big(64 * 1024, 'x');
+  std::string big(size_t{64} * 1024, 'x');
   for (int i = 0; i < 200; ++i)
     if (!producer.send(zmq::buffer(big), zmq::send_flags::none))
       break;
