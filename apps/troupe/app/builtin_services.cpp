@@ -9,6 +9,7 @@
 #include "troupe/bridge/bridge_service.hpp"
 #include "troupe/bridge/call_proxy.hpp"
 #include "troupe/bridge/endpoint_config.hpp"
+#include "troupe/bridge/proxy_service.hpp"
 
 namespace troupe::app {
 
@@ -21,6 +22,8 @@ void register_builtin_services(service_registry& reg) {
     service_type_of<bridge::bridge_service>("bridge", bridge::bridge_schema()));
   add(service_type_of<bridge::call_proxy>("call_proxy",
                                           bridge::call_proxy::type_schema()));
+  add(service_type_of<bridge::proxy_service>(
+    "proxy", bridge::proxy_service::type_schema()));
   add(service_type_of<ticker>("ticker", ticker_schema()));
   add(service_type_of<counter>("counter", counter_schema()));
   add(service_type_of<echo>("echo", echo_schema()));

@@ -4,10 +4,10 @@
 
 namespace troupe::app {
 
-/// Registers the service types troupe ships with (`bridge`, and the demo
-/// types `ticker`, `counter`, `echo`, `generator`, `worker`, `aggregator`) on
-/// `reg`. Types already present are left alone, so calling it twice is
-/// harmless.
+/// Registers the service types troupe ships with (`bridge`, `call_proxy`,
+/// `proxy`, and the demo types `ticker`, `counter`, `echo`, `generator`,
+/// `worker`, `aggregator`) on `reg`. Types already present are left alone, so
+/// calling it twice is harmless.
 void register_builtin_services(service_registry& reg);
 
 /// Returns a registry holding only the built-in types (for docs and tests

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "troupe/bridge/endpoint_config.hpp"
+#include "troupe/bridge/proxy_config.hpp"
 
 namespace troupe::app {
 
@@ -55,6 +56,25 @@ void add_bridge(memory_estimate& out, const std::string& name,
   }
 }
 
+void add_proxy(memory_estimate& out, const std::string& name,
+               const bridge::proxy_config& x) {
+  // What a peer sends waits in the receiving side's rcvhwm pipe and the
+  // other side's sndhwm pipe; frames are at most the larger
+  // max_message_bytes (the proxy has no queue of its own).
+  auto in = static_cast<uint64_t>(std::max(x.frontend.max_message_bytes,
+                                           x.backend.max_message_bytes)) +
+            overhead;
+  auto fe = static_cast<uint64_t>(x.frontend.hwm);
+  auto be = static_cast<uint64_t>(x.backend.hwm);
+  memory_part p;
+  p.where = name;
+  p.formula = "per peer: frontend 2 x " + times(fe, in) + ", backend 2 x " +
+              times(be, in) + " (sndhwm + rcvhwm)";
+  p.per_peer = 2 * std::max(fe, be) * in;
+  p.bytes = 2 * (fe + be) * in;
+  out.parts.push_back(std::move(p));
+}
+
 } // namespace
 
 std::string format_bytes(uint64_t n) {
@@ -84,6 +104,12 @@ memory_estimate estimate_memory(const config::app_config& cfg,
       if (bridge::parse_bridge_config(spec.settings, b).empty())
         add_bridge(out, name, b, message_bytes);
       continue; // its own publishes are the inbound window, counted above
+    }
+    if (spec.type == "proxy") {
+      bridge::proxy_config x;
+      if (bridge::parse_proxy_config(spec.settings, x).empty())
+        add_proxy(out, name, x);
+      continue; // publishes nothing on the bus
     }
     if (spec.publish_window <= 0) {
       out.unbounded.push_back(name);

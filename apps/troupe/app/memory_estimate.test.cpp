@@ -72,6 +72,28 @@ max_queued = 50
   CAF_CHECK(text.find("loose") != std::string::npos);
 }
 
+CAF_TEST(a proxy holds up to both high - water marks per side and peer) {
+  auto cfg = load(R"(
+[app]
+name = "m"
+[services.hub]
+type = "proxy"
+mode = "pipeline"
+frontend.bind = "tcp://127.0.0.1:5611"
+frontend.hwm = 100
+frontend.max_message_bytes = 65536
+backend.bind = "tcp://127.0.0.1:5612"
+backend.hwm = 10
+backend.max_message_bytes = 1024
+)");
+  auto m = app::estimate_memory(cfg, 1 * kib);
+  CAF_REQUIRE_EQUAL(m.parts.size(), 1u);
+  auto in = 64 * kib + 128; // the larger max_message_bytes + overhead
+  CAF_CHECK_EQUAL(m.total, 2 * (uint64_t{100} + 10) * in);
+  CAF_CHECK_EQUAL(m.per_peer, 2 * uint64_t{100} * in);
+  CAF_CHECK(m.unbounded.empty());
+}
+
 CAF_TEST(the inbound window is capped by max_in_flight_bytes) {
   auto cfg = load(R"(
 [app]

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include "troupe/bridge/socket_options.hpp"
+
 namespace troupe::bridge {
 
 namespace {
@@ -92,6 +94,7 @@ config::schema make_schema() {
                       "envelope each; the bulk path (subscribe<envelope> "
                       "handlers take them one envelope at a time)")
     .fallback(false);
+  add_reconnect_schema(ep);
   add_curve_schema(ep);
   return s;
 }
@@ -200,6 +203,8 @@ std::string parse_bridge_config(const config::settings& cfg,
     ep.batch = s.get_or<bool>("batch", false);
     if (ep.batch && !is_inbound(ep.socket))
       return prefix.append("batch applies to sub and pull endpoints");
+    if (auto err = parse_reconnect(s, ep); !err.empty())
+      return prefix.append(err);
     if (auto err = parse_curve_config(s, ep.curve); !err.empty())
       return prefix.append(err);
     out.endpoints.push_back(std::move(ep));

@@ -96,6 +96,11 @@ struct endpoint_config {
   bool batch = false;
   /// CURVE keys (see curve_config.hpp); none by default.
   curve_config curve;
+  /// connect: time between attempts to reach a peer (ZMQ_RECONNECT_IVL).
+  std::chrono::nanoseconds reconnect_ivl = std::chrono::milliseconds{100};
+  /// connect: upper bound of the doubling wait (ZMQ_RECONNECT_IVL_MAX);
+  /// zero: always `reconnect_ivl`.
+  std::chrono::nanoseconds reconnect_ivl_max{0};
 };
 
 /// The bridge's settings, parsed.

@@ -8,6 +8,7 @@
 #include <zmq.hpp>
 
 #include "troupe/bridge/curve_security.hpp"
+#include "troupe/bridge/socket_options.hpp"
 #include "troupe/bridge/transport.hpp"
 #include "troupe/bridge/wire.hpp"
 
@@ -220,12 +221,16 @@ public:
           s.set(zmq::sockopt::xpub_nodrop, 1); // EAGAIN, not silent loss
       }
       security_->apply(s, cfg);
+      apply_reconnect(s, cfg);
       if (!cfg.bind.empty()) {
-        s.bind(cfg.bind);
+        error = bind_socket(s, cfg.bind);
+        if (!error.empty())
+          return nullptr;
         ep->set_address(s.get(zmq::sockopt::last_endpoint));
       } else {
-        for (auto& c : cfg.connect)
-          s.connect(c);
+        error = connect_socket(s, cfg.connect);
+        if (!error.empty())
+          return nullptr;
         ep->set_address(cfg.connect.front());
       }
       return ep;

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# Many hosts on one machine: Linux network namespaces made here, linked by
+# veth pairs to a private bridge that lives in a namespace of its own (the
+# machine's own network is never touched, and only addresses inside these
+# namespaces are used). Four "hosts", each running `troupe run` from an app
+# file and reaching the others by name (/etc/netns/NS/hosts):
+#   producer  (tests/hosts/producer.toml: the demo's generator + aggregator)
+#   proxy     (tests/hosts/proxy.toml: a pipeline proxy)
+#   consumer1, consumer2 (tests/hosts/consumer.toml: the demo's workers)
+# Jobs go producer -> proxy -> consumers, results consumers -> producer.
+# Checks: results come back through the proxy, both consumer hosts work,
+# the proxy's statistics (read over its control plane inside its namespace)
+# count the jobs; a partition (consumer1's link down for 10 s) heals by
+# itself: consumer2 takes the jobs meanwhile and consumer1 gets jobs again
+# after; SIGTERM drains the producer with every job accounted for (missing
+# 0, so `block` PUSH/PULL lost nothing over the partition), and every
+# process exits 0.
+# Needs root and network namespaces; otherwise exits 77 (ctest: skipped).
+# Everything made here is removed on exit, also after a failure.
+# Usage: hosts_test.sh PATH/TO/troupe
+source "$(dirname "$0")/../process/lib.sh"
+TROUPE="$(realpath "$1")"
+HERE="$(cd "$(dirname "$0")" && pwd)"
+
+SKIP=77
+need_pyzmq # a python3 for the HTTP check (pyzmq itself is not used)
+if [[ $EUID -ne 0 ]]; then
+  echo "SKIP - needs root for network namespaces"; exit $SKIP
+fi
+TAG="trh$$"
+if ! ip netns add "${TAG}sw" 2>"$WORK/netns.err"; then
+  echo "SKIP - network namespaces not permitted here: $(cat "$WORK/netns.err")"
+  exit $SKIP
+fi
+
+hosts=(producer proxy consumer1 consumer2)
+declare -A ip_of=([producer]=10.77.0.1 [proxy]=10.77.0.2
+                  [consumer1]=10.77.0.3 [consumer2]=10.77.0.4)
+[[ -d /etc/netns ]] && etc_netns_existed=1 || etc_netns_existed=0
+cleanup() {
+  local p h ns
+  for h in "${hosts[@]}"; do
+    ns="${TAG}$h"
+    # Only processes inside the namespaces made here.
+    for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p"; done
+    ip netns del "$ns" 2>/dev/null
+    rm -rf "/etc/netns/$ns"
+  done
+  ip netns del "${TAG}sw" 2>/dev/null # removes the bridge and veth ends
+  ((etc_netns_existed)) || rmdir /etc/netns 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP PIPE
+
+# The switch: a bridge in its own namespace.
+sw="${TAG}sw"
+ip -n "$sw" link add br0 type bridge &&
+  ip -n "$sw" link set br0 up || { fail "no bridge"; finish; exit 1; }
+hosts_file="127.0.0.1 localhost"
+for h in "${hosts[@]}"; do
+  hosts_file+=$'\n'"${ip_of[$h]} $h"
+done
+for h in "${hosts[@]}"; do
+  ns="${TAG}$h"
+  ip netns add "$ns" || { fail "netns $ns"; finish; exit 1; }
+  # `ip netns exec` bind-mounts /etc/netns/NS/hosts over /etc/hosts.
+  mkdir -p "/etc/netns/$ns"
+  echo "$hosts_file" >"/etc/netns/$ns/hosts"
+  ip -n "$sw" link add "v$h" type veth peer name eth0 netns "$ns" &&
+    ip -n "$sw" link set "v$h" master br0 up &&
+    ip -n "$ns" addr add "${ip_of[$h]}/24" dev eth0 &&
+    ip -n "$ns" link set eth0 up &&
+    ip -n "$ns" link set lo up || { fail "link for $h"; finish; exit 1; }
+done
+pass "4 hosts on a private bridge"
+
+# run_on HOST CMD...: runs CMD inside HOST's namespace.
+run_on() { local h="$1"; shift; ip netns exec "${TAG}$h" "$@"; }
+# start HOST APP [ARGS...]: `troupe run APP` on HOST, logs in $WORK/HOST.*;
+# its pid in pid_HOST (`ip netns exec` execs troupe: the pid is troupe's).
+start() {
+  local h="$1" app="$2"; shift 2
+  ip netns exec "${TAG}$h" "$TROUPE" run "$app" "$@" \
+    >"$WORK/$h.out" 2>"$WORK/$h.err" &
+  eval "pid_$h=$!"
+}
+await() { # HOST APPNAME
+  if wait_for_line "$WORK/$1.err" "app '$2' running" 30; then
+    pass "$1 runs"
+  else
+    fail "$1 never reported running"; quote 20 "$WORK/$1.err"
+    finish; exit 1
+  fi
+}
+
+run_on proxy getent hosts producer >"$WORK/resolve" 2>&1
+expect_grep "host names resolve inside a namespace" "$WORK/resolve" \
+  '^10\.77\.0\.1 +producer'
+
+start proxy "$HERE/proxy.toml"
+await proxy hub
+start consumer1 "$HERE/consumer.toml"
+start consumer2 "$HERE/consumer.toml"
+start producer "$HERE/producer.toml"
+await consumer1 consumer
+await consumer2 consumer
+await producer producer
+
+if wait_for_line "$WORK/producer.err" 'throughput [1-9][0-9]* results/s' 30; then
+  pass "results come back to the producer through the proxy"
+else
+  fail "no results at the producer"; quote 20 "$WORK/producer.err"
+fi
+
+# metric HOST NAME LABELS: the first sample of NAME with LABELS (a fixed
+# string) from HOST's control plane, asked from inside its namespace.
+metric() {
+  run_on "$1" "$PY" -c 'import sys, urllib.request as u
+print(u.urlopen("http://127.0.0.1:8180/metrics", timeout=10).read().decode())' |
+    grep "^$2{" | grep -F "$3" | awk '{print $NF}' | head -1
+}
+through=$(metric proxy troupe_proxy_messages_total 'direction="out",side="backend"')
+if [[ "$through" =~ ^[0-9]+$ ]] && ((through > 0)); then
+  pass "the proxy counts jobs through it ($through)"
+else
+  fail "proxy statistics: '$through'"
+fi
+
+# jobs_at HOST: jobs its bridge received so far.
+jobs_at() {
+  local v
+  v=$(metric "$1" troupe_bridge_received_total 'endpoint="jobs"')
+  echo "${v:-0}"
+}
+# await_more HOST N WHAT: until HOST received more than N jobs (bounded).
+await_more() {
+  local deadline=$((SECONDS + 60)) n
+  while ((SECONDS < deadline)); do
+    n=$(jobs_at "$1")
+    ((${n%.*} > $2)) && { pass "$3 ($2 -> $n)"; return 0; }
+    sleep 0.2
+  done
+  fail "$3: still $n"
+}
+
+# A partition: consumer1's link is down for 10 s, then up again. ZMQ's TCP
+# connections survive it; the proxy hands jobs to consumer2 meanwhile
+# (consumer1's pipe fills to its high-water mark and waits), and consumer1
+# gets jobs again once the link is back, without a restart.
+ip -n "$sw" link set vconsumer1 down
+c1=$(jobs_at consumer1) c2=$(jobs_at consumer2)
+pass "consumer1 cut off (link down)"
+sleep 10 # the partition itself, not a wait for an event
+await_more consumer2 "${c2%.*}" "consumer2 takes jobs during the partition"
+c1_cut=$(jobs_at consumer1)
+ip -n "$sw" link set vconsumer1 up
+await_more consumer1 "${c1_cut%.*}" "consumer1 gets jobs again after the partition"
+echo "    consumer1 received $c1 before, $c1_cut during the cut"
+
+kill -TERM "$pid_producer"
+wait "$pid_producer"
+expect_exit "the producer drains and exits 0" "$?" 0 "$WORK/producer.err"
+expect_grep "every job accounted for, none missing" "$WORK/producer.err" \
+  'accounting: produced [1-9][0-9]* = results [0-9]+ \+ failed 0 \+ missing 0'
+for h in consumer1 consumer2 proxy; do
+  eval "p=\$pid_$h"
+  kill -TERM "$p"
+  wait "$p"
+  expect_exit "$h exits 0 on SIGTERM" "$?" 0 "$WORK/$h.err"
+done
+for h in consumer1 consumer2; do
+  expect_final_in "$h took jobs" "$WORK/$h.out" worker_bridge
+done
+finish
