@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The control plane of a running app, as an operator drives it: curl and
+# python against real HTTP on a real `troupe run`, and every `troupe ctl`
+# verb against the same app.
+#   control_test.sh TROUPE
+TROUPE="$1"
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$HERE/lib.sh"
+PY=/usr/bin/python3
+unset TROUPE_CONTROL_URL TROUPE_CONTROL_TOKEN
+
+cat >"$WORK/app.toml" <<'TOML'
+[app]
+name = "ops"
+status_interval = "60s"
+[services.tick]
+type = "ticker"
+period = "50ms"
+[services.count]
+type = "counter"
+depends_on = ["tick"]
+TOML
+
+# start_app [--set ...]: runs $WORK/app.toml with the control plane on a free
+# port ($http, $URL), its pid in `pid`.
+start_app() {
+  http=$(free_port)
+  URL="http://127.0.0.1:$http"
+  "$TROUPE" run "$WORK/app.toml" --set "control.http=127.0.0.1:$http" "$@" \
+    >"$WORK/out" 2>"$WORK/err" &
+  pid=$!
+  await_running ops 20
+}
+
+stop_app() {
+  kill -TERM "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+}
+
+# http_code METHOD PATH [curl args...]: prints the status; the body is in
+# $WORK/body.
+http_code() {
+  local method="$1" path="$2"
+  shift 2
+  curl -s --max-time 30 -o "$WORK/body" -w '%{http_code}' -X "$method" \
+    "$URL$path" "$@"
+}
+
+start_app
+
+# 1. A POST without a body (no Content-Length), as docs/operations.md gives it.
+code=$(http_code POST /services/count/restart)
+expect_eq "POST without a body restarts (200)" "$code" 200
+expect_grep "  and answers the service's status" "$WORK/body" '"state":"running"'
+
+# 2. Slow clients (one header byte a second) cannot lock the control plane.
+if "$PY" "$HERE/control_slow.py" "$URL" 16 >"$WORK/slow" 2>&1; then
+  pass "16 slow clients: the control plane answers and cuts them off"
+  quote "$WORK/slow" | tail -n 1
+else
+  fail "16 slow clients"; quote "$WORK/slow"
+fi
+
+stop_app
+finish
