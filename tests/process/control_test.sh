@@ -61,5 +61,27 @@ else
   fail "16 slow clients"; quote "$WORK/slow"
 fi
 
+# 3. One rule for service names, in the app file, over HTTP and in ctl.
+code=$(http_code POST /services -H 'Content-Type: application/json' \
+  -d '{"name": "../etc", "type": "ticker"}')
+expect_eq "POST /services named ../etc is refused (400)" "$code" 400
+expect_grep "  with the rule, at key 'name'" "$WORK/body" \
+  'invalid service name '"'"'\.\./etc'"'"': expected 1 to 64 letters.*"path":"name"'
+http_code GET /services >/dev/null
+if grep -q '\.\./etc' "$WORK/body"; then fail "../etc was added"; else
+  pass "  and nothing was added"; fi
+"$TROUPE" ctl --url "$URL" add ../etc ticker >"$WORK/ctl" 2>&1
+expect_eq "troupe ctl add ../etc is a usage error (2)" "$?" 2
+expect_grep "  naming the rule" "$WORK/ctl" \
+  "troupe ctl add: invalid service name '\.\./etc': expected"
+cat >"$WORK/badname.toml" <<'TOML'
+[services."../etc"]
+type = "ticker"
+TOML
+"$TROUPE" check "$WORK/badname.toml" >"$WORK/check" 2>&1
+expect_eq "troupe check refuses the name (1)" "$?" 1
+expect_grep "  with file, line and the rule" "$WORK/check" \
+  "badname.toml:2:[0-9]+: services\.\.\./etc: invalid service name '\.\./etc'"
+
 stop_app
 finish

@@ -11,6 +11,7 @@
 #include "troupe/app/app_runtime_impl.hpp"
 #include "troupe/app/status_json.hpp"
 #include "troupe/bridge/bridge_service.hpp"
+#include "troupe/config/app_config.hpp"
 #include "troupe/config/layered_config.hpp"
 #include "troupe/config/schema.hpp"
 
@@ -173,6 +174,8 @@ control_result app_runtime::add(const json& body) {
                      : std::string{};
   if (name.empty())
     errors.push_back({"name", "required: a non-empty string"});
+  else if (auto why = config::check_service_name(name))
+    errors.push_back({"name", *why});
   if (type_name.empty())
     errors.push_back({"type", "required: a registered service type"});
   auto settings_json = body.value("settings", json::object());

@@ -9,6 +9,7 @@
 
 #include "troupe/app/status_json.hpp"
 #include "troupe/app/status_table.hpp"
+#include "troupe/config/app_config.hpp"
 
 namespace troupe::app {
 
@@ -171,10 +172,15 @@ struct request_line {
 std::optional<request_line> make_request(const ctl_request& req,
                                          std::ostream& err) {
   auto needs_name = [&](const char* cmd) {
-    if (!req.name.empty())
-      return true;
-    err << "troupe ctl " << cmd << ": a service name is required\n";
-    return false;
+    if (req.name.empty()) {
+      err << "troupe ctl " << cmd << ": a service name is required\n";
+      return false;
+    }
+    if (auto why = config::check_service_name(req.name)) {
+      err << "troupe ctl " << cmd << ": " << *why << '\n';
+      return false;
+    }
+    return true;
   };
   auto encoded = encode_segment(req.name);
   switch (req.command) {

@@ -160,7 +160,43 @@ bool operator==(const service_spec& x, const service_spec& y) {
          x.publish_window == y.publish_window && x.settings == y.settings;
 }
 
+std::optional<std::string> check_service_name(std::string_view name) {
+  auto alnum = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9');
+  };
+  bool ok = !name.empty() && name.size() <= 64 && alnum(name.front()) &&
+            std::all_of(name.begin(), name.end(), [&](char c) {
+              return alnum(c) || c == '_' || c == '-';
+            });
+  if (ok)
+    return std::nullopt;
+  std::string shown;
+  for (unsigned char c : name.substr(0, 80)) {
+    if (c >= 0x20 && c < 0x7f && c != '\\' && c != '\'') {
+      shown += static_cast<char>(c);
+    } else {
+      static constexpr char hex[] = "0123456789abcdef";
+      shown += "\\x";
+      shown += hex[c >> 4];
+      shown += hex[c & 15];
+    }
+  }
+  if (name.size() > 80)
+    shown += "...";
+  return "invalid service name '" + shown + "': expected " +
+         std::string{service_name_rule};
+}
+
 namespace {
+
+void check_names(app_config& cfg, diagnostics& errors) {
+  for (auto& [name, _] : cfg.services)
+    if (auto why = check_service_name(name)) {
+      auto path = "services." + name;
+      errors.push_back({cfg.layers.where(path + ".type"), path, *why});
+    }
+}
 
 void check_dependencies(app_config& cfg, diagnostics& errors) {
   std::vector<std::string> names;
@@ -265,6 +301,7 @@ app_load_result load_app(const app_sources& sources,
     append(layers.apply_set(s));
   append(layers.validate(app_schema(types)));
   extract(result.config);
+  check_names(result.config, errors);
   if (errors.empty())
     check_dependencies(result.config, errors);
   return result;
