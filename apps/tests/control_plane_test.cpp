@@ -225,6 +225,92 @@ TEST_F(control_plane, token_guards_every_route) {
   EXPECT_EQ(res->status, 404);
 }
 
+TEST_F(control_plane, read_token_reads_admin_token_changes_public_paths_open) {
+  server.stop();
+  troupe::app::control_access access;
+  access.token = "adm1n";
+  access.read_token = "r3ad";
+  access.public_paths = {"/health"};
+  auto err = server.start(model, "127.0.0.1:0", access);
+  ASSERT_FALSE(err) << *err;
+  client = std::make_unique<httplib::Client>("127.0.0.1", server.port());
+  // Public: no credential needed, but only for GET.
+  auto res = client->Get("/health");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  res = client->Get("/services");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 401);
+  // The read token reads and cannot change anything.
+  client->set_bearer_token_auth("r3ad");
+  res = client->Get("/services");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  res = client->Post("/services/tick/stop");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 403);
+  EXPECT_NE(body_of(res)["error"].get<std::string>().find("read_token"),
+            std::string::npos);
+  res = client->Delete("/services/tick");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 403);
+  {
+    std::lock_guard<std::mutex> guard{model.mtx};
+    EXPECT_TRUE(model.actions.empty());
+    EXPECT_TRUE(model.removed.empty());
+  }
+  // The admin token in any scheme case changes things.
+  httplib::Client raw{"127.0.0.1", server.port()};
+  for (const char* scheme : {"Bearer", "bearer", "BEARER"}) {
+    res = raw.Post(
+      "/services/tick/stop",
+      httplib::Headers{{"Authorization", std::string{scheme} + " adm1n"}}, "",
+      "text/plain");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200) << scheme;
+  }
+  res =
+    raw.Get("/services", httplib::Headers{{"Authorization", "Basic adm1n"}});
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 401);
+}
+
+TEST(control_server_start, refuses_an_open_control_plane_off_loopback) {
+  fake_control_model model;
+  control_server server;
+  auto err = server.start(model, "0.0.0.0:0");
+  ASSERT_TRUE(err);
+  EXPECT_NE(err->find("refusing to serve the control plane on 0.0.0.0:0 "
+                      "without a token"),
+            std::string::npos)
+    << *err;
+  EXPECT_NE(err->find("allow_insecure_bind = true"), std::string::npos);
+  EXPECT_FALSE(server.running());
+  troupe::app::control_access access;
+  access.allow_insecure_bind = true;
+  err = server.start(model, "0.0.0.0:0", access);
+  EXPECT_FALSE(err) << *err;
+  server.stop();
+  access = {};
+  access.token = "t";
+  err = server.start(model, "0.0.0.0:0", access);
+  EXPECT_FALSE(err) << *err;
+  server.stop();
+  access = {};
+  access.read_token = "r";
+  err = server.start(model, "127.0.0.1:0", access);
+  ASSERT_TRUE(err);
+  EXPECT_NE(err->find("read_token needs a token"), std::string::npos) << *err;
+  EXPECT_TRUE(troupe::app::is_loopback_host("127.0.0.1"));
+  EXPECT_TRUE(troupe::app::is_loopback_host("127.1.2.3"));
+  EXPECT_TRUE(troupe::app::is_loopback_host("::1"));
+  EXPECT_TRUE(troupe::app::is_loopback_host("localhost"));
+  EXPECT_FALSE(troupe::app::is_loopback_host("0.0.0.0"));
+  EXPECT_FALSE(troupe::app::is_loopback_host("::"));
+  EXPECT_FALSE(troupe::app::is_loopback_host("10.0.0.1"));
+  EXPECT_FALSE(troupe::app::is_loopback_host("example.com"));
+}
+
 TEST_F(control_plane, serves_concurrent_clients) {
   constexpr int threads = 8;
   constexpr int per_thread = 25;

@@ -84,4 +84,37 @@ expect_grep "  with file, line and the rule" "$WORK/check" \
   "badname.toml:2:[0-9]+: services\.\.\./etc: invalid service name '\.\./etc'"
 
 stop_app
+
+# 4. Access: an admin token, a read-only token, public probes; no open
+#    control plane off loopback unless the file says so.
+start_app --set control.token=adm1n --set control.read_token=r3ad
+code=$(http_code GET /services)
+expect_eq "no credential: 401" "$code" 401
+code=$(http_code GET /services -H 'Authorization: Bearer r3ad')
+expect_eq "read token reads /services (200)" "$code" 200
+code=$(http_code GET /metrics -H 'Authorization: Bearer r3ad')
+expect_eq "read token reads /metrics (200)" "$code" 200
+code=$(http_code POST /services/tick/stop -H 'Authorization: Bearer r3ad')
+expect_eq "read token cannot stop a service (403)" "$code" 403
+code=$(http_code DELETE /services/count -H 'Authorization: Bearer r3ad')
+expect_eq "read token cannot remove a service (403)" "$code" 403
+"$TROUPE" ctl --url "$URL" --token r3ad stop count >"$WORK/ctl" 2>&1
+expect_eq "troupe ctl stop with the read token exits 1" "$?" 1
+expect_grep "  and says why" "$WORK/ctl" 'HTTP 403: forbidden: the read-only credential'
+code=$(http_code POST /services/count/restart -H 'authorization: bearer adm1n')
+expect_eq "admin token, scheme in lower case, restarts (200)" "$code" 200
+stop_app
+
+http=$(free_port)
+"$TROUPE" run "$WORK/app.toml" --set "control.http=0.0.0.0:$http" \
+  >"$WORK/out" 2>"$WORK/err"
+expect_eq "no token on 0.0.0.0: troupe run exits 1" "$?" 1
+expect_grep "  saying why and how to allow it" "$WORK/err" \
+  "refusing to serve the control plane on 0.0.0.0:$http without a token.*allow_insecure_bind = true"
+open_port=$http
+start_app --set control.http=0.0.0.0:$open_port \
+  --set control.allow_insecure_bind=true
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$open_port/services")
+expect_eq "allow_insecure_bind = true serves 0.0.0.0 without a token" "$code" 200
+stop_app
 finish

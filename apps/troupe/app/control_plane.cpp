@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -11,7 +12,9 @@
 #include <mutex>
 #include <thread>
 
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -383,7 +386,7 @@ struct control_server::impl {
   std::thread thread;
   std::atomic<bool> listening_done{false};
   control_model* model = nullptr;
-  std::string token;
+  control_access access;
   std::string host;
   uint16_t port = 0;
   std::shared_ptr<spdlog::logger> log;
@@ -443,27 +446,64 @@ struct control_server::impl {
     };
   }
 
-  bool authorized(const httplib::Request& req) const {
-    if (token.empty())
-      return true;
-    static constexpr std::string_view scheme = "Bearer ";
+  enum class grant : uint8_t { none, read, admin };
+
+  // What the request's credential allows. The scheme is matched in any case
+  // ("Bearer", "bearer"), the token exactly and in constant time.
+  grant credential(const httplib::Request& req) const {
+    auto& a = access;
+    if (a.token.empty() && a.read_token.empty())
+      return grant::admin;
     auto header = req.get_header_value("Authorization");
-    if (header.size() < scheme.size() ||
-        header.compare(0, scheme.size(), scheme) != 0)
-      return false;
-    return constant_time_equal(std::string_view{header}.substr(scheme.size()),
-                               token);
+    std::string_view h{header};
+    auto space = h.find(' ');
+    if (space == std::string_view::npos)
+      return grant::none;
+    auto scheme = h.substr(0, space);
+    static constexpr std::string_view bearer = "bearer";
+    if (scheme.size() != bearer.size() ||
+        !std::equal(scheme.begin(), scheme.end(), bearer.begin(),
+                    [](char x, char y) {
+                      return std::tolower(static_cast<unsigned char>(x)) == y;
+                    }))
+      return grant::none;
+    auto given = h.substr(space + 1);
+    while (!given.empty() && given.front() == ' ')
+      given.remove_prefix(1);
+    // Both compared, so the time taken does not say which one matched.
+    bool admin = !a.token.empty() && constant_time_equal(given, a.token);
+    bool read =
+      !a.read_token.empty() && constant_time_equal(given, a.read_token);
+    return admin ? grant::admin : read ? grant::read : grant::none;
+  }
+
+  bool is_public(const httplib::Request& req) const {
+    return (req.method == "GET" || req.method == "HEAD") &&
+           std::find(access.public_paths.begin(), access.public_paths.end(),
+                     req.path) != access.public_paths.end();
   }
 
   void routes() {
     http.set_pre_routing_handler(
       [this](const httplib::Request& req, httplib::Response& res) {
-        if (authorized(req))
+        if (is_public(req))
           return httplib::Server::HandlerResponse::Unhandled;
+        auto g = credential(req);
+        if (g == grant::admin ||
+            (g == grant::read && (req.method == "GET" || req.method == "HEAD")))
+          return httplib::Server::HandlerResponse::Unhandled;
+        if (g == grant::read) {
+          send_error(res, 403,
+                     "forbidden: the read-only credential ([control] "
+                     "read_token) cannot " +
+                       req.method + " " + req.path +
+                       "; use the admin token ([control] token)");
+          return httplib::Server::HandlerResponse::Handled;
+        }
         res.set_header("WWW-Authenticate", "Bearer realm=\"troupe\"");
         send_error(res, 401,
                    "unauthorized: send 'Authorization: Bearer TOKEN' "
-                   "([control] token)");
+                   "([control] token, or read_token for GET routes)");
         return httplib::Server::HandlerResponse::Handled;
       });
     http.Get("/services", guarded([this](auto&, auto& res) {
@@ -552,18 +592,44 @@ control_server::~control_server() {
   stop();
 }
 
+bool is_loopback_host(std::string_view host) noexcept {
+  if (host == "localhost")
+    return true;
+  std::string h{host};
+  in_addr v4{};
+  if (::inet_pton(AF_INET, h.c_str(), &v4) == 1)
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (::inet_pton(AF_INET6, h.c_str(), &v6) == 1)
+    return IN6_IS_ADDR_LOOPBACK(&v6);
+  return false;
+}
+
 std::optional<std::string> control_server::start(control_model& model,
                                                  const std::string& address,
-                                                 std::string token) {
+                                                 control_access access) {
   if (running())
     return "control plane already running on " + this->address();
   auto addr = parse_control_address(address);
   if (!addr)
     return "invalid address '" + address +
            "': expected HOST:PORT, e.g. 127.0.0.1:8080";
+  if (!access.read_token.empty() && access.token.empty())
+    return "[control] read_token needs a token (the admin credential) too";
+  if (!access.token.empty() && access.token == access.read_token)
+    return "[control] read_token must differ from token";
+  for (auto& p : access.public_paths)
+    if (p.empty() || p.front() != '/')
+      return "[control] public: '" + p + "' is not a path (e.g. \"/livez\")";
+  if (access.token.empty() && !access.allow_insecure_bind &&
+      !is_loopback_host(addr->host))
+    return "refusing to serve the control plane on " + address +
+           " without a token: anyone who reaches it could stop services. "
+           "Set [control] token (e.g. TROUPE_CONTROL__TOKEN=...), bind "
+           "127.0.0.1, or set [control] allow_insecure_bind = true";
   auto self = std::make_unique<impl>();
   self->model = &model;
-  self->token = std::move(token);
+  self->access = std::move(access);
   self->host = addr->host;
   self->log = make_service_logger("control");
   self->http.new_task_queue = [] { return new connection_pool; };

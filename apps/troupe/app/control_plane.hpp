@@ -111,13 +111,31 @@ public:
   virtual control_result remove(const std::string& name) = 0;
 };
 
+/// Who may use which route (`[control]` token, read_token, public,
+/// allow_insecure_bind; docs/operations.md, "Access").
+struct control_access {
+  /// The admin credential: every route. Empty with an empty read_token:
+  /// no authentication at all.
+  std::string token;
+  /// The read-only credential: the GET routes; a change answers 403.
+  /// Needs a token.
+  std::string read_token;
+  /// GET paths answered without any credential (exact paths, e.g.
+  /// "/livez").
+  std::vector<std::string> public_paths;
+  /// Serve without a token on an address that is not loopback.
+  bool allow_insecure_bind = false;
+};
+
 /// The HTTP server of the control plane: a background thread accepting
 /// requests, a small pool answering them from a control_model.
 ///
 /// Routes: `GET /services`, `GET /services/NAME`, `GET /health`,
 /// `GET /metrics`, `POST /services/NAME/{start|stop|restart}`,
-/// `POST /services`, `DELETE /services/NAME`. With a token, every route
-/// requires `Authorization: Bearer TOKEN` (401 otherwise). Every error body is
+/// `POST /services`, `DELETE /services/NAME`. With a token, every route but
+/// the public ones requires `Authorization: Bearer TOKEN` (scheme in any
+/// case; 401 otherwise), the read token only the GET routes (403 for
+/// others). Every error body is
 /// JSON: `{"error": "..."}`. Requests are logged at debug level by a logger
 /// named "control" on the sinks of spdlog's default logger as it is at
 /// start(). Call start() and stop() from one thread.
@@ -132,13 +150,23 @@ public:
 
   /// Binds `address` and starts serving `model`, which must outlive stop().
   /// `address` is `HOST:PORT`, `[IPv6]:PORT`, `:PORT` or `PORT` (the last two
-  /// bind 127.0.0.1); port 0 picks a free port (see port()). An empty `token`
-  /// turns authentication off. Returns an error text when the address is
-  /// invalid, cannot be bound (e.g. the port is taken) or the server already
-  /// runs.
+  /// bind 127.0.0.1); port 0 picks a free port (see port()). Returns an error
+  /// text when the address is invalid, cannot be bound (e.g. the port is
+  /// taken), is not loopback while `access` has no token (unless
+  /// allow_insecure_bind), when `access` is inconsistent (a read_token
+  /// without a token, or both the same) or the server already runs.
   [[nodiscard]] std::optional<std::string> start(control_model& model,
                                                  const std::string& address,
-                                                 std::string token = {});
+                                                 control_access access);
+
+  /// start() with only an admin `token` (empty: no authentication).
+  [[nodiscard]] std::optional<std::string> start(control_model& model,
+                                                 const std::string& address,
+                                                 std::string token = {}) {
+    control_access access;
+    access.token = std::move(token);
+    return start(model, address, std::move(access));
+  }
 
   /// The bound port (0 when not running).
   uint16_t port() const noexcept;
@@ -170,6 +198,10 @@ struct control_address {
 /// nothing when malformed.
 std::optional<control_address>
 parse_control_address(std::string_view str) noexcept;
+
+/// Whether `host` (as in control_address) is a loopback address:
+/// 127.0.0.0/8, ::1 or "localhost".
+bool is_loopback_host(std::string_view host) noexcept;
 
 /// Compares `x` and `y` in time that depends only on their lengths, so a
 /// client cannot guess a token byte by byte from response times.

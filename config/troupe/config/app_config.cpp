@@ -114,8 +114,21 @@ schema app_schema(const type_catalog& types) {
     root.section("control", "HTTP control plane (off by default)");
   control.string("http", "Listen address, e.g. \"127.0.0.1:8080\"; empty: off")
     .fallback("");
-  control.string("token", "Bearer token required by the control plane")
+  control
+    .string("token", "Admin bearer token: every route (empty with an empty "
+                     "read_token: no authentication)")
     .fallback("");
+  control
+    .string("read_token", "Read-only bearer token: GET routes only (status, "
+                          "health, metrics); needs `token`")
+    .fallback("");
+  control.list("public", "GET paths answered without a token (e.g. probes)")
+    .of(value_kind::string)
+    .fallback(list{std::string{"/livez"}, std::string{"/readyz"}});
+  control
+    .boolean("allow_insecure_bind",
+             "Serve without a token on an address that is not loopback")
+    .fallback(false);
   // Each entry's full schema (common keys + its type's settings) comes from
   // its `type`; combinations are cached.
   auto cache =
@@ -266,6 +279,9 @@ void extract(app_config& cfg) {
   cfg.backoff_max = get<duration>(v, "supervisor.backoff_max");
   cfg.control_http = get<std::string>(v, "control.http");
   cfg.control_token = get<std::string>(v, "control.token");
+  cfg.control_read_token = get<std::string>(v, "control.read_token");
+  cfg.control_public = strings(v, "control.public");
+  cfg.control_allow_insecure_bind = get<bool>(v, "control.allow_insecure_bind");
   auto* services = find(v, "services");
   if (services == nullptr || services->get_if<table>() == nullptr)
     return;

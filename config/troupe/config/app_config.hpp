@@ -80,6 +80,9 @@ struct app_config {
   duration backoff_max{};
   std::string control_http;
   std::string control_token;
+  std::string control_read_token;
+  std::vector<std::string> control_public;
+  bool control_allow_insecure_bind = false;
   /// Services by name.
   std::map<std::string, service_spec, std::less<>> services;
 
