@@ -86,6 +86,50 @@ TEST_F(control_plane, health_is_200_when_ok_and_503_otherwise) {
   EXPECT_EQ(body["services"][0]["checks"][0]["message"], "last beat 2s ago");
 }
 
+TEST_F(control_plane, livez_and_readyz_probe_the_model) {
+  auto res = client->Get("/livez");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(body_of(res), json::parse(R"({"live": true})"));
+  res = client->Get("/readyz");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(body_of(res), json::parse(R"({"ready": true, "not_ready": []})"));
+  model.app_health = troupe::health_status::degraded;
+  res = client->Get("/readyz");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200); // degraded is ready
+  model.app_health = troupe::health_status::unhealthy;
+  res = client->Get("/readyz");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 503);
+  EXPECT_EQ(body_of(res), json::parse(R"({"ready": false,
+    "not_ready": [{"name": "tick", "reason": "unhealthy"}]})"));
+  model.alive = false;
+  res = client->Get("/livez");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 503);
+  EXPECT_EQ(body_of(res), json::parse(R"({"live": false})"));
+}
+
+TEST_F(control_plane, cascade_is_a_query_parameter) {
+  auto res = client->Post("/services/count/start?cascade=true");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  res = client->Delete("/services/count?cascade=true");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  res = client->Post("/services/count/stop?cascade=maybe");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
+  EXPECT_EQ(body_of(res)["error"], "cascade: expected true or false");
+  std::lock_guard<std::mutex> guard{model.mtx};
+  ASSERT_EQ(model.actions.size(), 1U);
+  EXPECT_EQ(model.actions[0].second, "start+cascade");
+  ASSERT_EQ(model.removed.size(), 1U);
+  EXPECT_EQ(model.removed[0], "count+cascade");
+}
+
 TEST_F(control_plane, metrics_are_prometheus_text) {
   auto res = client->Get("/metrics");
   ASSERT_TRUE(res);

@@ -19,6 +19,19 @@ period = "50ms"
 [services.count]
 type = "counter"
 depends_on = ["tick"]
+[services.off]
+type = "ticker"
+enabled = false
+[services.gen]
+type = "generator"
+autostart = false
+rate = 20
+workers = 1
+[services.w]
+type = "worker"
+autostart = false
+restart = "temporary"
+fail_every = 1
 TOML
 
 # start_app [--set ...]: runs $WORK/app.toml with the control plane on a free
@@ -26,6 +39,10 @@ TOML
 start_app() {
   http=$(free_port)
   URL="http://127.0.0.1:$http"
+  # Emptied here, not by the redirection in the background child, so the
+  # wait below cannot see the previous run's lines.
+  : >"$WORK/out"
+  : >"$WORK/err"
   "$TROUPE" run "$WORK/app.toml" --set "control.http=127.0.0.1:$http" "$@" \
     >"$WORK/out" 2>"$WORK/err" &
   pid=$!
@@ -83,9 +100,113 @@ expect_eq "troupe check refuses the name (1)" "$?" 1
 expect_grep "  with file, line and the rule" "$WORK/check" \
   "badname.toml:2:[0-9]+: services\.\.\./etc: invalid service name '\.\./etc'"
 
+# 4. depends_on holds at run time: refused with the names (409), or
+#    cascaded when asked.
+code=$(http_code DELETE /services/tick)
+expect_eq "DELETE tick while count depends on it: 409" "$code" 409
+expect_grep "  naming the dependent" "$WORK/body" \
+  "cannot remove 'tick': 'count' depends on it; remove it first, or pass \?cascade=true"
+code=$(http_code POST /services -H 'Content-Type: application/json' \
+  -d '{"name": "c2", "type": "counter", "settings": {"depends_on": ["ghost"]}}')
+expect_eq "POST /services depending on a missing service: 400" "$code" 400
+expect_grep "  naming it" "$WORK/body" \
+  "unknown service 'ghost'.*settings.depends_on\[0\]"
+code=$(http_code POST /services/tick/stop)
+expect_eq "stop tick while count runs: 409" "$code" 409
+expect_grep "  naming count" "$WORK/body" "cannot stop 'tick': 'count' depends on it and runs"
+code=$(http_code POST /services/count/stop)
+expect_eq "stop count: 200" "$code" 200
+code=$(http_code POST /services/tick/stop)
+expect_eq "then stop tick: 200" "$code" 200
+code=$(http_code POST /services/count/restart)
+expect_eq "restart count while tick is stopped: 409" "$code" 409
+expect_grep "  naming tick and its state" "$WORK/body" \
+  "cannot restart 'count': it depends on 'tick', not running \(tick: stopped\)"
+"$TROUPE" ctl --url "$URL" restart count >"$WORK/ctl" 2>&1
+expect_eq "troupe ctl restart count: exit 1" "$?" 1
+expect_grep "  with the server's reason" "$WORK/ctl" "HTTP 409: cannot restart 'count'"
+"$TROUPE" ctl --url "$URL" restart count --cascade >"$WORK/ctl" 2>&1
+expect_eq "troupe ctl restart count --cascade: exit 0" "$?" 0
+expect_grep "  prints count's status" "$WORK/ctl" "^count: running "
+expect_grep "  and that it started tick first" "$WORK/ctl" \
+  "^cascade: started tick first$"
+expect_grep "  (tick runs)" <(curl -s "$URL/services/tick") '"state":"running"'
+code=$(http_code POST /services/tick/stop?cascade=true)
+expect_eq "stop tick?cascade=true: 200" "$code" 200
+expect_grep "  stopped count too" <(curl -s "$URL/services/count") '"state":"stopped"'
+curl -s -X POST "$URL/services/count/start?cascade=true" >/dev/null
+
+# 5. Every troupe ctl verb against the running app, printing what the
+#    server answered.
+export TROUPE_CONTROL_URL="$URL"
+ctl_ok() { # WHAT ARGS...: runs troupe ctl ARGS, expects exit 0
+  local what="$1"
+  shift
+  "$TROUPE" ctl "$@" >"$WORK/ctl" 2>&1
+  expect_exit "$what" "$?" 0 "$WORK/ctl"
+}
+ctl_ok "ctl status" status
+expect_grep "  lists tick running" "$WORK/ctl" '^tick +ticker +running'
+ctl_ok "ctl status count" status count
+expect_grep "  shows count" "$WORK/ctl" '^count +counter +running'
+ctl_ok "ctl stop count" stop count
+# count was restarted above: the line must carry the server's count, not a
+# made-up restarts=0.
+printed=$(sed -n 's/^count: stopped .* restarts=\([0-9]*\).*/\1/p' "$WORK/ctl")
+served=$(curl -s "$URL/services/count" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["restarts"])')
+if [[ -n "$printed" && "$printed" == "$served" && "$served" != 0 ]]; then
+  pass "  prints the server's status (restarts=$printed)"
+else fail "  ctl stop printed restarts='$printed', server has '$served': $(cat "$WORK/ctl")"; fi
+ctl_ok "ctl start count" start count
+expect_grep "  prints the new state" "$WORK/ctl" '^count: running '
+ctl_ok "ctl restart count" restart count
+expect_grep "  prints the new state" "$WORK/ctl" '^count: running '
+ctl_ok "ctl add extra" add extra ticker --set period=1s
+expect_grep "  prints the server's status" "$WORK/ctl" '^extra: running '
+ctl_ok "ctl remove extra" remove extra
+expect_grep "  prints what was removed" "$WORK/ctl" "^removed 'extra'$"
+ctl_ok "ctl health" health
+expect_grep "  ready" "$WORK/ctl" '^app: healthy, ready$'
+ctl_ok "ctl metrics" metrics
+expect_grep "  Prometheus text" "$WORK/ctl" '^troupe_service_up\{service="tick"\} 1'
+unset TROUPE_CONTROL_URL
+
+# 6. Health: /livez, /readyz, /health, one definition. Stopped or disabled
+#    on purpose is still ready; an expected service that fails is not.
+code=$(http_code GET /livez)
+expect_eq "/livez 200" "$code" 200
+curl -s -X POST "$URL/services/count/stop" >/dev/null
+code=$(http_code GET /readyz)
+expect_eq "/readyz 200 with count stopped on purpose" "$code" 200
+code=$(http_code GET /health)
+expect_eq "/health 200 with count stopped on purpose" "$code" 200
+expect_grep "  count listed as not expected" "$WORK/body" \
+  '"expected":false,"name":"count"|"name":"count"[^}]*"expected":false'
+code=$(http_code POST /services/off/start)
+expect_eq "enabled = false: start refused (409)" "$code" 409
+expect_grep "  saying it is disabled" "$WORK/body" "'off' is disabled \(enabled = false"
+expect_grep "  and the flag shows in its status" <(curl -s "$URL/services/off") '"enabled":false'
+curl -s -X POST "$URL/services/w/start" >/dev/null
+curl -s -X POST "$URL/services/gen/start" >/dev/null
+deadline=$((SECONDS + 20))
+code=0
+while ((SECONDS < deadline)); do
+  code=$(http_code GET /readyz)
+  [[ "$code" == 503 ]] && break
+  sleep 0.2
+done
+expect_eq "/readyz 503 once the worker fails and is not restarted" "$code" 503
+expect_grep "  naming it" "$WORK/body" '"not_ready":\[\{"name":"w","reason":"(failed|stopped|initialized)"'
+code=$(http_code GET /health)
+expect_eq "/health 503 too (the same verdict)" "$code" 503
+"$TROUPE" ctl --url "$URL" health >"$WORK/ctl" 2>&1
+expect_eq "ctl health exits 1" "$?" 1
+expect_grep "  saying why" "$WORK/ctl" '^app: .*, not ready: w '
+code=$(http_code GET /livez)
+expect_eq "/livez still 200 (the process works)" "$code" 200
 stop_app
 
-# 4. Access: an admin token, a read-only token, public probes; no open
+# 7. Access: an admin token, a read-only token, public probes; no open
 #    control plane off loopback unless the file says so.
 start_app --set control.token=adm1n --set control.read_token=r3ad
 code=$(http_code GET /services)

@@ -299,6 +299,18 @@ void send_result(httplib::Response& res, const control_result& r) {
   send_json(res, r.status, r.body);
 }
 
+// `?cascade=true|false` (absent: false); nothing for another value.
+std::optional<bool> cascade_of(const httplib::Request& req) {
+  if (!req.has_param("cascade"))
+    return false;
+  auto x = req.get_param_value("cascade");
+  if (x == "true" || x == "1")
+    return true;
+  if (x == "false" || x == "0")
+    return false;
+  return std::nullopt;
+}
+
 } // namespace
 
 control_result control_error(int status, std::string message) {
@@ -520,6 +532,16 @@ struct control_server::impl {
                auto h = model->health();
                send_json(res, h.ok ? 200 : 503, h.body);
              }));
+    http.Get("/readyz", guarded([this](auto&, auto& res) {
+               auto h = model->health();
+               auto not_ready = h.body.value("not_ready", json::array());
+               send_json(res, h.ok ? 200 : 503,
+                         json{{"ready", h.ok}, {"not_ready", not_ready}});
+             }));
+    http.Get("/livez", guarded([this](auto&, auto& res) {
+               bool live = model->live();
+               send_json(res, live ? 200 : 503, json{{"live", live}});
+             }));
     http.Get("/metrics", guarded([this](auto&, auto& res) {
                res.status = 200;
                res.set_content(model->metrics_text(), metrics_type);
@@ -534,7 +556,12 @@ struct control_server::impl {
                                "' (expected start, stop or restart)");
                   return;
                 }
-                send_result(res, model->action(name, *what));
+                auto cascade = cascade_of(req);
+                if (!cascade) {
+                  send_error(res, 400, "cascade: expected true or false");
+                  return;
+                }
+                send_result(res, model->action(name, *what, *cascade));
               }));
     http.Post("/services", posted([this](auto&, auto& text, auto& res) {
                 json body;
@@ -554,7 +581,13 @@ struct control_server::impl {
                 send_result(res, model->add(body));
               }));
     http.Delete(R"(/services/([^/]+))", guarded([this](auto& req, auto& res) {
-                  send_result(res, model->remove(req.matches[1].str()));
+                  auto cascade = cascade_of(req);
+                  if (!cascade) {
+                    send_error(res, 400, "cascade: expected true or false");
+                    return;
+                  }
+                  send_result(res,
+                              model->remove(req.matches[1].str(), *cascade));
                 }));
     // Anything else: a JSON 404 rather than the library's empty one.
     auto no_route = guarded([](auto& req, auto& res) {

@@ -50,12 +50,12 @@ control_result control_error(int status, std::string message);
 control_result control_invalid(std::string message,
                                const std::vector<control_field_error>& errors);
 
-/// The body of GET /health and whether it counts as healthy (200) or not
-/// (503).
+/// The body of GET /health and whether the app is ready (200) or not (503).
 struct control_health {
-  /// True answers 200, false 503.
+  /// Ready: true answers 200, false 503 (GET /health and GET /readyz).
   bool ok = true;
-  /// Response body, e.g. from app_health_json() (status_json.hpp).
+  /// Response body, e.g. from app_health_body() (status_json.hpp); its
+  /// `not_ready` array, when present, is also the body of GET /readyz.
   nlohmann::json body = nlohmann::json::object();
 };
 
@@ -84,8 +84,13 @@ public:
   /// Serves `GET /services/NAME` (404 when nothing).
   virtual std::optional<nlohmann::json> service(const std::string& name) = 0;
 
-  /// The app's health. Serves `GET /health`.
+  /// The app's health and readiness. Serves `GET /health` and
+  /// `GET /readyz`.
   virtual control_health health() = 0;
+
+  /// Whether the process works: its actors answer and its supervisor has
+  /// not given up. Serves `GET /livez` (200 or 503).
+  virtual bool live() = 0;
 
   /// Metrics in the Prometheus text exposition format 0.0.4. Serves
   /// `GET /metrics`.
@@ -93,10 +98,12 @@ public:
 
   /// Starts, stops or restarts one service; answers when it has settled.
   /// Recommended answers: 200 with the service's status, 404 for an unknown
-  /// service, 409 when the lifecycle refuses the request. Serves
-  /// `POST /services/NAME/ACTION`.
-  virtual control_result action(const std::string& name,
-                                control_action what) = 0;
+  /// service, 409 when the lifecycle refuses the request or a dependency
+  /// does not allow it (a start whose dependencies do not run, a stop while
+  /// dependents run) unless `cascade` asks to start or stop those too.
+  /// Serves `POST /services/NAME/ACTION[?cascade=true]`.
+  virtual control_result action(const std::string& name, control_action what,
+                                bool cascade) = 0;
 
   /// Adds (and, per its autostart, starts) a service from
   /// `{"name": ..., "type": ..., "settings": {...}}` (always a JSON object,
@@ -106,9 +113,9 @@ public:
   virtual control_result add(const nlohmann::json& spec) = 0;
 
   /// Stops and removes one service. Recommended answers: 200, 404 when
-  /// unknown, 409 when another service depends on it. Serves
-  /// `DELETE /services/NAME`.
-  virtual control_result remove(const std::string& name) = 0;
+  /// unknown, 409 when another service depends on it, unless `cascade` asks
+  /// to remove those too. Serves `DELETE /services/NAME[?cascade=true]`.
+  virtual control_result remove(const std::string& name, bool cascade) = 0;
 };
 
 /// Who may use which route (`[control]` token, read_token, public,
@@ -131,14 +138,14 @@ struct control_access {
 /// requests, a small pool answering them from a control_model.
 ///
 /// Routes: `GET /services`, `GET /services/NAME`, `GET /health`,
-/// `GET /metrics`, `POST /services/NAME/{start|stop|restart}`,
-/// `POST /services`, `DELETE /services/NAME`. With a token, every route but
-/// the public ones requires `Authorization: Bearer TOKEN` (scheme in any
-/// case; 401 otherwise), the read token only the GET routes (403 for
-/// others). Every error body is
-/// JSON: `{"error": "..."}`. Requests are logged at debug level by a logger
-/// named "control" on the sinks of spdlog's default logger as it is at
-/// start(). Call start() and stop() from one thread.
+/// `GET /livez`, `GET /readyz`, `GET /metrics`, `POST
+/// /services/NAME/{start|stop|restart}`, `POST /services`, `DELETE
+/// /services/NAME`. With a token, every route but the public ones requires
+/// `Authorization: Bearer TOKEN` (scheme in any case; 401 otherwise), the read
+/// token only the GET routes (403 for others). Every error body is JSON:
+/// `{"error": "..."}`. Requests are logged at debug level by a logger named
+/// "control" on the sinks of spdlog's default logger as it is at start(). Call
+/// start() and stop() from one thread.
 class control_server {
 public:
   control_server();

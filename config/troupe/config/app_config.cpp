@@ -22,8 +22,11 @@ schema make_common() {
   s.list("depends_on", "Services that must be running before this one starts")
     .of(value_kind::string)
     .fallback(list{});
-  s.boolean("autostart", "Start with the app").fallback(true);
-  s.boolean("enabled", "false keeps the service out of autostart")
+  s.boolean("autostart", "Start with the app (false: start it through the "
+                         "control plane)")
+    .fallback(true);
+  s.boolean("enabled", "false: listed but never started, not even through "
+                       "the control plane")
     .fallback(true);
   s.string("restart", "Restart policy when the service dies or fails")
     .fallback("permanent")
