@@ -52,6 +52,10 @@ start_app() {
 stop_app() {
   kill -TERM "$pid" 2>/dev/null
   wait "$pid" 2>/dev/null
+  expect_exit "SIGTERM stops the app (0)" "$?" 0 "$WORK/err"
+  if grep -q 'Sanitizer' "$WORK/err"; then
+    fail "sanitizer report"; quote 40 "$WORK/err"
+  fi
 }
 
 # http_code METHOD PATH [curl args...]: prints the status; the body is in
