@@ -75,6 +75,14 @@ void add_ctl_command(CLI::App& app, int& exit_code) {
        }) {
     auto* sub = ctl->add_subcommand(name, help);
     sub->add_option("name", st->req.name, "Service name")->required();
+    sub->add_flag("--cascade", st->req.cascade,
+                  cmd == app::ctl_command::start ||
+                      cmd == app::ctl_command::restart
+                    ? "Also start the services it depends on that do not run"
+                  : cmd == app::ctl_command::stop
+                    ? "Also stop the running services that depend on it "
+                      "(first)"
+                    : "Also remove the services that depend on it (first)");
     sub->callback(run(cmd));
   }
   auto* add = ctl->add_subcommand("add", "Add a service to the running app");

@@ -85,8 +85,12 @@ int run_app(const run_options& opts) {
   app::app_runtime rt{sys, service_registry::global(), app_cfg, log};
   app::control_server control;
   if (!app_cfg.control_http.empty()) {
-    if (auto err =
-          control.start(rt, app_cfg.control_http, app_cfg.control_token)) {
+    app::control_access access;
+    access.token = app_cfg.control_token;
+    access.read_token = app_cfg.control_read_token;
+    access.public_paths = app_cfg.control_public;
+    access.allow_insecure_bind = app_cfg.control_allow_insecure_bind;
+    if (auto err = control.start(rt, app_cfg.control_http, access)) {
       log->error("control plane: {}", *err);
       return 1;
     }

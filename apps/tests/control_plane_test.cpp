@@ -86,6 +86,50 @@ TEST_F(control_plane, health_is_200_when_ok_and_503_otherwise) {
   EXPECT_EQ(body["services"][0]["checks"][0]["message"], "last beat 2s ago");
 }
 
+TEST_F(control_plane, livez_and_readyz_probe_the_model) {
+  auto res = client->Get("/livez");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(body_of(res), json::parse(R"({"live": true})"));
+  res = client->Get("/readyz");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(body_of(res), json::parse(R"({"ready": true, "not_ready": []})"));
+  model.app_health = troupe::health_status::degraded;
+  res = client->Get("/readyz");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200); // degraded is ready
+  model.app_health = troupe::health_status::unhealthy;
+  res = client->Get("/readyz");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 503);
+  EXPECT_EQ(body_of(res), json::parse(R"({"ready": false,
+    "not_ready": [{"name": "tick", "reason": "unhealthy"}]})"));
+  model.alive = false;
+  res = client->Get("/livez");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 503);
+  EXPECT_EQ(body_of(res), json::parse(R"({"live": false})"));
+}
+
+TEST_F(control_plane, cascade_is_a_query_parameter) {
+  auto res = client->Post("/services/count/start?cascade=true");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  res = client->Delete("/services/count?cascade=true");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  res = client->Post("/services/count/stop?cascade=maybe");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
+  EXPECT_EQ(body_of(res)["error"], "cascade: expected true or false");
+  std::lock_guard<std::mutex> guard{model.mtx};
+  ASSERT_EQ(model.actions.size(), 1U);
+  EXPECT_EQ(model.actions[0].second, "start+cascade");
+  ASSERT_EQ(model.removed.size(), 1U);
+  EXPECT_EQ(model.removed[0], "count+cascade");
+}
+
 TEST_F(control_plane, metrics_are_prometheus_text) {
   auto res = client->Get("/metrics");
   ASSERT_TRUE(res);
@@ -223,6 +267,92 @@ TEST_F(control_plane, token_guards_every_route) {
   res = client->Get("/nope"); // authorized, then unknown
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 404);
+}
+
+TEST_F(control_plane, read_token_reads_admin_token_changes_public_paths_open) {
+  server.stop();
+  troupe::app::control_access access;
+  access.token = "adm1n";
+  access.read_token = "r3ad";
+  access.public_paths = {"/health"};
+  auto err = server.start(model, "127.0.0.1:0", access);
+  ASSERT_FALSE(err) << *err;
+  client = std::make_unique<httplib::Client>("127.0.0.1", server.port());
+  // Public: no credential needed, but only for GET.
+  auto res = client->Get("/health");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  res = client->Get("/services");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 401);
+  // The read token reads and cannot change anything.
+  client->set_bearer_token_auth("r3ad");
+  res = client->Get("/services");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  res = client->Post("/services/tick/stop");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 403);
+  EXPECT_NE(body_of(res)["error"].get<std::string>().find("read_token"),
+            std::string::npos);
+  res = client->Delete("/services/tick");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 403);
+  {
+    std::lock_guard<std::mutex> guard{model.mtx};
+    EXPECT_TRUE(model.actions.empty());
+    EXPECT_TRUE(model.removed.empty());
+  }
+  // The admin token in any scheme case changes things.
+  httplib::Client raw{"127.0.0.1", server.port()};
+  for (const char* scheme : {"Bearer", "bearer", "BEARER"}) {
+    res = raw.Post(
+      "/services/tick/stop",
+      httplib::Headers{{"Authorization", std::string{scheme} + " adm1n"}}, "",
+      "text/plain");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200) << scheme;
+  }
+  res =
+    raw.Get("/services", httplib::Headers{{"Authorization", "Basic adm1n"}});
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 401);
+}
+
+TEST(control_server_start, refuses_an_open_control_plane_off_loopback) {
+  fake_control_model model;
+  control_server server;
+  auto err = server.start(model, "0.0.0.0:0");
+  ASSERT_TRUE(err);
+  EXPECT_NE(err->find("refusing to serve the control plane on 0.0.0.0:0 "
+                      "without a token"),
+            std::string::npos)
+    << *err;
+  EXPECT_NE(err->find("allow_insecure_bind = true"), std::string::npos);
+  EXPECT_FALSE(server.running());
+  troupe::app::control_access access;
+  access.allow_insecure_bind = true;
+  err = server.start(model, "0.0.0.0:0", access);
+  EXPECT_FALSE(err) << *err;
+  server.stop();
+  access = {};
+  access.token = "t";
+  err = server.start(model, "0.0.0.0:0", access);
+  EXPECT_FALSE(err) << *err;
+  server.stop();
+  access = {};
+  access.read_token = "r";
+  err = server.start(model, "127.0.0.1:0", access);
+  ASSERT_TRUE(err);
+  EXPECT_NE(err->find("read_token needs a token"), std::string::npos) << *err;
+  EXPECT_TRUE(troupe::app::is_loopback_host("127.0.0.1"));
+  EXPECT_TRUE(troupe::app::is_loopback_host("127.1.2.3"));
+  EXPECT_TRUE(troupe::app::is_loopback_host("::1"));
+  EXPECT_TRUE(troupe::app::is_loopback_host("localhost"));
+  EXPECT_FALSE(troupe::app::is_loopback_host("0.0.0.0"));
+  EXPECT_FALSE(troupe::app::is_loopback_host("::"));
+  EXPECT_FALSE(troupe::app::is_loopback_host("10.0.0.1"));
+  EXPECT_FALSE(troupe::app::is_loopback_host("example.com"));
 }
 
 TEST_F(control_plane, serves_concurrent_clients) {

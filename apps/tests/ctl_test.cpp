@@ -80,11 +80,12 @@ TEST_F(ctl, status_of_one_service_shows_details) {
 
 TEST_F(ctl, health_exit_code_follows_the_app) {
   EXPECT_EQ(run(ctl_command::health), ctl_exit::ok) << err.str();
-  EXPECT_TRUE(contains(out, "app: healthy (ok)\n")) << out.str();
+  EXPECT_TRUE(contains(out, "app: healthy, ready\n")) << out.str();
   EXPECT_TRUE(contains(out, "heartbeat  healthy  last beat 2s ago"));
   model.app_health = troupe::health_status::unhealthy;
   EXPECT_EQ(run(ctl_command::health), ctl_exit::refused);
-  EXPECT_TRUE(contains(out, "app: unhealthy (not ok)\n")) << out.str();
+  EXPECT_TRUE(contains(out, "app: unhealthy, not ready: tick unhealthy\n"))
+    << out.str();
   opts.json = true;
   EXPECT_EQ(run(ctl_command::health), ctl_exit::refused);
   EXPECT_EQ(json::parse(out.str())["ok"], false);

@@ -68,12 +68,17 @@ public:
            "troupe_service_state{service=\"tick\",state=\"running\"} 1\n";
   }
 
-  app::control_result action(const std::string& name,
-                             app::control_action what) override {
+  bool live() override {
+    calls++;
+    return alive;
+  }
+
+  app::control_result action(const std::string& name, app::control_action what,
+                             bool cascade) override {
     calls++;
     std::lock_guard<std::mutex> guard{mtx};
     maybe_throw();
-    actions.emplace_back(name, to_string(what));
+    actions.emplace_back(name, to_string(what) + (cascade ? "+cascade" : ""));
     for (auto& st : statuses)
       if (st.name == name) {
         if (what == app::control_action::start &&
@@ -97,11 +102,11 @@ public:
     return {201, nlohmann::json{{"message", "added"}}};
   }
 
-  app::control_result remove(const std::string& name) override {
+  app::control_result remove(const std::string& name, bool cascade) override {
     calls++;
     std::lock_guard<std::mutex> guard{mtx};
     maybe_throw();
-    removed.push_back(name);
+    removed.push_back(name + (cascade ? "+cascade" : ""));
     return {200, nlohmann::json::object()};
   }
 
@@ -109,6 +114,8 @@ public:
   std::vector<service_status> statuses;
   /// Overall health reported by health().
   health_status app_health = health_status::healthy;
+  /// Answer of live().
+  std::atomic<bool> alive{true};
   /// Makes every call throw.
   std::atomic<bool> throws{false};
   /// Number of model calls.

@@ -105,8 +105,10 @@ TEST(status_json, app_health_is_the_worst_service) {
   bad.overall = health_status::unhealthy;
   bad.checks.push_back({"peer", health_status::unhealthy, "gone", {}});
   auto j = troupe::app::app_health_json({{"a", ok}});
-  EXPECT_EQ(j, json::parse(R"({"ok": true, "status": "healthy", "services":
-    [{"name": "a", "overall": "healthy", "checks": []}]})"));
+  EXPECT_EQ(j, json::parse(R"({"ok": true, "ready": true, "status": "healthy",
+    "services": [{"name": "a", "state": "running", "expected": true,
+                  "overall": "healthy", "checks": []}],
+    "not_ready": []})"));
   j = troupe::app::app_health_json({{"a", ok}, {"b", bad}});
   EXPECT_EQ(j["ok"], false);
   EXPECT_EQ(j["status"], "unhealthy");
@@ -114,7 +116,42 @@ TEST(status_json, app_health_is_the_worst_service) {
   EXPECT_EQ(j["services"][1]["checks"][0]["updated"], nullptr);
   auto report = j["services"][1].get<troupe::health_report>();
   EXPECT_EQ(report.checks[0].status, health_status::unhealthy);
-  EXPECT_EQ(troupe::app::app_health_json({})["ok"], true);
+  EXPECT_EQ(troupe::app::app_health_body({})["ok"], true);
+}
+
+// The one definition of readiness: every expected service runs and is not
+// unhealthy; degraded is ready; services stopped or disabled on purpose
+// count for nothing.
+TEST(status_json, ready_when_every_expected_service_runs_and_is_not_unhealthy) {
+  using troupe::service_state;
+  using troupe::app::app_health_body;
+  using troupe::app::service_health;
+  troupe::health_report degraded;
+  degraded.overall = health_status::degraded;
+  troupe::health_report unhealthy;
+  unhealthy.overall = health_status::unhealthy;
+  std::vector<service_health> xs{
+    {"tick", service_state::running, true, degraded},
+    {"off", service_state::stopped, false, {}},
+    {"never", service_state::initialized, false, {}}};
+  auto j = app_health_body(xs);
+  EXPECT_EQ(j["ready"], true);
+  EXPECT_EQ(j["ok"], true);
+  EXPECT_EQ(j["status"], "degraded");
+  EXPECT_EQ(j["not_ready"], json::array());
+  EXPECT_EQ(j["services"].size(), 3U);
+  EXPECT_EQ(j["services"][1]["expected"], false);
+  EXPECT_EQ(j["services"][1]["state"], "stopped");
+  // An expected service that does not run, or runs unhealthy: not ready.
+  xs.push_back({"count", service_state::failed, true, {}});
+  xs.push_back({"sick", service_state::running, true, unhealthy});
+  j = app_health_body(xs);
+  EXPECT_EQ(j["ready"], false);
+  EXPECT_EQ(j["ok"], false);
+  EXPECT_EQ(j["status"], "unhealthy");
+  EXPECT_EQ(j["not_ready"], json::parse(R"([
+    {"name": "count", "reason": "failed"},
+    {"name": "sick", "reason": "unhealthy"}])"));
 }
 
 } // namespace

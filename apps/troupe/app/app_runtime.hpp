@@ -89,10 +89,12 @@ public:
   nlohmann::json services() override;
   std::optional<nlohmann::json> service(const std::string& name) override;
   control_health health() override;
+  bool live() override;
   std::string metrics_text() override;
-  control_result action(const std::string& name, control_action act) override;
+  control_result action(const std::string& name, control_action act,
+                        bool cascade) override;
   control_result add(const nlohmann::json& spec) override;
-  control_result remove(const std::string& name) override;
+  control_result remove(const std::string& name, bool cascade) override;
 
 private:
   struct impl;

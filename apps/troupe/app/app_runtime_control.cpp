@@ -1,6 +1,8 @@
 // app_runtime: the control_model the HTTP control plane calls: listing,
 // health, metrics, start/stop/restart, and adding and removing services.
 
+#include <algorithm>
+#include <set>
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -10,6 +12,7 @@
 #include "troupe/app/app_runtime.hpp"
 #include "troupe/app/app_runtime_impl.hpp"
 #include "troupe/app/status_json.hpp"
+#include "troupe/config/app_config.hpp"
 #include "troupe/config/layered_config.hpp"
 #include "troupe/config/schema.hpp"
 
@@ -54,44 +57,121 @@ config::table to_table(const json& j) {
 
 } // namespace
 
+namespace {
+
+// Every service `name` needs (`down`) or that needs it (`!down`), directly
+// or through others, in start order. Caller holds the runtime's mutex.
+std::vector<std::string> related(const config::app_config& cfg,
+                                 const std::string& name, bool down) {
+  std::set<std::string> seen;
+  std::vector<std::string> todo{name};
+  while (!todo.empty()) {
+    auto at = todo.back();
+    todo.pop_back();
+    std::vector<std::string> next;
+    if (down) {
+      if (auto i = cfg.services.find(at); i != cfg.services.end())
+        next = i->second.depends_on;
+    } else {
+      for (auto& [other, spec] : cfg.services)
+        if (std::find(spec.depends_on.begin(), spec.depends_on.end(), at) !=
+            spec.depends_on.end())
+          next.push_back(other);
+    }
+    for (auto& n : next)
+      if (n != name && seen.insert(n).second)
+        todo.push_back(n);
+  }
+  std::vector<std::string> out;
+  for (auto& n : cfg.start_order())
+    if (seen.count(n) > 0)
+      out.push_back(n);
+  return out;
+}
+
+std::string quoted_list(const std::vector<std::string>& xs) {
+  std::string out;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    if (i > 0)
+      out += i + 1 == xs.size() ? " and " : ", ";
+    out += "'" + xs[i] + "'";
+  }
+  return out;
+}
+
+} // namespace
+
+bool app_runtime::impl::is_expected(const std::string& name) {
+  if (auto i = expected.find(name); i != expected.end())
+    return i->second;
+  auto i = cfg.services.find(name);
+  return i != cfg.services.end() && i->second.enabled && i->second.autostart;
+}
+
 json app_runtime::services() {
+  auto& d = *impl_;
   json out = json::array();
-  for (auto& st : statuses())
-    out.push_back(st);
+  auto sts = statuses();
+  std::lock_guard<std::mutex> guard{d.mtx};
+  for (auto& st : sts) {
+    json j = st;
+    auto i = d.cfg.services.find(st.name);
+    j["enabled"] = i == d.cfg.services.end() || i->second.enabled;
+    j["expected"] = d.is_expected(st.name);
+    out.push_back(std::move(j));
+  }
   return out;
 }
 
 std::optional<json> app_runtime::service(const std::string& name) {
-  for (auto& st : statuses())
-    if (st.name == name)
-      return json(st);
+  for (auto& j : services())
+    if (j["name"] == name)
+      return j;
   return std::nullopt;
 }
 
 control_health app_runtime::health() {
   auto& d = *impl_;
-  std::vector<std::pair<std::string, health_report>> reports;
-  bool all_running = true;
-  for (auto& ci : d.children()) {
-    health_report h;
-    if (auto r =
-          ask<health_report>(d.sys, ci.handle, d.timeout, health_atom::value)) {
-      h = std::move(*r);
-    } else {
-      h.overall = health_status::unhealthy;
-      h.checks.push_back(
-        {"state", health_status::unhealthy,
-         "not running (" + std::string{to_string(ci.state)} + ")",
-         timestamp{}});
-    }
-    if (ci.state != service_state::running)
-      all_running = false;
-    reports.emplace_back(ci.name, std::move(h));
+  auto xs = d.children();
+  std::vector<service_health> all;
+  std::vector<std::string> order;
+  {
+    std::lock_guard<std::mutex> guard{d.mtx};
+    order = d.cfg.start_order();
+    for (auto& name : order)
+      all.push_back({name, service_state::initialized, d.is_expected(name),
+                     health_report{}});
   }
-  auto body = app_health_json(reports);
-  bool ok = all_running && body.value("status", "") == "healthy";
-  body["ok"] = ok;
+  for (auto& sh : all) {
+    auto* ci = d.find(xs, sh.name);
+    if (ci == nullptr)
+      continue;
+    sh.state = ci->state;
+    if (auto r = ask<health_report>(d.sys, ci->handle, d.timeout,
+                                    health_atom::value)) {
+      sh.report = std::move(*r);
+    } else if (ci->state == service_state::running) {
+      sh.report.overall = health_status::unhealthy;
+      sh.report.checks.push_back({"health", health_status::unhealthy,
+                                  "no health report: " + describe(r.error()),
+                                  timestamp{}});
+    }
+  }
+  auto body = app_health_body(all);
+  bool ok = body["ok"].get<bool>();
+  if (gave_up()) {
+    ok = false;
+    body["ok"] = body["ready"] = false;
+    body["not_ready"].push_back(
+      json{{"name", "supervisor"}, {"reason", "gave up"}});
+  }
   return {ok, std::move(body)};
+}
+
+bool app_runtime::live() {
+  auto& d = *impl_;
+  auto st = ask<service_status>(d.sys, d.root, d.timeout, status_atom::value);
+  return st && st->state != service_state::failed;
 }
 
 std::string app_runtime::metrics_text() {
@@ -114,46 +194,136 @@ std::string app_runtime::metrics_text() {
   return w.str();
 }
 
-control_result app_runtime::action(const std::string& name,
-                                   control_action act) {
+control_result app_runtime::action(const std::string& name, control_action act,
+                                   bool cascade) {
   auto& d = *impl_;
-  auto xs = d.children();
-  caf::expected<service_state> st{service_state::initialized};
-  if (d.find(xs, name) == nullptr) {
-    // Listed in the file but not started (autostart/enabled = false):
-    // start it now as a child of the root supervisor.
-    std::unique_lock<std::mutex> guard{d.mtx};
+  std::vector<std::string> needs;
+  std::vector<std::string> needed_by;
+  {
+    std::lock_guard<std::mutex> guard{d.mtx};
     auto i = d.cfg.services.find(name);
     if (i == d.cfg.services.end())
       return control_error(404, "no service named '" + name + "'");
-    if (act == control_action::stop)
-      return {200, json{{"name", name}, {"state", "initialized"}}};
-    auto spec = d.make_spec(i->second);
-    guard.unlock();
-    if (!spec)
-      return control_error(409, describe(spec.error()));
-    st = ask<service_state>(d.sys, d.root, forever, add_child_atom::value,
-                            std::move(*spec));
-  } else {
-    switch (act) {
+    if (act != control_action::stop && !i->second.enabled)
+      return control_error(
+        409, "'" + name +
+               "' is disabled (enabled = false in the app file); set "
+               "enabled = true and restart the app to run it");
+    needs = related(d.cfg, name, true);
+    needed_by = related(d.cfg, name, false);
+  }
+  auto xs = d.children();
+  auto state_of = [&](const std::string& n) {
+    auto* ci = d.find(xs, n);
+    return ci == nullptr ? service_state::initialized : ci->state;
+  };
+  // One service, no dependency checks: start, stop or restart.
+  auto change = [&](const std::string& n,
+                    control_action what) -> caf::expected<service_state> {
+    if (d.find(xs, n) == nullptr) {
+      // Listed in the file but never started (autostart = false): start it
+      // now as a child of the root supervisor.
+      if (what == control_action::stop)
+        return service_state::initialized;
+      std::unique_lock<std::mutex> guard{d.mtx};
+      auto spec = d.make_spec(d.cfg.services.at(n));
+      guard.unlock();
+      if (!spec)
+        return spec.error();
+      return ask<service_state>(d.sys, d.root, forever, add_child_atom::value,
+                                std::move(*spec));
+    }
+    switch (what) {
     case control_action::start:
-      st = ask<service_state>(d.sys, d.root, forever, start_child_atom::value,
-                              name);
-      break;
+      return ask<service_state>(d.sys, d.root, forever, start_child_atom::value,
+                                n);
     case control_action::stop:
-      st = ask<service_state>(d.sys, d.root, forever, stop_child_atom::value,
-                              name);
-      break;
+      return ask<service_state>(d.sys, d.root, forever, stop_child_atom::value,
+                                n);
     case control_action::restart:
-      st = ask<service_state>(d.sys, d.root, forever, restart_child_atom::value,
-                              name);
       break;
     }
+    return ask<service_state>(d.sys, d.root, forever, restart_child_atom::value,
+                              n);
+  };
+  std::vector<std::string> also;
+  // One service on the way of a cascade; an error text when it failed.
+  auto run = [&](const std::string& n,
+                 control_action what) -> std::optional<std::string> {
+    auto st = change(n, what);
+    if (!st) {
+      std::string msg = "cannot ";
+      msg += to_string(what);
+      msg += " '";
+      msg += n;
+      msg += "' (cascade of ";
+      msg += to_string(act);
+      msg += " '";
+      msg += name;
+      msg += "'): ";
+      msg += describe(st.error());
+      return msg;
+    }
+    std::lock_guard<std::mutex> guard{d.mtx};
+    d.expected[n] = what != control_action::stop;
+    return std::nullopt;
+  };
+  if (act != control_action::stop) {
+    std::vector<std::string> down;
+    for (auto& n : needs)
+      if (state_of(n) != service_state::running)
+        down.push_back(n);
+    if (!down.empty() && !cascade) {
+      std::string states;
+      for (auto& n : down)
+        states += (states.empty() ? "" : ", ") + n + ": " +
+                  std::string{to_string(state_of(n))};
+      return control_error(
+        409, "cannot " + to_string(act) + " '" + name + "': it depends on " +
+               quoted_list(down) + ", not running (" + states + "); start " +
+               (down.size() == 1 ? "it" : "them") +
+               " first, or pass ?cascade=true (troupe ctl --cascade)");
+    }
+    for (auto& n : down) {
+      if (auto failed = run(n, control_action::start))
+        return control_error(409, std::move(*failed));
+      also.push_back(n);
+    }
+  } else {
+    std::vector<std::string> up;
+    for (auto& n : needed_by) {
+      auto st = state_of(n);
+      if (st == service_state::running || st == service_state::starting)
+        up.push_back(n);
+    }
+    if (!up.empty() && !cascade)
+      return control_error(
+        409, "cannot stop '" + name + "': " + quoted_list(up) +
+               (up.size() == 1 ? " depends on it and runs"
+                               : " depend on it and run") +
+               "; stop " + (up.size() == 1 ? "it" : "them") +
+               " first, or pass ?cascade=true (troupe ctl --cascade)");
+    for (auto it = up.rbegin(); it != up.rend(); ++it) {
+      if (auto failed = run(*it, control_action::stop))
+        return control_error(409, std::move(*failed));
+      also.push_back(*it);
+    }
   }
+  auto st = change(name, act);
   if (!st)
     return control_error(409, describe(st.error()));
-  d.log->info("control: {} '{}' -> {}", to_string(act), name, to_string(*st));
-  return {200, json{{"name", name}, {"state", std::string{to_string(*st)}}}};
+  {
+    std::lock_guard<std::mutex> guard{d.mtx};
+    d.expected[name] = act != control_action::stop;
+  }
+  d.log->info("control: {} '{}' -> {}{}", to_string(act), name, to_string(*st),
+              also.empty() ? std::string{}
+                           : " (cascade: " + quoted_list(also) + ")");
+  auto body = service(name).value_or(
+    json{{"name", name}, {"state", std::string{to_string(*st)}}});
+  if (!also.empty())
+    body["cascade"] = also;
+  return {200, std::move(body)};
 }
 
 control_result app_runtime::add(const json& body) {
@@ -167,6 +337,8 @@ control_result app_runtime::add(const json& body) {
                      : std::string{};
   if (name.empty())
     errors.push_back({"name", "required: a non-empty string"});
+  else if (auto why = config::check_service_name(name))
+    errors.push_back({"name", *why});
   if (type_name.empty())
     errors.push_back({"type", "required: a registered service type"});
   auto settings_json = body.value("settings", json::object());
@@ -193,44 +365,91 @@ control_result app_runtime::add(const json& body) {
     return control_invalid("invalid settings", errors);
   }
   auto spec = config::make_service_spec(name, values);
+  bool starts = spec.enabled && spec.autostart;
   std::unique_lock<std::mutex> guard{d.mtx};
   if (d.cfg.services.count(name) > 0)
     return control_error(409, "a service named '" + name + "' exists");
+  for (size_t i = 0; i < spec.depends_on.size(); ++i) {
+    auto& dep = spec.depends_on[i];
+    auto path = "settings.depends_on[" + std::to_string(i) + "]";
+    if (dep == name)
+      errors.push_back({path, "'" + name + "' depends on itself"});
+    else if (d.cfg.services.count(dep) == 0)
+      errors.push_back({path, "unknown service '" + dep + "'"});
+  }
+  if (!errors.empty())
+    return control_invalid("unknown dependency", errors);
   auto c = d.make_spec(spec);
   guard.unlock();
   if (!c)
     return control_error(409, describe(c.error()));
-  auto st = ask<service_state>(d.sys, d.root, forever, add_child_atom::value,
-                               std::move(*c));
-  if (!st)
-    return control_error(409, describe(st.error()));
+  if (starts) {
+    auto xs = d.children();
+    std::vector<std::string> down;
+    for (auto& dep : spec.depends_on) {
+      auto* ci = d.find(xs, dep);
+      if (ci == nullptr || ci->state != service_state::running)
+        down.push_back(dep);
+    }
+    if (!down.empty())
+      return control_error(409, "cannot add '" + name + "': it depends on " +
+                                  quoted_list(down) + ", not running; start " +
+                                  (down.size() == 1 ? "it" : "them") +
+                                  " first, or add it with autostart = false");
+    auto st = ask<service_state>(d.sys, d.root, forever, add_child_atom::value,
+                                 std::move(*c));
+    if (!st)
+      return control_error(409, describe(st.error()));
+  }
   guard.lock();
   d.cfg.services.emplace(name, spec);
+  d.expected[name] = starts;
   guard.unlock();
-  d.log->info("control: added '{}' ({})", name, type_name);
-  return {201, json{{"name", name},
-                    {"type", type_name},
-                    {"state", std::string{to_string(*st)}}}};
+  d.log->info("control: added '{}' ({}){}", name, type_name,
+              starts ? "" : ", not started");
+  return {201, service(name).value_or(json{{"name", name}})};
 }
 
-control_result app_runtime::remove(const std::string& name) {
+control_result app_runtime::remove(const std::string& name, bool cascade) {
   auto& d = *impl_;
+  std::vector<std::string> needed_by;
   {
     std::lock_guard<std::mutex> guard{d.mtx};
     if (d.cfg.services.count(name) == 0)
       return control_error(404, "no service named '" + name + "'");
+    needed_by = related(d.cfg, name, false);
   }
-  auto xs = d.children();
-  if (d.find(xs, name) != nullptr) {
-    auto st = ask<service_state>(d.sys, d.root, forever,
-                                 remove_child_atom::value, name);
-    if (!st)
-      return control_error(409, describe(st.error()));
+  if (!needed_by.empty() && !cascade)
+    return control_error(
+      409, "cannot remove '" + name + "': " + quoted_list(needed_by) +
+             (needed_by.size() == 1 ? " depends" : " depend") +
+             " on it; remove " + (needed_by.size() == 1 ? "it" : "them") +
+             " first, or pass ?cascade=true (troupe ctl --cascade)");
+  // Dependents first, the top of the graph down.
+  std::vector<std::string> order(needed_by.rbegin(), needed_by.rend());
+  order.push_back(name);
+  std::vector<std::string> removed;
+  for (auto& n : order) {
+    auto xs = d.children();
+    if (d.find(xs, n) != nullptr) {
+      auto st =
+        ask<service_state>(d.sys, d.root, forever, remove_child_atom::value, n);
+      if (!st)
+        return control_error(
+          409, "cannot remove '" + n + "': " + describe(st.error()) +
+                 (removed.empty()
+                    ? std::string{}
+                    : " (removed " + quoted_list(removed) + " already)"));
+    }
+    std::lock_guard<std::mutex> guard{d.mtx};
+    d.cfg.services.erase(n);
+    d.registries.erase(n);
+    d.expected.erase(n);
+    removed.push_back(n);
+    d.log->info("control: removed '{}'", n);
   }
-  std::lock_guard<std::mutex> guard{d.mtx};
-  d.cfg.services.erase(name);
-  d.registries.erase(name);
-  d.log->info("control: removed '{}'", name);
-  return {200, json{{"name", name}, {"state", "removed"}}};
+  return {200, json{{"name", name},
+                    {"removed", removed},
+                    {"message", "removed " + quoted_list(removed)}}};
 }
 } // namespace troupe::app

@@ -74,6 +74,13 @@ struct app_runtime::impl {
   // Each service's status just before the drain stopped it, so that the
   // final table still shows what it did once its actor is gone.
   std::map<std::string, service_status> last_seen;
+  // Whether a service should run, where the control plane changed it (a
+  // start makes it expected, a stop not); otherwise enabled && autostart.
+  // Readiness (GET /readyz) counts expected services only.
+  std::map<std::string, bool> expected;
+
+  // Whether `name` should run (see `expected`). Caller holds mtx.
+  bool is_expected(const std::string& name);
 
   impl(caf::actor_system& sys, service_registry& types, config::app_config c,
        std::shared_ptr<spdlog::logger> log);

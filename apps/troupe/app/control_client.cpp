@@ -9,6 +9,7 @@
 
 #include "troupe/app/status_json.hpp"
 #include "troupe/app/status_table.hpp"
+#include "troupe/config/app_config.hpp"
 
 namespace troupe::app {
 
@@ -45,41 +46,68 @@ void print_service(std::ostream& out, const service_status& st) {
 }
 
 void print_health(std::ostream& out, const json& body) {
-  auto ok = body.value("ok", false);
+  auto ready = body.value("ready", body.value("ok", false));
   out << "app: " << body.value("status", std::string{"?"})
-      << (ok ? " (ok)" : " (not ok)") << '\n';
+      << (ready ? ", ready" : ", not ready");
+  if (auto nr = body.find("not_ready"); nr != body.end() && nr->is_array())
+    for (size_t i = 0; i < nr->size(); ++i)
+      out << (i == 0 ? ": " : ", ") << (*nr)[i].value("name", std::string{})
+          << ' ' << (*nr)[i].value("reason", std::string{});
+  out << '\n';
   auto services = body.find("services");
   if (services == body.end() || !services->is_array() || services->empty())
     return;
-  std::vector<std::array<std::string, 4>> rows;
-  rows.push_back({"SERVICE", "CHECK", "STATUS", "MESSAGE"});
+  std::vector<std::array<std::string, 5>> rows;
+  rows.push_back({"SERVICE", "STATE", "CHECK", "STATUS", "MESSAGE"});
   for (auto& s : *services) {
     auto name = s.value("name", std::string{});
+    auto state = s.value("state", std::string{});
+    if (!s.value("expected", true)) {
+      rows.push_back({name, state, "", "-", "not expected to run"});
+      continue;
+    }
+    rows.push_back({name, state, "", s.value("overall", std::string{}), ""});
     auto checks = s.find("checks");
-    rows.push_back({name, "", s.value("overall", std::string{}), ""});
     if (checks == s.end() || !checks->is_array())
       continue;
     for (auto& c : *checks)
-      rows.push_back({"", c.value("name", std::string{}),
+      rows.push_back({"", "", c.value("name", std::string{}),
                       c.value("status", std::string{}),
                       c.value("message", std::string{})});
   }
   out << render_columns(rows);
 }
 
-// What a successful action, add or remove answered: the service's status when
-// the server sends it, its message otherwise.
-void print_outcome(std::ostream& out, const json& body) {
-  if (body.is_object() && body.contains("name") && body.contains("state")) {
-    out << render_status_line(body.get<service_status>()) << '\n';
-  } else if (body.is_object() && body.contains("message") &&
-             body["message"].is_string()) {
+// What a successful action, add or remove answered, as the server said it:
+// a service's status line when it sent a status, its message when it sent
+// one, else the JSON itself.
+void print_outcome(std::ostream& out, const std::string& verb,
+                   const json& body) {
+  if (body.is_object() && body.contains("message") &&
+      body["message"].is_string()) {
     out << body["message"].get<std::string>() << '\n';
-  } else if (body.is_null() || (body.is_object() && body.empty())) {
-    out << "ok\n";
-  } else {
-    out << dump(body) << '\n';
+    return;
   }
+  if (body.is_object() && body.contains("state") &&
+      body.contains("messages_in")) {
+    out << render_status_line(body.get<service_status>()) << '\n';
+    if (body.value("enabled", true) == false)
+      out << "disabled (enabled = false)\n";
+    if (auto c = body.find("cascade"); c != body.end() && c->is_array()) {
+      std::vector<std::string> names;
+      for (auto& n : *c)
+        names.push_back(n.is_string() ? n.get<std::string>() : dump(n));
+      out << "cascade: " << (verb == "stop" ? "stopped " : "started ");
+      for (size_t i = 0; i < names.size(); ++i)
+        out << (i > 0 ? ", " : "") << names[i];
+      out << " first\n";
+    }
+    return;
+  }
+  if (body.is_null() || (body.is_object() && body.empty()))
+    out << "ok\n";
+  else
+    out << dump(body) << '\n';
 }
 
 void print_error(std::ostream& err, const std::string& what, int status,
@@ -171,10 +199,15 @@ struct request_line {
 std::optional<request_line> make_request(const ctl_request& req,
                                          std::ostream& err) {
   auto needs_name = [&](const char* cmd) {
-    if (!req.name.empty())
-      return true;
-    err << "troupe ctl " << cmd << ": a service name is required\n";
-    return false;
+    if (req.name.empty()) {
+      err << "troupe ctl " << cmd << ": a service name is required\n";
+      return false;
+    }
+    if (auto why = config::check_service_name(req.name)) {
+      err << "troupe ctl " << cmd << ": " << *why << '\n';
+      return false;
+    }
+    return true;
   };
   auto encoded = encode_segment(req.name);
   switch (req.command) {
@@ -195,8 +228,11 @@ std::optional<request_line> make_request(const ctl_request& req,
                                                           : "restart";
     if (!needs_name(verb.c_str()))
       return std::nullopt;
-    return request_line{
-      "POST", "/services/" + encoded + "/" + verb, {}, verb + " " + req.name};
+    return request_line{"POST",
+                        "/services/" + encoded + "/" + verb +
+                          (req.cascade ? "?cascade=true" : ""),
+                        {},
+                        verb + " " + req.name};
   }
   case ctl_command::add: {
     if (!needs_name("add"))
@@ -218,8 +254,11 @@ std::optional<request_line> make_request(const ctl_request& req,
   case ctl_command::remove:
     if (!needs_name("remove"))
       return std::nullopt;
-    return request_line{
-      "DELETE", "/services/" + encoded, {}, "remove " + req.name};
+    return request_line{"DELETE",
+                        "/services/" + encoded +
+                          (req.cascade ? "?cascade=true" : ""),
+                        {},
+                        "remove " + req.name};
   }
   return std::nullopt;
 }
@@ -299,7 +338,7 @@ ctl_exit run(const ctl_options& opts, const ctl_request& req, std::ostream& out,
       print_health(out, body);
       break;
     default:
-      print_outcome(out, body);
+      print_outcome(out, line->what.substr(0, line->what.find(' ')), body);
     }
   } catch (const json::exception& e) {
     err << "troupe ctl: " << line->what << ": unexpected answer (" << e.what()

@@ -63,6 +63,10 @@ struct ctl_request {
   std::vector<std::string> sets;
   /// Settings for add as one JSON object; --set entries are applied on top.
   std::string settings_json;
+  /// start, restart: start the services it depends on that do not run;
+  /// stop: stop the running services that depend on it first; remove:
+  /// remove those first (`?cascade=true`).
+  bool cascade = false;
 };
 
 /// Builds the settings object of an add request from `settings_json` and

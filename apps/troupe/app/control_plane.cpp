@@ -1,13 +1,23 @@
 #include "troupe/app/control_plane.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <mutex>
 #include <thread>
 
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <httplib.h>
 #include <spdlog/logger.h>
@@ -20,12 +30,254 @@ namespace {
 
 using nlohmann::json;
 
-// Worker threads answering requests. A model call may wait for a service to
-// stop, so more than one; a control plane sees few clients, so not many.
-constexpr size_t worker_threads = 4;
+using steady = std::chrono::steady_clock;
+
+// Connections served at once, each by its own thread (started on demand,
+// kept for reuse). A model call may wait for a service to stop, and a slow
+// client holds its thread until its deadline below: enough threads that a
+// handful of slow or stuck clients leave room for everyone else.
+constexpr size_t max_workers = 64;
+
+// Deadlines a slow sender cannot extend (the library's own read timeout
+// restarts with every byte). A request's line and headers must arrive
+// within head_timeout of the connection's accept (first request) or of the
+// request's first byte (later requests on a kept-alive connection); its body
+// within body_timeout of the end of the headers; the response must be sent
+// within write_timeout of its first byte. A connection that waited in the
+// queue past its head deadline is closed unanswered.
+constexpr auto head_timeout = std::chrono::seconds{5};
+constexpr auto body_timeout = std::chrono::seconds{10};
+constexpr auto write_timeout = std::chrono::seconds{10};
+// How long a kept-alive connection may sit idle between requests, and how
+// many requests it may carry.
+constexpr auto idle_timeout = std::chrono::seconds{1};
+constexpr size_t max_requests_per_connection = 100;
+// Waits poll in slices this long, so that stop() interrupts them.
+constexpr auto poll_slice = std::chrono::milliseconds{100};
 
 // Bodies of POST /services are small specs.
 constexpr size_t max_body_bytes = size_t{1024} * 1024;
+
+// When the connection the current worker thread serves was accepted (set by
+// connection_pool before each job).
+thread_local steady::time_point accepted_at; // NOLINT(*-global-variables)
+
+// Waits until `sock` is ready for `events`, `until` passes or `stopping` is
+// set; true when ready (or closed or in error: the next recv/send says).
+bool wait_socket(int sock, short events, steady::time_point until,
+                 const std::atomic<bool>& stopping) {
+  for (;;) {
+    if (stopping)
+      return false;
+    auto now = steady::now();
+    if (now >= until)
+      return false;
+    auto slice = std::min<steady::duration>(until - now, poll_slice);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(slice);
+    pollfd pfd{sock, events, 0};
+    int n = ::poll(&pfd, 1, static_cast<int>(std::max<int64_t>(ms.count(), 1)));
+    if (n > 0)
+      return true;
+    if (n < 0 && errno != EINTR)
+      return false;
+  }
+}
+
+void endpoint_of(int sock, bool peer, std::string& ip, int& port) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof(addr);
+  auto* sa = reinterpret_cast<sockaddr*>(&addr); // NOLINT(*-reinterpret-cast)
+  int rc = peer ? ::getpeername(sock, sa, &len) : ::getsockname(sock, sa, &len);
+  if (rc != 0)
+    return;
+  std::array<char, NI_MAXHOST> host{};
+  std::array<char, NI_MAXSERV> serv{};
+  if (::getnameinfo(sa, len, host.data(), host.size(), serv.data(), serv.size(),
+                    NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+    return;
+  ip = host.data();
+  port = std::atoi(serv.data());
+}
+
+// A socket stream whose reads and writes stop at fixed deadlines (see
+// head_timeout): bytes that trickle in do not move them.
+class deadline_stream final : public httplib::Stream {
+public:
+  deadline_stream(int sock, const std::atomic<bool>& stopping)
+    : sock_(sock), stopping_(stopping) {}
+
+  // Waits for the first byte of the next request until `idle_until`; the
+  // request's head must then be complete by `head_until`.
+  bool next_request(steady::time_point idle_until,
+                    std::optional<steady::time_point> head_until) {
+    if (off_ == len_ && !wait_socket(sock_, POLLIN, idle_until, stopping_))
+      return false;
+    read_until_ = head_until.value_or(steady::now() + head_timeout);
+    write_until_.reset();
+    in_head_ = true;
+    line_len_ = 0;
+    return true;
+  }
+
+  bool is_readable() const override {
+    return off_ < len_ || wait_socket(sock_, POLLIN, read_until_, stopping_);
+  }
+
+  bool is_writable() const override {
+    return wait_socket(sock_, POLLOUT, write_deadline(), stopping_);
+  }
+
+  ssize_t read(char* ptr, size_t size) override {
+    if (off_ == len_) {
+      if (!wait_socket(sock_, POLLIN, read_until_, stopping_))
+        return -1;
+      auto n = ::recv(sock_, buf_.data(), buf_.size(), 0);
+      if (n <= 0)
+        return n;
+      off_ = 0;
+      len_ = static_cast<size_t>(n);
+    }
+    auto n = std::min(size, len_ - off_);
+    std::memcpy(ptr, buf_.data() + off_, n);
+    off_ += n;
+    scan(ptr, n);
+    return static_cast<ssize_t>(n);
+  }
+
+  ssize_t write(const char* ptr, size_t size) override {
+    if (!wait_socket(sock_, POLLOUT, write_deadline(), stopping_))
+      return -1;
+    return ::send(sock_, ptr, size, MSG_NOSIGNAL);
+  }
+
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    endpoint_of(sock_, true, ip, port);
+  }
+
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    endpoint_of(sock_, false, ip, port);
+  }
+
+  socket_t socket() const override { return sock_; }
+
+private:
+  steady::time_point write_deadline() const {
+    if (!write_until_)
+      write_until_ = steady::now() + write_timeout;
+    return *write_until_;
+  }
+
+  // Follows the bytes handed out until the empty line that ends the head,
+  // then gives the body its own deadline.
+  void scan(const char* p, size_t n) {
+    for (size_t i = 0; i < n && in_head_; ++i) {
+      if (p[i] == '\n') {
+        if (line_len_ == 0) {
+          in_head_ = false;
+          read_until_ = steady::now() + body_timeout;
+        }
+        line_len_ = 0;
+      } else if (p[i] != '\r') {
+        ++line_len_;
+      }
+    }
+  }
+
+  int sock_;
+  const std::atomic<bool>& stopping_;
+  std::array<char, 4096> buf_{};
+  size_t off_ = 0;
+  size_t len_ = 0;
+  steady::time_point read_until_{};
+  mutable std::optional<steady::time_point> write_until_;
+  bool in_head_ = true;
+  size_t line_len_ = 0;
+};
+
+// The library's task queue, with threads started on demand up to
+// max_workers; each job learns when its connection was accepted.
+class connection_pool final : public httplib::TaskQueue {
+public:
+  void enqueue(std::function<void()> fn) override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    jobs_.push_back({steady::now(), std::move(fn)});
+    if (jobs_.size() > idle_ && threads_.size() < max_workers)
+      threads_.emplace_back([this] { work(); });
+    else
+      cv_.notify_one();
+  }
+
+  void shutdown() override {
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_)
+      t.join();
+  }
+
+private:
+  struct job {
+    steady::time_point at;
+    std::function<void()> fn;
+  };
+
+  void work() {
+    std::unique_lock<std::mutex> guard{mtx_};
+    for (;;) {
+      ++idle_;
+      cv_.wait(guard, [this] { return !jobs_.empty() || stop_; });
+      --idle_;
+      if (jobs_.empty())
+        return; // stopping
+      auto next = std::move(jobs_.front());
+      jobs_.pop_front();
+      guard.unlock();
+      accepted_at = next.at;
+      next.fn();
+      guard.lock();
+    }
+  }
+
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  std::deque<job> jobs_;
+  std::vector<std::thread> threads_;
+  size_t idle_ = 0;
+  bool stop_ = false;
+};
+
+// httplib's server with its connection loop replaced: the library parses
+// and routes each request, deadline_stream bounds how long that may take.
+class hardened_server final : public httplib::Server {
+public:
+  std::atomic<bool> stopping{false};
+
+private:
+  bool process_and_close_socket(socket_t sock) override {
+    deadline_stream strm{sock, stopping};
+    bool ok = false;
+    auto first_deadline = accepted_at + head_timeout;
+    for (size_t i = 0; i < max_requests_per_connection; ++i) {
+      if (svr_sock_ == INVALID_SOCKET)
+        break;
+      bool ready =
+        i == 0 ? strm.next_request(first_deadline, first_deadline)
+               : strm.next_request(steady::now() + idle_timeout, std::nullopt);
+      if (!ready)
+        break;
+      bool closed = false;
+      ok = process_request(strm, i + 1 == max_requests_per_connection, closed,
+                           nullptr);
+      if (!ok || closed)
+        break;
+    }
+    ::shutdown(sock, SHUT_RDWR);
+    ::close(sock);
+    return ok;
+  }
+};
 
 const char* const json_type = "application/json";
 const char* const metrics_type = "text/plain; version=0.0.4; charset=utf-8";
@@ -45,6 +297,18 @@ void send_error(httplib::Response& res, int status, const std::string& msg) {
 
 void send_result(httplib::Response& res, const control_result& r) {
   send_json(res, r.status, r.body);
+}
+
+// `?cascade=true|false` (absent: false); nothing for another value.
+std::optional<bool> cascade_of(const httplib::Request& req) {
+  if (!req.has_param("cascade"))
+    return false;
+  auto x = req.get_param_value("cascade");
+  if (x == "true" || x == "1")
+    return true;
+  if (x == "false" || x == "0")
+    return false;
+  return std::nullopt;
 }
 
 } // namespace
@@ -130,11 +394,11 @@ bool constant_time_equal(std::string_view x, std::string_view y) noexcept {
 }
 
 struct control_server::impl {
-  httplib::Server http;
+  hardened_server http;
   std::thread thread;
   std::atomic<bool> listening_done{false};
   control_model* model = nullptr;
-  std::string token;
+  control_access access;
   std::string host;
   uint16_t port = 0;
   std::shared_ptr<spdlog::logger> log;
@@ -156,27 +420,102 @@ struct control_server::impl {
     };
   }
 
-  bool authorized(const httplib::Request& req) const {
-    if (token.empty())
-      return true;
-    static constexpr std::string_view scheme = "Bearer ";
+  // A POST handler that reads its own body: the library would wait for a
+  // body that a request without Content-Length (`curl -X POST URL`) never
+  // sends, until its read timeout, then answer 400. `f(req, body, res)`.
+  template <class F>
+  httplib::Server::HandlerWithContentReader posted(F f) {
+    auto inner = [f](const httplib::Request& req, httplib::Response& res,
+                     const httplib::ContentReader& reader) {
+      std::string body;
+      if (req.has_header("Content-Length") ||
+          req.has_header("Transfer-Encoding")) {
+        bool too_large = false;
+        bool read = reader([&](const char* p, size_t n) {
+          if (body.size() + n > max_body_bytes) {
+            too_large = true;
+            return false;
+          }
+          body.append(p, n);
+          return true;
+        });
+        if (!read) {
+          res.set_header("Connection", "close");
+          if (too_large || res.status == 413)
+            send_error(res, 413,
+                       "request body over " + std::to_string(max_body_bytes) +
+                         " bytes");
+          else
+            send_error(res, 400, "incomplete request body");
+          return;
+        }
+      }
+      f(req, body, res);
+    };
+    return [this, inner](const httplib::Request& req, httplib::Response& res,
+                         const httplib::ContentReader& reader) {
+      guarded([&](auto& rq, auto& rs) { inner(rq, rs, reader); })(req, res);
+    };
+  }
+
+  enum class grant : uint8_t { none, read, admin };
+
+  // What the request's credential allows. The scheme is matched in any case
+  // ("Bearer", "bearer"), the token exactly and in constant time.
+  grant credential(const httplib::Request& req) const {
+    auto& a = access;
+    if (a.token.empty() && a.read_token.empty())
+      return grant::admin;
     auto header = req.get_header_value("Authorization");
-    if (header.size() < scheme.size() ||
-        header.compare(0, scheme.size(), scheme) != 0)
-      return false;
-    return constant_time_equal(std::string_view{header}.substr(scheme.size()),
-                               token);
+    std::string_view h{header};
+    auto space = h.find(' ');
+    if (space == std::string_view::npos)
+      return grant::none;
+    auto scheme = h.substr(0, space);
+    static constexpr std::string_view bearer = "bearer";
+    if (scheme.size() != bearer.size() ||
+        !std::equal(scheme.begin(), scheme.end(), bearer.begin(),
+                    [](char x, char y) {
+                      return std::tolower(static_cast<unsigned char>(x)) == y;
+                    }))
+      return grant::none;
+    auto given = h.substr(space + 1);
+    while (!given.empty() && given.front() == ' ')
+      given.remove_prefix(1);
+    // Both compared, so the time taken does not say which one matched.
+    bool admin = !a.token.empty() && constant_time_equal(given, a.token);
+    bool read =
+      !a.read_token.empty() && constant_time_equal(given, a.read_token);
+    return admin ? grant::admin : read ? grant::read : grant::none;
+  }
+
+  bool is_public(const httplib::Request& req) const {
+    return (req.method == "GET" || req.method == "HEAD") &&
+           std::find(access.public_paths.begin(), access.public_paths.end(),
+                     req.path) != access.public_paths.end();
   }
 
   void routes() {
     http.set_pre_routing_handler(
       [this](const httplib::Request& req, httplib::Response& res) {
-        if (authorized(req))
+        if (is_public(req))
           return httplib::Server::HandlerResponse::Unhandled;
+        auto g = credential(req);
+        if (g == grant::admin ||
+            (g == grant::read && (req.method == "GET" || req.method == "HEAD")))
+          return httplib::Server::HandlerResponse::Unhandled;
+        if (g == grant::read) {
+          send_error(res, 403,
+                     "forbidden: the read-only credential ([control] "
+                     "read_token) cannot " +
+                       req.method + " " + req.path +
+                       "; use the admin token ([control] token)");
+          return httplib::Server::HandlerResponse::Handled;
+        }
         res.set_header("WWW-Authenticate", "Bearer realm=\"troupe\"");
         send_error(res, 401,
                    "unauthorized: send 'Authorization: Bearer TOKEN' "
-                   "([control] token)");
+                   "([control] token, or read_token for GET routes)");
         return httplib::Server::HandlerResponse::Handled;
       });
     http.Get("/services", guarded([this](auto&, auto& res) {
@@ -193,12 +532,22 @@ struct control_server::impl {
                auto h = model->health();
                send_json(res, h.ok ? 200 : 503, h.body);
              }));
+    http.Get("/readyz", guarded([this](auto&, auto& res) {
+               auto h = model->health();
+               auto not_ready = h.body.value("not_ready", json::array());
+               send_json(res, h.ok ? 200 : 503,
+                         json{{"ready", h.ok}, {"not_ready", not_ready}});
+             }));
+    http.Get("/livez", guarded([this](auto&, auto& res) {
+               bool live = model->live();
+               send_json(res, live ? 200 : 503, json{{"live", live}});
+             }));
     http.Get("/metrics", guarded([this](auto&, auto& res) {
                res.status = 200;
                res.set_content(model->metrics_text(), metrics_type);
              }));
     http.Post(R"(/services/([^/]+)/([^/]+))",
-              guarded([this](auto& req, auto& res) {
+              posted([this](auto& req, auto&, auto& res) {
                 auto name = req.matches[1].str();
                 auto what = parse_control_action(req.matches[2].str());
                 if (!what) {
@@ -207,12 +556,17 @@ struct control_server::impl {
                                "' (expected start, stop or restart)");
                   return;
                 }
-                send_result(res, model->action(name, *what));
+                auto cascade = cascade_of(req);
+                if (!cascade) {
+                  send_error(res, 400, "cascade: expected true or false");
+                  return;
+                }
+                send_result(res, model->action(name, *what, *cascade));
               }));
-    http.Post("/services", guarded([this](auto& req, auto& res) {
+    http.Post("/services", posted([this](auto&, auto& text, auto& res) {
                 json body;
                 try {
-                  body = json::parse(req.body);
+                  body = json::parse(text);
                 } catch (const json::parse_error& e) {
                   send_error(res, 400,
                              std::string{"malformed JSON body: "} + e.what());
@@ -227,16 +581,25 @@ struct control_server::impl {
                 send_result(res, model->add(body));
               }));
     http.Delete(R"(/services/([^/]+))", guarded([this](auto& req, auto& res) {
-                  send_result(res, model->remove(req.matches[1].str()));
+                  auto cascade = cascade_of(req);
+                  if (!cascade) {
+                    send_error(res, 400, "cascade: expected true or false");
+                    return;
+                  }
+                  send_result(res,
+                              model->remove(req.matches[1].str(), *cascade));
                 }));
     // Anything else: a JSON 404 rather than the library's empty one.
     auto no_route = guarded([](auto& req, auto& res) {
       send_error(res, 404, "no route " + req.method + " " + req.path);
     });
+    auto no_route_with_body = posted([](auto& req, auto&, auto& res) {
+      send_error(res, 404, "no route " + req.method + " " + req.path);
+    });
     http.Get(".*", no_route);
-    http.Post(".*", no_route);
-    http.Put(".*", no_route);
-    http.Patch(".*", no_route);
+    http.Post(".*", no_route_with_body);
+    http.Put(".*", no_route_with_body);
+    http.Patch(".*", no_route_with_body);
     http.Delete(".*", no_route);
     http.Options(".*", no_route);
     // Errors the library answers itself (400 for a bad request line, 413 for
@@ -262,23 +625,47 @@ control_server::~control_server() {
   stop();
 }
 
+bool is_loopback_host(std::string_view host) noexcept {
+  if (host == "localhost")
+    return true;
+  std::string h{host};
+  in_addr v4{};
+  if (::inet_pton(AF_INET, h.c_str(), &v4) == 1)
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (::inet_pton(AF_INET6, h.c_str(), &v6) == 1)
+    return IN6_IS_ADDR_LOOPBACK(&v6);
+  return false;
+}
+
 std::optional<std::string> control_server::start(control_model& model,
                                                  const std::string& address,
-                                                 std::string token) {
+                                                 control_access access) {
   if (running())
     return "control plane already running on " + this->address();
   auto addr = parse_control_address(address);
   if (!addr)
     return "invalid address '" + address +
            "': expected HOST:PORT, e.g. 127.0.0.1:8080";
+  if (!access.read_token.empty() && access.token.empty())
+    return "[control] read_token needs a token (the admin credential) too";
+  if (!access.token.empty() && access.token == access.read_token)
+    return "[control] read_token must differ from token";
+  for (auto& p : access.public_paths)
+    if (p.empty() || p.front() != '/')
+      return "[control] public: '" + p + "' is not a path (e.g. \"/livez\")";
+  if (access.token.empty() && !access.allow_insecure_bind &&
+      !is_loopback_host(addr->host))
+    return "refusing to serve the control plane on " + address +
+           " without a token: anyone who reaches it could stop services. "
+           "Set [control] token (e.g. TROUPE_CONTROL__TOKEN=...), bind "
+           "127.0.0.1, or set [control] allow_insecure_bind = true";
   auto self = std::make_unique<impl>();
   self->model = &model;
-  self->token = std::move(token);
+  self->access = std::move(access);
   self->host = addr->host;
   self->log = make_service_logger("control");
-  self->http.new_task_queue = [] {
-    return new httplib::ThreadPool(worker_threads);
-  };
+  self->http.new_task_queue = [] { return new connection_pool; };
   self->http.set_payload_max_length(max_body_bytes);
   // httplib's default also sets SO_REUSEPORT, which lets a second app bind
   // the same port and silently share its requests: keep only SO_REUSEADDR
@@ -287,8 +674,6 @@ std::optional<std::string> control_server::start(control_model& model,
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
   });
-  // Bounds how long stop() waits for an idle keep-alive connection.
-  self->http.set_keep_alive_timeout(1);
   self->routes();
   errno = 0;
   int port =
@@ -333,6 +718,7 @@ bool control_server::running() const noexcept {
 void control_server::stop() {
   if (!impl_)
     return;
+  impl_->http.stopping = true;
   impl_->http.stop();
   if (impl_->thread.joinable())
     impl_->thread.join();

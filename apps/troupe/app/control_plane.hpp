@@ -50,12 +50,12 @@ control_result control_error(int status, std::string message);
 control_result control_invalid(std::string message,
                                const std::vector<control_field_error>& errors);
 
-/// The body of GET /health and whether it counts as healthy (200) or not
-/// (503).
+/// The body of GET /health and whether the app is ready (200) or not (503).
 struct control_health {
-  /// True answers 200, false 503.
+  /// Ready: true answers 200, false 503 (GET /health and GET /readyz).
   bool ok = true;
-  /// Response body, e.g. from app_health_json() (status_json.hpp).
+  /// Response body, e.g. from app_health_body() (status_json.hpp); its
+  /// `not_ready` array, when present, is also the body of GET /readyz.
   nlohmann::json body = nlohmann::json::object();
 };
 
@@ -84,8 +84,13 @@ public:
   /// Serves `GET /services/NAME` (404 when nothing).
   virtual std::optional<nlohmann::json> service(const std::string& name) = 0;
 
-  /// The app's health. Serves `GET /health`.
+  /// The app's health and readiness. Serves `GET /health` and
+  /// `GET /readyz`.
   virtual control_health health() = 0;
+
+  /// Whether the process works: its actors answer and its supervisor has
+  /// not given up. Serves `GET /livez` (200 or 503).
+  virtual bool live() = 0;
 
   /// Metrics in the Prometheus text exposition format 0.0.4. Serves
   /// `GET /metrics`.
@@ -93,10 +98,12 @@ public:
 
   /// Starts, stops or restarts one service; answers when it has settled.
   /// Recommended answers: 200 with the service's status, 404 for an unknown
-  /// service, 409 when the lifecycle refuses the request. Serves
-  /// `POST /services/NAME/ACTION`.
-  virtual control_result action(const std::string& name,
-                                control_action what) = 0;
+  /// service, 409 when the lifecycle refuses the request or a dependency
+  /// does not allow it (a start whose dependencies do not run, a stop while
+  /// dependents run) unless `cascade` asks to start or stop those too.
+  /// Serves `POST /services/NAME/ACTION[?cascade=true]`.
+  virtual control_result action(const std::string& name, control_action what,
+                                bool cascade) = 0;
 
   /// Adds (and, per its autostart, starts) a service from
   /// `{"name": ..., "type": ..., "settings": {...}}` (always a JSON object,
@@ -106,21 +113,39 @@ public:
   virtual control_result add(const nlohmann::json& spec) = 0;
 
   /// Stops and removes one service. Recommended answers: 200, 404 when
-  /// unknown, 409 when another service depends on it. Serves
-  /// `DELETE /services/NAME`.
-  virtual control_result remove(const std::string& name) = 0;
+  /// unknown, 409 when another service depends on it, unless `cascade` asks
+  /// to remove those too. Serves `DELETE /services/NAME[?cascade=true]`.
+  virtual control_result remove(const std::string& name, bool cascade) = 0;
+};
+
+/// Who may use which route (`[control]` token, read_token, public,
+/// allow_insecure_bind; docs/operations.md, "Access").
+struct control_access {
+  /// The admin credential: every route. Empty with an empty read_token:
+  /// no authentication at all.
+  std::string token;
+  /// The read-only credential: the GET routes; a change answers 403.
+  /// Needs a token.
+  std::string read_token;
+  /// GET paths answered without any credential (exact paths, e.g.
+  /// "/livez").
+  std::vector<std::string> public_paths;
+  /// Serve without a token on an address that is not loopback.
+  bool allow_insecure_bind = false;
 };
 
 /// The HTTP server of the control plane: a background thread accepting
 /// requests, a small pool answering them from a control_model.
 ///
 /// Routes: `GET /services`, `GET /services/NAME`, `GET /health`,
-/// `GET /metrics`, `POST /services/NAME/{start|stop|restart}`,
-/// `POST /services`, `DELETE /services/NAME`. With a token, every route
-/// requires `Authorization: Bearer TOKEN` (401 otherwise). Every error body is
-/// JSON: `{"error": "..."}`. Requests are logged at debug level by a logger
-/// named "control" on the sinks of spdlog's default logger as it is at
-/// start(). Call start() and stop() from one thread.
+/// `GET /livez`, `GET /readyz`, `GET /metrics`, `POST
+/// /services/NAME/{start|stop|restart}`, `POST /services`, `DELETE
+/// /services/NAME`. With a token, every route but the public ones requires
+/// `Authorization: Bearer TOKEN` (scheme in any case; 401 otherwise), the read
+/// token only the GET routes (403 for others). Every error body is JSON:
+/// `{"error": "..."}`. Requests are logged at debug level by a logger named
+/// "control" on the sinks of spdlog's default logger as it is at start(). Call
+/// start() and stop() from one thread.
 class control_server {
 public:
   control_server();
@@ -132,13 +157,23 @@ public:
 
   /// Binds `address` and starts serving `model`, which must outlive stop().
   /// `address` is `HOST:PORT`, `[IPv6]:PORT`, `:PORT` or `PORT` (the last two
-  /// bind 127.0.0.1); port 0 picks a free port (see port()). An empty `token`
-  /// turns authentication off. Returns an error text when the address is
-  /// invalid, cannot be bound (e.g. the port is taken) or the server already
-  /// runs.
+  /// bind 127.0.0.1); port 0 picks a free port (see port()). Returns an error
+  /// text when the address is invalid, cannot be bound (e.g. the port is
+  /// taken), is not loopback while `access` has no token (unless
+  /// allow_insecure_bind), when `access` is inconsistent (a read_token
+  /// without a token, or both the same) or the server already runs.
   [[nodiscard]] std::optional<std::string> start(control_model& model,
                                                  const std::string& address,
-                                                 std::string token = {});
+                                                 control_access access);
+
+  /// start() with only an admin `token` (empty: no authentication).
+  [[nodiscard]] std::optional<std::string> start(control_model& model,
+                                                 const std::string& address,
+                                                 std::string token = {}) {
+    control_access access;
+    access.token = std::move(token);
+    return start(model, address, std::move(access));
+  }
 
   /// The bound port (0 when not running).
   uint16_t port() const noexcept;
@@ -170,6 +205,10 @@ struct control_address {
 /// nothing when malformed.
 std::optional<control_address>
 parse_control_address(std::string_view str) noexcept;
+
+/// Whether `host` (as in control_address) is a loopback address:
+/// 127.0.0.0/8, ::1 or "localhost".
+bool is_loopback_host(std::string_view host) noexcept;
 
 /// Compares `x` and `y` in time that depends only on their lengths, so a
 /// client cannot guess a token byte by byte from response times.

@@ -226,19 +226,42 @@ std::optional<health_status> parse_health_status(std::string_view x) noexcept {
 
 namespace app {
 
-json app_health_json(
-  const std::vector<std::pair<std::string, health_report>>& xs) {
+json app_health_body(const std::vector<service_health>& xs) {
   auto overall = health_status::healthy;
   auto services = json::array();
-  for (auto& [name, report] : xs) {
-    overall = worst(overall, report.overall);
-    json entry = report;
-    entry["name"] = name;
+  auto not_ready = json::array();
+  for (auto& x : xs) {
+    json entry = x.report;
+    entry["name"] = x.name;
+    entry["state"] = std::string{to_string(x.state)};
+    entry["expected"] = x.expected;
     services.push_back(std::move(entry));
+    if (!x.expected)
+      continue;
+    overall = worst(overall, x.report.overall);
+    std::string why;
+    if (x.state != service_state::running)
+      why = std::string{to_string(x.state)};
+    else if (x.report.overall >= health_status::unhealthy)
+      why = std::string{to_string(x.report.overall)};
+    if (!why.empty())
+      not_ready.push_back(json{{"name", x.name}, {"reason", why}});
   }
-  return json{{"ok", overall < health_status::unhealthy},
+  bool ready = not_ready.empty();
+  return json{{"ok", ready},
+              {"ready", ready},
               {"status", to_string(overall)},
-              {"services", std::move(services)}};
+              {"services", std::move(services)},
+              {"not_ready", std::move(not_ready)}};
+}
+
+json app_health_json(
+  const std::vector<std::pair<std::string, health_report>>& xs) {
+  std::vector<service_health> all;
+  all.reserve(xs.size());
+  for (auto& [name, report] : xs)
+    all.push_back({name, service_state::running, true, report});
+  return app_health_body(all);
 }
 
 } // namespace app

@@ -68,15 +68,37 @@ std::optional<health_status> parse_health_status(std::string_view) noexcept;
 
 namespace app {
 
-/// Builds the body of `GET /health` from each service's report:
+/// One service as GET /health and /readyz judge it.
+struct service_health {
+  std::string name;
+  service_state state = service_state::initialized;
+  /// Whether the service should run: it is enabled, and was started by
+  /// autostart or through the control plane and not stopped through it
+  /// since. A service that is not expected never makes the app unready.
+  bool expected = true;
+  /// Its report; for a service without an actor, nothing to report.
+  health_report report;
+};
+
+/// Builds the body of `GET /health`, the one definition of readiness:
 ///
 /// ```
-/// {"ok": true, "status": "degraded",
-///  "services": [{"name": "tick", "overall": "degraded", "checks": [...]}]}
+/// {"ok": true, "ready": true, "status": "degraded",
+///  "services": [{"name": "tick", "state": "running", "expected": true,
+///                "overall": "degraded", "checks": [...]}],
+///  "not_ready": []}
 /// ```
 ///
-/// `status` is the worst of the services (healthy when there are none); `ok`
-/// is false once it is `unhealthy` or `fatal` (the server then answers 503).
+/// A service is ready when it is `running` and its health is `healthy` or
+/// `degraded`. The app is ready (`ready`, and `ok`: the server answers 200)
+/// when every expected service is ready; `not_ready` names each expected
+/// service that is not, with a reason. `status` is the worst health of the
+/// expected services (healthy when there are none); services not expected
+/// are listed but count for nothing.
+nlohmann::json app_health_body(const std::vector<service_health>& xs);
+
+/// app_health_body() for services that are all expected and running, each
+/// with its report.
 nlohmann::json
 app_health_json(const std::vector<std::pair<std::string, health_report>>& xs);
 

@@ -22,8 +22,11 @@ schema make_common() {
   s.list("depends_on", "Services that must be running before this one starts")
     .of(value_kind::string)
     .fallback(list{});
-  s.boolean("autostart", "Start with the app").fallback(true);
-  s.boolean("enabled", "false keeps the service out of autostart")
+  s.boolean("autostart", "Start with the app (false: start it through the "
+                         "control plane)")
+    .fallback(true);
+  s.boolean("enabled", "false: listed but never started, not even through "
+                       "the control plane")
     .fallback(true);
   s.string("restart", "Restart policy when the service dies or fails")
     .fallback("permanent")
@@ -114,8 +117,21 @@ schema app_schema(const type_catalog& types) {
     root.section("control", "HTTP control plane (off by default)");
   control.string("http", "Listen address, e.g. \"127.0.0.1:8080\"; empty: off")
     .fallback("");
-  control.string("token", "Bearer token required by the control plane")
+  control
+    .string("token", "Admin bearer token: every route (empty with an empty "
+                     "read_token: no authentication)")
     .fallback("");
+  control
+    .string("read_token", "Read-only bearer token: GET routes only (status, "
+                          "health, metrics); needs `token`")
+    .fallback("");
+  control.list("public", "GET paths answered without a token (e.g. probes)")
+    .of(value_kind::string)
+    .fallback(list{std::string{"/livez"}, std::string{"/readyz"}});
+  control
+    .boolean("allow_insecure_bind",
+             "Serve without a token on an address that is not loopback")
+    .fallback(false);
   // Each entry's full schema (common keys + its type's settings) comes from
   // its `type`; combinations are cached.
   auto cache =
@@ -160,7 +176,43 @@ bool operator==(const service_spec& x, const service_spec& y) {
          x.publish_window == y.publish_window && x.settings == y.settings;
 }
 
+std::optional<std::string> check_service_name(std::string_view name) {
+  auto alnum = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9');
+  };
+  bool ok = !name.empty() && name.size() <= 64 && alnum(name.front()) &&
+            std::all_of(name.begin(), name.end(), [&](char c) {
+              return alnum(c) || c == '_' || c == '-';
+            });
+  if (ok)
+    return std::nullopt;
+  std::string shown;
+  for (unsigned char c : name.substr(0, 80)) {
+    if (c >= 0x20 && c < 0x7f && c != '\\' && c != '\'') {
+      shown += static_cast<char>(c);
+    } else {
+      static constexpr char hex[] = "0123456789abcdef";
+      shown += "\\x";
+      shown += hex[c >> 4];
+      shown += hex[c & 15];
+    }
+  }
+  if (name.size() > 80)
+    shown += "...";
+  return "invalid service name '" + shown + "': expected " +
+         std::string{service_name_rule};
+}
+
 namespace {
+
+void check_names(app_config& cfg, diagnostics& errors) {
+  for (auto& [name, _] : cfg.services)
+    if (auto why = check_service_name(name)) {
+      auto path = "services." + name;
+      errors.push_back({cfg.layers.where(path + ".type"), path, *why});
+    }
+}
 
 void check_dependencies(app_config& cfg, diagnostics& errors) {
   std::vector<std::string> names;
@@ -230,6 +282,9 @@ void extract(app_config& cfg) {
   cfg.backoff_max = get<duration>(v, "supervisor.backoff_max");
   cfg.control_http = get<std::string>(v, "control.http");
   cfg.control_token = get<std::string>(v, "control.token");
+  cfg.control_read_token = get<std::string>(v, "control.read_token");
+  cfg.control_public = strings(v, "control.public");
+  cfg.control_allow_insecure_bind = get<bool>(v, "control.allow_insecure_bind");
   auto* services = find(v, "services");
   if (services == nullptr || services->get_if<table>() == nullptr)
     return;
@@ -265,6 +320,7 @@ app_load_result load_app(const app_sources& sources,
     append(layers.apply_set(s));
   append(layers.validate(app_schema(types)));
   extract(result.config);
+  check_names(result.config, errors);
   if (errors.empty())
     check_dependencies(result.config, errors);
   return result;

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace troupe::config {
@@ -45,6 +46,18 @@ struct service_spec {
   friend bool operator==(const service_spec& x, const service_spec& y);
 };
 
+/// The one rule for service names, in the app file, over HTTP and in
+/// `troupe ctl`: 1 to 64 characters, letters, digits, `_` and `-`, starting
+/// with a letter or digit. Names go into URL paths, metric labels and log
+/// lines as they are.
+inline constexpr std::string_view service_name_rule =
+  "1 to 64 letters, digits, '_' or '-', starting with a letter or digit";
+
+/// Returns why `name` breaks the service name rule, or nothing when it is
+/// valid. The message quotes the name (escaped when not printable) and the
+/// rule.
+std::optional<std::string> check_service_name(std::string_view name);
+
 /// Builds the spec of service `name` from its entry, validated against the
 /// common schema and its type's (so every common key holds a value).
 service_spec make_service_spec(std::string name, const table& entry);
@@ -67,6 +80,9 @@ struct app_config {
   duration backoff_max{};
   std::string control_http;
   std::string control_token;
+  std::string control_read_token;
+  std::vector<std::string> control_public;
+  bool control_allow_insecure_bind = false;
   /// Services by name.
   std::map<std::string, service_spec, std::less<>> services;
 

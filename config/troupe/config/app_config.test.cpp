@@ -153,12 +153,31 @@ INSTANTIATE_TEST_SUITE_P(
                "[services.b]\ntype = \"sink\"\ndepends_on = [\"a\"]\n",
                "app.toml:6:14: services.b.depends_on: dependency cycle: a -> "
                "b -> a"},
+    error_case{"service_name_with_a_path",
+               "[services.\"../etc\"]\ntype = \"sink\"\n",
+               "app.toml:2:8: services.../etc: invalid service name "
+               "'../etc': expected 1 to 64 letters, digits, '_' or '-', "
+               "starting with a letter or digit"},
     error_case{"date_value", "[app]\nname = 1979-05-27\n",
                "app.toml:2:8: app.name: dates and times are not supported; "
                "write a string or a duration like \"5s\""}),
   [](const testing::TestParamInfo<error_case>& info) {
     return std::string{info.param.name};
   });
+
+TEST(app_config, one_rule_for_service_names) {
+  for (auto* good :
+       {"tick", "worker0", "controller_bridge", "a-b", "9lives", "A"})
+    EXPECT_FALSE(check_service_name(good)) << good;
+  for (auto* bad : {"", "../etc", "..", ".", "a/b", "a b", "a.b", "-x", "_x",
+                    "a%2Fb", "tick\n"})
+    EXPECT_TRUE(check_service_name(bad)) << bad;
+  EXPECT_FALSE(check_service_name(std::string(64, 'a')));
+  EXPECT_TRUE(check_service_name(std::string(65, 'a')));
+  EXPECT_EQ(*check_service_name("a\nb"),
+            "invalid service name 'a\\x0ab': expected 1 to 64 letters, "
+            "digits, '_' or '-', starting with a letter or digit");
+}
 
 TEST(app_config, collects_every_error_not_just_the_first) {
   auto r = load("[servces.x]\n"

@@ -1,0 +1,245 @@
+#!/usr/bin/env bash
+# The control plane of a running app, as an operator drives it: curl and
+# python against real HTTP on a real `troupe run`, and every `troupe ctl`
+# verb against the same app.
+#   control_test.sh TROUPE
+TROUPE="$1"
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$HERE/lib.sh"
+PY=/usr/bin/python3
+unset TROUPE_CONTROL_URL TROUPE_CONTROL_TOKEN
+
+cat >"$WORK/app.toml" <<'TOML'
+[app]
+name = "ops"
+status_interval = "60s"
+[services.tick]
+type = "ticker"
+period = "50ms"
+[services.count]
+type = "counter"
+depends_on = ["tick"]
+[services.off]
+type = "ticker"
+enabled = false
+[services.gen]
+type = "generator"
+autostart = false
+rate = 20
+workers = 1
+[services.w]
+type = "worker"
+autostart = false
+restart = "temporary"
+fail_every = 1
+TOML
+
+# start_app [--set ...]: runs $WORK/app.toml with the control plane on a free
+# port ($http, $URL), its pid in `pid`.
+start_app() {
+  http=$(free_port)
+  URL="http://127.0.0.1:$http"
+  # Emptied here, not by the redirection in the background child, so the
+  # wait below cannot see the previous run's lines.
+  : >"$WORK/out"
+  : >"$WORK/err"
+  "$TROUPE" run "$WORK/app.toml" --set "control.http=127.0.0.1:$http" "$@" \
+    >"$WORK/out" 2>"$WORK/err" &
+  pid=$!
+  await_running ops 20
+}
+
+stop_app() {
+  kill -TERM "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  expect_exit "SIGTERM stops the app (0)" "$?" 0 "$WORK/err"
+  if grep -q 'Sanitizer' "$WORK/err"; then
+    fail "sanitizer report"; quote 40 "$WORK/err"
+  fi
+}
+
+# http_code METHOD PATH [curl args...]: prints the status; the body is in
+# $WORK/body.
+http_code() {
+  local method="$1" path="$2"
+  shift 2
+  curl -s --max-time 30 -o "$WORK/body" -w '%{http_code}' -X "$method" \
+    "$URL$path" "$@"
+}
+
+start_app
+
+# 1. A POST without a body (no Content-Length), as docs/operations.md gives it.
+code=$(http_code POST /services/count/restart)
+expect_eq "POST without a body restarts (200)" "$code" 200
+expect_grep "  and answers the service's status" "$WORK/body" '"state":"running"'
+
+# 2. Slow clients (one header byte a second) cannot lock the control plane.
+if "$PY" "$HERE/control_slow.py" "$URL" 16 >"$WORK/slow" 2>&1; then
+  pass "16 slow clients: the control plane answers and cuts them off"
+  quote "$WORK/slow" | tail -n 1
+else
+  fail "16 slow clients"; quote "$WORK/slow"
+fi
+
+# 3. One rule for service names, in the app file, over HTTP and in ctl.
+code=$(http_code POST /services -H 'Content-Type: application/json' \
+  -d '{"name": "../etc", "type": "ticker"}')
+expect_eq "POST /services named ../etc is refused (400)" "$code" 400
+expect_grep "  with the rule, at key 'name'" "$WORK/body" \
+  'invalid service name '"'"'\.\./etc'"'"': expected 1 to 64 letters.*"path":"name"'
+http_code GET /services >/dev/null
+if grep -q '\.\./etc' "$WORK/body"; then fail "../etc was added"; else
+  pass "  and nothing was added"; fi
+"$TROUPE" ctl --url "$URL" add ../etc ticker >"$WORK/ctl" 2>&1
+expect_eq "troupe ctl add ../etc is a usage error (2)" "$?" 2
+expect_grep "  naming the rule" "$WORK/ctl" \
+  "troupe ctl add: invalid service name '\.\./etc': expected"
+cat >"$WORK/badname.toml" <<'TOML'
+[services."../etc"]
+type = "ticker"
+TOML
+"$TROUPE" check "$WORK/badname.toml" >"$WORK/check" 2>&1
+expect_eq "troupe check refuses the name (1)" "$?" 1
+expect_grep "  with file, line and the rule" "$WORK/check" \
+  "badname.toml:2:[0-9]+: services\.\.\./etc: invalid service name '\.\./etc'"
+
+# 4. depends_on holds at run time: refused with the names (409), or
+#    cascaded when asked.
+code=$(http_code DELETE /services/tick)
+expect_eq "DELETE tick while count depends on it: 409" "$code" 409
+expect_grep "  naming the dependent" "$WORK/body" \
+  "cannot remove 'tick': 'count' depends on it; remove it first, or pass \?cascade=true"
+code=$(http_code POST /services -H 'Content-Type: application/json' \
+  -d '{"name": "c2", "type": "counter", "settings": {"depends_on": ["ghost"]}}')
+expect_eq "POST /services depending on a missing service: 400" "$code" 400
+expect_grep "  naming it" "$WORK/body" \
+  "unknown service 'ghost'.*settings.depends_on\[0\]"
+code=$(http_code POST /services/tick/stop)
+expect_eq "stop tick while count runs: 409" "$code" 409
+expect_grep "  naming count" "$WORK/body" "cannot stop 'tick': 'count' depends on it and runs"
+code=$(http_code POST /services/count/stop)
+expect_eq "stop count: 200" "$code" 200
+code=$(http_code POST /services/tick/stop)
+expect_eq "then stop tick: 200" "$code" 200
+code=$(http_code POST /services/count/restart)
+expect_eq "restart count while tick is stopped: 409" "$code" 409
+expect_grep "  naming tick and its state" "$WORK/body" \
+  "cannot restart 'count': it depends on 'tick', not running \(tick: stopped\)"
+"$TROUPE" ctl --url "$URL" restart count >"$WORK/ctl" 2>&1
+expect_eq "troupe ctl restart count: exit 1" "$?" 1
+expect_grep "  with the server's reason" "$WORK/ctl" "HTTP 409: cannot restart 'count'"
+"$TROUPE" ctl --url "$URL" restart count --cascade >"$WORK/ctl" 2>&1
+expect_eq "troupe ctl restart count --cascade: exit 0" "$?" 0
+expect_grep "  prints count's status" "$WORK/ctl" "^count: running "
+expect_grep "  and that it started tick first" "$WORK/ctl" \
+  "^cascade: started tick first$"
+expect_grep "  (tick runs)" <(curl -s "$URL/services/tick") '"state":"running"'
+code=$(http_code POST /services/tick/stop?cascade=true)
+expect_eq "stop tick?cascade=true: 200" "$code" 200
+expect_grep "  stopped count too" <(curl -s "$URL/services/count") '"state":"stopped"'
+curl -s -X POST "$URL/services/count/start?cascade=true" >/dev/null
+
+# 5. Every troupe ctl verb against the running app, printing what the
+#    server answered.
+export TROUPE_CONTROL_URL="$URL"
+ctl_ok() { # WHAT ARGS...: runs troupe ctl ARGS, expects exit 0
+  local what="$1"
+  shift
+  "$TROUPE" ctl "$@" >"$WORK/ctl" 2>&1
+  expect_exit "$what" "$?" 0 "$WORK/ctl"
+}
+ctl_ok "ctl status" status
+expect_grep "  lists tick running" "$WORK/ctl" '^tick +ticker +running'
+ctl_ok "ctl status count" status count
+expect_grep "  shows count" "$WORK/ctl" '^count +counter +running'
+ctl_ok "ctl stop count" stop count
+# count was restarted above: the line must carry the server's count, not a
+# made-up restarts=0.
+printed=$(sed -n 's/^count: stopped .* restarts=\([0-9]*\).*/\1/p' "$WORK/ctl")
+served=$(curl -s "$URL/services/count" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["restarts"])')
+if [[ -n "$printed" && "$printed" == "$served" && "$served" != 0 ]]; then
+  pass "  prints the server's status (restarts=$printed)"
+else fail "  ctl stop printed restarts='$printed', server has '$served': $(cat "$WORK/ctl")"; fi
+ctl_ok "ctl start count" start count
+expect_grep "  prints the new state" "$WORK/ctl" '^count: running '
+ctl_ok "ctl restart count" restart count
+expect_grep "  prints the new state" "$WORK/ctl" '^count: running '
+ctl_ok "ctl add extra" add extra ticker --set period=1s
+expect_grep "  prints the server's status" "$WORK/ctl" '^extra: running '
+ctl_ok "ctl remove extra" remove extra
+expect_grep "  prints what was removed" "$WORK/ctl" "^removed 'extra'$"
+ctl_ok "ctl health" health
+expect_grep "  ready" "$WORK/ctl" '^app: healthy, ready$'
+ctl_ok "ctl metrics" metrics
+expect_grep "  Prometheus text" "$WORK/ctl" '^troupe_service_up\{service="tick"\} 1'
+unset TROUPE_CONTROL_URL
+
+# 6. Health: /livez, /readyz, /health, one definition. Stopped or disabled
+#    on purpose is still ready; an expected service that fails is not.
+code=$(http_code GET /livez)
+expect_eq "/livez 200" "$code" 200
+curl -s -X POST "$URL/services/count/stop" >/dev/null
+code=$(http_code GET /readyz)
+expect_eq "/readyz 200 with count stopped on purpose" "$code" 200
+code=$(http_code GET /health)
+expect_eq "/health 200 with count stopped on purpose" "$code" 200
+expect_grep "  count listed as not expected" "$WORK/body" \
+  '"expected":false,"name":"count"|"name":"count"[^}]*"expected":false'
+code=$(http_code POST /services/off/start)
+expect_eq "enabled = false: start refused (409)" "$code" 409
+expect_grep "  saying it is disabled" "$WORK/body" "'off' is disabled \(enabled = false"
+expect_grep "  and the flag shows in its status" <(curl -s "$URL/services/off") '"enabled":false'
+curl -s -X POST "$URL/services/w/start" >/dev/null
+curl -s -X POST "$URL/services/gen/start" >/dev/null
+deadline=$((SECONDS + 20))
+code=0
+while ((SECONDS < deadline)); do
+  code=$(http_code GET /readyz)
+  [[ "$code" == 503 ]] && break
+  sleep 0.2
+done
+expect_eq "/readyz 503 once the worker fails and is not restarted" "$code" 503
+expect_grep "  naming it" "$WORK/body" '"not_ready":\[\{"name":"w","reason":"(failed|stopped|initialized)"'
+code=$(http_code GET /health)
+expect_eq "/health 503 too (the same verdict)" "$code" 503
+"$TROUPE" ctl --url "$URL" health >"$WORK/ctl" 2>&1
+expect_eq "ctl health exits 1" "$?" 1
+expect_grep "  saying why" "$WORK/ctl" '^app: .*, not ready: w '
+code=$(http_code GET /livez)
+expect_eq "/livez still 200 (the process works)" "$code" 200
+stop_app
+
+# 7. Access: an admin token, a read-only token, public probes; no open
+#    control plane off loopback unless the file says so.
+start_app --set control.token=adm1n --set control.read_token=r3ad
+code=$(http_code GET /services)
+expect_eq "no credential: 401" "$code" 401
+code=$(http_code GET /services -H 'Authorization: Bearer r3ad')
+expect_eq "read token reads /services (200)" "$code" 200
+code=$(http_code GET /metrics -H 'Authorization: Bearer r3ad')
+expect_eq "read token reads /metrics (200)" "$code" 200
+code=$(http_code POST /services/tick/stop -H 'Authorization: Bearer r3ad')
+expect_eq "read token cannot stop a service (403)" "$code" 403
+code=$(http_code DELETE /services/count -H 'Authorization: Bearer r3ad')
+expect_eq "read token cannot remove a service (403)" "$code" 403
+"$TROUPE" ctl --url "$URL" --token r3ad stop count >"$WORK/ctl" 2>&1
+expect_eq "troupe ctl stop with the read token exits 1" "$?" 1
+expect_grep "  and says why" "$WORK/ctl" 'HTTP 403: forbidden: the read-only credential'
+code=$(http_code POST /services/count/restart -H 'authorization: bearer adm1n')
+expect_eq "admin token, scheme in lower case, restarts (200)" "$code" 200
+stop_app
+
+http=$(free_port)
+"$TROUPE" run "$WORK/app.toml" --set "control.http=0.0.0.0:$http" \
+  >"$WORK/out" 2>"$WORK/err"
+expect_eq "no token on 0.0.0.0: troupe run exits 1" "$?" 1
+expect_grep "  saying why and how to allow it" "$WORK/err" \
+  "refusing to serve the control plane on 0.0.0.0:$http without a token.*allow_insecure_bind = true"
+open_port=$http
+start_app --set control.http=0.0.0.0:$open_port \
+  --set control.allow_insecure_bind=true
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$open_port/services")
+expect_eq "allow_insecure_bind = true serves 0.0.0.0 without a token" "$code" 200
+stop_app
+finish
