@@ -160,8 +160,7 @@ struct child_activity {
   uint64_t moved = 0;
   /// Their `in_flight + publish_unacked + held_messages`.
   uint64_t in_flight = 0;
-  /// Children that did not answer within 2 s (too busy to say): nothing
-  /// can be concluded about them.
+  /// Children that answered an error instead (gone meanwhile).
   uint64_t unanswered = 0;
 };
 

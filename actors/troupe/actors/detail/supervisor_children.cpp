@@ -23,6 +23,9 @@ namespace {
 // A stopping child gets its deadline; past that plus this, it is killed.
 constexpr auto stop_grace = std::chrono::seconds{1};
 
+// Children started or stopped at once within a level, at most.
+constexpr size_t window = 256;
+
 } // namespace
 
 // -- primitives
@@ -149,20 +152,44 @@ void supervisor_core::stop_all(const std::vector<child_ptr>& list,
 }
 
 void supervisor_core::stop_levels(
-  const std::shared_ptr<std::vector<std::vector<child_ptr>>>& groups, size_t i,
-  const std::string& reason, const done_fn& k, const status_sink& sink) {
+  const std::shared_ptr<std::vector<std::vector<child_ptr>>>& groups,
+  size_t i, const std::string& reason, const done_fn& k,
+  const status_sink& sink) {
   if (i >= groups->size()) {
     k();
     return;
   }
-  auto& xs = (*groups)[i];
-  auto pending = std::make_shared<size_t>(xs.size());
-  auto next = [this, groups, i, reason, k, sink, pending] {
-    if (--*pending == 0)
-      stop_levels(groups, i + 1, reason, k, sink);
-  };
-  for (auto& c : xs)
-    stop_one(c, reason, next, sink);
+  auto ls = std::make_shared<level_stop>();
+  ls->groups = groups;
+  ls->level = i;
+  ls->pending = (*groups)[i].size();
+  ls->reason = reason;
+  ls->k = k;
+  ls->sink = sink;
+  launch_stops(ls);
+}
+
+void supervisor_core::launch_stops(const std::shared_ptr<level_stop>& ls) {
+  // A window at a time, like starts (see launch_starts).
+  if (ls->launching)
+    return;
+  ls->launching = true;
+  auto& xs = (*ls->groups)[ls->level];
+  while (ls->next < xs.size() &&
+         ls->next - (xs.size() - ls->pending) < window) {
+    auto c = xs[ls->next++];
+    stop_one(
+      c, ls->reason,
+      [this, ls] {
+        if (--ls->pending == 0) {
+          stop_levels(ls->groups, ls->level + 1, ls->reason, ls->k, ls->sink);
+          return;
+        }
+        launch_stops(ls);
+      },
+      ls->sink);
+  }
+  ls->launching = false;
 }
 
 void supervisor_core::dispose(const child_ptr& c) {
@@ -202,23 +229,41 @@ void supervisor_core::start_level(const std::shared_ptr<start_run>& run,
     run->k(nullptr, {});
     return;
   }
-  auto& xs = run->levels[i];
-  run->pending = xs.size();
-  for (size_t j = 0; j < xs.size() && !run->over; ++j) {
-    auto c = xs[j];
+  run->level = i;
+  run->pending = run->levels[i].size();
+  run->next = 0;
+  run->in_flight = 0;
+  launch_starts(run);
+}
+
+void supervisor_core::launch_starts(const std::shared_ptr<start_run>& run) {
+  // A window, not the whole level at once: CAF's clock finds a request's
+  // timeout by a linear search over the requester's pending ones, so
+  // 100,000 requests in flight from this actor would cost N^2.
+  if (run->launching)
+    return; // an answer that came synchronously; the loop below goes on
+  run->launching = true;
+  auto& xs = run->levels[run->level];
+  while (!run->over && run->next < xs.size() && run->in_flight < window) {
+    auto c = xs[run->next++];
+    ++run->in_flight;
     if (c->handle)
       dispose(c); // an instance left over from before the supervisor stopped
     if (c->started_once)
       ++c->restarts;
+    auto i = run->level;
     start_one(c, [this, run, c, i](const caf::error& err) {
       if (run->over)
         return;
+      --run->in_flight;
       if (err && !run->failed) {
         run->failed = c;
         run->err = err;
       }
-      if (--run->pending > 0)
+      if (--run->pending > 0) {
+        launch_starts(run);
         return;
+      }
       if (!run->failed) {
         start_level(run, i + 1);
         return;
@@ -230,6 +275,7 @@ void supervisor_core::start_level(const std::shared_ptr<start_run>& run,
       run->k(run->failed, run->err);
     });
   }
+  run->launching = false;
 }
 
 void supervisor_core::assign_levels() {
@@ -557,7 +603,9 @@ caf::result<child_activity> supervisor_core::activity() {
   for (auto& c : children_) {
     if (c->ph != phase::up || !c->handle)
       continue;
-    self_->request(c->handle, stop_grace * 2, status_atom::value)
+    // No timeout (a clock entry per child would cost N^2, see
+    // launch_starts): the caller's own request times out instead.
+    self_->request(c->handle, caf::infinite, status_atom::value)
       .then(
         [acc, settle](const service_status& st) mutable {
           if (st.state == service_state::running) {
@@ -612,7 +660,8 @@ caf::result<std::vector<service_status>> supervisor_core::child_statuses() {
       if (--acc->pending == 0)
         finish();
     };
-    self_->request(c->handle, stop_grace * 5, status_atom::value)
+    // No timeout, as in activity().
+    self_->request(c->handle, caf::infinite, status_atom::value)
       .then([settle](service_status& st) mutable { settle(&st); },
             [settle](const caf::error&) mutable { settle(nullptr); });
   }

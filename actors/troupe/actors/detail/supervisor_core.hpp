@@ -126,11 +126,29 @@ private:
   // children it started are then ignored.
   struct start_run {
     std::vector<std::vector<child_ptr>> levels;
+    // The level being started: children not yet answered, the next one to
+    // launch, those launched and not answered.
+    size_t level = 0;
     size_t pending = 0;
+    size_t next = 0;
+    size_t in_flight = 0;
+    bool launching = false;
     child_ptr failed;
     caf::error err;
     bool over = false;
     started_fn k;
+  };
+
+  // The stop of one level in progress (see stop_levels).
+  struct level_stop {
+    std::shared_ptr<std::vector<std::vector<child_ptr>>> groups;
+    size_t level = 0;
+    size_t pending = 0;
+    size_t next = 0;
+    bool launching = false;
+    std::string reason;
+    done_fn k;
+    status_sink sink;
   };
 
   struct job {
@@ -162,10 +180,13 @@ private:
     const std::shared_ptr<std::vector<std::vector<child_ptr>>>& groups,
     size_t i, const std::string& reason, const done_fn& k,
     const status_sink& sink);
+  void launch_stops(const std::shared_ptr<level_stop>& ls);
   // Starts every child level by level; `k(nullptr, {})` once all run, else
   // `k(first child that failed, its error)` after its whole level answered.
   void start_all(started_fn k);
   void start_level(const std::shared_ptr<start_run>& run, size_t i);
+  // Launches children of the current level up to the window.
+  void launch_starts(const std::shared_ptr<start_run>& run);
   // Answers the start in progress with `err` and ends its job now.
   void abort_start(const caf::error& err);
   // Recomputes every child's level (after children came or went).
