@@ -47,7 +47,8 @@ std::string write_app(const temp_dir& dir, uint64_t n) {
          "shutdown_timeout = \"600s\"\n";
   for (uint64_t i = 0; i < n; ++i)
     // Their state changes at warn: three info lines each would be measured.
-    out << "[services.c" << i << "]\ntype = \"counter\"\nlog_level = \"warn\"\n";
+    out << "[services.c" << i
+        << "]\ntype = \"counter\"\nlog_level = \"warn\"\n";
   if (!out)
     throw std::runtime_error("cannot write " + path);
   return path;
@@ -64,8 +65,8 @@ app_figures run_app(const run_options& opts, uint64_t n) {
   f.start_s = started.seconds();
   f.peak_rss_bytes = static_cast<double>(peak_rss_bytes(app.pid()));
   stopwatch drained;
-  auto status = app.stop(std::chrono::duration_cast<std::chrono::milliseconds>(
-    app_timeout));
+  auto status = app.stop(
+    std::chrono::duration_cast<std::chrono::milliseconds>(app_timeout));
   f.drain_s = drained.seconds();
   if (!status)
     throw std::runtime_error("troupe did not exit after SIGTERM (killed); its "
@@ -113,8 +114,8 @@ app_figures run_raw(const run_options& opts, uint64_t n) {
     ask_all<uint64_t>(sys, hs, "count", count_atom::value);
     f.start_s = started.seconds();
     auto after = live_heap_bytes();
-    f.peak_rss_bytes = after > before ? static_cast<double>(after - before)
-                                      : 0.0;
+    f.peak_rss_bytes =
+      after > before ? static_cast<double>(after - before) : 0.0;
     auto done = std::make_shared<countdown>(n);
     stopwatch drained;
     sys.spawn(exit_watcher, hs, done);

@@ -141,8 +141,8 @@ struct fixture : testing::service_fixture {
 
   // Position of `what` in the journal; the journal's size when absent.
   size_t at(const std::string& what) const {
-    return static_cast<size_t>(
-      std::find(events->begin(), events->end(), what) - events->begin());
+    return static_cast<size_t>(std::find(events->begin(), events->end(), what) -
+                               events->begin());
   }
 
   bool saw(const std::string& what) const { return at(what) < events->size(); }
@@ -175,9 +175,9 @@ CAF_TEST(levels follow depends_on) {
 }
 
 CAF_TEST(start goes level by level and stop in reverse) {
-  auto sup = spawn_supervisor(sys, options(),
-                              {spec("a"), spec("b"), spec("c", {"a", "b"}),
-                               spec("d", {"c"})});
+  auto sup = spawn_supervisor(
+    sys, options(),
+    {spec("a"), spec("b"), spec("c", {"a", "b"}), spec("d", {"c"})});
   auto r = start(sup);
   CAF_REQUIRE(r);
   CAF_CHECK_EQUAL(*r, service_state::running);
@@ -229,9 +229,9 @@ CAF_TEST(a level starts at once and a hanging dependency holds back the next) {
 }
 
 CAF_TEST(a failure in the middle of a level stops what started) {
-  auto sup = spawn_supervisor(sys, options(),
-                              {spec("a"), spec("b"), spec("c"),
-                               spec("d", {"a"}), spec("e", {"d"})});
+  auto sup = spawn_supervisor(
+    sys, options(),
+    {spec("a"), spec("b"), spec("c"), spec("d", {"a"}), spec("e", {"d"})});
   switches["b"]->fail_start = true;
   auto r = start(sup);
   CAF_REQUIRE(!r);
@@ -253,8 +253,8 @@ CAF_TEST(a failure in the middle of a level stops what started) {
 }
 
 CAF_TEST(a stop aborts a start in progress) {
-  auto sup = spawn_supervisor(
-    sys, options(), {hang_spec("h"), spec("s"), spec("d", {"h"})});
+  auto sup = spawn_supervisor(sys, options(),
+                              {hang_spec("h"), spec("s"), spec("d", {"h"})});
   auto rh = self->request(caf::actor_cast<caf::actor>(sup), caf::infinite,
                           start_atom::value);
   consume_messages();
@@ -282,9 +282,8 @@ CAF_TEST(a stop aborts a start in progress) {
 }
 
 CAF_TEST(stop_children stops by level and answers final statuses) {
-  auto sup = spawn_supervisor(sys, options(),
-                              {spec("a"), spec("b", {"a"}), spec("c", {"b"}),
-                               spec("z")});
+  auto sup = spawn_supervisor(
+    sys, options(), {spec("a"), spec("b", {"a"}), spec("c", {"b"}), spec("z")});
   CAF_REQUIRE(start(sup));
   auto act = call<child_activity>(sup, activity_atom::value);
   CAF_REQUIRE(act);

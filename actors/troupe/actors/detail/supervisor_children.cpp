@@ -152,9 +152,8 @@ void supervisor_core::stop_all(const std::vector<child_ptr>& list,
 }
 
 void supervisor_core::stop_levels(
-  const std::shared_ptr<std::vector<std::vector<child_ptr>>>& groups,
-  size_t i, const std::string& reason, const done_fn& k,
-  const status_sink& sink) {
+  const std::shared_ptr<std::vector<std::vector<child_ptr>>>& groups, size_t i,
+  const std::string& reason, const done_fn& k, const status_sink& sink) {
   if (i >= groups->size()) {
     k();
     return;
