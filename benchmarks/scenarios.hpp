@@ -92,10 +92,15 @@ std::vector<scenario> slow_peer_scenarios();
 /// processes, vs a raw cppzmq forwarder (echo_forward.cpp).
 std::vector<scenario> echo_scenarios();
 
+/// app.N: N idle services in `troupe run` (start, drain, memory per
+/// service) vs raw CAF spawning and ending N actors (app_scale.cpp).
+std::vector<scenario> app_scale_scenarios();
+
 /// Every scenario troupe-bench knows, in the order they run.
 inline std::vector<scenario> all_scenarios() {
   auto all = local_scenarios();
-  for (auto* more : {&bridge_scenarios, &slow_peer_scenarios, &echo_scenarios})
+  for (auto* more : {&bridge_scenarios, &slow_peer_scenarios, &echo_scenarios,
+                     &app_scale_scenarios})
     for (auto& s : more())
       all.push_back(std::move(s));
   return all;

@@ -15,6 +15,7 @@
 
 #include "commands.hpp"
 #include "status_printer.hpp"
+#include "troupe/actors/errc.hpp"
 #include "troupe/actors/init.hpp"
 #include "troupe/actors/logging.hpp"
 #include "troupe/actors/service_registry.hpp"
@@ -97,9 +98,16 @@ int run_app(const run_options& opts) {
     log->info("control plane on http://{}", control.address());
   }
   int exit_code = 0;
-  if (auto err = rt.start()) {
-    log->error("{}", describe(err));
-    exit_code = 1;
+  if (auto err = rt.start([&signals] { return signals.stop_requested(); })) {
+    if (is(err, errc::not_running) && signals.stop_requested()) {
+      // Not a failure: the drain below aborts the start.
+      log->info("signal {} received while starting: stopping (again to "
+                "force)",
+                signals.stop_signal());
+    } else {
+      log->error("{}", describe(err));
+      exit_code = 1;
+    }
   } else {
     log->info("app '{}' running{}; Ctrl-C stops", app_cfg.name,
               run_for ? " for " + config::format_duration(*run_for) : "");

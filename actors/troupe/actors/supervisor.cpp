@@ -58,6 +58,11 @@ supervisor_fun(detail::supervisor_pointer self, supervisor_options opts,
     },
     [core](reconfigure_child_atom, const std::string& name,
            const settings& cfg) { return core->reconfigure_child(name, cfg); },
+    [core](stop_children_atom, const std::vector<std::string>& names) {
+      return core->stop_children(names);
+    },
+    [core](activity_atom) { return core->activity(); },
+    [core](child_statuses_atom) { return core->child_statuses(); },
     [core](state_changed_atom, const state_change& change) {
       core->on_state_change(change);
     },

@@ -78,6 +78,10 @@ struct child_spec {
   /// Passed to the factory; an empty name or type is taken from the spec,
   /// and `restarts` is set by the supervisor.
   service_options options;
+  /// The siblings this child needs running before it starts (and stopped
+  /// only after it). Used when `supervisor_options::by_level` is on; names
+  /// that are not siblings are ignored.
+  std::vector<std::string> depends_on;
 };
 
 // -- supervisor options
@@ -105,6 +109,13 @@ struct supervisor_options {
   uint64_t seed = 0;
   /// How long a child may take to answer `configure` or `start`.
   caf::timespan start_timeout = std::chrono::seconds{30};
+  /// Off: each child depends on the one before it, so children start one
+  /// at a time in order and stop one at a time in reverse. On: a child
+  /// depends only on the siblings in its `child_spec::depends_on`; its
+  /// dependency level is 0 without any, else one more than its deepest
+  /// dependency's. Every child of a level starts at once, the next level
+  /// when all of the previous one run; stops go level by level in reverse.
+  bool by_level = false;
 };
 
 /// The wait before restart number `attempt` (0 for the first) of a child,
@@ -136,6 +147,21 @@ struct child_info {
   caf::timespan last_backoff{0};
   /// Why the child last failed, empty when it never did.
   std::string last_error;
+  /// Its dependency level: children of one level start and stop together,
+  /// level 0 first on start and last on stop (see `supervisor_options`).
+  uint32_t level = 0;
+};
+
+/// What moves in the children that run, summed: for "has it gone quiet?".
+struct child_activity {
+  /// Children in state `running` that answered.
+  uint64_t running = 0;
+  /// Their messages in + out + dropped.
+  uint64_t moved = 0;
+  /// Their `in_flight + publish_unacked + held_messages`.
+  uint64_t in_flight = 0;
+  /// Children that answered an error instead (gone meanwhile).
+  uint64_t unanswered = 0;
 };
 
 /// `(children_atom)` answers the child list in start order.
@@ -156,6 +182,17 @@ using remove_child_atom = caf::atom_constant<caf::atom("rm_child")>;
 /// and keeps the settings for its restarts (a stopped child takes them at
 /// its next start).
 using reconfigure_child_atom = caf::atom_constant<caf::atom("reconf_chd")>;
+/// `(stop_children_atom, names)` stops the named children level by level
+/// (the highest first, each level at once); none is restarted. Answers the
+/// status each one had when its stop came (children without an instance
+/// are left out).
+using stop_children_atom = caf::atom_constant<caf::atom("stop_chlds")>;
+/// `(activity_atom)` asks every running child for its status and answers
+/// the sum (`child_activity`).
+using activity_atom = caf::atom_constant<caf::atom("activity")>;
+/// `(child_statuses_atom)` asks every child with an instance for its status
+/// at once and answers those that answered, in start order.
+using child_statuses_atom = caf::atom_constant<caf::atom("chld_stats")>;
 /// The supervisor's own restart timer; never sent by others.
 using restart_timer_atom = caf::atom_constant<caf::atom("sup_timer")>;
 
@@ -165,6 +202,8 @@ using restart_timer_atom = caf::atom_constant<caf::atom("sup_timer")>;
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::child_spec)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::child_info)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<troupe::child_info>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::child_activity)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<troupe::service_status>)
 
 namespace troupe {
 
@@ -180,6 +219,14 @@ namespace troupe {
 /// | `(restart_child_atom, name)`     | child's `service_state`   |
 /// | `(add_child_atom, child_spec)`   | child's `service_state`   |
 /// | `(remove_child_atom, name)`      | `stopped`                 |
+/// | `(stop_children_atom, names)`    | `std::vector<service_status>` |
+/// | `(activity_atom)`                | `child_activity`          |
+/// | `(child_statuses_atom)`          | `std::vector<service_status>` |
+///
+/// A `stop` while the supervisor is still `starting` aborts the start: the
+/// pending `start` answers an error, the level being started finishes
+/// (children still starting are stopped as soon as they answer, or killed
+/// when they do not), and every child started is stopped.
 using supervisor_actor = service_actor::extend<
   caf::replies_to<children_atom>::with<std::vector<child_info>>,
   caf::replies_to<start_child_atom, std::string>::with<service_state>,
@@ -189,12 +236,17 @@ using supervisor_actor = service_actor::extend<
   caf::replies_to<remove_child_atom, std::string>::with<service_state>,
   caf::replies_to<reconfigure_child_atom, std::string,
                   settings>::with<service_state>,
+  caf::replies_to<stop_children_atom,
+                  std::vector<std::string>>::with<std::vector<service_status>>,
+  caf::replies_to<activity_atom>::with<child_activity>,
+  caf::replies_to<child_statuses_atom>::with<std::vector<service_status>>,
   caf::reacts_to<state_changed_atom, state_change>,
   caf::reacts_to<restart_timer_atom, uint64_t>>;
 
 /// Spawns a supervisor in state `initialized` over `children` (in start
-/// order: a child starts only after the ones before it run). Nothing starts
-/// until it receives `start`.
+/// order: a child starts only after the ones before it run, or with
+/// `opts.by_level` after its `depends_on`). Nothing starts until it
+/// receives `start`.
 ///
 /// ```
 /// auto sup = troupe::spawn_supervisor(sys, opts, {db_spec, api_spec});

@@ -5,7 +5,10 @@
 #include "troupe/app/app_runtime.hpp"
 
 #include <algorithm>
+#include <future>
+#include <unordered_map>
 
+#include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 
 #include "troupe/actors/logging.hpp"
@@ -49,6 +52,7 @@ app_runtime::impl::make_spec(const config::service_spec& spec) {
   c.options.metrics = registry_of(spec.name);
   c.options.health_check_interval = spec.health_check_interval;
   c.options.publish_window = static_cast<uint64_t>(spec.publish_window);
+  c.depends_on = spec.depends_on;
   return c;
 }
 
@@ -61,6 +65,7 @@ supervisor_options app_runtime::impl::root_options() {
   opts.period = cfg.restart_period;
   opts.backoff_min = cfg.backoff_min;
   opts.backoff_max = std::max(cfg.backoff_max, cfg.backoff_min);
+  opts.by_level = true;
   return opts;
 }
 
@@ -81,12 +86,20 @@ const child_info* app_runtime::impl::find(const std::vector<child_info>& xs,
 service_status app_runtime::impl::status_of(const child_info& ci) {
   if (ci.handle) {
     auto st = ask<service_status>(sys, ci.handle, timeout, status_atom::value);
-    if (st) {
-      st->restarts = std::max(st->restarts, ci.restarts);
-      if (st->last_error.empty())
-        st->last_error = ci.last_error;
-      return std::move(*st);
-    }
+    if (st)
+      return status_of(ci, &*st);
+  }
+  return status_of(ci, nullptr);
+}
+
+service_status app_runtime::impl::status_of(const child_info& ci,
+                                            service_status* answered) {
+  if (answered != nullptr) {
+    auto& st = *answered;
+    st.restarts = std::max(st.restarts, ci.restarts);
+    if (st.last_error.empty())
+      st.last_error = ci.last_error;
+    return std::move(st);
   }
   service_status st;
   {
@@ -107,15 +120,35 @@ service_status app_runtime::impl::status_of(const child_info& ci) {
 
 std::vector<service_status> app_runtime::impl::statuses() {
   auto xs = children();
+  std::unordered_map<std::string, const child_info*> by_name;
+  by_name.reserve(xs.size());
+  for (auto& x : xs)
+    by_name.emplace(x.name, &x);
+  // Every running service asked at once, through the root supervisor.
+  std::unordered_map<std::string, service_status> answers;
+  if (auto sts = ask<std::vector<service_status>>(sys, root, timeout,
+                                                  child_statuses_atom::value)) {
+    answers.reserve(sts->size());
+    for (auto& st : *sts) {
+      auto name = st.name;
+      answers.emplace(std::move(name), std::move(st));
+    }
+  }
+  auto status_of = [this, &answers](const child_info& ci) {
+    auto i = answers.find(ci.name);
+    return this->status_of(ci, i != answers.end() ? &i->second : nullptr);
+  };
   std::vector<service_status> out;
   std::vector<std::string> order;
   {
     std::lock_guard<std::mutex> guard{mtx};
     order = cfg.start_order();
   }
+  out.reserve(std::max(order.size(), xs.size()));
   for (auto& name : order) {
-    if (auto* ci = find(xs, name)) {
-      out.push_back(status_of(*ci));
+    if (auto i = by_name.find(name); i != by_name.end()) {
+      out.push_back(status_of(*i->second));
+      by_name.erase(i);
     } else {
       service_status st;
       st.name = name;
@@ -126,7 +159,7 @@ std::vector<service_status> app_runtime::impl::statuses() {
   }
   // Services added at run time come last.
   for (auto& ci : xs)
-    if (std::find(order.begin(), order.end(), ci.name) == order.end())
+    if (by_name.count(ci.name) > 0)
       out.push_back(status_of(ci));
   return out;
 }
@@ -141,7 +174,7 @@ app_runtime::~app_runtime() {
   caf::anon_send_exit(impl_->bus, caf::exit_reason::user_shutdown);
 }
 
-caf::error app_runtime::start() {
+caf::error app_runtime::start(const std::function<bool()>& stop_requested) {
   auto& d = *impl_;
   std::vector<child_spec> specs;
   supervisor_options opts;
@@ -162,10 +195,29 @@ caf::error app_runtime::start() {
     opts = d.root_options();
   }
   d.root = spawn_supervisor(d.sys, opts, std::move(specs));
-  auto st = ask<service_state>(d.sys, d.root, forever, start_atom::value);
-  if (!st)
-    return st.error();
-  return {};
+  // Asked from an actor of its own so that this thread can watch for a stop
+  // request meanwhile.
+  auto answer = std::make_shared<std::promise<caf::error>>();
+  auto done = answer->get_future();
+  d.sys.spawn([root = d.root, answer](caf::event_based_actor* self) {
+    self->request(root, caf::infinite, start_atom::value)
+      .then(
+        [self, answer](service_state) {
+          answer->set_value(caf::error{});
+          self->quit();
+        },
+        [self, answer](caf::error& err) {
+          answer->set_value(std::move(err));
+          self->quit();
+        });
+    return caf::behavior{[](start_atom) {}};
+  });
+  while (done.wait_for(std::chrono::milliseconds{20}) !=
+         std::future_status::ready)
+    if (stop_requested && stop_requested())
+      return make_error(errc::not_running,
+                        "start interrupted by a stop request");
+  return done.get();
 }
 
 std::vector<service_status> app_runtime::statuses() {

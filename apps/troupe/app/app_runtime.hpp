@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -56,10 +57,14 @@ public:
   app_runtime(const app_runtime&) = delete;
   app_runtime& operator=(const app_runtime&) = delete;
 
-  /// Starts the enabled, autostarted services in dependency order, each
-  /// after its dependencies run. Returns the first error (naming the
-  /// service); the services already started are then stopped again.
-  caf::error start();
+  /// Starts the enabled, autostarted services by dependency level: every
+  /// service of a level at once, the next level once all of them run.
+  /// Returns the first error (naming the service); the services already
+  /// started are then stopped again. While it waits it asks
+  /// `stop_requested` every 20 ms; once that says yes it returns at once
+  /// with `errc::not_running` ("start interrupted") and leaves the start in
+  /// progress for `shutdown` to abort.
+  caf::error start(const std::function<bool()>& stop_requested = {});
 
   /// Returns the status of every service in start order, also the ones not
   /// started (state `initialized`) and the ones waiting for a restart.
@@ -69,11 +74,13 @@ public:
   /// `[supervisor] max_restarts` within its period stopped every service.
   bool gave_up();
 
-  /// The phased drain: services stop one at a time in reverse dependency
-  /// order (the top of the graph, where intake belongs, first); after each,
-  /// the app is given time to go quiet (no message counter moving, nothing
-  /// in flight) so what is already inside finishes. Bridges flush on stop.
-  /// Everything must be done within `timeout`.
+  /// The phased drain: services stop by dependency level in reverse (the
+  /// top of the graph, where intake belongs, first), every service of a
+  /// level at once; after each level, the app is given time to go quiet (no
+  /// message counter moving, nothing in flight) so what is already inside
+  /// finishes. Bridges flush on stop. A start still in progress is aborted
+  /// and everything it started stopped. Everything must be done within
+  /// `timeout`.
   shutdown_result shutdown(std::chrono::nanoseconds timeout);
 
   /// Messages each service lost so far, by reason (non-zero ones only).

@@ -1,6 +1,8 @@
 // app_runtime: the phased drain that shuts the app down.
 
 #include <algorithm>
+#include <functional>
+#include <map>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -14,16 +16,34 @@ namespace troupe::app {
 
 using namespace std::chrono_literals;
 
-activity app_runtime::impl::measure() {
+namespace {
+
+// "'a', 'b', 'c'" for a few names; the count and the first ones for many.
+std::string some_names(const std::vector<std::string>& names) {
+  constexpr size_t shown = 8;
+  std::string out;
+  for (size_t i = 0; i < names.size() && i < shown; ++i)
+    out += (i == 0 ? "'" : ", '") + names[i] + "'";
+  if (names.size() > shown)
+    out += ", ... (" + std::to_string(names.size()) + " services)";
+  return out;
+}
+
+} // namespace
+
+activity
+app_runtime::impl::measure(std::chrono::steady_clock::time_point until) {
+  auto left = std::chrono::duration_cast<caf::timespan>(
+    until - std::chrono::steady_clock::now());
+  auto wait = std::clamp<caf::timespan>(left, 1ms, timeout);
   activity a;
-  for (auto& st : statuses()) {
-    if (st.state != service_state::running)
-      continue;
-    a.moved += st.messages_in + st.messages_out + st.messages_dropped;
-    // Tracked work, and messages published and not yet taken everywhere
-    // (a bridge's inbound messages among them) or waiting in a held back
-    // service.
-    a.in_flight += st.in_flight + st.publish_unacked + st.held_messages;
+  if (auto x = ask<child_activity>(sys, root, wait, activity_atom::value)) {
+    a.moved = x->moved;
+    a.in_flight = x->in_flight;
+    a.running = x->running;
+    a.known = x->unanswered == 0;
+  } else {
+    a.known = false;
   }
   return a;
 }
@@ -36,20 +56,26 @@ app_runtime::impl::wait_quiet(std::chrono::steady_clock::time_point until,
   // ZeroMQ's queues too, which no figure shows), waits until `until`; gives
   // up when nothing moved for `cap` (e.g. a PUSH endpoint under block with
   // no reader). With nothing in flight but counters moving (a ticker
-  // publishing), waits at most `cap`.
+  // publishing), waits at most `cap`. With nothing left running, nothing
+  // can move: quiet at once.
   using clock = std::chrono::steady_clock;
   auto start = clock::now();
-  auto last = measure();
+  auto last = measure(until);
+  if (last.known && last.running == 0)
+    return 0;
   auto last_move = start;
   int stable = 0;
   while (clock::now() < until) {
     std::this_thread::sleep_for(25ms);
-    auto now = measure();
+    auto now = measure(until);
     auto t = clock::now();
-    stable = (now == last && now.in_flight == 0) ? stable + 1 : 0;
+    stable = (now.known && last.known && now == last && now.in_flight == 0)
+               ? stable + 1
+               : 0;
     if (stable >= 4)
       return 0;
-    if (now.moved != last.moved)
+    // A service too busy to answer counts as moving.
+    if (now.moved != last.moved || !now.known)
       last_move = t;
     if (t - last_move >= cap || (now.in_flight == 0 && t - start >= cap))
       return now.in_flight;
@@ -58,58 +84,100 @@ app_runtime::impl::wait_quiet(std::chrono::steady_clock::time_point until,
   return last.in_flight;
 }
 
+namespace {
+
+// The first of `names` that still has an instance: the one the drain
+// waited for when its deadline passed.
+std::string still_stopping(const std::vector<child_info>& xs,
+                           const std::vector<std::string>& names) {
+  for (auto& name : names)
+    for (auto& x : xs)
+      if (x.name == name && x.handle)
+        return name;
+  return names.empty() ? std::string{"?"} : names.front();
+}
+
+} // namespace
+
 shutdown_result app_runtime::shutdown(std::chrono::nanoseconds timeout) {
   auto& d = *impl_;
   shutdown_result result;
   auto until = std::chrono::steady_clock::now() + timeout;
-  auto xs = d.children();
-  for (auto i = xs.rbegin(); i != xs.rend(); ++i) {
-    if (!i->handle)
-      continue;
-    auto left = until - std::chrono::steady_clock::now();
-    if (left <= 0ns) {
-      result = {false, i->name};
-      break;
-    }
-    d.log->info("drain: stopping '{}'", i->name);
-    auto before = d.status_of(*i);
-    {
-      std::lock_guard<std::mutex> guard{d.mtx};
-      d.last_seen[i->name] = std::move(before);
-    }
-    auto st =
-      ask<service_state>(d.sys, d.root, left, stop_child_atom::value, i->name);
-    if (!st && st.error() == caf::sec::request_timeout) {
-      result = {false, i->name};
-      break;
-    }
-    if (!st) {
-      d.log->error("drain: stopping '{}' failed: {}", i->name,
-                   describe(st.error()));
-      result.clean = false;
-    }
-    if (auto n = d.wait_quiet(until, 2s); n > 0) {
-      d.log->warn("drain: {} message(s) still in flight after stopping '{}'; "
-                  "going on",
-                  n, i->name);
-      result.unfinished = std::max(result.unfinished, n);
-    }
-  }
-  if (!result.hung.empty()) {
+  auto left = [&until] {
+    return std::chrono::duration_cast<caf::timespan>(
+      until - std::chrono::steady_clock::now());
+  };
+  auto timed_out = [&](const std::vector<std::string>& names) {
+    result.clean = false;
+    result.hung = still_stopping(d.children(), names);
     d.log->error("shutdown timeout ({}) passed while '{}' was stopping",
                  config::format_duration(timeout), result.hung);
     return result;
+  };
+  auto root = ask<service_status>(
+    d.sys, d.root, std::clamp<caf::timespan>(left(), 1ms, d.timeout),
+    status_atom::value);
+  if (root && root->state == service_state::starting) {
+    // Interrupted while starting: the root's stop aborts the start and
+    // stops what it started, level by level.
+    d.log->info("drain: aborting the start");
+    std::vector<std::string> names;
+    for (auto& ci : d.children())
+      if (ci.handle)
+        names.push_back(ci.name);
+    auto st =
+      ask<service_state>(d.sys, d.root, std::max(left(), 1ns), stop_atom::value,
+                         std::string{"shutdown"}, std::max(left(), 1ns));
+    if (!st && st.error() == caf::sec::request_timeout)
+      return timed_out(names);
+    if (!st) {
+      d.log->error("stopping the root supervisor: {}", describe(st.error()));
+      result.clean = false;
+    }
+    return result;
   }
-  auto left = until - std::chrono::steady_clock::now();
-  auto st = ask<service_state>(
-    d.sys, d.root, std::max<caf::timespan>(left, 1ms), stop_atom::value,
-    std::string{"shutdown"}, caf::timespan{std::max<caf::timespan>(left, 1ms)});
+  // Every service with an instance, by dependency level, the highest first.
+  std::map<uint32_t, std::vector<std::string>, std::greater<>> levels;
+  for (auto& ci : d.children())
+    if (ci.handle)
+      levels[ci.level].push_back(ci.name);
+  for (auto& [level, names] : levels) {
+    if (left() <= 0ns)
+      return timed_out(names);
+    d.log->info("drain: stopping {}", some_names(names));
+    auto st = ask<std::vector<service_status>>(
+      d.sys, d.root, left(), stop_children_atom::value, names);
+    if (!st && st.error() == caf::sec::request_timeout)
+      return timed_out(names);
+    if (!st) {
+      d.log->error("drain: stopping {} failed: {}", some_names(names),
+                   describe(st.error()));
+      result.clean = false;
+    } else {
+      // Each one's status as the drain stopped it, for the final table.
+      std::lock_guard<std::mutex> guard{d.mtx};
+      for (auto& x : *st)
+        d.last_seen[x.name] = std::move(x);
+    }
+    if (auto n = d.wait_quiet(until, 2s); n > 0) {
+      d.log->warn("drain: {} message(s) still in flight after stopping {}; "
+                  "going on",
+                  n, some_names(names));
+      result.unfinished = std::max(result.unfinished, n);
+    }
+  }
+  // Every child has stopped by now: the root only answers, so it gets a
+  // moment even when the deadline has passed.
+  auto last = std::max<caf::timespan>(left(), 1s);
+  auto st = ask<service_state>(d.sys, d.root, last, stop_atom::value,
+                               std::string{"shutdown"}, last);
   if (!st) {
     d.log->error("stopping the root supervisor: {}", describe(st.error()));
     result.clean = false;
   }
   return result;
 }
+
 std::vector<lost_messages> app_runtime::lost() {
   auto& d = *impl_;
   std::vector<lost_messages> out;

@@ -52,6 +52,11 @@ caf::expected<T> ask(caf::actor_system& sys, const Handle& hdl,
 struct activity {
   uint64_t moved = 0;
   uint64_t in_flight = 0;
+  /// Services that run (and answered).
+  uint64_t running = 0;
+  /// Whether every running service answered: when one did not (too busy),
+  /// the app is not quiet.
+  bool known = true;
   friend bool operator==(const activity& x, const activity& y) {
     return x.moved == y.moved && x.in_flight == y.in_flight;
   }
@@ -99,12 +104,18 @@ struct app_runtime::impl {
 
   service_status status_of(const child_info& ci);
 
+  // `answered`: what the service answered (taken), or null when it did not:
+  // then what the drain saw last, or what the supervisor knows.
+  service_status status_of(const child_info& ci, service_status* answered);
+
   std::vector<service_status> statuses();
 
   // -- the drain (app_runtime_drain.cpp)
   // ---------------------------------------
 
-  activity measure();
+  // One request: the root supervisor asks every running service at once
+  // and answers the sum.
+  activity measure(std::chrono::steady_clock::time_point until);
 
   // Waits until nothing moves and nothing is in flight (or `until`, or
   // nothing moved for `cap`, or `cap` passed with nothing in flight): what

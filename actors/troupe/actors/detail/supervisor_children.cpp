@@ -3,6 +3,10 @@
 
 #include <algorithm>
 #include <exception>
+#include <map>
+#include <optional>
+#include <unordered_map>
+#include <unordered_set>
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
@@ -18,6 +22,9 @@ namespace {
 
 // A stopping child gets its deadline; past that plus this, it is killed.
 constexpr auto stop_grace = std::chrono::seconds{1};
+
+// Children started or stopped at once within a level, at most.
+constexpr size_t window = 256;
 
 } // namespace
 
@@ -46,6 +53,7 @@ void supervisor_core::start_one(const child_ptr& c, const error_fn& k) {
     return;
   }
   c->handle = h;
+  by_id_[h.id()] = c;
   c->ph = phase::starting;
   c->state = service_state::initialized;
   c->started_once = true;
@@ -60,7 +68,8 @@ void supervisor_core::start_one(const child_ptr& c, const error_fn& k) {
         self_->request(h, timeout, start_atom::value)
           .then(
             [c, h, k](service_state st) {
-              if (c->handle == h) {
+              // A stop that came meanwhile (an aborted start) owns it now.
+              if (c->handle == h && c->ph == phase::starting) {
                 c->ph = phase::up;
                 c->state = st;
               }
@@ -80,13 +89,33 @@ void supervisor_core::start_one(const child_ptr& c, const error_fn& k) {
 }
 
 void supervisor_core::stop_one(const child_ptr& c, const std::string& reason,
-                               const done_fn& k) {
+                               const done_fn& k, const status_sink& sink) {
   if (!c->handle) {
     c->ph = phase::none;
     k();
     return;
   }
   auto h = c->handle;
+  if (sink) {
+    // Its status as it was when the stop came, for the final table.
+    c->ph = phase::stopping;
+    self_->request(h, stop_grace, status_atom::value)
+      .then(
+        [this, c, h, reason, k, sink](service_status& st) {
+          sink->push_back(std::move(st));
+          if (c->handle == h)
+            stop_one(c, reason, k, nullptr);
+          else
+            k();
+        },
+        [this, c, h, reason, k](const caf::error&) {
+          if (c->handle == h)
+            stop_one(c, reason, k, nullptr);
+          else
+            k();
+        });
+    return;
+  }
   c->ph = phase::stopping;
   auto deadline = c->spec.stop_deadline;
   self_->request(h, deadline + stop_grace, stop_atom::value, reason, deadline)
@@ -103,23 +132,70 @@ void supervisor_core::stop_one(const child_ptr& c, const std::string& reason,
       });
 }
 
-void supervisor_core::stop_all(std::vector<child_ptr> list,
-                               const std::string& reason, done_fn k) {
-  if (list.empty()) {
+void supervisor_core::stop_all(const std::vector<child_ptr>& list,
+                               const std::string& reason, const done_fn& k,
+                               const status_sink& sink) {
+  // Highest level first; within a level in the order given.
+  std::map<uint32_t, std::vector<child_ptr>, std::greater<>> by_level;
+  for (auto& c : list) {
+    if (!c->handle) {
+      c->ph = phase::none;
+      continue;
+    }
+    by_level[c->level].push_back(c);
+  }
+  auto groups = std::make_shared<std::vector<std::vector<child_ptr>>>();
+  groups->reserve(by_level.size());
+  for (auto& entry : by_level)
+    groups->push_back(std::move(entry.second));
+  stop_levels(groups, 0, reason, k, sink);
+}
+
+void supervisor_core::stop_levels(
+  const std::shared_ptr<std::vector<std::vector<child_ptr>>>& groups, size_t i,
+  const std::string& reason, const done_fn& k, const status_sink& sink) {
+  if (i >= groups->size()) {
     k();
     return;
   }
-  auto first = list.front();
-  list.erase(list.begin());
-  stop_one(first, reason, [this, rest = std::move(list), reason, k]() mutable {
-    stop_all(std::move(rest), reason, std::move(k));
-  });
+  auto ls = std::make_shared<level_stop>();
+  ls->groups = groups;
+  ls->level = i;
+  ls->pending = (*groups)[i].size();
+  ls->reason = reason;
+  ls->k = k;
+  ls->sink = sink;
+  launch_stops(ls);
+}
+
+void supervisor_core::launch_stops(const std::shared_ptr<level_stop>& ls) {
+  // A window at a time, like starts (see launch_starts).
+  if (ls->launching)
+    return;
+  ls->launching = true;
+  auto& xs = (*ls->groups)[ls->level];
+  while (ls->next < xs.size() &&
+         ls->next - (xs.size() - ls->pending) < window) {
+    auto c = xs[ls->next++];
+    stop_one(
+      c, ls->reason,
+      [this, ls] {
+        if (--ls->pending == 0) {
+          stop_levels(ls->groups, ls->level + 1, ls->reason, ls->k, ls->sink);
+          return;
+        }
+        launch_stops(ls);
+      },
+      ls->sink);
+  }
+  ls->launching = false;
 }
 
 void supervisor_core::dispose(const child_ptr& c) {
   if (c->handle) {
     self_->demonitor(c->handle.address());
     self_->send_exit(c->handle, caf::exit_reason::user_shutdown);
+    by_id_.erase(c->handle.id());
     c->handle = nullptr;
   }
   if (c->state != service_state::failed)
@@ -127,23 +203,111 @@ void supervisor_core::dispose(const child_ptr& c) {
   c->ph = phase::none;
 }
 
-void supervisor_core::start_from(
-  size_t i, const std::function<void(child_ptr, caf::error)>& k) {
-  if (i >= children_.size()) {
-    k(nullptr, {});
+void supervisor_core::start_all(started_fn k) {
+  auto run = std::make_shared<start_run>();
+  run->k = std::move(k);
+  for (auto& c : children_) {
+    if (run->levels.size() <= c->level)
+      run->levels.resize(c->level + 1);
+    run->levels[c->level].push_back(c);
+  }
+  start_run_ = run;
+  start_level(run, 0);
+}
+
+void supervisor_core::start_level(const std::shared_ptr<start_run>& run,
+                                  size_t i) {
+  while (i < run->levels.size() && run->levels[i].empty())
+    ++i;
+  if (run->over)
+    return;
+  if (i >= run->levels.size()) {
+    run->over = true;
+    if (start_run_ == run)
+      start_run_.reset();
+    run->k(nullptr, {});
     return;
   }
-  auto c = children_[i];
-  if (c->handle)
-    dispose(c); // an instance left over from before the supervisor stopped
-  if (c->started_once)
-    ++c->restarts;
-  start_one(c, [this, i, c, k](const caf::error& err) {
-    if (err)
-      k(c, err);
-    else
-      start_from(i + 1, k);
-  });
+  run->level = i;
+  run->pending = run->levels[i].size();
+  run->next = 0;
+  run->in_flight = 0;
+  launch_starts(run);
+}
+
+void supervisor_core::launch_starts(const std::shared_ptr<start_run>& run) {
+  // A window, not the whole level at once: CAF's clock finds a request's
+  // timeout by a linear search over the requester's pending ones, so
+  // 100,000 requests in flight from this actor would cost N^2.
+  if (run->launching)
+    return; // an answer that came synchronously; the loop below goes on
+  run->launching = true;
+  auto& xs = run->levels[run->level];
+  while (!run->over && run->next < xs.size() && run->in_flight < window) {
+    auto c = xs[run->next++];
+    ++run->in_flight;
+    if (c->handle)
+      dispose(c); // an instance left over from before the supervisor stopped
+    if (c->started_once)
+      ++c->restarts;
+    auto i = run->level;
+    start_one(c, [this, run, c, i](const caf::error& err) {
+      if (run->over)
+        return;
+      --run->in_flight;
+      if (err && !run->failed) {
+        run->failed = c;
+        run->err = err;
+      }
+      if (--run->pending > 0) {
+        launch_starts(run);
+        return;
+      }
+      if (!run->failed) {
+        start_level(run, i + 1);
+        return;
+      }
+      // The whole level answered; what started is stopped by the caller.
+      run->over = true;
+      if (start_run_ == run)
+        start_run_.reset();
+      run->k(run->failed, run->err);
+    });
+  }
+  run->launching = false;
+}
+
+void supervisor_core::assign_levels() {
+  if (!opts_.by_level) {
+    for (size_t i = 0; i < children_.size(); ++i)
+      children_[i]->level = static_cast<uint32_t>(i);
+    return;
+  }
+  std::unordered_map<std::string, child*> by_name;
+  by_name.reserve(children_.size());
+  for (auto& c : children_) {
+    c->level = 0;
+    by_name.emplace(c->spec.name, c.get());
+  }
+  // Children usually come in dependency order: one pass computes every
+  // level and a second confirms it. The bound ends a (rejected elsewhere)
+  // cycle.
+  bool changed = true;
+  for (int pass = 0; changed && pass < 1000; ++pass) {
+    changed = false;
+    for (auto& c : children_) {
+      uint32_t level = 0;
+      for (auto& dep : c->spec.depends_on) {
+        auto j = by_name.find(dep);
+        if (j != by_name.end() && j->second != c.get())
+          level = std::max(level, j->second->level + 1);
+      }
+      if (level != c->level) {
+        c->level = level;
+        changed = true;
+      }
+    }
+  }
 }
 
 void supervisor_core::restart_group(uint64_t group, size_t i,
@@ -185,11 +349,8 @@ supervisor_core::child_ptr supervisor_core::find_sender() const {
   auto sender = self_->current_sender();
   if (!sender)
     return nullptr;
-  auto i = std::find_if(children_.begin(), children_.end(), [&](auto& c) {
-    return c->handle &&
-           caf::actor_cast<caf::strong_actor_ptr>(c->handle) == sender;
-  });
-  return i == children_.end() ? nullptr : *i;
+  auto i = by_id_.find(sender->id());
+  return i == by_id_.end() ? nullptr : i->second;
 }
 
 caf::error supervisor_core::no_child(const std::string& name) const {
@@ -218,6 +379,7 @@ std::vector<child_info> supervisor_core::children() const {
     x.restart_pending = c->group != 0;
     x.last_backoff = c->last_backoff;
     x.last_error = c->last_error;
+    x.level = c->level;
     out.push_back(std::move(x));
   }
   return out;
@@ -334,6 +496,7 @@ caf::result<service_state> supervisor_core::add_child(child_spec spec) {
   auto c = std::make_shared<child>();
   c->spec = std::move(spec);
   children_.push_back(c);
+  assign_levels();
   log_->info("child '{}' added", c->spec.name);
   if (state_ != service_state::running)
     return c->state; // starts with the supervisor
@@ -353,6 +516,7 @@ caf::result<service_state> supervisor_core::add_child(child_spec spec) {
         stop_one(c, "start failed", [this, c, promise, done, text]() mutable {
           children_.erase(std::remove(children_.begin(), children_.end(), c),
                           children_.end());
+          assign_levels();
           promise.deliver(make_error(errc::child_failed, text));
           done();
         });
@@ -374,6 +538,7 @@ supervisor_core::remove_child(const std::string& name) {
     stop_one(c, "removed", [this, c, promise, done]() mutable {
       children_.erase(std::remove(children_.begin(), children_.end(), c),
                       children_.end());
+      assign_levels();
       log_->info("child '{}' removed", c->spec.name);
       promise.deliver(service_state::stopped);
       done();
@@ -381,6 +546,124 @@ supervisor_core::remove_child(const std::string& name) {
   };
   enqueue("remove child " + name, std::move(forget),
           [promise](const caf::error& err) mutable { promise.deliver(err); });
+  return promise;
+}
+
+caf::result<std::vector<service_status>>
+supervisor_core::stop_children(const std::vector<std::string>& names) {
+  std::unordered_set<std::string> wanted{names.begin(), names.end()};
+  std::vector<child_ptr> list;
+  for (auto i = children_.rbegin(); i != children_.rend(); ++i)
+    if (wanted.count((*i)->spec.name) > 0)
+      list.push_back(*i);
+  if (list.size() != wanted.size())
+    for (auto& name : names)
+      if (!find(name))
+        return no_child(name);
+  for (auto& c : list)
+    c->group = 0; // a stop by hand cancels a scheduled restart
+  auto promise = self_->make_response_promise<std::vector<service_status>>();
+  enqueue(
+    "stop " + std::to_string(list.size()) + " children",
+    [this, list, promise](const done_fn& done) mutable {
+      auto sink = std::make_shared<std::vector<service_status>>();
+      for (auto& c : list)
+        c->group = 0;
+      stop_all(
+        list, "stopped by request",
+        [sink, promise, done]() mutable {
+          promise.deliver(std::move(*sink));
+          done();
+        },
+        sink);
+    },
+    [promise](const caf::error& err) mutable { promise.deliver(err); });
+  return promise;
+}
+
+caf::result<child_activity> supervisor_core::activity() {
+  struct fan_in {
+    child_activity sum;
+    size_t pending = 0;
+  };
+  auto acc = std::make_shared<fan_in>();
+  auto promise = self_->make_response_promise<child_activity>();
+  for (auto& c : children_)
+    if (c->ph == phase::up && c->handle)
+      ++acc->pending;
+  if (acc->pending == 0) {
+    promise.deliver(acc->sum);
+    return promise;
+  }
+  auto settle = [acc, promise]() mutable {
+    if (--acc->pending == 0)
+      promise.deliver(acc->sum);
+  };
+  for (auto& c : children_) {
+    if (c->ph != phase::up || !c->handle)
+      continue;
+    // No timeout (a clock entry per child would cost N^2, see
+    // launch_starts): the caller's own request times out instead.
+    self_->request(c->handle, caf::infinite, status_atom::value)
+      .then(
+        [acc, settle](const service_status& st) mutable {
+          if (st.state == service_state::running) {
+            ++acc->sum.running;
+            acc->sum.moved +=
+              st.messages_in + st.messages_out + st.messages_dropped;
+            // Tracked work, messages published and not yet taken (a
+            // bridge's inbound ones too) or held back.
+            acc->sum.in_flight +=
+              st.in_flight + st.publish_unacked + st.held_messages;
+          }
+          settle();
+        },
+        [acc, settle](const caf::error&) mutable {
+          ++acc->sum.unanswered;
+          settle();
+        });
+  }
+  return promise;
+}
+
+caf::result<std::vector<service_status>> supervisor_core::child_statuses() {
+  struct fan_in {
+    std::vector<std::optional<service_status>> slots;
+    size_t pending = 0;
+  };
+  auto acc = std::make_shared<fan_in>();
+  auto promise = self_->make_response_promise<std::vector<service_status>>();
+  auto finish = [acc, promise]() mutable {
+    std::vector<service_status> out;
+    out.reserve(acc->slots.size());
+    for (auto& x : acc->slots)
+      if (x)
+        out.push_back(std::move(*x));
+    promise.deliver(std::move(out));
+  };
+  for (auto& c : children_)
+    if (c->handle)
+      ++acc->pending;
+  acc->slots.resize(acc->pending);
+  if (acc->pending == 0) {
+    finish();
+    return promise;
+  }
+  size_t slot = 0;
+  for (auto& c : children_) {
+    if (!c->handle)
+      continue;
+    auto settle = [acc, finish, at = slot++](service_status* st) mutable {
+      if (st != nullptr)
+        acc->slots[at] = std::move(*st);
+      if (--acc->pending == 0)
+        finish();
+    };
+    // No timeout, as in activity().
+    self_->request(c->handle, caf::infinite, status_atom::value)
+      .then([settle](service_status& st) mutable { settle(&st); },
+            [settle](const caf::error&) mutable { settle(nullptr); });
+  }
   return promise;
 }
 

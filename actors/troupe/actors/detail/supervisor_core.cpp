@@ -39,6 +39,7 @@ supervisor_core::supervisor_core(supervisor_pointer self,
     c->spec = std::move(spec);
     children_.push_back(std::move(c));
   }
+  assign_levels();
   history_.push_back(state_change{own_.name, service_state::initialized,
                                   service_state::initialized, "spawned",
                                   caf::make_timestamp()});
@@ -91,55 +92,87 @@ caf::result<service_state> supervisor_core::start() {
   recent_restarts_.clear();
   enter(service_state::starting, restart ? "restart" : "start");
   auto promise = self_->make_response_promise<service_state>();
-  enqueue("start", [this, promise](const done_fn& done) mutable {
-    start_from(0, [this, promise, done](const child_ptr& failed,
-                                        const caf::error& err) mutable {
-      if (!failed) {
-        started_at_ = caf::make_timestamp();
-        running_since_ = self_->clock().now();
-        enter(service_state::running, "all children started");
-        promise.deliver(state_);
-        done();
-        return;
-      }
-      auto text =
-        "child '" + failed->spec.name + "' failed to start: " + describe(err);
-      ++errors_;
-      last_error_ = text;
-      log_->error("{}; stopping the children already started", text);
-      std::vector<child_ptr> started;
-      for (auto i = children_.rbegin(); i != children_.rend(); ++i)
-        if ((*i)->handle)
-          started.push_back(*i);
-      stop_all(std::move(started), "supervisor start failed",
-               [this, promise, done, text]() mutable {
-                 enter(service_state::failed, text);
-                 promise.deliver(make_error(errc::child_failed, text));
-                 done();
-               });
-    });
-  });
+  enqueue(
+    "start",
+    [this, promise](const done_fn& done) mutable {
+      // Kept here too so that a stop can answer and end this job early.
+      start_promise_ = promise;
+      start_done_ = done;
+      start_all([this, promise, done](const child_ptr& failed,
+                                      const caf::error& err) mutable {
+        start_done_ = nullptr;
+        start_promise_ = {};
+        if (!failed) {
+          started_at_ = caf::make_timestamp();
+          running_since_ = self_->clock().now();
+          enter(service_state::running, "all children started");
+          promise.deliver(state_);
+          done();
+          return;
+        }
+        auto text =
+          "child '" + failed->spec.name + "' failed to start: " + describe(err);
+        ++errors_;
+        last_error_ = text;
+        log_->error("{}; stopping the children already started", text);
+        std::vector<child_ptr> started;
+        for (auto i = children_.rbegin(); i != children_.rend(); ++i)
+          if ((*i)->handle)
+            started.push_back(*i);
+        stop_all(started, "supervisor start failed",
+                 [this, promise, done, text]() mutable {
+                   enter(service_state::failed, text);
+                   promise.deliver(make_error(errc::child_failed, text));
+                   done();
+                 });
+      });
+    },
+    [promise](const caf::error& err) mutable { promise.deliver(err); });
   return promise;
 }
 
+void supervisor_core::abort_start(const caf::error& err) {
+  if (!start_run_)
+    return;
+  start_run_->over = true;
+  start_run_.reset();
+  auto done = std::move(start_done_);
+  start_done_ = nullptr;
+  auto promise = std::move(start_promise_);
+  start_promise_ = {};
+  promise.deliver(err);
+  if (done)
+    done();
+}
+
 caf::result<service_state> supervisor_core::stop(const std::string& reason) {
-  auto t = check_transition(state_, lifecycle_action::stop, false, configured_);
-  if (!t.allowed)
-    return make_error(t.refusal, "cannot stop supervisor '" + own_.name +
-                                   "' while " + to_string(state_));
+  // A stop while starting aborts the start (see supervisor_actor).
+  bool aborting = state_ == service_state::starting;
+  if (!aborting) {
+    auto t =
+      check_transition(state_, lifecycle_action::stop, false, configured_);
+    if (!t.allowed)
+      return make_error(t.refusal, "cannot stop supervisor '" + own_.name +
+                                     "' while " + to_string(state_));
+  }
   auto why = reason.empty() ? std::string{"stop"} : "stop: " + reason;
   cancel_restarts();
   abandon_jobs("supervisor '" + own_.name + "' is stopping");
+  if (aborting && start_run_) {
+    log_->warn("stop requested while starting; start aborted");
+    abort_start(make_error(errc::not_running, "start of supervisor '" +
+                                                own_.name + "' aborted (" +
+                                                why + ")"));
+  }
   enter(service_state::stopping, why);
   auto promise = self_->make_response_promise<service_state>();
   enqueue("stop", [this, promise](const done_fn& done) mutable {
     std::vector<child_ptr> all{children_.rbegin(), children_.rend()};
-    stop_all(std::move(all), "supervisor stopping",
-             [this, promise, done]() mutable {
-               enter(service_state::stopped, "stopped");
-               promise.deliver(state_);
-               done();
-             });
+    stop_all(all, "supervisor stopping", [this, promise, done]() mutable {
+      enter(service_state::stopped, "stopped");
+      promise.deliver(state_);
+      done();
+    });
   });
   return promise;
 }
@@ -247,12 +280,11 @@ void supervisor_core::on_state_change(const state_change& change) {
 }
 
 void supervisor_core::on_down(const caf::down_msg& msg) {
-  auto i = std::find_if(children_.begin(), children_.end(), [&](auto& c) {
-    return c->handle && c->handle.address() == msg.source;
-  });
-  if (i == children_.end())
+  auto i = by_id_.find(msg.source.id());
+  if (i == by_id_.end())
     return;
-  auto c = *i;
+  auto c = i->second;
+  by_id_.erase(i);
   bool abnormal = msg.reason && msg.reason != caf::exit_reason::normal;
   auto was = c->ph;
   c->handle = nullptr;
@@ -370,7 +402,7 @@ void supervisor_core::escalate(const std::string& why) {
   enter(service_state::stopping, "escalating: " + why);
   enqueue("escalate", [this](const done_fn& done) {
     std::vector<child_ptr> all{children_.rbegin(), children_.rend()};
-    stop_all(std::move(all), "supervisor escalating", [this, done] {
+    stop_all(all, "supervisor escalating", [this, done] {
       enter(service_state::failed, last_error_);
       done();
     });

@@ -10,6 +10,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <caf/actor_clock.hpp>
@@ -71,6 +72,10 @@ public:
   caf::result<service_state> remove_child(const std::string& name);
   caf::result<service_state> reconfigure_child(const std::string& name,
                                                settings cfg);
+  caf::result<std::vector<service_status>>
+  stop_children(const std::vector<std::string>& names);
+  caf::result<child_activity> activity();
+  caf::result<std::vector<service_status>> child_statuses();
 
   // -- events ----------------------------------------------------------------
 
@@ -105,11 +110,46 @@ private:
     uint64_t group = 0;
     caf::timespan last_backoff{0};
     std::string last_error;
+    // Dependency level (see supervisor_options::by_level).
+    uint32_t level = 0;
   };
 
   using child_ptr = std::shared_ptr<child>;
   using done_fn = std::function<void()>;
   using error_fn = std::function<void(const caf::error&)>;
+  using started_fn = std::function<void(child_ptr, caf::error)>;
+  // Collects the final statuses of children stopped by request.
+  using status_sink = std::shared_ptr<std::vector<service_status>>;
+
+  // The start of all children in progress, level by level. `over` once it
+  // answered (finished, failed or aborted by a stop): late answers of
+  // children it started are then ignored.
+  struct start_run {
+    std::vector<std::vector<child_ptr>> levels;
+    // The level being started: children not yet answered, the next one to
+    // launch, those launched and not answered.
+    size_t level = 0;
+    size_t pending = 0;
+    size_t next = 0;
+    size_t in_flight = 0;
+    bool launching = false;
+    child_ptr failed;
+    caf::error err;
+    bool over = false;
+    started_fn k;
+  };
+
+  // The stop of one level in progress (see stop_levels).
+  struct level_stop {
+    std::shared_ptr<std::vector<std::vector<child_ptr>>> groups;
+    size_t level = 0;
+    size_t pending = 0;
+    size_t next = 0;
+    bool launching = false;
+    std::string reason;
+    done_fn k;
+    status_sink sink;
+  };
 
   struct job {
     std::string what;
@@ -131,12 +171,26 @@ private:
   void start_by_request(const child_ptr& c,
                         caf::typed_response_promise<service_state> promise,
                         const done_fn& done);
-  void stop_one(const child_ptr& c, const std::string& reason,
-                const done_fn& k);
-  void stop_all(std::vector<child_ptr> list, const std::string& reason,
-                done_fn k);
-  void start_from(size_t i,
-                  const std::function<void(child_ptr, caf::error)>& k);
+  void stop_one(const child_ptr& c, const std::string& reason, const done_fn& k,
+                const status_sink& sink = nullptr);
+  // Stops `list` by level, the highest first, each level at once.
+  void stop_all(const std::vector<child_ptr>& list, const std::string& reason,
+                const done_fn& k, const status_sink& sink = nullptr);
+  void stop_levels(
+    const std::shared_ptr<std::vector<std::vector<child_ptr>>>& groups,
+    size_t i, const std::string& reason, const done_fn& k,
+    const status_sink& sink);
+  void launch_stops(const std::shared_ptr<level_stop>& ls);
+  // Starts every child level by level; `k(nullptr, {})` once all run, else
+  // `k(first child that failed, its error)` after its whole level answered.
+  void start_all(started_fn k);
+  void start_level(const std::shared_ptr<start_run>& run, size_t i);
+  // Launches children of the current level up to the window.
+  void launch_starts(const std::shared_ptr<start_run>& run);
+  // Answers the start in progress with `err` and ends its job now.
+  void abort_start(const caf::error& err);
+  // Recomputes every child's level (after children came or went).
+  void assign_levels();
   void restart_group(uint64_t group, size_t i, const done_fn& k);
   void dispose(const child_ptr& c);
   child_ptr find(const std::string& name) const;
@@ -157,6 +211,9 @@ private:
   service_options own_;
   std::shared_ptr<spdlog::logger> log_;
   std::vector<child_ptr> children_;
+  // The children with an instance, by its actor id: state changes and down
+  // messages find their child in constant time.
+  std::unordered_map<caf::actor_id, child_ptr> by_id_;
 
   service_state state_ = service_state::initialized;
   bool configured_ = false;
@@ -171,6 +228,10 @@ private:
 
   std::deque<job> jobs_;
   bool busy_ = false;
+  // The supervisor's own start while it runs, with what ends its job.
+  std::shared_ptr<start_run> start_run_;
+  done_fn start_done_;
+  caf::typed_response_promise<service_state> start_promise_;
   uint64_t next_group_ = 0;
   std::deque<caf::actor_clock::time_point> recent_restarts_;
   std::mt19937_64 rng_;

@@ -1,0 +1,315 @@
+#define CAF_SUITE supervisor_levels
+
+// Start and stop by dependency level (supervisor_options::by_level), the
+// bulk stop and the activity sum the app's drain uses.
+
+#include "troupe/actors/supervisor.hpp"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+
+#include "troupe/actors/service_host.hpp"
+#include "troupe/actors/testing.hpp"
+
+using namespace troupe;
+using namespace std::chrono_literals;
+
+namespace {
+
+// What every child did, in order: "start:a", "stop:b", "hang:h", ...
+using journal = std::vector<std::string>;
+
+struct knobs {
+  bool fail_start = false;
+};
+
+class worker : public service {
+public:
+  worker(std::shared_ptr<journal> j, std::shared_ptr<knobs> k)
+    : journal_(std::move(j)), knobs_(std::move(k)) {}
+
+  hook_result on_start() override {
+    journal_->push_back("start:" + name());
+    if (knobs_->fail_start)
+      return hook_result::fail("cannot start");
+    return hook_result::success();
+  }
+
+  hook_result on_stop() override {
+    journal_->push_back("stop:" + name());
+    return hook_result::success();
+  }
+
+private:
+  std::shared_ptr<journal> journal_;
+  std::shared_ptr<knobs> knobs_;
+};
+
+// A child whose start never answers: a dependency that hangs. It answers
+// everything else (a stop too, once it comes).
+struct hang_state {
+  std::vector<caf::typed_response_promise<service_state>> held;
+};
+
+service_actor::behavior_type
+hanging(service_actor::stateful_pointer<hang_state> self,
+        const std::shared_ptr<journal>& j, const std::string& name) {
+  return {
+    [](configure_atom, const settings&) { return service_state::configured; },
+    [self, j, name](start_atom) -> caf::result<service_state> {
+      j->push_back("hang:" + name);
+      auto p = self->make_response_promise<service_state>();
+      self->state.held.push_back(p);
+      return p;
+    },
+    [j, name](stop_atom, const std::string&, caf::timespan) {
+      j->push_back("stop:" + name);
+      return service_state::stopped;
+    },
+    [](reconfigure_atom, const settings&) { return service_state::configured; },
+    [name](status_atom) {
+      service_status st;
+      st.name = name;
+      st.state = service_state::starting;
+      return st;
+    },
+    [](health_atom) { return health_report{}; },
+    [](subscribe_state_atom, const caf::actor&) {},
+    [](deliver_atom, const std::string&, const caf::message&) {},
+    [](deliver_batch_atom, const bus_batch&) {},
+    [](task_atom, uint64_t, uint64_t) {},
+    [](deadline_atom, uint64_t) {},
+  };
+}
+
+struct fixture : testing::service_fixture {
+  std::shared_ptr<journal> events = std::make_shared<journal>();
+  std::map<std::string, std::shared_ptr<knobs>> switches;
+
+  child_spec spec(const std::string& name, std::vector<std::string> deps = {}) {
+    auto& k = switches[name];
+    if (!k)
+      k = std::make_shared<knobs>();
+    child_spec s;
+    s.name = name;
+    s.type = "worker";
+    s.depends_on = std::move(deps);
+    s.factory = [j = events, k](caf::actor_system& sys, service_options o) {
+      return caf::actor_cast<service_actor>(
+        spawn_service<worker>(sys, std::move(o), j, k));
+    };
+    return s;
+  }
+
+  child_spec hang_spec(const std::string& name,
+                       std::vector<std::string> deps = {}) {
+    child_spec s;
+    s.name = name;
+    s.type = "hanging";
+    s.depends_on = std::move(deps);
+    s.factory = [j = events, name](caf::actor_system& sys,
+                                   const service_options&) {
+      return sys.spawn(hanging, j, name);
+    };
+    return s;
+  }
+
+  static supervisor_options options() {
+    supervisor_options o;
+    o.name = "sup";
+    o.by_level = true;
+    o.start_timeout = 1s;
+    o.jitter = 0;
+    o.seed = 1;
+    return o;
+  }
+
+  std::vector<child_info> kids(const supervisor_actor& sup) {
+    auto r = call<std::vector<child_info>>(sup, children_atom::value);
+    CAF_REQUIRE(r);
+    return std::move(*r);
+  }
+
+  child_info kid(const supervisor_actor& sup, const std::string& name) {
+    for (auto& k : kids(sup))
+      if (k.name == name)
+        return k;
+    CAF_FAIL("no child " << name);
+    return {};
+  }
+
+  // Position of `what` in the journal; the journal's size when absent.
+  size_t at(const std::string& what) const {
+    return static_cast<size_t>(std::find(events->begin(), events->end(), what) -
+                               events->begin());
+  }
+
+  bool saw(const std::string& what) const { return at(what) < events->size(); }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(supervisor_level_tests, fixture)
+
+CAF_TEST(levels follow depends_on) {
+  auto sup = spawn_supervisor(sys, options(),
+                              {spec("a"), spec("b"), spec("c", {"a", "b"}),
+                               spec("d", {"c"}), spec("e", {"a", "x"})});
+  std::map<std::string, uint32_t> level;
+  for (auto& k : kids(sup))
+    level[k.name] = k.level;
+  CAF_CHECK_EQUAL(level["a"], 0u);
+  CAF_CHECK_EQUAL(level["b"], 0u);
+  CAF_CHECK_EQUAL(level["c"], 1u);
+  CAF_CHECK_EQUAL(level["d"], 2u);
+  // A name that is not a sibling is ignored.
+  CAF_CHECK_EQUAL(level["e"], 1u);
+  // Without by_level every child is its own level, in order.
+  auto o = options();
+  o.by_level = false;
+  auto seq = spawn_supervisor(sys, o, {spec("p"), spec("q"), spec("r")});
+  auto ks = kids(seq);
+  for (uint32_t i = 0; i < ks.size(); ++i)
+    CAF_CHECK_EQUAL(ks[i].level, i);
+}
+
+CAF_TEST(start goes level by level and stop in reverse) {
+  auto sup = spawn_supervisor(
+    sys, options(),
+    {spec("a"), spec("b"), spec("c", {"a", "b"}), spec("d", {"c"})});
+  auto r = start(sup);
+  CAF_REQUIRE(r);
+  CAF_CHECK_EQUAL(*r, service_state::running);
+  CAF_REQUIRE_EQUAL(events->size(), 4u);
+  CAF_CHECK(at("start:a") < at("start:c"));
+  CAF_CHECK(at("start:b") < at("start:c"));
+  CAF_CHECK(at("start:c") < at("start:d"));
+  events->clear();
+  r = stop(sup);
+  CAF_REQUIRE(r);
+  CAF_CHECK_EQUAL(*r, service_state::stopped);
+  CAF_REQUIRE_EQUAL(events->size(), 4u);
+  CAF_CHECK_EQUAL(events->at(0), "stop:d");
+  CAF_CHECK_EQUAL(events->at(1), "stop:c");
+  CAF_CHECK(saw("stop:a"));
+  CAF_CHECK(saw("stop:b"));
+  for (auto& k : kids(sup))
+    CAF_CHECK(!k.handle);
+}
+
+CAF_TEST(a level starts at once and a hanging dependency holds back the next) {
+  // h hangs in start; its sibling s runs meanwhile, its dependent d waits.
+  auto sup = spawn_supervisor(
+    sys, options(), {hang_spec("h"), spec("s"), spec("d", {"h", "s"})});
+  auto rh = self->request(caf::actor_cast<caf::actor>(sup), caf::infinite,
+                          start_atom::value);
+  consume_messages();
+  CAF_CHECK(saw("hang:h"));
+  CAF_CHECK(saw("start:s"));
+  CAF_CHECK(!saw("start:d"));
+  CAF_CHECK_EQUAL(kid(sup, "s").state, service_state::running);
+  CAF_CHECK(!kid(sup, "d").handle);
+  // Past start_timeout the start fails naming h; s is stopped again and d
+  // never started.
+  advance_time(1s);
+  consume_messages();
+  caf::expected<service_state> r{service_state::initialized};
+  rh.receive([&](service_state st) { r = st; },
+             [&](caf::error& err) { r = std::move(err); });
+  CAF_REQUIRE(!r);
+  CAF_CHECK(is(r.error(), errc::child_failed));
+  CAF_CHECK(describe(r.error()).find("'h'") != std::string::npos);
+  CAF_CHECK(saw("stop:s"));
+  CAF_CHECK(!saw("start:d"));
+  CAF_CHECK_EQUAL(kid(sup, "d").state, service_state::initialized);
+  for (auto& k : kids(sup))
+    CAF_CHECK(!k.handle);
+  CAF_CHECK_EQUAL(status(sup).state, service_state::failed);
+}
+
+CAF_TEST(a failure in the middle of a level stops what started) {
+  auto sup = spawn_supervisor(
+    sys, options(),
+    {spec("a"), spec("b"), spec("c"), spec("d", {"a"}), spec("e", {"d"})});
+  switches["b"]->fail_start = true;
+  auto r = start(sup);
+  CAF_REQUIRE(!r);
+  CAF_CHECK(is(r.error(), errc::child_failed));
+  CAF_CHECK(describe(r.error()).find("'b'") != std::string::npos);
+  // Every child of level 0 was started, c after b failed too; nothing of a
+  // later level.
+  CAF_CHECK(saw("start:a"));
+  CAF_CHECK(saw("start:b"));
+  CAF_CHECK(saw("start:c"));
+  CAF_CHECK(!saw("start:d"));
+  CAF_CHECK(!saw("start:e"));
+  CAF_CHECK(saw("stop:a"));
+  CAF_CHECK(saw("stop:c"));
+  CAF_CHECK_EQUAL(kid(sup, "d").state, service_state::initialized);
+  for (auto& k : kids(sup))
+    CAF_CHECK(!k.handle);
+  CAF_CHECK_EQUAL(status(sup).state, service_state::failed);
+}
+
+CAF_TEST(a stop aborts a start in progress) {
+  auto sup = spawn_supervisor(sys, options(),
+                              {hang_spec("h"), spec("s"), spec("d", {"h"})});
+  auto rh = self->request(caf::actor_cast<caf::actor>(sup), caf::infinite,
+                          start_atom::value);
+  consume_messages();
+  CAF_CHECK_EQUAL(status(sup).state, service_state::starting);
+  // The stop does not wait for start_timeout: it answers once h and s
+  // stopped, and the start answers an error.
+  auto r = stop(sup);
+  CAF_REQUIRE(r);
+  CAF_CHECK_EQUAL(*r, service_state::stopped);
+  caf::expected<service_state> started{service_state::initialized};
+  rh.receive([&](service_state st) { started = st; },
+             [&](caf::error& err) { started = std::move(err); });
+  CAF_REQUIRE(!started);
+  CAF_CHECK(is(started.error(), errc::not_running));
+  CAF_CHECK(saw("stop:h"));
+  CAF_CHECK(saw("stop:s"));
+  CAF_CHECK(!saw("start:d"));
+  for (auto& k : kids(sup))
+    CAF_CHECK(!k.handle);
+  // The aborted start's timeout passing later changes nothing.
+  advance_time(1s);
+  consume_messages();
+  CAF_CHECK_EQUAL(status(sup).state, service_state::stopped);
+  CAF_CHECK_EQUAL(kid(sup, "d").state, service_state::initialized);
+}
+
+CAF_TEST(stop_children stops by level and answers final statuses) {
+  auto sup = spawn_supervisor(
+    sys, options(), {spec("a"), spec("b", {"a"}), spec("c", {"b"}), spec("z")});
+  CAF_REQUIRE(start(sup));
+  auto act = call<child_activity>(sup, activity_atom::value);
+  CAF_REQUIRE(act);
+  CAF_CHECK_EQUAL(act->running, 4u);
+  CAF_CHECK_EQUAL(act->in_flight, 0u);
+  events->clear();
+  auto r = call<std::vector<service_status>>(
+    sup, stop_children_atom::value, std::vector<std::string>{"a", "c", "b"});
+  CAF_REQUIRE(r);
+  CAF_CHECK_EQUAL(*events, (journal{"stop:c", "stop:b", "stop:a"}));
+  CAF_REQUIRE_EQUAL(r->size(), 3u);
+  // As each one was when its stop came.
+  for (auto& st : *r)
+    CAF_CHECK_EQUAL(st.state, service_state::running);
+  // The others run on and are not restarted.
+  CAF_CHECK_EQUAL(kid(sup, "z").state, service_state::running);
+  advance_time(10s);
+  consume_messages();
+  CAF_CHECK(!kid(sup, "a").handle);
+  act = call<child_activity>(sup, activity_atom::value);
+  CAF_REQUIRE(act);
+  CAF_CHECK_EQUAL(act->running, 1u);
+  auto bad = call<std::vector<service_status>>(
+    sup, stop_children_atom::value, std::vector<std::string>{"nope"});
+  CAF_REQUIRE(!bad);
+  CAF_CHECK(is(bad.error(), errc::unknown_child));
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()

@@ -1,0 +1,186 @@
+// app.N: N idle services in a real app (`troupe run` on a generated file
+// of N `counter` services, no dependencies between them), beside raw CAF
+// spawning and ending N actors, in the same run, alternating repetitions.
+//
+// troupe: start is from launching the process to its "app 'scale' running"
+// line (loading the file included), drain from SIGTERM to its exit (exit 0
+// required), memory the process's peak RSS minus that of the same app with
+// one service, per service. raw: start is spawning N stateful actors until
+// each answered one request, drain is sending each an exit until every down
+// message came, memory the heap in use per actor (as lifecycle.memory).
+
+#include "scenarios.hpp"
+
+#include <chrono>
+#include <fstream>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <sys/wait.h>
+#include <vector>
+
+#include "actor_setup.hpp"
+#include "app_process.hpp"
+#include "local_actors.hpp"
+#include "measure.hpp"
+#include "peer_process.hpp"
+
+namespace troupe::bench {
+
+namespace {
+
+using std::chrono::seconds;
+
+// Generous: 100,000 services on a loaded 2-core machine.
+constexpr auto app_timeout = std::chrono::milliseconds{600'000};
+
+struct app_figures {
+  double start_s = 0;
+  double drain_s = 0;
+  double peak_rss_bytes = 0;
+};
+
+std::string write_app(const temp_dir& dir, uint64_t n) {
+  auto path = dir.path() + "/scale.toml";
+  std::ofstream out{path};
+  out << "[app]\nname = \"scale\"\nstatus_interval = \"1h\"\n"
+         "shutdown_timeout = \"600s\"\n";
+  for (uint64_t i = 0; i < n; ++i)
+    // Their state changes at warn: three info lines each would be measured.
+    out << "[services.c" << i
+        << "]\ntype = \"counter\"\nlog_level = \"warn\"\n";
+  if (!out)
+    throw std::runtime_error("cannot write " + path);
+  return path;
+}
+
+app_figures run_app(const run_options& opts, uint64_t n) {
+  auto exe = find_troupe(opts.troupe_path);
+  temp_dir dir;
+  auto file = write_app(dir, n);
+  app_figures f;
+  stopwatch started;
+  app_process app{exe, {"run", file}, dir.path() + "/troupe.log"};
+  app.await_log("app 'scale' running", app_timeout);
+  f.start_s = started.seconds();
+  f.peak_rss_bytes = static_cast<double>(peak_rss_bytes(app.pid()));
+  stopwatch drained;
+  auto status = app.stop(
+    std::chrono::duration_cast<std::chrono::milliseconds>(app_timeout));
+  f.drain_s = drained.seconds();
+  if (!status)
+    throw std::runtime_error("troupe did not exit after SIGTERM (killed); its "
+                             "output ends:\n" +
+                             app.log_tail());
+  if (!WIFEXITED(*status) || WEXITSTATUS(*status) != 0)
+    throw std::runtime_error(
+      "troupe exited with status " + std::to_string(WEXITSTATUS(*status)) +
+      " after SIGTERM; its output ends:\n" + app.log_tail());
+  return f;
+}
+
+struct watcher_state {
+  uint64_t left = 0;
+};
+
+// Monitors every actor of `hs`, sends each an exit and quits once all are
+// down.
+caf::behavior exit_watcher(caf::stateful_actor<watcher_state>* self,
+                           const std::vector<caf::actor>& hs,
+                           const std::shared_ptr<countdown>& done) {
+  self->state.left = hs.size();
+  self->set_down_handler([self, done](caf::down_msg&) {
+    done->arrive();
+    if (--self->state.left == 0)
+      self->quit();
+  });
+  for (auto& h : hs) {
+    self->monitor(h);
+    self->send_exit(h, caf::exit_reason::user_shutdown);
+  }
+  return {[](count_atom) { return uint64_t{0}; }};
+}
+
+app_figures run_raw(const run_options& opts, uint64_t n) {
+  return in_fresh_system(opts.threads, [&](auto& sys, auto& guard) {
+    app_figures f;
+    guard.reserve(n);
+    std::vector<caf::actor> hs;
+    hs.reserve(n);
+    auto before = live_heap_bytes();
+    stopwatch started;
+    for (uint64_t i = 0; i < n; ++i)
+      hs.push_back(guard.add(sys.spawn(raw_sink<int>)));
+    ask_all<uint64_t>(sys, hs, "count", count_atom::value);
+    f.start_s = started.seconds();
+    auto after = live_heap_bytes();
+    f.peak_rss_bytes =
+      after > before ? static_cast<double>(after - before) : 0.0;
+    auto done = std::make_shared<countdown>(n);
+    stopwatch drained;
+    sys.spawn(exit_watcher, hs, done);
+    done->wait("raw exits");
+    f.drain_s = drained.seconds();
+    return f;
+  });
+}
+
+result app_scale(const run_options& opts, uint64_t n) {
+  result r;
+  r.name = "app." + std::to_string(n);
+  r.unit = "start s";
+  r.higher_is_better = false;
+  r.workload = std::to_string(n) +
+               " idle `counter` services: `troupe run` of a generated file "
+               "until 'running', then SIGTERM until exit 0; raw: spawning " +
+               std::to_string(n) +
+               " stateful actors until each answered a request, then an exit "
+               "to each until every down message came";
+  // The fixed cost of the process, subtracted from the RSS per service.
+  auto base = run_app(opts, 1).peak_rss_bytes;
+  side_figure drain{"drain s", {}, {}};
+  side_figure mem{"KB per service (troupe: RSS over a 1-service app; raw: "
+                  "heap)",
+                  {},
+                  {}};
+  auto kb = [n](double bytes) {
+    return bytes / 1024.0 / static_cast<double>(n);
+  };
+  alternate(
+    opts, r,
+    [&] {
+      auto f = run_raw(opts, n);
+      drain.raw.values.push_back(f.drain_s);
+      mem.raw.values.push_back(kb(f.peak_rss_bytes));
+      return f.start_s;
+    },
+    [&] {
+      auto f = run_app(opts, n);
+      drain.troupe.values.push_back(f.drain_s);
+      mem.troupe.values.push_back(kb(f.peak_rss_bytes - base));
+      return f.start_s;
+    });
+  // The warm-up repetitions come first; keep the measured ones.
+  for (auto* s : {&drain.raw, &drain.troupe, &mem.raw, &mem.troupe})
+    s->values.erase(s->values.begin(), s->values.begin() + opts.warmup);
+  r.extras.push_back(std::move(drain));
+  r.extras.push_back(std::move(mem));
+  return r;
+}
+
+scenario app_n(uint64_t n, bool quick) {
+  return {"app." + std::to_string(n),
+          std::to_string(n) +
+            " idle services in `troupe run`: start s (extras: drain s, KB per "
+            "service) vs raw CAF spawning and ending as many actors",
+          [n](const run_options& opts) { return app_scale(opts, n); }, quick};
+}
+
+} // namespace
+
+std::vector<scenario> app_scale_scenarios() {
+  // Only the smallest in the quick run (bench.smoke).
+  return {app_n(1'000, true), app_n(10'000, false), app_n(100'000, false)};
+}
+
+} // namespace troupe::bench
