@@ -1,163 +1,19 @@
-// troupe run: builds an app from its TOML file, starts its services in
-// dependency order, shows their status, and stops them in reverse on
-// SIGINT/SIGTERM or after --duration.
+// troupe run: the CLI's side of troupe::app::run_app (troupe/app/run.hpp).
 
-#include <iostream>
 #include <memory>
-#include <optional>
-#include <string>
-#include <vector>
-
-#include <caf/actor_system.hpp>
-#include <caf/actor_system_config.hpp>
-#include <caf/send.hpp>
-#include <spdlog/spdlog.h>
 
 #include "commands.hpp"
-#include "status_printer.hpp"
-#include "troupe/actors/init.hpp"
-#include "troupe/actors/logging.hpp"
-#include "troupe/actors/service_registry.hpp"
-#include "troupe/app/app_loader.hpp"
-#include "troupe/app/app_runtime.hpp"
-#include "troupe/app/control_plane.hpp"
-#include "troupe/app/signal_watcher.hpp"
-#include "troupe/config/app_config.hpp"
-#include "troupe/config/duration.hpp"
+#include "troupe/app/run.hpp"
+#include "troupe/app/run_cli.hpp"
 
 namespace troupe::cli {
 
-namespace {
-
-struct run_options {
-  std::string file;
-  std::vector<std::string> sets;
-  std::string duration;
-};
-
-// SIGHUP/SIGUSR1: re-read the file (same --set and environment). An invalid
-// file changes nothing and every error is logged; a valid one sends
-// `reconfigure` to exactly the services whose settings changed.
-void reload(app::app_runtime& rt, const config::app_sources& src,
-            spdlog::logger& log) {
-  auto fresh = src; // same file and --set, the environment as it is now
-  fresh.env = config::layered_config::process_environment();
-  auto next = app::load_app(fresh, service_registry::global());
-  if (!next.ok()) {
-    for (auto& e : next.errors)
-      log.error("reload: {}", e.to_string());
-    log.error("reload rejected ({} error(s)); keeping the running config",
-              next.errors.size());
-    return;
-  }
-  rt.reload(next.config);
-}
-
-int run_app(const run_options& opts) {
-  // Signals first: every thread started from here on inherits the mask.
-  app::signal_watcher signals;
-  config::app_sources src;
-  src.file = opts.file;
-  src.sets = opts.sets;
-  src.env = config::layered_config::process_environment();
-  auto loaded = app::load_app(src, service_registry::global());
-  if (!loaded.ok()) {
-    for (auto& e : loaded.errors)
-      std::cerr << e.to_string() << '\n';
-    std::cerr << loaded.errors.size() << " error(s); nothing started\n";
-    return 1;
-  }
-  auto app_cfg = loaded.config;
-  std::optional<config::duration> run_for;
-  if (!opts.duration.empty()) {
-    run_for = config::parse_duration(opts.duration);
-    if (!run_for) {
-      std::cerr << "--duration: expected a duration like 3s, got '"
-                << opts.duration << "'\n";
-      return 2;
-    }
-  }
-  auto log = init_logging(*parse_log_level(app_cfg.log_level));
-
-  caf::actor_system_config cfg;
-  init_actor_system_config(cfg);
-  caf::actor_system sys{cfg};
-  app::app_runtime rt{sys, service_registry::global(), app_cfg, log};
-  app::control_server control;
-  if (!app_cfg.control_http.empty()) {
-    if (auto err =
-          control.start(rt, app_cfg.control_http, app_cfg.control_token)) {
-      log->error("control plane: {}", *err);
-      return 1;
-    }
-    log->info("control plane on http://{}", control.address());
-  }
-  int exit_code = 0;
-  if (auto err = rt.start()) {
-    log->error("{}", describe(err));
-    exit_code = 1;
-  } else {
-    log->info("app '{}' running{}; Ctrl-C stops", app_cfg.name,
-              run_for ? " for " + config::format_duration(*run_for) : "");
-    run_until_stopped(
-      rt, signals, *log, app_cfg.status_interval, run_for,
-      [&] { reload(rt, src, *log); }, [&] { return rt.gave_up(); });
-    if (rt.gave_up()) {
-      log->error("the supervisor gave up (more than {} restarts within {}); "
-                 "stopping the app",
-                 app_cfg.max_restarts,
-                 config::format_duration(app_cfg.restart_period));
-      exit_code = 1;
-    }
-  }
-  auto result = rt.shutdown(app_cfg.shutdown_timeout);
-  control.stop();
-  status_printer{}.final(rt.statuses());
-  if (!result.hung.empty()) {
-    log->error("exit 3: '{}' did not stop within app.shutdown_timeout ({})",
-               result.hung, config::format_duration(app_cfg.shutdown_timeout));
-    // The hung service would keep the actor system from shutting down.
-    std::_Exit(3);
-  }
-  if (!result.clean && exit_code == 0)
-    exit_code = 1;
-  // Every loss was counted when it happened; say where, in one line.
-  uint64_t lost = 0;
-  std::string where;
-  for (auto& x : rt.lost()) {
-    lost += x.count;
-    where += fmt::format("{}{} {} ({})", where.empty() ? "" : ", ", x.service,
-                         x.count, x.reason);
-  }
-  if (lost > 0)
-    log->warn("lost {} message(s) in all: {}", lost, where);
-  if (result.unfinished > 0 && exit_code == 0) {
-    log->error("exit 4: the drain stopped services with {} message(s) still "
-               "in flight (app.shutdown_timeout, or queues that did not move)",
-               result.unfinished);
-    exit_code = 4;
-  }
-  return exit_code;
-}
-
-} // namespace
-
 void add_run_command(CLI::App& app, int& exit_code) {
-  auto opts = std::make_shared<run_options>();
+  auto opts = std::make_shared<app::run_options>();
   auto* cmd = app.add_subcommand(
     "run", "Run an app from its TOML file until Ctrl-C or --duration");
-  cmd->add_option("file", opts->file, "The app's TOML file")->required();
-  cmd->add_option("--set", opts->sets,
-                  "Override a value: --set section.key=value (repeatable)");
-  cmd->add_option("--duration", opts->duration,
-                  "Stop after this long (e.g. 3s); default: until Ctrl-C");
-  cmd->footer("Services start in dependency order and stop in reverse. "
-              "Exit codes: 0 clean stop, 1 invalid config or a service "
-              "failed to start/stop, 2 usage error, 3 a service did not stop "
-              "within app.shutdown_timeout, 130/143 second "
-              "SIGINT/SIGTERM.\nCheck a file first with 'troupe check'; "
-              "list service types with 'troupe types'.\n");
-  cmd->callback([opts, &exit_code] { exit_code = run_app(*opts); });
+  app::add_run_options(*cmd, *opts);
+  cmd->callback([opts, &exit_code] { exit_code = app::run_app(*opts); });
 }
 
 } // namespace troupe::cli
