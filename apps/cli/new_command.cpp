@@ -40,7 +40,8 @@ int new_service(const new_options& opts) {
   if (!valid_service_name(opts.name)) {
     std::cerr << "troupe new: '" << opts.name
               << "' cannot name a service type: use snake_case (a-z, 0-9, "
-                 "_; starting with a letter; not a C++ keyword)\n";
+                 "_; starting with a letter; at most 24 characters; not a C++ "
+                 "keyword)\n";
     return 2;
   }
   fs::path dir = opts.dir.empty() ? fs::path{opts.name} : fs::path{opts.dir};

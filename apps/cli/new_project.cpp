@@ -46,7 +46,8 @@ std::string expand(std::string_view text, const std::string& name,
   return out;
 }
 
-constexpr std::string_view cmake_lists = R"tmpl(cmake_minimum_required(VERSION 3.20)
+constexpr std::string_view cmake_lists =
+  R"tmpl(cmake_minimum_required(VERSION 3.20)
 project(@NAME@ LANGUAGES CXX)
 
 # troupe's CMake package: troupe::actors, troupe::testing, troupe_add_plugin.
@@ -66,13 +67,12 @@ add_test(NAME @NAME@.unit COMMAND @NAME@-test -n -v 4)
 
 constexpr std::string_view service_header = R"tmpl(#pragma once
 
-// @NAME@: a service type, as `troupe new` wrote it; make it yours.
-//
-// - a setting: `greeting` (a string, "hello" unless the app file says);
+// A service type as `troupe new` wrote it; make it yours. It has
+// - a setting: `greeting` ("hello" unless the app file says);
 // - a domain request: (greet_atom, who) answers "<greeting>, <who>!";
-// - a bus subscription: every text published on "@NAME@.in" is greeted on
-//   "@NAME@.out";
-// - a periodic task: every `period` it publishes on "@NAME@.count" how many
+// - a bus subscription: each text published on `topic_in` is greeted on
+//   `topic_out`;
+// - a periodic task: every `period` it publishes on `topic_count` how many
 //   it greeted.
 
 #include <chrono>
@@ -88,6 +88,15 @@ using greet_atom = caf::atom_constant<caf::atom("greet")>;
 
 class @NAME@ : public troupe::service {
 public:
+  /// The type's name in app files (`type = "..."`).
+  static constexpr const char* type_name = "@NAME@";
+  /// Where it takes texts to greet.
+  static constexpr const char* topic_in = "@NAME@.in";
+  /// Where the greetings go.
+  static constexpr const char* topic_out = "@NAME@.out";
+  /// Where the count goes.
+  static constexpr const char* topic_count = "@NAME@.count";
+
   /// The lifecycle interface plus this type's own request.
   using interface = troupe::service_actor::extend<
     caf::replies_to<greet_atom, std::string>::with<std::string>>;
@@ -122,11 +131,11 @@ public:
 
   troupe::hook_result on_start() override {
     // Subscriptions and tasks belong to this run: they end on stop.
-    subscribe<std::string>(
-      "@NAME@.in", [this](const std::string&, const std::string& who) {
-        publish("@NAME@.out", greet(who));
-      });
-    every(period_, [this] { publish("@NAME@.count", greeted_); });
+    subscribe<std::string>(topic_in,
+                           [this](const std::string&, const std::string& who) {
+                             publish(topic_out, greet(who));
+                           });
+    every(period_, [this] { publish(topic_count, greeted_); });
     log().info("greeting with '{}'", greeting_);
     return troupe::hook_result::success();
   }
@@ -144,18 +153,20 @@ private:
 )tmpl";
 
 constexpr std::string_view plugin_source =
-  R"tmpl(// The plugin's entry point: `troupe run` loads build/lib@NAME@.so (named
-// in @NAME@.toml) and calls it to register the types of the library.
+  R"tmpl(// The plugin's entry point: `troupe run` loads the library (see the app
+// file's `[app] plugins`) and calls it to register the library's types.
 #include "@NAME@.hpp"
 
 TROUPE_PLUGIN(reg) {
-  reg.add(troupe::service_type_of<@NAME@>("@NAME@", "Greets (troupe new)"));
+  using type = @NAME@;
+  reg.add(
+    troupe::service_type_of<type>(type::type_name, "Greets (troupe new)"));
 }
 )tmpl";
 
 constexpr std::string_view test_source =
-  R"tmpl(// @NAME@ tested deterministically: CAF's test coordinator runs every actor
-// in this thread and time moves only when the test says.
+  R"tmpl(// The service tested deterministically: CAF's test coordinator runs every
+// actor in this thread and time moves only when the test says.
 #define CAF_SUITE @NAME@
 #define CAF_TEST_NO_MAIN
 #include <caf/test/unit_test_impl.hpp>
@@ -170,7 +181,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// A service fixture with a local topic bus for @NAME@ to use.
+using service_under_test = @NAME@;
+
+// A service fixture with a local topic bus for the service to use.
 struct fixture : troupe::testing::service_fixture {
   caf::actor bus = troupe::spawn_topic_bus(sys);
 
@@ -181,8 +194,13 @@ struct fixture : troupe::testing::service_fixture {
     run();
   }
 
-  @NAME@::interface spawn_started(const std::string& greeting) {
-    auto svc = troupe::spawn_service<@NAME@>(sys, {"@NAME@", "@NAME@", bus});
+  service_under_test::interface spawn() {
+    auto name = service_under_test::type_name;
+    return troupe::spawn_service<service_under_test>(sys, {name, name, bus});
+  }
+
+  service_under_test::interface spawn_started(const std::string& greeting) {
+    auto svc = spawn();
     troupe::config::table cfg{{"greeting", greeting}, {"period", "2s"}};
     CAF_REQUIRE(configure(svc, troupe::settings{cfg}));
     CAF_REQUIRE(start(svc));
@@ -204,7 +222,8 @@ CAF_TEST(answers a greet request with the configured greeting) {
 CAF_TEST(greets what arrives on the bus and counts on virtual time) {
   auto svc = spawn_started("Hi");
   for (auto who : {"Ada", "Bob"})
-    self->send(bus, troupe::publish_atom::value, std::string{"@NAME@.in"},
+    self->send(bus, troupe::publish_atom::value,
+               std::string{service_under_test::topic_in},
                caf::make_message(std::string{who}));
   consume_messages();
   CAF_CHECK_EQUAL(status(svc).messages_in, 2u);
@@ -217,9 +236,9 @@ CAF_TEST(greets what arrives on the bus and counts on virtual time) {
 }
 
 CAF_TEST(refuses an empty greeting) {
-  auto svc = troupe::spawn_service<@NAME@>(sys, {"@NAME@", "@NAME@", bus});
-  auto r = configure(
-    svc, troupe::settings{troupe::config::table{{"greeting", ""}}});
+  auto svc = spawn();
+  auto empty = troupe::config::table{{"greeting", ""}};
+  auto r = configure(svc, troupe::settings{empty});
   CAF_REQUIRE(!r);
   CAF_CHECK(troupe::is(r.error(), troupe::errc::hook_refused));
 }
@@ -232,7 +251,8 @@ int main(int argc, char** argv) {
 }
 )tmpl";
 
-constexpr std::string_view app_file = R"tmpl(# @NAME@ under `troupe run`, as a plugin. Build first (README.md), then
+constexpr std::string_view app_file =
+  R"tmpl(# @NAME@ under `troupe run`, as a plugin. Build first (README.md), then
 #   troupe run @NAME@.toml
 # Every key: `troupe config @NAME@.toml`; overrides: --set KEY=VALUE.
 [app]
@@ -273,23 +293,40 @@ docs/services.md, "Your own project").
 } // namespace
 
 bool valid_service_name(const std::string& name) {
-  if (name.empty() || name.size() > 40 || name[0] < 'a' || name[0] > 'z')
+  if (name.empty() || name.size() > 24 || name[0] < 'a' || name[0] > 'z')
     return false;
   // The name becomes a class: no keyword, no name the project already uses.
   static constexpr std::string_view taken[] = {
-    "alignas", "alignof", "and", "and_eq", "asm", "auto", "bitand", "bitor",
-    "bool", "break", "case", "catch", "char", "class", "compl", "const",
-    "constexpr", "const_cast", "continue", "decltype", "default", "delete",
-    "do", "double", "dynamic_cast", "else", "enum", "explicit", "export",
-    "extern", "false", "float", "for", "friend", "goto", "if", "inline", "int",
-    "long", "mutable", "namespace", "new", "noexcept", "not", "not_eq",
-    "nullptr", "operator", "or", "or_eq", "private", "protected", "public",
-    "register", "reinterpret_cast", "return", "short", "signed", "sizeof",
-    "static", "static_assert", "static_cast", "struct", "switch", "template",
-    "this", "thread_local", "throw", "true", "try", "typedef", "typeid",
-    "typename", "union", "unsigned", "using", "virtual", "void", "volatile",
-    "wchar_t", "while", "xor", "xor_eq", "main", "fixture", "greet_atom",
-    "troupe", "caf", "std"};
+    "alignas",      "alignof",   "and",
+    "and_eq",       "asm",       "auto",
+    "bitand",       "bitor",     "bool",
+    "break",        "case",      "catch",
+    "char",         "class",     "compl",
+    "const",        "constexpr", "const_cast",
+    "continue",     "decltype",  "default",
+    "delete",       "do",        "double",
+    "dynamic_cast", "else",      "enum",
+    "explicit",     "export",    "extern",
+    "false",        "float",     "for",
+    "friend",       "goto",      "if",
+    "inline",       "int",       "long",
+    "mutable",      "namespace", "new",
+    "noexcept",     "not",       "not_eq",
+    "nullptr",      "operator",  "or",
+    "or_eq",        "private",   "protected",
+    "public",       "register",  "reinterpret_cast",
+    "return",       "short",     "signed",
+    "sizeof",       "static",    "static_assert",
+    "static_cast",  "struct",    "switch",
+    "template",     "this",      "thread_local",
+    "throw",        "true",      "try",
+    "typedef",      "typeid",    "typename",
+    "union",        "unsigned",  "using",
+    "virtual",      "void",      "volatile",
+    "wchar_t",      "while",     "xor",
+    "xor_eq",       "main",      "fixture",
+    "greet_atom",   "troupe",    "caf",
+    "std",          "type",      "service_under_test"};
   for (auto word : taken)
     if (name == word)
       return false;

@@ -14,7 +14,8 @@ using project_file = std::pair<std::string, std::string>;
 
 /// Returns whether `name` may name a service project: a C++ identifier in
 /// snake_case (a lower-case letter, then lower-case letters, digits and
-/// `_`), at most 40 characters.
+/// `_`), at most 24 characters (the generated code stays
+/// clang-format clean with any such name), not a C++ keyword.
 bool valid_service_name(const std::string& name);
 
 /// Returns the files of a project for service type `name`, built against

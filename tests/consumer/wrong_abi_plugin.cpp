@@ -8,9 +8,9 @@ class service_registry;
 } // namespace troupe
 
 #ifdef WRONG_TAG
-extern "C" __attribute__((visibility("default"), used)) const char* const
-  troupe_plugin_abi =
-    "troupe-plugin-abi:troupe 0.0.1 gcc-abi 1017 cxx11-abi 1 caf 1706";
+extern "C" __attribute__((visibility("default"), used))
+const char* const troupe_plugin_abi =
+  "troupe-plugin-abi:troupe 0.0.1 gcc-abi 1017 cxx11-abi 1 caf 1706";
 #endif
 
 extern "C" __attribute__((visibility("default"))) void

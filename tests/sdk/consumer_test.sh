@@ -114,16 +114,20 @@ fi
 
 # -- 3. run the plugin and the embedded executable ---------------------------
 t2=$SECONDS
-# run_upper NAME COMMAND...: runs the upper app with free ports, sends it
-# traffic, checks the answers and a clean stop on SIGTERM.
+# run_upper NAME COMMAND... -- ARGS...: runs the upper app (COMMAND FILE
+# ARGS) with free ports, sends it traffic, checks the answers and a clean
+# stop on SIGTERM.
 run_upper() {
   local name="$1"; shift
+  local cmd=()
+  while [[ "$1" != -- ]]; do cmd+=("$1"); shift; done
+  shift
   in_addr="tcp://127.0.0.1:$(free_port)"
   out_addr="tcp://127.0.0.1:$(free_port)"
-  "$@" "$WORK/consumer-src/upper.toml" \
+  "${cmd[@]}" "$WORK/consumer-src/upper.toml" "$@" \
     --set "services.bridge.endpoints.in.bind=$in_addr" \
     --set "services.bridge.endpoints.out.bind=$out_addr" \
-    --set 'services.upper.suffix="?"' >"$WORK/out" 2>"$WORK/err" &
+    --set 'services.upper.suffix=?' >"$WORK/out" 2>"$WORK/err" &
   pid=$!
   await_running upper 30
   if [[ "$name" == plugin ]]; then
@@ -132,7 +136,7 @@ run_upper() {
     maps=$(grep -o '/[^ ]*libtroupe_[a-z]*\.so[.0-9]*' "/proc/$pid/maps" | sort -u)
     expect_eq "$name: one copy of each troupe library, from the prefix" \
       "$(echo "$maps" | sed "s|^$PREFIX/bin/../lib/||; s|^$PREFIX/lib/||" | tr '\n' ' ')" \
-      "libtroupe_actors.so.${VERSION%.*} libtroupe_app.so.${VERSION%.*} libtroupe_bridge.so.${VERSION%.*} libtroupe_config.so.${VERSION%.*} "
+      "libtroupe_actors.so.$VERSION libtroupe_app.so.$VERSION libtroupe_bridge.so.$VERSION libtroupe_config.so.$VERSION "
   fi
   if "$PY" "$SRC/tests/sdk/upper_peer.py" "$in_addr" "$out_addr" "hello" \
     "HELLO?" 200 >"$WORK/peer.log" 2>&1; then
@@ -145,9 +149,9 @@ run_upper() {
   expect_exit "$name: clean stop on SIGTERM" "$?" 0 "$WORK/err"
   expect_final_in "$name: upper took requests" "$WORK/out" upper
 }
-run_upper plugin "$TROUPE" run \
+run_upper plugin "$TROUPE" run -- \
   --set "app.plugins=[\"$CB/libconsumer_upper.so\"]"
-run_upper embedded "$CB/consumer-embedded"
+run_upper embedded "$CB/consumer-embedded" --
 step "plugin + embedded runs" $((SECONDS - t2))
 
 # A plugin for another troupe, and one with no tag, are refused (exit 1,
@@ -181,13 +185,20 @@ else
   expect_grep "troupe new refuses to overwrite" "$WORK/new2.log" "exists"
 fi
 if command -v clang-format-14 >/dev/null; then
-  if (cd "$NEW" && clang-format-14 --style="file:$SRC/.clang-format" \
-        --dry-run -Werror src/*.hpp src/*.cpp tests/*.cpp) >"$WORK/fmt.log" 2>&1; then
-    pass "generated code is clang-format clean"
-  else
-    fail "generated code is not clang-format clean"; quote 20 "$WORK/fmt.log"
-  fi
+  # The shortest and the longest name troupe new takes, and this one.
+  for n in x abcdefghijklmnopqrstuvwx hello_world; do
+    dir="$WORK/new/$n"
+    [[ -d "$dir" ]] || "$TROUPE" new service "$n" "$dir" >/dev/null
+    if (cd "$dir" && clang-format-14 --style="file:$SRC/.clang-format" \
+          --dry-run -Werror src/*.hpp src/*.cpp tests/*.cpp) >"$WORK/fmt.log" 2>&1; then
+      pass "generated code for '$n' is clang-format clean"
+    else
+      fail "generated code for '$n' is not clang-format clean"; quote 20 "$WORK/fmt.log"
+    fi
+  done
 fi
+"$TROUPE" new service class "$WORK/new/class" >"$WORK/new3.log" 2>&1
+expect_exit "troupe new refuses a C++ keyword as a name" "$?" 2 "$WORK/new3.log"
 if configure "$NEW/build" "$NEW" >"$WORK/nconf.log" 2>&1 &&
    cmake --build "$NEW/build" -j2 >"$WORK/nbuild.log" 2>&1; then
   pass "the new project builds against the prefix"
