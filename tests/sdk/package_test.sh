@@ -65,6 +65,28 @@ else
   pass "the dev package carries no executables"
 fi
 
+# Unpacked together (no apt), the packages are a complete install: the
+# CLI runs from them and find_package(troupe) finds every file its targets
+# name (CMake checks at configure time).
+ROOT="$WORK/root"
+dpkg-deb -x "$RT" "$ROOT" && dpkg-deb -x "$DEV" "$ROOT"
+expect_eq "troupe --version from the unpacked package" \
+  "$("$ROOT/usr/bin/troupe" --version)" "troupe $VERSION"
+if ldd "$ROOT/usr/bin/troupe" | grep libtroupe_ | grep -qvF "$ROOT/usr/"; then
+  fail "the packaged troupe loads troupe libraries from outside the package"
+  ldd "$ROOT/usr/bin/troupe" | grep libtroupe_
+else
+  pass "the packaged troupe loads its own libraries"
+fi
+cp -r "$SRC/tests/consumer" "$WORK/consumer-src"
+if cmake -S "$WORK/consumer-src" -B "$WORK/cb-unpacked" -G Ninja \
+     -DCMAKE_PREFIX_PATH="$ROOT/usr" -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF \
+     >"$WORK/unpacked.log" 2>&1; then
+  pass "find_package(troupe) from the unpacked packages"
+else
+  fail "find_package(troupe) from the unpacked packages"; quote 30 "$WORK/unpacked.log"
+fi
+
 if [[ "${CI:-}" == true && $(id -u) -eq 0 ]]; then
   t1=$SECONDS
   if DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$RT" "$DEV" \
@@ -72,7 +94,6 @@ if [[ "${CI:-}" == true && $(id -u) -eq 0 ]]; then
     pass "apt-get install ./troupe_*.deb ./troupe-dev_*.deb"
     expect_eq "troupe on PATH" "$(command -v troupe)" /usr/bin/troupe
     expect_eq "troupe --version" "$(troupe --version)" "troupe $VERSION"
-    cp -r "$SRC/tests/consumer" "$WORK/consumer-src"
     if cmake -S "$WORK/consumer-src" -B "$WORK/cb" -G Ninja \
          -DCMAKE_CXX_FLAGS="$FLAGS" -DCMAKE_EXE_LINKER_FLAGS="$FLAGS" \
          -DCMAKE_MODULE_LINKER_FLAGS="$FLAGS" >"$WORK/c.log" 2>&1 &&
