@@ -46,7 +46,8 @@ done
 for f in ./usr/bin/troupe ./usr/bin/troupe-bench \
          "./usr/lib/libtroupe_actors.so.$VERSION" \
          ./usr/share/doc/troupe/examples/echo.toml \
-         ./usr/share/doc/troupe/examples/plugin_service.cpp; do
+         ./usr/share/doc/troupe/examples/plugin_service.cpp \
+         ./usr/share/doc/troupe/examples/troupe-echo.service; do
   expect_grep "troupe contains $f" "$WORK/rt.files" "^${f//./\\.}$"
 done
 for f in ./usr/include/troupe/version.hpp ./usr/include/troupe/app/run.hpp \
@@ -78,6 +79,9 @@ if ldd "$ROOT/usr/bin/troupe" | grep libtroupe_ | grep -qvF "$ROOT/usr/"; then
 else
   pass "the packaged troupe loads its own libraries"
 fi
+expect_grep "the example unit runs the installed echo example" \
+  "$ROOT/usr/share/doc/troupe/examples/troupe-echo.service" \
+  "^ExecStart=/usr(/local)?/bin/troupe run /usr(/local)?/share/doc/troupe/examples/echo.toml$"
 cp -r "$SRC/tests/consumer" "$WORK/consumer-src"
 if cmake -S "$WORK/consumer-src" -B "$WORK/cb-unpacked" -G Ninja \
      -DCMAKE_PREFIX_PATH="$ROOT/usr" -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF \
