@@ -124,7 +124,9 @@ run_upper() {
   shift
   in_addr="tcp://127.0.0.1:$(free_port)"
   out_addr="tcp://127.0.0.1:$(free_port)"
+  http=$(free_port)
   "${cmd[@]}" "$WORK/consumer-src/upper.toml" "$@" \
+    --set "control.http=127.0.0.1:$http" \
     --set "services.bridge.endpoints.in.bind=$in_addr" \
     --set "services.bridge.endpoints.out.bind=$out_addr" \
     --set 'services.upper.suffix=?' >"$WORK/out" 2>"$WORK/err" &
@@ -144,6 +146,11 @@ run_upper() {
   else
     fail "$name: ZMQ answers"; quote "$WORK/peer.log"; quote 20 "$WORK/err"
   fi
+  # The control plane answers, with the service's own type.
+  "$PY" -c 'import json, sys, urllib.request as u
+s = json.load(u.urlopen(sys.argv[1] + "/services/upper", timeout=10))
+print(s["type"], s["state"])' "http://127.0.0.1:$http" >"$WORK/http.log" 2>&1
+  expect_eq "$name: GET /services/upper" "$(cat "$WORK/http.log")" "upper running"
   kill -TERM "$pid"
   wait "$pid"
   expect_exit "$name: clean stop on SIGTERM" "$?" 0 "$WORK/err"
