@@ -23,15 +23,18 @@ struct new_options {
   std::string dir;
 };
 
-// The prefix troupe runs from (PREFIX/bin/troupe), for the README's
-// CMAKE_PREFIX_PATH; empty for /usr and /usr/local, which CMake searches.
+// The prefix troupe is installed in (PREFIX/bin/troupe beside
+// PREFIX/include/troupe), for the README's CMAKE_PREFIX_PATH; empty for
+// /usr and /usr/local, which CMake searches anyway, and for a troupe run
+// from its build tree.
 std::string own_prefix() {
   std::error_code ec;
   auto exe = fs::read_symlink("/proc/self/exe", ec);
   if (ec)
     return {};
   auto prefix = exe.parent_path().parent_path();
-  if (prefix == "/usr" || prefix == "/usr/local")
+  if (prefix == "/usr" || prefix == "/usr/local" ||
+      !fs::exists(prefix / "include" / "troupe" / "version.hpp", ec))
     return {};
   return prefix.string();
 }

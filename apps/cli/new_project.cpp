@@ -54,8 +54,8 @@ project(@NAME@ LANGUAGES CXX)
 find_package(troupe @VERSION@ REQUIRED)
 enable_testing()
 
-# The service type as a plugin of `troupe run` (build/lib@NAME@.so, named by
-# @NAME@.toml).
+# The service type as a plugin of `troupe run`: build/lib@NAME@.so, which
+# the app file names.
 troupe_add_plugin(@NAME@ SOURCES src/@NAME@_plugin.cpp)
 
 # Its deterministic test on virtual time (CAF's test coordinator).

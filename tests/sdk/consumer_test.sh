@@ -186,6 +186,8 @@ for f in CMakeLists.txt README.md hello_world.toml src/hello_world.hpp \
          src/hello_world_plugin.cpp tests/hello_world.test.cpp; do
   [[ -f "$NEW/$f" ]] || fail "troupe new wrote no $f"
 done
+expect_grep "its README builds against this prefix" "$NEW/README.md" \
+  "^cmake -S \. -B build -DCMAKE_PREFIX_PATH=$PREFIX$"
 if "$TROUPE" new service hello_world "$NEW" >"$WORK/new2.log" 2>&1; then
   fail "troupe new overwrote an existing project"
 else
