@@ -1,4 +1,5 @@
-// troupe run: the CLI's side of troupe::app::run_app (troupe/app/run.hpp).
+// troupe run: the CLI side of troupe::app::run_app (troupe/app/run.hpp, where
+// the body of the former run_command.cpp lives).
 
 #include <memory>
 
