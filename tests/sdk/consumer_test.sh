@@ -57,6 +57,8 @@ fi
 if [[ -e "$PREFIX/include/troupe/app/run_cli.hpp" ]]; then
   fail "run_cli.hpp (needs CLI11) is installed"
 fi
+private=$(grep -hoE 'tomlplusplus|httplib|CLI11' "$PREFIX/lib/cmake/troupe/troupeTargets.cmake" | sort -u | tr '\n' ' ')
+expect_eq "toml++, httplib and CLI11 stay private to troupe's libraries" "$private" ""
 leaks=$(grep -rlF "$SRC" "$PREFIX/lib/cmake" 2>/dev/null)
 expect_eq "the CMake package names no source or build path" "$leaks" ""
 for bin in "$TROUPE" "$PREFIX/bin/troupe-bench" "$PREFIX"/lib/libtroupe_*.so; do
