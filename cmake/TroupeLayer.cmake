@@ -1,14 +1,22 @@
-# troupe_add_layer(NAME <layer> [DEPS ...] [TEST_DEPS ...] [TEST_ARGS ...])
+# troupe_add_layer(NAME <layer> [DEPS ...] [PRIVATE_DEPS ...] [TEST_DEPS ...]
+#                  [TEST_ARGS ...])
 #
 # Declares one layer the same way for all layers:
-#   - library target troupe_<layer>, alias troupe::<layer>, export name <layer>
+#   - shared library target troupe_<layer>, alias troupe::<layer>, export
+#     name <layer>. Shared, so that the troupe executable, an embedding
+#     executable and every plugin it loads share one copy of troupe's code
+#     and of its process-wide state (the service type registry, the metrics,
+#     the logging setup); see docs/services.md "Your own project".
+#   - DEPS are PUBLIC (the layer's installed headers include them),
+#     PRIVATE_DEPS only its sources.
 #   - sources: every *.cpp under <layer>/troupe except *.test.cpp
 #   - public include root: the layer folder (headers live in
 #     <layer>/troupe/<layer>/...)
 #   - one unit-test binary troupe-<layer>-test built from every *.test.cpp
 #     beside the code, registered with ctest as <layer>.unit
 function(troupe_add_layer)
-  cmake_parse_arguments(L "" "NAME;TEST_MAIN" "DEPS;TEST_DEPS;TEST_ARGS" ${ARGN})
+  cmake_parse_arguments(L "" "NAME;TEST_MAIN"
+                        "DEPS;PRIVATE_DEPS;TEST_DEPS;TEST_ARGS" ${ARGN})
   set(dir "${CMAKE_CURRENT_SOURCE_DIR}")
   file(GLOB_RECURSE all_sources CONFIGURE_DEPENDS "${dir}/troupe/*.cpp")
   set(lib_sources "")
@@ -22,22 +30,27 @@ function(troupe_add_layer)
   endforeach()
 
   set(target troupe_${L_NAME})
-  add_library(${target} ${lib_sources})
+  add_library(${target} SHARED ${lib_sources})
   add_library(troupe::${L_NAME} ALIAS ${target})
-  set_target_properties(${target} PROPERTIES EXPORT_NAME ${L_NAME}
-                                             OUTPUT_NAME troupe_${L_NAME})
+  set_target_properties(${target} PROPERTIES
+    EXPORT_NAME ${L_NAME}
+    OUTPUT_NAME troupe_${L_NAME}
+    VERSION ${PROJECT_VERSION}
+    SOVERSION ${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR})
   target_compile_features(${target} PUBLIC cxx_std_17)
   target_include_directories(${target} PUBLIC
     $<BUILD_INTERFACE:${dir}>
     $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
-  target_link_libraries(${target} PUBLIC ${L_DEPS})
+  target_link_libraries(${target} PUBLIC ${L_DEPS} PRIVATE ${L_PRIVATE_DEPS})
   target_compile_options(${target} PRIVATE ${TROUPE_WARNINGS})
 
   install(TARGETS ${target} EXPORT troupeTargets
-          ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
-          LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+          LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT runtime
+                  NAMELINK_COMPONENT dev)
+  # *_cli.hpp: shared by the library and the troupe CLI, needs CLI11; not
+  # part of the installed API.
   install(DIRECTORY "${dir}/troupe" DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
-          FILES_MATCHING PATTERN "*.hpp")
+          COMPONENT dev FILES_MATCHING PATTERN "*.hpp" PATTERN "*_cli.hpp" EXCLUDE)
 
   if(TROUPE_BUILD_TESTS AND test_sources)
     set(test_target troupe-${L_NAME}-test)
@@ -50,15 +63,4 @@ function(troupe_add_layer)
   endif()
 endfunction()
 
-# troupe_add_plugin(TARGET SOURCE...): a service plugin, a shared library
-# loaded at run time (`[app] plugins`). It links against the troupe
-# executable, which exports the framework's symbols, so the plugin and the
-# app share one service registry and one CAF runtime.
-function(troupe_add_plugin target)
-  add_library(${target} MODULE ${ARGN})
-  target_link_libraries(${target} PRIVATE troupe)
-  target_include_directories(${target} PRIVATE
-    $<TARGET_PROPERTY:troupe::actors,INTERFACE_INCLUDE_DIRECTORIES>)
-  target_compile_options(${target} PRIVATE ${TROUPE_WARNINGS})
-  set_target_properties(${target} PROPERTIES PREFIX "lib")
-endfunction()
+include(TroupePlugin)

@@ -2,7 +2,8 @@
 """Checks that documented code is the compiled code.
 
 A fenced code block in docs/*.md whose first line is a comment naming a file
-(`// docs/examples/greeter.cpp`, or `# docs/examples/client.py`) must appear verbatim, line for line, in that
+(`// docs/examples/greeter.cpp`, or `# docs/examples/client.py`; files in
+tests/consumer/ too) must appear verbatim, line for line, in that
 file. Prints one line per checked block; exits 1 on any mismatch.
 """
 import pathlib
@@ -16,7 +17,8 @@ passed = failed = 0
 for md in sorted(docs.glob("*.md")):
     for block in fence.findall(md.read_text()):
         lines = block.splitlines()
-        m = (re.match(r"^(?://|#) (docs/examples/\S+)$", lines[0])
+        m = (re.match(r"^(?://|#) ((?:docs/examples|tests/consumer)/\S+)$",
+                      lines[0])
              if lines else None)
         if not m:
             continue

@@ -28,4 +28,7 @@ void add_tap_command(CLI::App& app, int& exit_code);
 /// Adds `troupe pub` (send messages to an endpoint) to `app`.
 void add_pub_command(CLI::App& app, int& exit_code);
 
+/// Adds `troupe new service NAME [DIR]` (a project of one's own) to `app`.
+void add_new_command(CLI::App& app, int& exit_code);
+
 } // namespace troupe::cli

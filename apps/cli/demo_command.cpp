@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "commands.hpp"
-#include "status_printer.hpp"
 #include "troupe/actors/init.hpp"
 #include "troupe/actors/logging.hpp"
 #include "troupe/actors/service_host.hpp"
@@ -20,6 +19,7 @@
 #include "troupe/app/demo_services.hpp"
 #include "troupe/app/service_group.hpp"
 #include "troupe/app/signal_watcher.hpp"
+#include "troupe/app/status_printer.hpp"
 #include "troupe/app/status_table.hpp"
 #include "troupe/config/duration.hpp"
 
@@ -86,13 +86,13 @@ int run_demo(const demo_options& opts) {
   } else {
     log->info("demo running{}; Ctrl-C stops",
               run_for ? " for " + config::format_duration(*run_for) : "");
-    run_until_stopped(group, signals, *log, interval, run_for, [] {});
+    app::run_until_stopped(group, signals, *log, interval, run_for, [] {});
   }
   if (auto err = group.stop_all(std::chrono::seconds{5})) {
     log->error("{}", describe(err));
     exit_code = 1;
   }
-  status_printer{}.final(group.statuses());
+  app::status_printer{}.final(group.statuses());
   caf::anon_send_exit(bus, caf::exit_reason::user_shutdown);
   return exit_code;
 }

@@ -1,12 +1,14 @@
 // troupe -- the command-line entry point.
 
 #include <iostream>
+#include <string>
 
 #include <CLI/CLI.hpp>
 
 #include "commands.hpp"
 #include "troupe/actors/service_registry.hpp"
 #include "troupe/app/builtin_services.hpp"
+#include "troupe/version.hpp"
 
 // Commands turn expected failures into exit codes; an exception that still
 // escapes is a bug. std::terminate reports it and aborts without unwinding:
@@ -17,7 +19,7 @@ int main(int argc, char** argv) {
   CLI::App app{"troupe: services as actors, composed into apps, bridged to "
                "ZeroMQ.",
                "troupe"};
-  app.set_version_flag("--version", "troupe 0.1.0");
+  app.set_version_flag("--version", std::string{"troupe "} + TROUPE_VERSION);
   app.require_subcommand(1);
   app.footer(
     "Run 'troupe COMMAND --help' for the options of a command.\n\n"
@@ -34,6 +36,7 @@ int main(int argc, char** argv) {
   troupe::cli::add_keygen_command(app, exit_code);
   troupe::cli::add_tap_command(app, exit_code);
   troupe::cli::add_pub_command(app, exit_code);
+  troupe::cli::add_new_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -2,12 +2,53 @@
 
 #include <dlfcn.h>
 
+#include <fstream>
+#include <iterator>
+#include <optional>
+
 #include <caf/expected.hpp>
 
 #include "troupe/actors/errc.hpp"
 #include "troupe/config/diagnostic.hpp"
 
 namespace troupe {
+
+namespace {
+
+// The ABI tag TROUPE_PLUGIN wrote into the library at `path`; an empty
+// string when the file has none; nullopt when the file cannot be read (a
+// bare name the dynamic loader searches for: checked after loading).
+std::optional<std::string> read_plugin_abi(const std::string& path) {
+  std::ifstream in{path, std::ios::binary};
+  if (!in)
+    return std::nullopt;
+  std::string bytes{std::istreambuf_iterator<char>{in},
+                    std::istreambuf_iterator<char>{}};
+  std::string_view marker{TROUPE_PLUGIN_ABI_MARKER};
+  auto at = bytes.find(marker);
+  if (at == std::string::npos)
+    return std::string{};
+  auto begin = at + marker.size();
+  auto end = bytes.find('\0', begin);
+  if (end == std::string::npos || end - begin > 200)
+    return std::string{};
+  return bytes.substr(begin, end - begin);
+}
+
+// Why a plugin tagged `tag` may not load here; empty when it may.
+std::string abi_mismatch(const std::string& tag) {
+  if (tag.empty())
+    return "it has no troupe ABI tag (not a troupe plugin, or built against "
+           "a troupe older than " TROUPE_VERSION
+           "); rebuild it with troupe_add_plugin and TROUPE_PLUGIN against "
+           "this troupe (" TROUPE_PLUGIN_ABI ")";
+  if (tag != TROUPE_PLUGIN_ABI)
+    return "it was built against '" + tag + "' but this is '" +
+           TROUPE_PLUGIN_ABI + "'; rebuild it against this troupe";
+  return {};
+}
+
+} // namespace
 
 service_registry& service_registry::global() {
   static service_registry instance;
@@ -87,6 +128,12 @@ caf::error service_registry::load_plugin(const std::string& path) {
     if (plugins_.count(path) > 0)
       return {};
   }
+  // A plugin for another troupe or ABI is refused before dlopen runs its
+  // static initializers (or pulls in another version's libraries).
+  if (auto tag = read_plugin_abi(path)) {
+    if (auto why = abi_mismatch(*tag); !why.empty())
+      return fail(why);
+  }
   // RTLD_NOW: a missing symbol is reported here, not at the first call.
   // The library stays loaded for the life of the process (its types'
   // factories point into it).
@@ -95,6 +142,15 @@ caf::error service_registry::load_plugin(const std::string& path) {
     const char* why = dlerror();
     return fail(why != nullptr ? why : "dlopen failed");
   }
+  auto* tag = dlsym(lib, "troupe_plugin_abi");
+  std::string_view marker{TROUPE_PLUGIN_ABI_MARKER};
+  auto tagged = tag != nullptr ? std::string{*static_cast<const char**>(tag)}
+                               : std::string{};
+  if (auto why =
+        abi_mismatch(tagged.rfind(marker, 0) == 0 ? tagged.substr(marker.size())
+                                                  : std::string{});
+      !why.empty())
+    return fail(why);
   auto* sym = dlsym(lib, "troupe_register_plugin");
   if (sym == nullptr)
     return fail("no entry point 'troupe_register_plugin' (define one with "

@@ -11,6 +11,7 @@
 #include <caf/error.hpp>
 #include <caf/fwd.hpp>
 
+#include "troupe/actors/plugin_abi.hpp"
 #include "troupe/actors/service_actor.hpp"
 #include "troupe/actors/service_options.hpp"
 #include "troupe/config/app_config.hpp"
@@ -71,7 +72,9 @@ public:
   /// (define it with TROUPE_PLUGIN). Types it adds record `path` as their
   /// origin. Loading a path loaded before does nothing. Fails with
   /// `errc::plugin_failed` naming the path and the reason (dlopen's message, a
-  /// missing entry point, a duplicate type).
+  /// missing entry point, a duplicate type). A plugin built for another
+  /// troupe version or ABI (its TROUPE_PLUGIN_ABI tag differs from ours, or
+  /// it has none) is refused before any of its code runs.
   caf::error load_plugin(const std::string& path);
 
 private:
@@ -85,7 +88,8 @@ using plugin_entry = void (*)(service_registry&);
 
 } // namespace troupe
 
-/// Defines a plugin's entry point; the body registers its types on `reg`:
+/// Defines a plugin's entry point (and its ABI tag, which the loader checks
+/// before it loads the library); the body registers its types on `reg`:
 ///
 /// ```
 /// TROUPE_PLUGIN(reg) {
@@ -95,6 +99,9 @@ using plugin_entry = void (*)(service_registry&);
 // The parameter is a name, not an expression: it cannot take parentheses.
 // NOLINTBEGIN(bugprone-macro-parentheses)
 #define TROUPE_PLUGIN(reg)                                                     \
+  extern "C" __attribute__((visibility("default"), used))                      \
+  const char* const troupe_plugin_abi =                                        \
+    TROUPE_PLUGIN_ABI_MARKER TROUPE_PLUGIN_ABI;                                \
   extern "C" __attribute__((visibility("default"))) void                       \
   troupe_register_plugin(troupe::service_registry& reg)
 // NOLINTEND(bugprone-macro-parentheses)

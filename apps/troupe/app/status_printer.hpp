@@ -1,6 +1,6 @@
 #pragma once
 
-// Shared by `troupe demo` and `troupe run`.
+// Shared by `troupe demo` and `troupe run` (troupe::app::run_app).
 
 #include <algorithm>
 #include <chrono>
@@ -13,7 +13,7 @@
 #include "troupe/actors/service_status.hpp"
 #include "troupe/app/status_table.hpp"
 
-namespace troupe::cli {
+namespace troupe::app {
 
 // Live status: redrawn in place on a terminal, one log line per service
 // otherwise (CI, pipes, files).
@@ -78,4 +78,4 @@ void run_until_stopped(
   }
 }
 
-} // namespace troupe::cli
+} // namespace troupe::app

@@ -1,6 +1,9 @@
 // troupe run: builds an app from its TOML file, starts its services in
 // dependency order, shows their status, and stops them in reverse on
-// SIGINT/SIGTERM or after --duration.
+// SIGINT/SIGTERM or after --duration. A library call, so that an executable
+// of one's own runs its app exactly as `troupe run` does (troupe/app/run.hpp).
+
+#include "troupe/app/run.hpp"
 
 #include <iostream>
 #include <memory>
@@ -13,28 +16,24 @@
 #include <caf/send.hpp>
 #include <spdlog/spdlog.h>
 
-#include "commands.hpp"
-#include "status_printer.hpp"
 #include "troupe/actors/errc.hpp"
 #include "troupe/actors/init.hpp"
 #include "troupe/actors/logging.hpp"
 #include "troupe/actors/service_registry.hpp"
 #include "troupe/app/app_loader.hpp"
 #include "troupe/app/app_runtime.hpp"
+#include "troupe/app/builtin_services.hpp"
 #include "troupe/app/control_plane.hpp"
+#include "troupe/app/run_cli.hpp"
 #include "troupe/app/signal_watcher.hpp"
+#include "troupe/app/status_printer.hpp"
 #include "troupe/config/app_config.hpp"
 #include "troupe/config/duration.hpp"
+#include "troupe/version.hpp"
 
-namespace troupe::cli {
+namespace troupe::app {
 
 namespace {
-
-struct run_options {
-  std::string file;
-  std::vector<std::string> sets;
-  std::string duration;
-};
 
 // SIGHUP/SIGUSR1: re-read the file (same --set and environment). An invalid
 // file changes nothing and every error is logged; a valid one sends
@@ -53,6 +52,8 @@ void reload(app::app_runtime& rt, const config::app_sources& src,
   }
   rt.reload(next.config);
 }
+
+} // namespace
 
 int run_app(const run_options& opts) {
   // Signals first: every thread started from here on inherits the mask.
@@ -152,24 +153,20 @@ int run_app(const run_options& opts) {
   return exit_code;
 }
 
-} // namespace
-
-void add_run_command(CLI::App& app, int& exit_code) {
-  auto opts = std::make_shared<run_options>();
-  auto* cmd = app.add_subcommand(
-    "run", "Run an app from its TOML file until Ctrl-C or --duration");
-  cmd->add_option("file", opts->file, "The app's TOML file")->required();
-  cmd->add_option("--set", opts->sets,
-                  "Override a value: --set section.key=value (repeatable)");
-  cmd->add_option("--duration", opts->duration,
-                  "Stop after this long (e.g. 3s); default: until Ctrl-C");
-  cmd->footer("Services start in dependency order and stop in reverse. "
-              "Exit codes: 0 clean stop, 1 invalid config or a service "
-              "failed to start/stop, 2 usage error, 3 a service did not stop "
-              "within app.shutdown_timeout, 130/143 second "
-              "SIGINT/SIGTERM.\nCheck a file first with 'troupe check'; "
-              "list service types with 'troupe types'.\n");
-  cmd->callback([opts, &exit_code] { exit_code = run_app(*opts); });
+int run_main(int argc, char** argv) {
+  CLI::App cli{"Runs an app from its TOML file until Ctrl-C or --duration "
+               "(as 'troupe run' does)."};
+  cli.set_version_flag("--version", std::string{"troupe "} + TROUPE_VERSION);
+  run_options opts;
+  add_run_options(cli, opts);
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version exit 0; every usage error exits 2.
+    return cli.exit(e) == 0 ? 0 : 2;
+  }
+  register_builtin_services(service_registry::global());
+  return run_app(opts);
 }
 
-} // namespace troupe::cli
+} // namespace troupe::app
