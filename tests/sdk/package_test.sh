@@ -79,6 +79,31 @@ if ldd "$ROOT/usr/bin/troupe" | grep libtroupe_ | grep -qvF "$ROOT/usr/"; then
 else
   pass "the packaged troupe loads its own libraries"
 fi
+# Every shared library the packaged ELF files load comes from troupe
+# itself or from a package the runtime package depends on (a missing one
+# only shows on a machine without the -dev packages).
+multiarch=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+depends=$(sed -n 's/^ Depends: //p' "$WORK/rt.info" | tr ',' '\n' |
+  sed 's/^ *//; s/ .*//')
+missing=()
+while read -r lib; do
+  # troupe's own, and the sanitizers' runtimes of a sanitizer build.
+  [[ "$lib" == libtroupe_* || "$lib" =~ ^lib(a|ub|l|t)san\. ]] && continue
+  owner=$(dpkg -S "/usr/lib/$multiarch/$lib" "/lib/$multiarch/$lib" 2>/dev/null |
+    head -1 | cut -d: -f1)
+  if [[ -z "$owner" ]]; then
+    missing+=("$lib (no package owns it)")
+  elif ! grep -qx "$owner" <<<"$depends"; then
+    missing+=("$lib ($owner)")
+  fi
+done < <(find "$ROOT/usr" -type f \( -name '*.so*' -o -path '*/bin/*' \) \
+           -exec sh -c 'readelf -d "$1" 2>/dev/null' _ {} \; |
+         sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort -u)
+if ((${#missing[@]} == 0)); then
+  pass "Depends covers every library the packaged binaries load"
+else
+  fail "Depends misses: ${missing[*]}"
+fi
 expect_grep "the example unit runs the installed echo example" \
   "$ROOT/usr/share/doc/troupe/examples/troupe-echo.service" \
   "^ExecStart=/usr(/local)?/bin/troupe run /usr(/local)?/share/doc/troupe/examples/echo.toml$"
