@@ -25,8 +25,8 @@ struct temp_library {
     int fd = ::mkstemp(name);
     CAF_REQUIRE(fd >= 0);
     path = name;
-    CAF_REQUIRE(::write(fd, bytes.data(), bytes.size())
-                == static_cast<ssize_t>(bytes.size()));
+    CAF_REQUIRE(::write(fd, bytes.data(), bytes.size()) ==
+                static_cast<ssize_t>(bytes.size()));
     ::close(fd);
   }
 
@@ -55,23 +55,28 @@ CAF_TEST(the ABI tag names this troupe version) {
 }
 
 CAF_TEST(a plugin tagged for another troupe is refused before it loads) {
-  auto text = load_error(
-    "\x7f" "ELF junk" + nul + TROUPE_PLUGIN_ABI_MARKER
-    + "troupe 0.0.1 gcc-abi 1017 cxx11-abi 1 caf 1706" + nul + "more");
+  auto text =
+    load_error("\x7f"
+               "ELF junk" +
+               nul + TROUPE_PLUGIN_ABI_MARKER +
+               "troupe 0.0.1 gcc-abi 1017 cxx11-abi 1 caf 1706" + nul + "more");
   CAF_CHECK(text.find("it was built against 'troupe 0.0.1 gcc-abi 1017 "
                       "cxx11-abi 1 caf 1706' but this is '" TROUPE_PLUGIN_ABI
-                      "'; rebuild it against this troupe")
-            != std::string::npos);
+                      "'; rebuild it against this troupe") !=
+            std::string::npos);
 }
 
 CAF_TEST(a library without an ABI tag is refused before it loads) {
-  auto text = load_error("\x7f" "ELF no tag here");
+  auto text = load_error("\x7f"
+                         "ELF no tag here");
   CAF_CHECK(text.find("it has no troupe ABI tag") != std::string::npos);
 }
 
 CAF_TEST(a library tagged for this troupe gets as far as the loader) {
-  auto text = load_error("\x7f" "ELF" + nul + TROUPE_PLUGIN_ABI_MARKER
-                         + TROUPE_PLUGIN_ABI + nul);
+  auto text =
+    load_error("\x7f"
+               "ELF" +
+               nul + TROUPE_PLUGIN_ABI_MARKER + TROUPE_PLUGIN_ABI + nul);
   CAF_CHECK(text.find("ABI") == std::string::npos);
   CAF_CHECK(text.find("not loaded: ") != std::string::npos); // dlopen's reason
 }
