@@ -583,8 +583,7 @@ std::string bridge_service::stats_json() const {
       {"malformed", malformed},
     });
     add_call_stats(*ep, eps.back());
-    if (ep->cfg.socket == socket_kind::pub ||
-        ep->cfg.socket == socket_kind::push) {
+    if (is_outbound(ep->cfg.socket)) {
       eps.back()["queued_bytes"] = ep->pending_bytes.load();
       eps.back()["max_queued"] = ep->cfg.max_queued;
       eps.back()["max_queued_bytes"] = ep->cfg.max_queued_bytes;
@@ -593,8 +592,7 @@ std::string bridge_service::stats_json() const {
         by[std::string{detail::out_drop_name(static_cast<out_drop>(r))}] =
           ep->out_dropped[r].load();
     }
-    if (ep->cfg.socket != socket_kind::pub &&
-        ep->cfg.socket != socket_kind::push)
+    if (!is_outbound(ep->cfg.socket))
       eps.back()["peer_disconnects"] =
         ep->sock ? ep->sock->peer_disconnects() : 0;
     if (is_inbound(ep->cfg.socket) || is_request(ep->cfg.socket)) {

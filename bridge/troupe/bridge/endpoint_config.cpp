@@ -125,6 +125,10 @@ bool is_inbound(socket_kind k) noexcept {
   return k == socket_kind::sub || k == socket_kind::pull;
 }
 
+bool is_outbound(socket_kind k) noexcept {
+  return k == socket_kind::pub || k == socket_kind::push;
+}
+
 bool is_request(socket_kind k) noexcept {
   return k == socket_kind::rep || k == socket_kind::router;
 }

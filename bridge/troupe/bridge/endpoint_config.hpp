@@ -31,6 +31,9 @@ std::string_view to_string(socket_kind k) noexcept;
 /// Whether messages flow in (sub, pull) or out (pub, push) of the process.
 bool is_inbound(socket_kind k) noexcept;
 
+/// Whether local messages go out to peers (pub, push).
+bool is_outbound(socket_kind k) noexcept;
+
 /// Whether peers send requests that a service answers (rep, router).
 bool is_request(socket_kind k) noexcept;
 

@@ -183,7 +183,7 @@ public:
     try {
       auto ep = std::make_unique<zmq_endpoint>(*ctx_, cfg.socket);
       auto& s = ep->sock();
-      if (cfg.socket != socket_kind::pub && cfg.socket != socket_kind::push) {
+      if (!is_outbound(cfg.socket)) {
         // libzmq checks each frame's size header before it allocates the
         // frame, and drops the connection of a peer that sends a larger
         // one: an oversize frame never reaches memory.

@@ -13,11 +13,6 @@ namespace {
 
 using endpoints = std::vector<std::shared_ptr<endpoint_runtime>>;
 
-bool is_out(const endpoint_runtime& ep) {
-  return ep.cfg.socket == socket_kind::pub ||
-         ep.cfg.socket == socket_kind::push;
-}
-
 bool takes_in(const endpoint_runtime& ep) {
   return is_inbound(ep.cfg.socket) || is_request(ep.cfg.socket);
 }
@@ -70,7 +65,9 @@ void call_drops(const endpoint_runtime& ep, Emit emit) {
 void write_endpoint_metrics(exposition_writer& w, const endpoints& eps,
                             const transport& net) {
   auto all = [](const endpoint_runtime&) { return true; };
-  auto out = [](const endpoint_runtime& ep) { return is_out(ep); };
+  auto out = [](const endpoint_runtime& ep) {
+    return is_outbound(ep.cfg.socket);
+  };
   auto in = [](const endpoint_runtime& ep) { return takes_in(ep); };
   auto calls = [](const endpoint_runtime& ep) {
     return is_call(ep.cfg.socket);
@@ -148,7 +145,7 @@ void write_endpoint_metrics(exposition_writer& w, const endpoints& eps,
     "Peer connections ZeroMQ closed on a receiving endpoint: a "
     "peer that left, or one that sent a frame over "
     "max_message_bytes",
-    counter, [](auto& ep) { return !is_out(ep); },
+    counter, [](auto& ep) { return !is_outbound(ep.cfg.socket); },
     [](auto& ep) { return ep.sock ? ep.sock->peer_disconnects() : 0; });
   per_endpoint(w, eps, "troupe_bridge_auth_denied_total",
                "Connections refused by CURVE authentication (an unknown "
@@ -167,9 +164,11 @@ void write_endpoint_metrics(exposition_writer& w, const endpoints& eps,
     "drop_oldest, drop_newest, queue_full, slow_subscriber (pub: a "
     "stalled subscriber missed it, the others got it), stopped; "
     "calls: late_reply, queue_full, expired, stopped",
-    [](auto& ep) { return is_out(ep) || is_call(ep.cfg.socket); },
+    [](auto& ep) {
+      return is_outbound(ep.cfg.socket) || is_call(ep.cfg.socket);
+    },
     [](const endpoint_runtime& ep, auto emit) {
-      if (is_out(ep))
+      if (is_outbound(ep.cfg.socket))
         out_drops(ep, emit);
       else
         call_drops(ep, emit);
