@@ -58,11 +58,12 @@ result throughput(const run_options& opts, const std::string& name,
                "endpoint has batch = true and publishes one batch per topic "
                "run it read, which the receiver takes as batches)"
       : f.batched_in
-        ? "one bridge::envelope per message (the receiving endpoint has "
-          "batch = true: one envelope_batch per topic run it read, handed to "
-          "the receiver's subscribe<envelope> handler one envelope at a time)"
-        : "one bridge::envelope per message (the receiving endpoint has the "
-          "default batch = false: one envelope per message all the way)"} +
+        ? "one bridge::envelope per message (the receiving endpoint has the "
+          "default batch = true: one envelope_batch per topic run it read, "
+          "handed to the receiver's subscribe<envelope> handler one envelope "
+          "at a time)"
+        : "one bridge::envelope per message (the receiving endpoint has "
+          "batch = false: one envelope per message all the way)"} +
     " (codec raw, bytes passed through) "
     "-> bus -> bridge -> ZMQ -> bridge -> bus -> subscribed service; raw: "
     "cppzmq blocking sends -> poll + non-blocking receives; hwm 10000, "
@@ -158,7 +159,7 @@ std::vector<scenario> bridge_scenarios() {
             std::to_string(size) + " B payload" +
             (bulk         ? ", envelope_batch both ends"
              : batched_in ? ", one envelope per message (receiving endpoint "
-                            "batch = true)"
+                            "with the default batch = true)"
                           : ", one envelope per message (batch = false)") +
             ", vs raw cppzmq (msg/s, MB/s)";
           out.push_back(

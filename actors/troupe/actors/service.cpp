@@ -1,6 +1,9 @@
 #include "troupe/actors/service.hpp"
 
+#include <array>
+#include <atomic>
 #include <stdexcept>
+#include <string>
 
 #include "troupe/actors/detail/host_core.hpp"
 
@@ -127,6 +130,49 @@ caf::scheduled_actor* service::self() const {
 
 void service::add_subscription(std::string prefix, subscription_handler fn) {
   host().add_subscription(std::move(prefix), std::move(fn));
+}
+
+std::atomic<service::untyped_unroll>* service::untyped_unrolls() {
+  static std::array<std::atomic<untyped_unroll>, max_untyped_unrolls> slots{};
+  return slots.data();
+}
+
+void service::add_untyped_unroll(untyped_unroll fn) {
+  auto* slots = untyped_unrolls();
+  for (size_t i = 0; i < max_untyped_unrolls; ++i) {
+    untyped_unroll expected = nullptr;
+    if (slots[i].compare_exchange_strong(expected, fn) || expected == fn)
+      return;
+  }
+  throw std::logic_error("service::enable_untyped_unroll: more than " +
+                         std::to_string(max_untyped_unrolls) + " batch types");
+}
+
+void service::subscribe_message(std::string prefix, subscription_handler fn,
+                                batches how) {
+  if (how == batches::whole) {
+    add_subscription(std::move(prefix), std::move(fn));
+    return;
+  }
+  add_subscription(std::move(prefix),
+                   [this, fn = std::move(fn)](const std::string& topic,
+                                              const caf::message& msg) mutable {
+                     if (msg.size() == 1)
+                       for (size_t i = 0; i < max_untyped_unrolls; ++i) {
+                         auto unroll =
+                           untyped_unrolls()[i].load(std::memory_order_acquire);
+                         if (unroll == nullptr)
+                           break;
+                         if (unroll(*this, topic, msg, fn))
+                           return true;
+                       }
+                     return fn(topic, msg);
+                   });
+}
+
+void service::count_rejected(uint64_t n) {
+  host().count_dropped(detail::host_core::lost::unhandled,
+                       "batch item of unexpected type", n);
 }
 
 uint64_t service::run_id() const {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -259,13 +260,38 @@ protected:
   using subscription_handler =
     std::function<bool(const std::string&, const caf::message&)>;
 
+  /// How `subscribe_message` hands over a batch message whose item type
+  /// enabled it (`enable_untyped_unroll<T>`; the bridge library does so for
+  /// `bridge::envelope_batch`): `per_item`, one message per item, as if
+  /// each had been published alone; `whole`, the batch as it is.
+  enum class batches { per_item, whole };
+
   /// Calls `fn(topic, msg)` for every message published under a topic
   /// starting with `prefix`, whatever its type (the bridge forwards such
-  /// messages as they are). Ends on stop, like `subscribe`.
-  void subscribe_message(std::string prefix, subscription_handler fn) {
-    add_subscription(std::move(prefix), std::move(fn));
+  /// messages as they are). Ends on stop, like `subscribe`. Batches are
+  /// unrolled as `how` says; an item `fn` returns false for counts as
+  /// dropped.
+  void subscribe_message(std::string prefix, subscription_handler fn,
+                         batches how = batches::per_item);
+
+public:
+  /// Lets `subscribe_message` unroll `batch_of<T>::type` messages into one
+  /// `T` message per item (process-wide; idempotent). Each item's message
+  /// is reused for the next one unless the handler kept a copy.
+  /// Unrolls a message for an untyped handler when it is a batch of a type
+  /// that enabled it (see enable_untyped_unroll); false when it is not.
+  using untyped_unroll = bool (*)(service&, const std::string&,
+                                  const caf::message&, subscription_handler&);
+
+  template <class T>
+  static bool enable_untyped_unroll() {
+    static_assert(has_batch_of_v<T>, "enable_untyped_unroll<T>: T needs a "
+                                     "batch_of<T> specialization");
+    add_untyped_unroll(&unroll_untyped<T>);
+    return true;
   }
 
+protected:
   /// Holds back the acknowledgement of the bus batch being delivered now
   /// (when its publisher asked for one, see `publish_batch(batch,
   /// on_taken)`) until the returned hold and its copies are gone. Called
@@ -376,6 +402,40 @@ private:
   friend class detail::host_core;
 
   void add_subscription(std::string prefix, subscription_handler fn);
+
+  static void add_untyped_unroll(untyped_unroll fn);
+
+  // Written at load time (static initializers of the libraries that enable
+  // an unrolling), read by subscriptions: fixed slots, so that readers never
+  // see them move; the first empty slot ends the list.
+  static std::atomic<untyped_unroll>* untyped_unrolls();
+  static constexpr size_t max_untyped_unrolls = 8;
+
+  template <class T>
+  static bool unroll_untyped(service& svc, const std::string& topic,
+                             const caf::message& msg,
+                             subscription_handler& fn) {
+    using batch = typename batch_of<T>::type;
+    if (!msg.match_element<batch>(0))
+      return false;
+    caf::message item;
+    uint64_t rejected = 0;
+    auto each = [&](const std::string& t, const T& x) {
+      if (item.empty())
+        item = caf::make_message(x);
+      else
+        item.get_mutable_as<T>(0) = x; // copies only if the handler kept it
+      if (!fn(t, item))
+        ++rejected;
+    };
+    svc.unroll<T>(topic, msg.get_as<batch>(0), each);
+    if (rejected > 0)
+      svc.count_rejected(rejected);
+    return true;
+  }
+
+  // Items of an unrolled batch that an untyped handler did not take.
+  void count_rejected(uint64_t n);
 
   // Calls `fn` for each item of `b` (see `subscribe`), while this run lasts.
   template <class T, class Batch, class F>

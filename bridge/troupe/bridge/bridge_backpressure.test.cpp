@@ -79,15 +79,24 @@ TEST(bridge_backpressure, a_fast_push_peer_loses_nothing_and_the_window_holds) {
   int got = 0;
   bool in_order = true;
   uint64_t max_seen = 0;
+  int next_sample = 1000;
   for (bool more = true; more && got < n;) {
     self->receive(
       [&](deliver_atom, const std::string&, const caf::message& msg) {
-        in_order =
-          in_order && msg.get_as<envelope>(0).payload == std::to_string(got);
-        ++got;
+        // One envelope, or a batch of them (batch = true, the default).
+        if (msg.match_element<envelope_batch>(0)) {
+          auto& b = msg.get_as<envelope_batch>(0);
+          for (size_t i = 0; i < b.size(); ++i, ++got)
+            in_order = in_order && b[i] == std::to_string(got);
+        } else {
+          in_order =
+            in_order && msg.get_as<envelope>(0).payload == std::to_string(got);
+          ++got;
+        }
       },
       caf::after(10s) >> [&] { more = false; });
-    if (got % 1000 == 0) {
+    if (got >= next_sample) {
+      next_sample += 1000;
       auto s = endpoint_stats(self, br, "in");
       max_seen = std::max(max_seen, s["in_flight"].get<uint64_t>());
     }

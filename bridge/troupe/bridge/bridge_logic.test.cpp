@@ -333,7 +333,9 @@ TEST_F(bridge_logic, inbound_batches_never_exceed_the_credit_window) {
   int got = 0;
   for (bool more = true; more && got < 100;)
     self->receive(
-      [&](deliver_atom, const std::string&, const caf::message&) { ++got; },
+      [&](deliver_atom, const std::string&, const caf::message& m) {
+        got += static_cast<int>(test_support::items(m));
+      },
       caf::after(5s) >> [&] { more = false; });
   EXPECT_EQ(got, 100);
   auto s = wait_stats("in", [](auto& s) { return s["in_flight"] == 0; });
@@ -363,7 +365,9 @@ TEST_F(bridge_logic,
   int got = 0;
   for (bool more = true; more && got < 100;)
     self->receive(
-      [&](deliver_atom, const std::string&, const caf::message&) { ++got; },
+      [&](deliver_atom, const std::string&, const caf::message& m) {
+        got += static_cast<int>(test_support::items(m));
+      },
       caf::after(5s) >> [&] { more = false; });
   EXPECT_EQ(got, 100);
   auto s = wait_stats("in", [](auto& s) { return s["in_flight"] == 0; });
@@ -464,6 +468,76 @@ TEST_F(bridge_logic, a_per_message_subscriber_takes_batches_one_at_a_time) {
     .receive([&](service_status& x) { st = std::move(x); },
              [](const caf::error& e) { FAIL() << describe(e); });
   EXPECT_EQ(st.messages_in, 5u); // four envelopes and the seen request
+  EXPECT_EQ(st.messages_dropped, 0u);
+  self->send_exit(sub, caf::exit_reason::user_shutdown);
+}
+
+namespace {
+
+// Like recording_subscriber, through `subscribe_message` (untyped), and
+// keeping every message it was handed: the host reuses an unrolled item's
+// message only when nobody kept it.
+class untyped_recorder : public service {
+public:
+  using interface = recording_subscriber::interface;
+
+  auto handlers() {
+    return std::make_tuple([this](seen_atom) {
+      std::vector<std::string> out;
+      for (auto& m : kept_) {
+        if (!m.match_element<envelope>(0)) {
+          out.emplace_back("not an envelope");
+          continue;
+        }
+        auto& e = m.get_as<envelope>(0);
+        out.push_back(e.topic + " " + e.payload + " " + e.meta);
+      }
+      return out;
+    });
+  }
+
+  hook_result on_start() override {
+    subscribe_message("", [this](const std::string&, const caf::message& m) {
+      kept_.push_back(m);
+      return true;
+    });
+    return hook_result::success();
+  }
+
+private:
+  std::vector<caf::message> kept_;
+};
+
+} // namespace
+
+TEST_F(bridge_logic, an_untyped_subscriber_takes_default_batches_one_by_one) {
+  auto sub = spawn_service<untyped_recorder>(sys, {"sub", "sub", bus});
+  self->request(sub, 5s, start_atom::value)
+    .receive([](service_state) {},
+             [](const caf::error& e) { FAIL() << describe(e); });
+  auto in = net->endpoint("in");
+  for (int i = 0; i < 3; ++i)
+    in->inject({"a", "a" + std::to_string(i)});
+  in->inject({"a", "m0", R"({"seq":1})"}); // a meta frame: sent alone
+  in->inject({"b", "b0"});
+  // Default settings but meta, which keeps the third frame.
+  start(config::table{{"in", ep({{"socket", "pull"},
+                                 {"bind", "x"},
+                                 {"codec", "raw"},
+                                 {"meta", true}})}});
+  wait_stats("in",
+             [](auto& s) { return s["received"] == 5 && s["in_flight"] == 0; });
+  std::vector<std::string> seen;
+  self->request(sub, 5s, seen_atom::value)
+    .receive([&](std::vector<std::string>& x) { seen = std::move(x); },
+             [](const caf::error& e) { FAIL() << describe(e); });
+  EXPECT_EQ(seen, (std::vector<std::string>{"a a0 ", "a a1 ", "a a2 ",
+                                            R"(a m0 {"seq":1})", "b b0 "}));
+  service_status st;
+  self->request(sub, 5s, status_atom::value)
+    .receive([&](service_status& x) { st = std::move(x); },
+             [](const caf::error& e) { FAIL() << describe(e); });
+  EXPECT_EQ(st.messages_in, 6u); // five envelopes and the seen request
   EXPECT_EQ(st.messages_dropped, 0u);
   self->send_exit(sub, caf::exit_reason::user_shutdown);
 }

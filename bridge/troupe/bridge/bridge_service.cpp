@@ -28,6 +28,10 @@ using detail::outbound_frames;
 
 namespace {
 
+// Untyped subscribers (`subscribe_message`) take the envelope batches of
+// inbound endpoints (batch = true, the default) one envelope at a time.
+const bool envelopes_unrolled = service::enable_untyped_unroll<envelope>();
+
 using namespace std::chrono_literals;
 
 int64_t now_ns() {
@@ -149,18 +153,22 @@ hook_result bridge_service::on_start() {
       cfg.topics.empty() ? std::vector<std::string>{""} : cfg.topics;
     for (auto& p : prefixes)
       subscribe_message(
-        p, [this, i, p](const std::string& topic, const caf::message& msg) {
+        p,
+        [this, i, p](const std::string& topic, const caf::message& msg) {
           // Send once even when several prefixes of this endpoint match.
           for (auto& q : st_->eps[i]->cfg.topics)
             if (topic.compare(0, q.size(), q) == 0)
               return q == p ? send_out(i, topic, msg) : true;
           return send_out(i, topic, msg);
-        });
+        },
+        batches::whole); // envelope batches go out as they are
   }
-  subscribe_message(call_prefix(name()),
-                    [this](const std::string& topic, const caf::message& msg) {
-                      return on_call(topic, msg);
-                    });
+  subscribe_message(
+    call_prefix(name()),
+    [this](const std::string& topic, const caf::message& msg) {
+      return on_call(topic, msg);
+    },
+    batches::whole);
   if (!inbound.empty()) {
     caf::weak_actor_ptr weak{self()->ctrl()};
     detail::receiver_context ctx{std::move(inbound), st.net.get(),

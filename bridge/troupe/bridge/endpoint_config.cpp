@@ -89,11 +89,12 @@ config::schema make_schema() {
                             "the local bus (e.g. \"worker.\": jobs.3 -> "
                             "worker.jobs.3)")
     .fallback("");
-  ep.boolean("batch", "sub/pull: publish inbound messages as envelope_batch "
-                      "(one per topic run of a socket read) instead of one "
-                      "envelope each; the bulk path (subscribe<envelope> "
-                      "handlers take them one envelope at a time)")
-    .fallback(false);
+  ep.boolean("batch", "sub/pull: hand inbound messages to the bus as "
+                      "envelope_batch (one per topic run of a socket read) "
+                      "instead of one envelope each; subscribe<envelope> and "
+                      "subscribe_message handlers still take one envelope "
+                      "at a time (messages with a meta frame go alone); "
+                      "default: true on sub and pull");
   add_reconnect_schema(ep);
   add_curve_schema(ep);
   return s;
@@ -204,9 +205,10 @@ std::string parse_bridge_config(const config::settings& cfg,
     ep.local_prefix = s.get_or<std::string>("local_prefix", "");
     if (!ep.local_prefix.empty() && !is_inbound(ep.socket))
       return prefix.append("local_prefix applies to sub and pull endpoints");
-    ep.batch = s.get_or<bool>("batch", false);
-    if (ep.batch && !is_inbound(ep.socket))
+    auto batch = s.get<bool>("batch");
+    if (batch && *batch && !is_inbound(ep.socket))
       return prefix.append("batch applies to sub and pull endpoints");
+    ep.batch = is_inbound(ep.socket) && batch.value_or(true);
     if (auto err = parse_reconnect(s, ep); !err.empty())
       return prefix.append(err);
     if (auto err = parse_curve_config(s, ep.curve); !err.empty())

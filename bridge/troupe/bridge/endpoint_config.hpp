@@ -95,8 +95,9 @@ struct endpoint_config {
   /// the local bus (not to `troupe.heartbeat`).
   std::string local_prefix;
   /// sub/pull: publish what one socket had ready as `envelope_batch`es
-  /// (runs of one topic) instead of one `envelope` per message.
-  bool batch = false;
+  /// (runs of one topic) instead of one `envelope` per message; handlers
+  /// that take envelopes still get one at a time (the host unrolls).
+  bool batch = true;
   /// CURVE keys (see curve_config.hpp); none by default.
   curve_config curve;
   /// connect: time between attempts to reach a peer (ZMQ_RECONNECT_IVL).

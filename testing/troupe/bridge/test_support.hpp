@@ -45,4 +45,12 @@ nlohmann::json wait_stats(caf::scoped_actor& self,
   }
 }
 
+/// How many messages a bus delivery carries: an envelope batch (what inbound
+/// endpoints publish by default) counts its items, anything else one.
+inline size_t items(const caf::message& msg) {
+  return msg.size() == 1 && msg.match_element<envelope_batch>(0)
+           ? msg.get_as<envelope_batch>(0).size()
+           : 1;
+}
+
 } // namespace troupe::bridge::test_support

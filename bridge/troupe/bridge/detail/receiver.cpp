@@ -248,7 +248,7 @@ private:
     ep.received.fetch_add(1, std::memory_order_relaxed);
     if (w.has_meta)
       count_gap(ep, w);
-    if (ep.cfg.batch && w.topic != heartbeat_topic) {
+    if (ep.cfg.batch && !w.has_meta && w.topic != heartbeat_topic) {
       // Appended to the run of its topic; the frame buffers stay for reuse.
       add_to_run(ep, w.topic, frames[routing + 1], batch);
       return;
