@@ -128,7 +128,8 @@ protected:
   std::unique_ptr<httplib::Client> client;
 };
 
-TEST_F(dashboard_routes, the_page_is_public_and_says_whether_a_token_is_needed) {
+TEST_F(dashboard_routes,
+       the_page_is_public_and_says_whether_a_token_is_needed) {
   start(tokens());
   auto res = client->Get("/");
   ASSERT_TRUE(res);

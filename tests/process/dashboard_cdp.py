@@ -276,10 +276,30 @@ def run(b):
     eps = b.wait_for(
         "document.querySelectorAll('[data-service=\"controller_bridge\"] "
         "[data-endpoint]').length", 10)
-    if eps == 3:
-        ok("controller_bridge shows its 3 endpoints")
+    if eps == 4:
+        ok("controller_bridge shows its 4 endpoints")
     else:
         fail("controller_bridge endpoints on the page: %s" % eps)
+    # Its results endpoint (pull, bound) has worker_bridge's push connected.
+    peers = b.wait_for(
+        "(function(){var e=document.querySelector('[data-service="
+        "\"controller_bridge\"] [data-endpoint=\"results\"] "
+        "[data-field=\"peers\"]');"
+        "return e && e.textContent.charAt(0) === '1' && e.textContent;})()",
+        10)
+    if peers:
+        ok("controller_bridge/results shows its peer connection: " + peers)
+    else:
+        fail("no peer connection shown on controller_bridge/results")
+    beats = b.wait_for(
+        "(function(){var e=document.querySelector('[data-service="
+        "\"worker_bridge\"] [data-field=\"heartbeat-peers\"]');"
+        "return e && e.textContent.indexOf('controller ✓') >= 0 &&"
+        " e.textContent;})()", 10)
+    if beats:
+        ok("worker_bridge shows its heartbeat peer: " + beats)
+    else:
+        fail("worker_bridge does not show the peer 'controller' alive")
     if b.wait_for("document.getElementById('log').children.length > 0", 10):
         ok("the log tail is shown")
     else:

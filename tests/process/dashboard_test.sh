@@ -23,9 +23,19 @@ fi
 
 TOKEN="dash-adm1n" READ="dash-r3ad"
 # worker0 fails every 300 jobs (about twice a second at the demo's rate), so
-# the fault injector restarts it while the page is open.
+# the fault injector restarts it while the page is open. A pub endpoint
+# "beat" of controller_bridge (source_id "controller") and a sub endpoint
+# "watch" of worker_bridge carry heartbeats: worker_bridge has a peer.
+beat=$(free_port)
 start_demo "$APPS" --set control.token=$TOKEN --set control.read_token=$READ \
-  --set services.worker0.fail_every=300
+  --set services.worker0.fail_every=300 \
+  --set services.controller_bridge.source_id=controller \
+  --set services.controller_bridge.endpoints.beat.socket=pub \
+  --set "services.controller_bridge.endpoints.beat.connect=[\"tcp://127.0.0.1:$beat\"]" \
+  --set 'services.controller_bridge.endpoints.beat.topics=["none."]' \
+  --set services.worker_bridge.endpoints.watch.socket=sub \
+  --set "services.worker_bridge.endpoints.watch.bind=tcp://127.0.0.1:$beat" \
+  --set 'services.worker_bridge.endpoints.watch.topics=["none."]'
 URL="http://127.0.0.1:$http"
 
 # 1. The page is public and says a token is needed; the data is not.
