@@ -592,11 +592,9 @@ std::string bridge_service::stats_json() const {
         by[std::string{detail::out_drop_name(static_cast<out_drop>(r))}] =
           ep->out_dropped[r].load();
     }
-    if (!is_outbound(ep->cfg.socket)) {
+    if (!is_outbound(ep->cfg.socket))
       eps.back()["peer_disconnects"] =
         ep->sock ? ep->sock->peer_disconnects() : 0;
-      eps.back()["peers"] = ep->sock ? ep->sock->peers() : 0;
-    }
     if (is_inbound(ep->cfg.socket) || is_request(ep->cfg.socket)) {
       eps.back()["in_flight"] = ep->in_flight.load();
       eps.back()["in_flight_max"] = ep->in_flight_max.load();

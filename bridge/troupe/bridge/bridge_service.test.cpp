@@ -207,25 +207,6 @@ TEST_F(bridge_test, an_oversize_frame_costs_the_peer_its_connection) {
   EXPECT_EQ(s["malformed"]["too_large"], 0); // never reached the bridge
 }
 
-TEST_F(bridge_test, a_receiving_endpoint_counts_its_open_peer_connections) {
-  start_bridge(config::table{
-    {"in", endpoint({{"socket", "pull"}, {"bind", "tcp://127.0.0.1:*"}})}});
-  auto s = wait_stats("in", [](auto& s) { return s.contains("peers"); });
-  EXPECT_EQ(s["peers"], 0);
-  auto one = std::make_unique<zmq::socket_t>(zctx, zmq::socket_type::push);
-  one->set(zmq::sockopt::linger, 0);
-  one->connect(address("in"));
-  zmq::socket_t two{zctx, zmq::socket_type::push};
-  two.set(zmq::sockopt::linger, 0);
-  two.connect(address("in"));
-  s = wait_stats("in", [](auto& s) { return s["peers"] == 2; });
-  EXPECT_EQ(s["peers"], 2);
-  one.reset(); // closes its connection
-  s = wait_stats("in", [](auto& s) { return s["peers"] == 1; });
-  EXPECT_EQ(s["peers"], 1);
-  EXPECT_EQ(s["peer_disconnects"], 1);
-}
-
 TEST_F(bridge_test, pull_endpoint_with_topics_counts_unknown_topics) {
   start_bridge(
     config::table{{"in", endpoint({{"socket", "pull"},

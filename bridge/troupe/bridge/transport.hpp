@@ -52,11 +52,6 @@ public:
   /// (ZMQ_MAXMSGSIZE), which libzmq 4.3 reports the same way. Counted
   /// while `transport::wait` runs; any thread may read it.
   virtual uint64_t peer_disconnects() const { return 0; }
-
-  /// Receiving kinds: peer connections open now (ZeroMQ accepted or made
-  /// them, less those it closed), as the socket monitor saw them; 0 for
-  /// the other kinds. Any thread may read it.
-  virtual uint64_t peers() const { return 0; }
 };
 
 /// Opens endpoints and waits for input on them: what the bridge needs from
@@ -97,7 +92,7 @@ public:
 /// ZMQ_XPUB_NODROP; rep endpoints are ROUTER sockets; req sockets set
 /// ZMQ_REQ_RELAXED and ZMQ_REQ_CORRELATE; every receiving socket sets
 /// ZMQ_MAXMSGSIZE to `max_message_bytes` and is watched by a socket monitor
-/// (connects and disconnects, read in `wait`); CURVE keys of an endpoint apply
+/// (ZMQ_EVENT_DISCONNECTED, read in `wait`); CURVE keys of an endpoint apply
 /// to its socket (curve_security.hpp).
 std::unique_ptr<transport> make_zmq_transport();
 

@@ -49,14 +49,14 @@ public:
 
   zmq::socket_t& sock() { return sock_; }
 
-  /// Watches the socket's connects and disconnects through an inproc PAIR that
-  /// `owner`'s `wait` polls (on the receiver thread, like the socket itself).
+  /// Watches the socket's disconnects through an inproc PAIR that `owner`'s
+  /// `wait` polls (on the receiver thread, like the socket itself).
   void monitor(zmq::context_t& ctx, zmq_transport* owner);
 
   /// The monitor's PAIR socket, if any.
   zmq::socket_t* monitor_socket() { return mon_ ? &*mon_ : nullptr; }
 
-  /// Reads the monitor's pending events; counts connects and disconnects.
+  /// Reads the monitor's pending events; counts disconnects.
   void read_monitor() {
     zmq::message_t event;
     zmq::message_t address;
@@ -69,8 +69,6 @@ public:
           std::memcpy(&id, event.data(), sizeof(id));
         if (id == ZMQ_EVENT_DISCONNECTED)
           disconnects_.fetch_add(1, std::memory_order_relaxed);
-        else if (id == ZMQ_EVENT_ACCEPTED || id == ZMQ_EVENT_CONNECTED)
-          connects_.fetch_add(1, std::memory_order_relaxed);
       }
     } catch (const zmq::error_t&) {
       // ETERM while closing: nothing more to count
@@ -79,14 +77,6 @@ public:
 
   uint64_t peer_disconnects() const override {
     return disconnects_.load(std::memory_order_relaxed);
-  }
-
-  uint64_t peers() const override {
-    // Disconnects first: a reader between the two loads may see a
-    // connection's close before its open, never the reverse.
-    auto gone = disconnects_.load(std::memory_order_acquire);
-    auto made = connects_.load(std::memory_order_acquire);
-    return made > gone ? made - gone : 0;
   }
 
   void set_address(std::string x) { address_ = std::move(x); }
@@ -173,7 +163,6 @@ private:
   std::optional<zmq::socket_t> mon_;
   zmq_transport* owner_ = nullptr;
   std::atomic<uint64_t> disconnects_{0};
-  std::atomic<uint64_t> connects_{0};
 };
 
 class zmq_transport final : public transport {
@@ -327,8 +316,7 @@ void zmq_endpoint::monitor(zmq::context_t& ctx, zmq_transport* owner) {
   auto addr = "inproc://troupe.monitor." +
               std::to_string(reinterpret_cast<uintptr_t>(sock_.handle()));
   if (zmq_socket_monitor(sock_.handle(), addr.c_str(),
-                         ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_ACCEPTED |
-                           ZMQ_EVENT_CONNECTED) != 0)
+                         ZMQ_EVENT_DISCONNECTED) != 0)
     return; // not counted, but the endpoint works
   mon_.emplace(ctx, zmq::socket_type::pair);
   mon_->set(zmq::sockopt::linger, 0);

@@ -147,11 +147,6 @@ void write_endpoint_metrics(exposition_writer& w, const endpoints& eps,
     "max_message_bytes",
     counter, [](auto& ep) { return !is_outbound(ep.cfg.socket); },
     [](auto& ep) { return ep.sock ? ep.sock->peer_disconnects() : 0; });
-  per_endpoint(
-    w, eps, "troupe_bridge_peers",
-    "Peer connections open now on a receiving endpoint", gauge,
-    [](auto& ep) { return !is_outbound(ep.cfg.socket); },
-    [](auto& ep) { return ep.sock ? ep.sock->peers() : 0; });
   per_endpoint(w, eps, "troupe_bridge_auth_denied_total",
                "Connections refused by CURVE authentication (an unknown "
                "client key)",
