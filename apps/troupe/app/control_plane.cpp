@@ -23,6 +23,8 @@
 #include <spdlog/logger.h>
 
 #include "troupe/actors/logging.hpp"
+#include "troupe/app/dashboard.hpp"
+#include "troupe/app/log_ring.hpp"
 
 namespace troupe::app {
 
@@ -300,15 +302,20 @@ void send_result(httplib::Response& res, const control_result& r) {
 }
 
 // `?cascade=true|false` (absent: false); nothing for another value.
-std::optional<bool> cascade_of(const httplib::Request& req) {
-  if (!req.has_param("cascade"))
-    return false;
-  auto x = req.get_param_value("cascade");
+std::optional<bool> flag_of(const httplib::Request& req, const char* name,
+                            bool fallback) {
+  if (!req.has_param(name))
+    return fallback;
+  auto x = req.get_param_value(name);
   if (x == "true" || x == "1")
     return true;
   if (x == "false" || x == "0")
     return false;
   return std::nullopt;
+}
+
+std::optional<bool> cascade_of(const httplib::Request& req) {
+  return flag_of(req, "cascade", false);
 }
 
 } // namespace
@@ -399,6 +406,7 @@ struct control_server::impl {
   std::atomic<bool> listening_done{false};
   control_model* model = nullptr;
   control_access access;
+  std::shared_ptr<const log_ring> logs;
   std::string host;
   uint16_t port = 0;
   std::shared_ptr<spdlog::logger> log;
@@ -489,10 +497,43 @@ struct control_server::impl {
     return admin ? grant::admin : read ? grant::read : grant::none;
   }
 
+  // The dashboard page holds no data (it fetches everything with the
+  // credential the user enters), so it is always public.
   bool is_public(const httplib::Request& req) const {
     return (req.method == "GET" || req.method == "HEAD") &&
-           std::find(access.public_paths.begin(), access.public_paths.end(),
-                     req.path) != access.public_paths.end();
+           (req.path == "/" ||
+            std::find(access.public_paths.begin(), access.public_paths.end(),
+                      req.path) != access.public_paths.end());
+  }
+
+  // GET / (the page) and GET /logs (its log tail); dashboard.hpp.
+  void dashboard_routes() {
+    auto needs_token = !access.token.empty() || !access.read_token.empty();
+    http.Get("/", guarded([needs_token](auto&, auto& res) {
+               res.status = 200;
+               res.set_header("Cache-Control", "no-store");
+               res.set_header("X-Content-Type-Options", "nosniff");
+               res.set_header("Content-Security-Policy",
+                              "default-src 'none'; connect-src 'self'; "
+                              "img-src data:; style-src 'unsafe-inline'; "
+                              "script-src 'unsafe-inline'; "
+                              "frame-ancestors 'none'");
+               res.set_content(dashboard_page(needs_token),
+                               "text/html; charset=utf-8");
+             }));
+    http.Get("/logs", guarded([this](auto& req, auto& res) {
+               if (!logs) {
+                 send_error(res, 404, "no log tail in this process");
+                 return;
+               }
+               auto n = parse_log_tail(req.get_param_value("tail"));
+               if (!n) {
+                 send_error(res, 400,
+                            "tail: expected a number of lines, e.g. 100");
+                 return;
+               }
+               send_json(res, 200, logs->tail(*n));
+             }));
   }
 
   void routes() {
@@ -518,6 +559,7 @@ struct control_server::impl {
                    "([control] token, or read_token for GET routes)");
         return httplib::Server::HandlerResponse::Handled;
       });
+    dashboard_routes();
     http.Get("/services", guarded([this](auto&, auto& res) {
                send_json(res, 200, model->services());
              }));
@@ -528,9 +570,17 @@ struct control_server::impl {
                else
                  send_error(res, 404, "unknown service '" + name + "'");
              }));
-    http.Get("/health", guarded([this](auto&, auto& res) {
+    // ?probe=false: 200 whatever the verdict (the body's `ok` says it), for
+    // a reader of the report such as the dashboard, whose browser would
+    // log every 503 as a failed request.
+    http.Get("/health", guarded([this](auto& req, auto& res) {
+               auto probe = flag_of(req, "probe", true);
+               if (!probe) {
+                 send_error(res, 400, "probe: expected true or false");
+                 return;
+               }
                auto h = model->health();
-               send_json(res, h.ok ? 200 : 503, h.body);
+               send_json(res, h.ok || !*probe ? 200 : 503, h.body);
              }));
     http.Get("/readyz", guarded([this](auto&, auto& res) {
                auto h = model->health();
@@ -663,6 +713,7 @@ std::optional<std::string> control_server::start(control_model& model,
   auto self = std::make_unique<impl>();
   self->model = &model;
   self->access = std::move(access);
+  self->logs = logs_;
   self->host = addr->host;
   self->log = make_service_logger("control");
   self->http.new_task_queue = [] { return new connection_pool; };

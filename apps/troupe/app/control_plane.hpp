@@ -26,6 +26,8 @@
 
 namespace troupe::app {
 
+class log_ring;
+
 /// What an action or change request answers: an HTTP status and a JSON body.
 struct control_result {
   /// HTTP status code (200, 404, 409, ...).
@@ -137,7 +139,9 @@ struct control_access {
 /// The HTTP server of the control plane: a background thread accepting
 /// requests, a small pool answering them from a control_model.
 ///
-/// Routes: `GET /services`, `GET /services/NAME`, `GET /health`,
+/// Routes: `GET /` (the dashboard page, dashboard.hpp; always public: it
+/// holds no data), `GET /logs?tail=N` (the log tail, when serve_logs() gave
+/// one), `GET /services`, `GET /services/NAME`, `GET /health`,
 /// `GET /livez`, `GET /readyz`, `GET /metrics`, `POST
 /// /services/NAME/{start|stop|restart}`, `POST /services`, `DELETE
 /// /services/NAME`. With a token, every route but the public ones requires
@@ -175,6 +179,13 @@ public:
     return start(model, address, std::move(access));
   }
 
+  /// Serves the records `logs` holds at `GET /logs?tail=N` (the newest N,
+  /// 100 by default; log_ring::tail()). Call before start(); without it
+  /// /logs answers 404.
+  void serve_logs(std::shared_ptr<const log_ring> logs) {
+    logs_ = std::move(logs);
+  }
+
   /// The bound port (0 when not running).
   uint16_t port() const noexcept;
 
@@ -191,6 +202,7 @@ public:
 private:
   struct impl;
   std::unique_ptr<impl> impl_;
+  std::shared_ptr<const log_ring> logs_;
 };
 
 /// A parsed control-plane address.

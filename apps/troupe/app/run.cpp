@@ -24,6 +24,7 @@
 #include "troupe/app/app_runtime.hpp"
 #include "troupe/app/builtin_services.hpp"
 #include "troupe/app/control_plane.hpp"
+#include "troupe/app/log_ring.hpp"
 #include "troupe/app/run_cli.hpp"
 #include "troupe/app/signal_watcher.hpp"
 #include "troupe/app/status_printer.hpp"
@@ -80,6 +81,13 @@ int run_app(const run_options& opts) {
     }
   }
   auto log = init_logging(*parse_log_level(app_cfg.log_level));
+  // The dashboard's log tail (GET /logs): on the default logger's sinks
+  // before any service logger copies them, and before other threads run.
+  std::shared_ptr<app::log_ring> log_tail;
+  if (!app_cfg.control_http.empty()) {
+    log_tail = std::make_shared<app::log_ring>();
+    log->sinks().push_back(log_tail);
+  }
 
   caf::actor_system_config cfg;
   init_actor_system_config(cfg);
@@ -92,6 +100,7 @@ int run_app(const run_options& opts) {
     access.read_token = app_cfg.control_read_token;
     access.public_paths = app_cfg.control_public;
     access.allow_insecure_bind = app_cfg.control_allow_insecure_bind;
+    control.serve_logs(log_tail);
     if (auto err = control.start(rt, app_cfg.control_http, access)) {
       log->error("control plane: {}", *err);
       return 1;

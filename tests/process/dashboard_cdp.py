@@ -1,0 +1,378 @@
+#!/usr/bin/env python3
+"""Drives headless Chromium through the DevTools protocol against a running
+troupe app's dashboard (GET /) and checks it as a user would see it.
+
+Usage: dashboard_cdp.py CHROMIUM BASE_URL TOKEN [SCREENSHOT_DIR]
+
+The protocol runs over --remote-debugging-pipe (JSON messages ended by a NUL
+byte on fds 3 and 4): no debugging port, no websocket library. The app must
+be the demo (apps/demo/demo.toml) with a token, worker0 failing often and
+nothing depending on `generator`. Prints `ok   - ...` / `FAIL - ...` lines;
+exits 1 when a check failed.
+"""
+
+import base64
+import fcntl
+import json
+import os
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+CHROMIUM, BASE, TOKEN = sys.argv[1], sys.argv[2].rstrip("/"), sys.argv[3]
+SHOTS = sys.argv[4] if len(sys.argv) > 4 else ""
+
+failures = 0
+
+
+def ok(what):
+    print("ok   - " + what, flush=True)
+
+
+def fail(what):
+    global failures
+    failures += 1
+    print("FAIL - " + what, flush=True)
+
+
+def api(path, method="GET"):
+    req = urllib.request.Request(BASE + path, method=method,
+                                 headers={"Authorization": "Bearer " + TOKEN})
+    with urllib.request.urlopen(req, timeout=10) as res:
+        return json.loads(res.read())
+
+
+class Browser:
+    """A Chromium process and one page, spoken to over the debugging pipe."""
+
+    def __init__(self):
+        self.profile = tempfile.mkdtemp(prefix="troupe-chromium-")
+        to_child_r, self.to_child = os.pipe()
+        self.from_child, from_child_w = os.pipe()
+
+        def fds():
+            # Chromium reads fd 3 and writes fd 4. Move both ends out of
+            # the way first: either may already be 3 or 4, and dup2 onto
+            # itself would keep its close-on-exec flag.
+            r = fcntl.fcntl(to_child_r, fcntl.F_DUPFD, 10)
+            w = fcntl.fcntl(from_child_w, fcntl.F_DUPFD, 10)
+            os.dup2(r, 3)
+            os.dup2(w, 4)
+
+        self.proc = subprocess.Popen(
+            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+             "--remote-debugging-pipe", "--user-data-dir=" + self.profile,
+             "--no-first-run", "--no-default-browser-check",
+             "--no-proxy-server", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync",
+             "--disable-domain-reliability", "--no-pings",
+             "--disable-background-timer-throttling",
+             "--disable-renderer-backgrounding", "--disable-extensions",
+             "--disable-dev-shm-usage",
+             "about:blank"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=open(os.path.join(self.profile, "stderr"), "wb"),
+            close_fds=False, preexec_fn=fds)
+        os.close(to_child_r)
+        os.close(from_child_w)
+        self.buf = b""
+        self.next_id = 0
+        self.events = []
+        self.session = None
+        target = self.call("Target.createTarget", {"url": "about:blank"})
+        attached = self.call("Target.attachToTarget",
+                             {"targetId": target["targetId"],
+                              "flatten": True})
+        self.session = attached["sessionId"]
+        for domain in ("Page", "Runtime", "Log"):
+            self.call(domain + ".enable")
+
+    def close(self):
+        try:
+            self.call("Browser.close", session=False, timeout=5)
+        except Exception:  # noqa: BLE001 (it may be gone already)
+            pass
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+    def _read_message(self, deadline):
+        while b"\0" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("no answer from chromium")
+            ready, _, _ = select.select([self.from_child], [], [], left)
+            if ready:
+                chunk = os.read(self.from_child, 1 << 16)
+                if not chunk:
+                    raise EOFError("chromium closed the debugging pipe")
+                self.buf += chunk
+        msg, self.buf = self.buf.split(b"\0", 1)
+        return json.loads(msg)
+
+    def call(self, method, params=None, session=True, timeout=20):
+        self.next_id += 1
+        msg = {"id": self.next_id, "method": method, "params": params or {}}
+        if session and self.session:
+            msg["sessionId"] = self.session
+        data = json.dumps(msg).encode() + b"\0"
+        while data:
+            data = data[os.write(self.to_child, data):]
+        deadline = time.monotonic() + timeout
+        while True:
+            m = self._read_message(deadline)
+            if m.get("id") == self.next_id:
+                if "error" in m:
+                    raise RuntimeError(method + ": " + json.dumps(m["error"]))
+                return m.get("result", {})
+            if "method" in m:
+                self.events.append(m)
+
+    def pump(self):
+        """Collects the events that arrived without a call."""
+        while True:
+            ready, _, _ = select.select([self.from_child], [], [], 0)
+            if not ready and b"\0" not in self.buf:
+                return
+            self.events.append(self._read_message(time.monotonic() + 5))
+
+    def eval(self, expr):
+        r = self.call("Runtime.evaluate",
+                      {"expression": expr, "returnByValue": True,
+                       "awaitPromise": True})
+        if "exceptionDetails" in r:
+            raise RuntimeError("evaluate: " + json.dumps(r["exceptionDetails"]))
+        return r["result"].get("value")
+
+    def wait_for(self, expr, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            v = self.eval(expr)
+            if v:
+                return v
+            time.sleep(0.1)
+        return None
+
+    def viewport(self, width, height, mobile):
+        self.call("Emulation.setDeviceMetricsOverride",
+                  {"width": width, "height": height,
+                   "deviceScaleFactor": 2 if mobile else 1,
+                   "mobile": mobile})
+
+    def click(self, selector):
+        """A real mouse click in the middle of the element."""
+        rect = self.eval(
+            "(function(){var e=document.querySelector(%s);"
+            "if(!e)return null;e.scrollIntoView({block:'center'});"
+            "var r=e.getBoundingClientRect();"
+            "return {x:r.left+r.width/2,y:r.top+r.height/2,"
+            "disabled:e.disabled};})()" % json.dumps(selector))
+        if not rect:
+            return False
+        for kind in ("mousePressed", "mouseReleased"):
+            self.call("Input.dispatchMouseEvent",
+                      {"type": kind, "x": rect["x"], "y": rect["y"],
+                       "button": "left", "clickCount": 1})
+        return not rect["disabled"]
+
+    def screenshot(self, path):
+        r = self.call("Page.captureScreenshot",
+                      {"format": "png", "captureBeyondViewport": True})
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(r["data"]))
+
+    def console_errors(self):
+        self.pump()
+        out = []
+        for e in self.events:
+            m, p = e.get("method"), e.get("params", {})
+            if m == "Runtime.exceptionThrown":
+                d = p.get("exceptionDetails", {})
+                out.append("exception: " + d.get("text", "") + " " +
+                           json.dumps(d.get("exception", {})
+                                      .get("description", "")))
+            elif m == "Runtime.consoleAPICalled" and p.get("type") in (
+                    "error", "assert"):
+                out.append("console.%s: %s" % (p["type"], json.dumps(
+                    [a.get("value", a.get("description"))
+                     for a in p.get("args", [])])))
+            elif m == "Log.entryAdded" and \
+                    p.get("entry", {}).get("level") == "error":
+                ent = p["entry"]
+                out.append("log (%s): %s %s" % (ent.get("source"),
+                                                ent.get("text"),
+                                                ent.get("url", "")))
+        return out
+
+
+CARDS = ("[...document.querySelectorAll('[data-service]')].map(function(c){"
+         "function f(k){var e=c.querySelector('[data-field=\"'+k+'\"]');"
+         "return e?e.textContent:null;}"
+         "return {name:c.getAttribute('data-service'),state:f('state'),"
+         "health:f('health'),restarts:f('restarts')};})")
+
+
+def cards(b):
+    return {c["name"]: c for c in b.eval(CARDS)}
+
+
+def main():
+    b = Browser()
+    try:
+        run(b)
+    finally:
+        b.close()
+    print("%d failure(s) in the browser checks" % failures)
+    return 1 if failures else 0
+
+
+def run(b):
+    b.viewport(1280, 900, False)
+    b.call("Page.navigate", {"url": BASE + "/"})
+    # 1. Served without a token, the page asks for one before fetching.
+    if b.wait_for("document.getElementById('auth') &&"
+                  " document.getElementById('auth')"
+                  ".classList.contains('show')", 10):
+        ok("the page asks for a token")
+    else:
+        fail("no token prompt on a control plane with a token")
+    if b.eval("document.querySelectorAll('[data-service]').length") == 0:
+        ok("nothing shown before the token")
+    else:
+        fail("services shown without a token")
+    # The user types the token and submits the form.
+    b.eval("document.getElementById('auth-token').focus()")
+    b.call("Input.insertText", {"text": TOKEN})
+    b.click("#auth-form button[type=submit]")
+    if b.eval("sessionStorage.getItem('troupe.token')") == TOKEN:
+        ok("the token is kept in sessionStorage")
+    else:
+        fail("token not in sessionStorage")
+
+    # 2. Every service of the app is on the page, with its state.
+    names = [s["name"] for s in api("/services")]
+    shown = b.wait_for("(%s).length >= %d && (%s)" % (CARDS, len(names),
+                                                      CARDS), 15)
+    shown = {c["name"]: c for c in (shown or [])}
+    missing = [n for n in names if n not in shown]
+    if names and not missing:
+        ok("every service on the page (%d: %s)" % (len(names),
+                                                     " ".join(names)))
+    else:
+        fail("services missing from the page: %s (page: %s)" %
+             (missing, sorted(shown)))
+    # worker0 and worker1 have fault injectors; the others run throughout.
+    steady = [c for c in shown.values()
+              if c["name"] not in ("worker0", "worker1")]
+    if steady and all(c["state"] == "running" and c["health"] == "healthy"
+                      for c in steady):
+        ok("states and health shown (running, healthy)")
+    else:
+        fail("unexpected states: %s" % {n: c["state"] for n, c in
+                                        shown.items()})
+    eps = b.wait_for(
+        "document.querySelectorAll('[data-service=\"controller_bridge\"] "
+        "[data-endpoint]').length", 10)
+    if eps == 4:
+        ok("controller_bridge shows its 4 endpoints")
+    else:
+        fail("controller_bridge endpoints on the page: %s" % eps)
+    beats = b.wait_for(
+        "(function(){var e=document.querySelector('[data-service="
+        "\"worker_bridge\"] [data-field=\"heartbeat-peers\"]');"
+        "return e && e.textContent.indexOf('controller ✓') >= 0 &&"
+        " e.textContent;})()", 10)
+    if beats:
+        ok("worker_bridge shows its heartbeat peer: " + beats)
+    else:
+        fail("worker_bridge does not show the peer 'controller' alive")
+    if b.wait_for("document.getElementById('log').children.length > 0", 10):
+        ok("the log tail is shown")
+    else:
+        fail("no log lines on the page")
+    health = b.eval("document.getElementById('app-health').textContent")
+    if health and ("ready" in health):
+        ok("app health shown: " + health)
+    else:
+        fail("app health: %r" % health)
+
+    # 3. A restart by the fault injector shows up on the page.
+    before = int(cards(b)["worker0"]["restarts"] or 0)
+    t0 = time.monotonic()
+    api_seen = page_seen = None
+    while time.monotonic() - t0 < 15 and page_seen is None:
+        if api_seen is None and api("/services/worker0")["restarts"] > before:
+            api_seen = time.monotonic()
+        if int(cards(b)["worker0"]["restarts"] or 0) > before:
+            page_seen = time.monotonic()
+        time.sleep(0.1)
+    if page_seen is not None:
+        lag = page_seen - (api_seen or page_seen)
+        ok("worker0's restart counter rose on the page (from %d; %.1f s "
+           "after the API showed it)" % (before, lag))
+    else:
+        fail("worker0's restarts stayed at %d on the page for 15 s "
+             "(API: %s)" % (before, api("/services/worker0")["restarts"]))
+
+    if SHOTS:
+        b.screenshot(os.path.join(SHOTS, "dashboard-desktop.png"))
+
+    # 4. A click on stop stops the generator (checked through the API).
+    if b.click('[data-service="generator"] [data-action="stop"]'):
+        ok("clicked stop on generator")
+    else:
+        fail("no enabled stop button on generator")
+    deadline = time.monotonic() + 15
+    state = None
+    while time.monotonic() < deadline:
+        state = api("/services/generator")["state"]
+        if state == "stopped":
+            break
+        time.sleep(0.1)
+    if state == "stopped":
+        ok("generator stopped (GET /services/generator)")
+    else:
+        fail("generator is %s 15 s after the click" % state)
+    if b.wait_for("(%s).filter(function(c){return c.name=='generator'"
+                  "&&c.state=='stopped';}).length" % CARDS, 10):
+        ok("the page shows generator stopped")
+    else:
+        fail("the page does not show generator stopped")
+
+    # 5. A phone-sized screen: one column, nothing wider than the screen.
+    b.viewport(390, 844, True)
+    time.sleep(1.2)
+    widths = b.eval("[document.documentElement.scrollWidth, innerWidth,"
+                    " getComputedStyle(document.getElementById('services'))"
+                    ".gridTemplateColumns.split(' ').length]")
+    if widths and widths[0] <= widths[1] and widths[2] == 1:
+        ok("phone width: no horizontal scroll (%d <= %d), one column" %
+           (widths[0], widths[1]))
+    else:
+        fail("phone width: scrollWidth/innerWidth/columns = %s" % widths)
+    if SHOTS:
+        b.call("Emulation.setDeviceMetricsOverride",
+               {"width": 390, "height": 844, "deviceScaleFactor": 2,
+                "mobile": True})
+        b.eval("window.scrollTo(0, 0)")
+        r = b.call("Page.captureScreenshot", {"format": "png"})
+        with open(os.path.join(SHOTS, "dashboard-phone.png"), "wb") as f:
+            f.write(base64.b64decode(r["data"]))
+
+    # 6. No JavaScript error and no failed request in the console.
+    errors = b.console_errors()
+    if not errors:
+        ok("no errors in the console")
+    else:
+        fail("console errors:\n    " + "\n    ".join(errors))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
