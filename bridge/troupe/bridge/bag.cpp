@@ -48,16 +48,12 @@ std::string exec(sqlite3* db, const char* sql) {
 }
 
 struct stmt_deleter {
-  void operator()(sqlite3_stmt* s) const noexcept {
-    sqlite3_finalize(s);
-  }
+  void operator()(sqlite3_stmt* s) const noexcept { sqlite3_finalize(s); }
 };
 using stmt_ptr = std::unique_ptr<sqlite3_stmt, stmt_deleter>;
 
 struct db_deleter {
-  void operator()(sqlite3* db) const noexcept {
-    sqlite3_close(db);
-  }
+  void operator()(sqlite3* db) const noexcept { sqlite3_close(db); }
 };
 using db_ptr = std::unique_ptr<sqlite3, db_deleter>;
 
@@ -176,7 +172,8 @@ std::string check_bag_file(const std::string& path) {
   if (page_size == 1)
     page_size = 65536;
   uint64_t pages = big_endian(&head[28], 4);
-  bool valid = pages > 0 && big_endian(&head[24], 4) == big_endian(&head[92], 4);
+  bool valid =
+    pages > 0 && big_endian(&head[24], 4) == big_endian(&head[92], 4);
   if (valid && size < page_size * pages)
     return path + ": truncated: the SQLite header says " +
            std::to_string(page_size * pages) + " bytes, the file has " +
@@ -236,9 +233,8 @@ struct bag_writer::impl {
   std::string open_file() {
     file = bag_split_path(base, split);
     sqlite3* raw = nullptr;
-    auto rc = sqlite3_open_v2(file.c_str(), &raw,
-                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                              nullptr);
+    auto rc = sqlite3_open_v2(
+      file.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
     db.reset(raw);
     if (rc != SQLITE_OK)
       return file + ": cannot create: " + errmsg(raw);
@@ -338,11 +334,9 @@ bag_writer::~bag_writer() {
     impl_->close();
 }
 
-std::unique_ptr<bag_writer> bag_writer::create(const std::string& path,
-                                               bag_limits limits,
-                                               bool overwrite,
-                                               std::string source,
-                                               std::string& err) {
+std::unique_ptr<bag_writer>
+bag_writer::create(const std::string& path, bag_limits limits, bool overwrite,
+                   std::string source, std::string& err) {
   if (path.empty()) {
     err = "no bag file name given";
     return nullptr;
@@ -493,7 +487,8 @@ std::unique_ptr<bag_reader> bag_reader::open(const std::string& path,
       p->recording = header["recording"];
       p->source = header["source"];
       if (header["split"] != "0") {
-        err = file + ": split " + header["split"] + " of a recording; open "
+        err = file + ": split " + header["split"] +
+              " of a recording; open "
               "its first file (without the .N suffix)";
         return nullptr;
       }

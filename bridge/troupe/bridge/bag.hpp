@@ -65,9 +65,10 @@ public:
   /// Creates FILE (and later FILE.1 ...). Refuses when FILE exists, unless
   /// `overwrite` (then FILE and its FILE.N splits are removed first).
   /// Returns nullptr and sets `err` on failure.
-  static std::unique_ptr<bag_writer>
-  create(const std::string& path, bag_limits limits, bool overwrite,
-         std::string source, std::string& err);
+  static std::unique_ptr<bag_writer> create(const std::string& path,
+                                            bag_limits limits, bool overwrite,
+                                            std::string source,
+                                            std::string& err);
 
   ~bag_writer();
   bag_writer(const bag_writer&) = delete;

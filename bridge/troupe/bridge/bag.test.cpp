@@ -27,9 +27,7 @@ protected:
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
-  void TearDown() override {
-    fs::remove_all(dir_);
-  }
+  void TearDown() override { fs::remove_all(dir_); }
   std::string path(const std::string& name) const {
     return (dir_ / name).string();
   }
@@ -44,8 +42,8 @@ protected:
     for (int i = 0; i < n; ++i) {
       auto topic = std::string{i % 3 == 2 ? "b." : "a."} + std::to_string(i);
       auto payload = R"({"i": )" + std::to_string(i) + "}";
-      EXPECT_TRUE(w->write(topic, payload, "", false, 1000 + i * 100'000'000LL,
-                           err))
+      EXPECT_TRUE(
+        w->write(topic, payload, "", false, 1000 + i * 100'000'000LL, err))
         << err;
       if (i % 50 == 49) {
         EXPECT_TRUE(w->commit(err)) << err;

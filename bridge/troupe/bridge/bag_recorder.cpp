@@ -21,8 +21,8 @@ std::unique_ptr<bag_recorder> bag_recorder::start(options opts,
                               opts.source, err);
   if (!w)
     return nullptr;
-  std::unique_ptr<bag_recorder> r{new bag_recorder{std::move(opts),
-                                                   std::move(w)}};
+  std::unique_ptr<bag_recorder> r{
+    new bag_recorder{std::move(opts), std::move(w)}};
   r->thread_ = std::thread{[p = r.get()] { p->run(); }};
   return r;
 }
@@ -37,8 +37,7 @@ bag_recorder::~bag_recorder() {
 }
 
 bool bag_recorder::push(std::string_view topic, std::string_view payload,
-                        std::string_view meta, bool has_meta,
-                        int64_t recv_ns) {
+                        std::string_view meta, bool has_meta, int64_t recv_ns) {
   auto n = topic.size() + payload.size() + meta.size();
   {
     std::lock_guard<std::mutex> guard{mtx_};
@@ -94,8 +93,8 @@ void bag_recorder::run() {
         dropped_error_.fetch_add(1, std::memory_order_relaxed);
         continue;
       }
-      ok = writer_->write(m.topic, m.payload, m.meta, m.has_meta, m.recv_ns,
-                          err);
+      ok =
+        writer_->write(m.topic, m.payload, m.meta, m.has_meta, m.recv_ns, err);
       if (ok) {
         written_.fetch_add(1, std::memory_order_relaxed);
         written_bytes_.fetch_add(m.topic.size() + m.payload.size() +
