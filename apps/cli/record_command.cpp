@@ -118,9 +118,8 @@ int record(const record_options& opts) {
   bridge::bag_recorder::options ro;
   ro.path = opts.output;
   ro.limits.max_bytes = opts.max_bytes;
-  ro.limits.max_duration =
-    std::chrono::duration_cast<std::chrono::nanoseconds>(
-      std::chrono::duration<double>(opts.max_seconds));
+  ro.limits.max_duration = std::chrono::duration_cast<std::chrono::nanoseconds>(
+    std::chrono::duration<double>(opts.max_seconds));
   ro.overwrite = opts.overwrite;
   ro.source = opts.endpoint;
   ro.max_queued = opts.queue;
@@ -166,17 +165,27 @@ int record(const record_options& opts) {
         break;
       auto t = now_ns();
       frames.push_back(std::move(m));
-      while (frames.back().more()) {
+      bool cut = false;
+      while (!cut && frames.back().more()) {
         zmq::message_t part;
-        (void)s.recv(part); // the rest of a message is already here
+        try {
+          (void)s.recv(part); // the rest of a message is already here
+        } catch (const zmq::error_t&) {
+          cut = true; // EINTR: the message is lost, counted as malformed
+          continue;
+        }
         frames.push_back(std::move(part));
+      }
+      if (cut) {
+        ++malformed;
+        continue;
       }
       views.clear();
       for (auto& f : frames)
         views.push_back(f.to_string_view());
       bridge::wire_message w;
-      if (bridge::check_frames(views, std::numeric_limits<size_t>::max(),
-                               false, w) != bridge::frame_error::none) {
+      if (bridge::check_frames(views, std::numeric_limits<size_t>::max(), false,
+                               w) != bridge::frame_error::none) {
         ++malformed;
         continue;
       }
@@ -215,8 +224,9 @@ void add_record_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--topic", opts->topics,
                   "Record topics with this prefix (repeatable; default: "
                   "everything but troupe.heartbeat)");
-  cmd->add_option("--socket", opts->socket,
-                  "sub (default) for a PUB endpoint, pull for a PUSH one")
+  cmd
+    ->add_option("--socket", opts->socket,
+                 "sub (default) for a PUB endpoint, pull for a PUSH one")
     ->check(CLI::IsMember({"sub", "pull"}));
   cmd->add_flag("--bind", opts->bind, "Bind the address instead");
   cmd->add_option("--max-bytes", opts->max_bytes,

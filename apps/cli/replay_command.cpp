@@ -4,6 +4,7 @@
 
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <ctime>
@@ -64,13 +65,33 @@ bool wait_for_subscriber(zmq::socket_t& s, config::duration wait) {
   auto deadline = clock_type::now() + wait;
   std::array<zmq::pollitem_t, 1> items{{{s.handle(), 0, ZMQ_POLLIN, 0}}};
   while (clock_type::now() < deadline && !interrupted) {
-    zmq::poll(items.data(), items.size(), 50ms);
+    try {
+      zmq::poll(items.data(), items.size(), 50ms);
+    } catch (const zmq::error_t&) {
+      continue; // EINTR: the loop condition sees the signal
+    }
     zmq::message_t m;
     while (s.recv(m, zmq::recv_flags::dontwait))
       if (m.size() > 0 && static_cast<const char*>(m.data())[0] == 1)
         return true;
   }
   return false;
+}
+
+// Sends one frame; false when no peer took it within the send timeout or
+// a signal came (then `interrupted` is set).
+bool send_frame(zmq::socket_t& s, std::string_view data, bool more) {
+  for (;;) {
+    try {
+      return s
+        .send(zmq::buffer(data),
+              more ? zmq::send_flags::sndmore : zmq::send_flags::none)
+        .has_value();
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EINTR || interrupted)
+        return false;
+    }
+  }
 }
 
 // Sleeps until `t` in short steps, so that Ctrl-C is seen.
@@ -154,16 +175,19 @@ int replay(const replay_options& opts) {
           break;
       }
       bool meta = m.has_meta && !opts.no_meta;
-      if (!s.send(zmq::buffer(m.topic), zmq::send_flags::sndmore)) {
+      if (!send_frame(s, m.topic, true)) {
+        if (interrupted)
+          break;
         std::cerr << "replay: no peer took message " << sent + 1 << " within "
                   << opts.timeout << '\n';
         failed = true;
         break;
       }
-      s.send(zmq::buffer(m.payload),
-             meta ? zmq::send_flags::sndmore : zmq::send_flags::none);
+      // The rest of a message ZMQ took goes at once (HWM is checked at the
+      // first frame).
+      send_frame(s, m.payload, meta);
       if (meta)
-        s.send(zmq::buffer(m.meta), zmq::send_flags::none);
+        send_frame(s, m.meta, false);
       ++sent;
       ++in_pass;
       auto now = clock_type::now();
@@ -185,19 +209,17 @@ int replay(const replay_options& opts) {
   std::signal(SIGINT, old_int);
   std::signal(SIGTERM, old_term);
   auto secs = std::chrono::duration<double>(clock_type::now() - begin).count();
-  std::cerr << fmt::format("replay: sent {} message(s) to {} in {:.3f} s "
-                           "({:.0f} msg/s), {} pass(es){}\n",
-                           sent, opts.to, secs,
-                           secs > 0 ? static_cast<double>(sent) / secs : 0.0,
-                           loops,
-                           opts.max_rate
-                             ? std::string{}
-                             : fmt::format(", at most {:.1f} ms behind the "
-                                           "schedule",
-                                           std::chrono::duration<double,
-                                                                 std::milli>(
-                                             worst_lag)
-                                             .count()));
+  std::cerr << fmt::format(
+    "replay: sent {} message(s) to {} in {:.3f} s "
+    "({:.0f} msg/s), {} pass(es){}\n",
+    sent, opts.to, secs, secs > 0 ? static_cast<double>(sent) / secs : 0.0,
+    loops,
+    opts.max_rate
+      ? std::string{}
+      : fmt::format(
+          ", at most {:.1f} ms behind the "
+          "schedule",
+          std::chrono::duration<double, std::milli>(worst_lag).count()));
   return failed ? 1 : 0;
 }
 
@@ -228,15 +250,12 @@ int bag_info(const std::string& file, bool json) {
   }
   auto duration = static_cast<double>(s.last_ns - s.first_ns) / 1e9;
   if (json) {
-    auto out = nlohmann::json{{"format", bridge::bag_format},
-                              {"version", s.version},
-                              {"recording", s.recording},
-                              {"source", s.source},
-                              {"messages", s.messages},
-                              {"bytes", s.bytes},
-                              {"first_ns", s.first_ns},
-                              {"last_ns", s.last_ns},
-                              {"duration_s", duration}};
+    auto out =
+      nlohmann::json{{"format", bridge::bag_format}, {"version", s.version},
+                     {"recording", s.recording},     {"source", s.source},
+                     {"messages", s.messages},       {"bytes", s.bytes},
+                     {"first_ns", s.first_ns},       {"last_ns", s.last_ns},
+                     {"duration_s", duration}};
     auto& files = out["files"] = nlohmann::json::array();
     for (auto& f : s.files)
       files.push_back({{"path", f.path},
@@ -310,8 +329,7 @@ void add_replay_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--socket", opts->socket, "push (default) or pub")
     ->check(CLI::IsMember({"push", "pub"}));
   cmd->add_flag("--bind", opts->bind, "Bind the address instead");
-  cmd->add_flag("--no-meta", opts->no_meta,
-                "Leave out recorded [meta] frames");
+  cmd->add_flag("--no-meta", opts->no_meta, "Leave out recorded [meta] frames");
   cmd->add_option("--wait", opts->wait,
                   "pub: wait this long for a subscriber (default 5s)");
   cmd->add_option("--timeout", opts->timeout,
