@@ -49,9 +49,7 @@ struct workload {
   /// Passes over the bag per measurement.
   uint64_t passes = 1;
 
-  uint64_t total() const {
-    return msgs.size() * passes;
-  }
+  uint64_t total() const { return msgs.size() * passes; }
 };
 
 workload load(const std::string& file, bool quick) {
@@ -112,8 +110,8 @@ private:
             error_ = "sender: the receiver took nothing for 20 s";
             return;
           }
-          s.send(zmq::buffer(m.payload), m.has_meta ? zmq::send_flags::sndmore
-                                                    : zmq::send_flags::none);
+          s.send(zmq::buffer(m.payload),
+                 m.has_meta ? zmq::send_flags::sndmore : zmq::send_flags::none);
           if (m.has_meta)
             s.send(zmq::buffer(m.meta), zmq::send_flags::none);
         }
@@ -176,11 +174,11 @@ public:
     : p_(std::move(p)) {}
 
   hook_result on_start() override {
-    subscribe<bridge::envelope>("", [this](const std::string&,
-                                           const bridge::envelope&) {
-      if (p_->received.fetch_add(1, std::memory_order_relaxed) + 1 == p_->n)
-        p_->complete_ns.store(now_ns(), std::memory_order_release);
-    });
+    subscribe<bridge::envelope>(
+      "", [this](const std::string&, const bridge::envelope&) {
+        if (p_->received.fetch_add(1, std::memory_order_relaxed) + 1 == p_->n)
+          p_->complete_ns.store(now_ns(), std::memory_order_release);
+      });
     return hook_result::success();
   }
 
@@ -205,9 +203,9 @@ double troupe_replay(const run_options& opts, const workload& w) {
   auto deadline = steady_clock::now() + replay_timeout;
   while (p->complete_ns.load(std::memory_order_acquire) == 0) {
     if (steady_clock::now() > deadline)
-      throw std::runtime_error(
-        "troupe: timed out with " + std::to_string(p->received.load()) +
-        " of " + std::to_string(n) + " messages counted");
+      throw std::runtime_error("troupe: timed out with " +
+                               std::to_string(p->received.load()) + " of " +
+                               std::to_string(n) + " messages counted");
     std::this_thread::sleep_for(std::chrono::milliseconds{1});
   }
   auto secs =
@@ -224,9 +222,10 @@ double troupe_replay(const run_options& opts, const workload& w) {
 } // namespace
 
 scenario replay_scenario(const std::string& file) {
-  return {"replay", "a recorded bag (--replay FILE) sent by a cppzmq PUSH into "
-                    "a bridge PULL endpoint -> bus -> service, vs a raw "
-                    "cppzmq PULL (msg/s)",
+  return {"replay",
+          "a recorded bag (--replay FILE) sent by a cppzmq PUSH into "
+          "a bridge PULL endpoint -> bus -> service, vs a raw "
+          "cppzmq PULL (msg/s)",
           [file](const run_options& opts) {
             auto w = std::make_shared<workload>(load(file, opts.quick));
             auto workload_text =

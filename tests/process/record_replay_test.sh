@@ -30,9 +30,13 @@ bag_json() {
 # -- 1. demo -> record -> replay -> fresh app --------------------------------
 
 target=$(free_port)
+target_http=$(free_port)
 cat >"$WORK/target.toml" <<EOF
 [app]
 name = "target"
+
+[control]
+http = "127.0.0.1:$target_http"
 
 [services.aggregator]
 type = "aggregator"
@@ -46,6 +50,8 @@ depends_on = ["aggregator"]
 [services.bridge.endpoints.results]
 socket = "pull"
 bind = "tcp://127.0.0.1:$target"
+# The bridge records what it receives, too: the same writer as troupe record.
+record = "$WORK/target.bag"
 EOF
 "$TROUPE" run "$WORK/target.toml" >"$WORK/target.out" 2>"$WORK/target.err" &
 target_pid=$!
@@ -89,6 +95,25 @@ while ((SECONDS < deadline)); do
 done
 expect_eq "the fresh app's aggregator counts the recorded results" \
   "$counted" "$recorded"
+# /metrics: what the endpoint recorded, and that nothing was dropped.
+metric() {
+  "$PY" - "http://127.0.0.1:$target_http/metrics" "$1" <<'EOF'
+import re, sys, urllib.request
+text = urllib.request.urlopen(sys.argv[1], timeout=5).read().decode()
+m = re.search(r"^" + sys.argv[2] + r'\{[^}]*endpoint="results"[^}]*\} (\S+)$', text, re.M)
+print(int(float(m.group(1))) if m else "none")
+EOF
+}
+written=""
+deadline=$((SECONDS + 10))
+while ((SECONDS < deadline)); do
+  written=$(metric troupe_bridge_record_written_total)
+  [[ "$written" == "$recorded" ]] && break
+  sleep 0.2
+done
+expect_eq "record = FILE on the endpoint: written, in /metrics" "$written" "$recorded"
+expect_eq "... none dropped, in /metrics" \
+  "$(metric troupe_bridge_record_dropped_total)" 0
 demo_done=$(grep -Eo '[0-9]+ done, [0-9]+ failed' "$WORK/err" | tail -n 1 |
   awk '{print $1 + $3}')
 if [[ "$demo_done" =~ ^[0-9]+$ ]] && ((demo_done >= recorded)); then
@@ -101,6 +126,10 @@ wait "$pid"
 expect_exit "the demo exits 0" "$?" 0 "$WORK/err"
 wait "$target_pid"
 expect_exit "the target app exits 0" "$?" 0 "$WORK/target.err"
+expect_eq "the endpoint's bag holds every replayed message" \
+  "$(bag_json "$WORK/target.bag" messages)" "$recorded"
+expect_grep "the bridge logs what it recorded" "$WORK/target.err" \
+  "endpoint 'results': recorded $recorded message\\(s\\) in 1 file\\(s\\) from .*target.bag, 0 dropped"
 
 # -- 2. replay timing on medians ---------------------------------------------
 

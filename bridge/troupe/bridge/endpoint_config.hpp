@@ -97,6 +97,12 @@ struct endpoint_config {
   /// sub/pull: publish what one socket had ready as `envelope_batch`es
   /// (runs of one topic) instead of one `envelope` per message.
   bool batch = false;
+  /// sub/pull: a bag file that every received message is also stored in
+  /// (bag.hpp); empty: none.
+  std::string record;
+  /// record: bounds of one file before FILE.1, FILE.2 ...; zero: none.
+  uint64_t record_max_bytes = 0;
+  std::chrono::nanoseconds record_max_duration{0};
   /// CURVE keys (see curve_config.hpp); none by default.
   curve_config curve;
   /// connect: time between attempts to reach a peer (ZMQ_RECONNECT_IVL).
