@@ -236,7 +236,8 @@ scenario replay_scenario(const std::string& file) {
               "takes them, from one cppzmq PUSH over tcp; troupe: bridge "
               "PULL endpoint (codec " +
               (w->json ? "json" : "raw") +
-              ", batch = false) -> bus -> a service counting envelopes; raw: "
+              ", the default batch setting) -> bus -> a service counting "
+              "envelopes; raw: "
               "cppzmq PULL" +
               (w->json ? " checking each payload with json::accept" : "");
             auto r = compare(

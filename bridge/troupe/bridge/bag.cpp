@@ -341,7 +341,11 @@ bag_writer::create(const std::string& path, bag_limits limits, bool overwrite,
     err = "no bag file name given";
     return nullptr;
   }
-  for (size_t n = 0; exists(bag_split_path(path, n)); ++n) {
+  // FILE and its splits; FILE.1 ... also when FILE itself is gone, since a
+  // rotation would stop at a stale FILE.N.
+  for (size_t n = 0; n == 0 || exists(bag_split_path(path, n)); ++n) {
+    if (!exists(bag_split_path(path, n)))
+      continue;
     if (!overwrite) {
       err = bag_split_path(path, n) + ": exists; not overwritten";
       return nullptr;

@@ -177,6 +177,14 @@ TEST_F(bag_test, refuses_to_overwrite_unless_asked) {
   EXPECT_FALSE(fs::exists(path("o.bag.1"))); // the old splits are gone
   ASSERT_TRUE(w->close(err));
   EXPECT_EQ(read_all(path("o.bag")).size(), 0u);
+  // A stale split without its first file is refused (a rotation would stop
+  // at it), or removed with overwrite.
+  write_bag("p.bag", 3, {0, std::chrono::milliseconds{150}});
+  fs::remove(path("p.bag"));
+  EXPECT_FALSE(bag_writer::create(path("p.bag"), {}, false, "", err));
+  EXPECT_NE(err.find("p.bag.1: exists"), std::string::npos) << err;
+  ASSERT_TRUE(bag_writer::create(path("p.bag"), {}, true, "", err)) << err;
+  EXPECT_FALSE(fs::exists(path("p.bag.1")));
 }
 
 TEST_F(bag_test, a_truncated_file_is_refused_naming_the_file) {
