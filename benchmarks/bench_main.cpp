@@ -74,7 +74,9 @@ int run(int argc, char** argv) {
              "  troupe-bench --quick                 all scenarios, small "
              "workloads (< 60 s)\n"
              "  troupe-bench -s local.int -s request.p50 --repetitions 9\n"
-             "  troupe-bench --json results.json     also write JSON\n");
+             "  troupe-bench --json results.json     also write JSON\n"
+             "  troupe-bench --replay run.bag        a recorded workload "
+             "(troupe record)\n");
   std::vector<std::string> wanted;
   app
     .add_option("-s,--scenario", wanted,
@@ -124,11 +126,22 @@ int run(int argc, char** argv) {
                 "The app file echo.forward runs with `troupe run`")
     ->type_name("FILE")
     ->capture_default_str();
+  std::string replay_file;
+  app
+    .add_option("--replay", replay_file,
+                "Run the 'replay' scenario on this bag (troupe record -o "
+                "FILE): its messages through a bridge endpoint vs raw "
+                "cppzmq; alone unless scenarios are named with --scenario")
+    ->type_name("FILE");
   bool list = false;
   app.add_flag("--list", list,
                "List the scenarios (name, description) and exit; with "
                "--quick, those a quick run runs");
   CLI11_PARSE(app, argc, argv);
+  if (!replay_file.empty()) {
+    all.push_back(replay_scenario(replay_file));
+    wanted.emplace_back("replay");
+  }
 
   if (list) {
     std::vector<scenario> shown;

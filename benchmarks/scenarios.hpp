@@ -96,6 +96,11 @@ std::vector<scenario> echo_scenarios();
 /// service) vs raw CAF spawning and ending N actors (app_scale.cpp).
 std::vector<scenario> app_scale_scenarios();
 
+/// replay: the bag `file` (troupe record) through a bridge PULL endpoint
+/// vs a raw cppzmq PULL, from the same cppzmq sender (replay_bench.cpp).
+/// Runs only with `troupe-bench --replay FILE`.
+scenario replay_scenario(const std::string& file);
+
 /// Every scenario troupe-bench knows, in the order they run.
 inline std::vector<scenario> all_scenarios() {
   auto all = local_scenarios();

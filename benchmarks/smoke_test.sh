@@ -130,6 +130,35 @@ else
   fail "no JSON written"
 fi
 
+# --replay FILE: a bag (troupe record's format is plain SQLite, so python's
+# sqlite3 writes one here) through troupe and raw, nothing else.
+if python3 - "$tmp/w.bag" <<'EOF'
+import json, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.executescript("""
+CREATE TABLE troupe_bag (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE messages (id INTEGER PRIMARY KEY, recv_ns INTEGER NOT NULL,
+  topic BLOB NOT NULL, payload BLOB NOT NULL, meta BLOB);
+INSERT INTO troupe_bag VALUES ('format', 'troupe.bag'), ('version', '1'),
+  ('recording', 'smoke'), ('split', '0'), ('source', 'smoke_test.sh');
+""")
+db.executemany("INSERT INTO messages (recv_ns, topic, payload) VALUES (?, ?, ?)",
+               [(i * 1000, b"orders.%d" % (i % 3),
+                 json.dumps({"id": i}).encode()) for i in range(500)])
+db.commit()
+EOF
+then
+  if "$bench" --replay "$tmp/w.bag" --quick -r 1 -w 0 \
+    --json "$tmp/replay.json" >"$tmp/replay.out" 2>"$tmp/replay.err" &&
+    python3 -c 'import json, sys; s = json.load(open(sys.argv[1]))["scenarios"]; sys.exit(0 if [x["name"] for x in s] == ["replay"] and all(x[k] > 0 for x in s for k in ("troupe", "raw")) else 1)' "$tmp/replay.json"; then
+    echo "ok: --replay runs the replay scenario alone: $(grep '^replay' "$tmp/replay.out")"
+  else
+    fail "--replay: $(cat "$tmp/replay.err" "$tmp/replay.out")"
+  fi
+else
+  fail "could not write a bag with python3's sqlite3"
+fi
+
 if [ "$failures" -ne 0 ]; then
   echo "smoke test: $failures failure(s)"
   exit 1

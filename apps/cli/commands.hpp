@@ -28,6 +28,12 @@ void add_tap_command(CLI::App& app, int& exit_code);
 /// Adds `troupe pub` (send messages to an endpoint) to `app`.
 void add_pub_command(CLI::App& app, int& exit_code);
 
+/// Adds `troupe record` (store what an endpoint sends in a bag) to `app`.
+void add_record_command(CLI::App& app, int& exit_code);
+
+/// Adds `troupe replay` (send a bag again) and `troupe bag info` to `app`.
+void add_replay_command(CLI::App& app, int& exit_code);
+
 /// Adds `troupe new service NAME [DIR]` (a project of one's own) to `app`.
 void add_new_command(CLI::App& app, int& exit_code);
 

@@ -36,6 +36,8 @@ int main(int argc, char** argv) {
   troupe::cli::add_keygen_command(app, exit_code);
   troupe::cli::add_tap_command(app, exit_code);
   troupe::cli::add_pub_command(app, exit_code);
+  troupe::cli::add_record_command(app, exit_code);
+  troupe::cli::add_replay_command(app, exit_code);
   troupe::cli::add_new_command(app, exit_code);
   try {
     app.parse(argc, argv);

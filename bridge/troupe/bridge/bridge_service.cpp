@@ -134,6 +134,21 @@ hook_result bridge_service::on_start() {
     ep->window = static_cast<uint64_t>(cfg.hwm);
     ep->window_bytes = static_cast<uint64_t>(cfg.max_in_flight_bytes);
     ep->via = st.via_prefix + cfg.name;
+    if (!cfg.record.empty()) {
+      bag_recorder::options ro;
+      ro.path = cfg.record;
+      ro.limits = {cfg.record_max_bytes, cfg.record_max_duration};
+      ro.overwrite = true;
+      ro.source = ep->via + " " + ep->address;
+      ep->recorder = bag_recorder::start(std::move(ro), error);
+      if (!ep->recorder) {
+        st.eps.push_back(std::move(ep)); // closed by shut_down
+        shut_down();
+        return hook_result::fail("endpoint '" + cfg.name +
+                                 "': record: " + error);
+      }
+      log().info("endpoint '{}': recording into {}", cfg.name, cfg.record);
+    }
     if (is_inbound(cfg.socket) || is_request(cfg.socket) || is_call(cfg.socket))
       inbound.push_back(ep.get());
     st.eps.push_back(std::move(ep));
@@ -529,6 +544,17 @@ hook_result bridge_service::on_stop() {
   st_->pending_requests.clear();
   end_calls();
   shut_down();
+  for (auto& ep : st_->eps)
+    if (ep->recorder) {
+      auto err = ep->recorder->stop(); // stopped already: the first error
+      auto rs = ep->recorder->stats();
+      if (!err.empty())
+        log().warn("endpoint '{}': record: {}", ep->cfg.name, err);
+      log().info("endpoint '{}': recorded {} message(s) in {} file(s) from "
+                 "{}, {} dropped",
+                 ep->cfg.name, rs.written, rs.files, ep->cfg.record,
+                 rs.dropped_full + rs.dropped_error);
+    }
   log().info("final stats {}", stats_json());
   return hook_result::success();
 }
@@ -545,6 +571,11 @@ void bridge_service::shut_down() {
   for (auto& ep : st.eps)
     if (ep->sock)
       ep->sock->close();
+  // The receiver is gone: nothing pushes any more; write what is queued.
+  // (No logging here: the destructor calls this too, outside the host.)
+  for (auto& ep : st.eps)
+    if (ep->recorder)
+      ep->recorder->stop();
   st.net->close();
 }
 

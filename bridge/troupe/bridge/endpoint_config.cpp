@@ -95,6 +95,22 @@ config::schema make_schema() {
                       "subscribe_message handlers still take one envelope "
                       "at a time (messages with a meta frame go alone); "
                       "default: true on sub and pull");
+  ep.string("record", "sub/pull: also store every message received here "
+                      "(topic, payload, meta, receive time) in this bag file, "
+                      "as `troupe record` does; replaced at each start. "
+                      "Written on a thread of its own: when the disk falls "
+                      "behind, messages are left out of the file (counted in "
+                      "troupe_bridge_record_dropped_total), never held back")
+    .fallback("");
+  ep.integer("record_max_bytes", "record: start a new file (FILE.1, FILE.2 "
+                                 "...) when one reaches this many bytes; 0: "
+                                 "no bound")
+    .fallback(0)
+    .at_least(0);
+  ep.duration("record_max_duration", "record: start a new file when one "
+                                     "spans this long; 0s: no bound")
+    .fallback(config::duration{0})
+    .at_least(0);
   add_reconnect_schema(ep);
   add_curve_schema(ep);
   return s;
@@ -205,6 +221,13 @@ std::string parse_bridge_config(const config::settings& cfg,
     ep.local_prefix = s.get_or<std::string>("local_prefix", "");
     if (!ep.local_prefix.empty() && !is_inbound(ep.socket))
       return prefix.append("local_prefix applies to sub and pull endpoints");
+    ep.record = s.get_or<std::string>("record", "");
+    if (!ep.record.empty() && !is_inbound(ep.socket))
+      return prefix.append("record applies to sub and pull endpoints");
+    ep.record_max_bytes =
+      static_cast<uint64_t>(s.get_or<int64_t>("record_max_bytes", 0));
+    ep.record_max_duration =
+      s.get_or<config::duration>("record_max_duration", ep.record_max_duration);
     auto batch = s.get<bool>("batch");
     if (batch && *batch && !is_inbound(ep.socket))
       return prefix.append("batch applies to sub and pull endpoints");

@@ -98,6 +98,12 @@ struct endpoint_config {
   /// (runs of one topic) instead of one `envelope` per message; handlers
   /// that take envelopes still get one at a time (the host unrolls).
   bool batch = true;
+  /// sub/pull: a bag file that every received message is also stored in
+  /// (bag.hpp); empty: none.
+  std::string record;
+  /// record: bounds of one file before FILE.1, FILE.2 ...; zero: none.
+  uint64_t record_max_bytes = 0;
+  std::chrono::nanoseconds record_max_duration{0};
   /// CURVE keys (see curve_config.hpp); none by default.
   curve_config curve;
   /// connect: time between attempts to reach a peer (ZMQ_RECONNECT_IVL).

@@ -152,6 +152,15 @@ void write_endpoint_metrics(exposition_writer& w, const endpoints& eps,
                "client key)",
                counter, all,
                [&net](auto& ep) { return net.auth_denied(ep.cfg.name); });
+  auto records = [](const endpoint_runtime& ep) { return !!ep.recorder; };
+  per_endpoint(w, eps, "troupe_bridge_record_written_total",
+               "Messages an endpoint with `record` stored in its bag", counter,
+               records, [](auto& ep) { return ep.recorder->stats().written; });
+  per_endpoint(w, eps, "troupe_bridge_record_dropped_total",
+               "Messages received but left out of the endpoint's bag (its "
+               "writer fell behind, or failed)",
+               counter, records,
+               [](auto& ep) { return ep.recorder->dropped(); });
   per_reason(w, eps, "troupe_bridge_malformed_total",
              "Malformed input received, by reason", all,
              [](const endpoint_runtime& ep, auto emit) {

@@ -21,6 +21,7 @@
 #include <caf/message.hpp>
 #include <spdlog/fwd.h>
 
+#include "troupe/bridge/bag_recorder.hpp"
 #include "troupe/bridge/call.hpp"
 #include "troupe/bridge/endpoint_config.hpp"
 #include "troupe/bridge/envelope.hpp"
@@ -154,6 +155,10 @@ struct endpoint_runtime {
   std::atomic<uint64_t> gaps{0};
   std::atomic<uint64_t> timeouts{0};
   std::atomic<uint64_t> error_replies{0};
+  /// sub/pull with `record`: the bag being written (the receiver thread
+  /// pushes, the metrics collector reads its counters); stopped by
+  /// bridge_service::shut_down once the receiver is gone.
+  std::shared_ptr<bag_recorder> recorder;
   // Inbound credit (sub, pull, rep, router): messages handed to the actor
   // and not yet passed on (to the bus, or answered for requests). The
   // receiver thread adds, the actor subtracts; at `window` the receiver

@@ -114,6 +114,13 @@ private:
   std::vector<std::string_view> parts_;
 };
 
+// The receive time a bag stores: nanoseconds since the Unix epoch.
+int64_t wall_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
 void count_gap(endpoint_runtime& ep, const wire_message& w) {
   auto meta = nlohmann::json::parse(w.meta, nullptr, false);
   if (!meta.is_object() || !meta.contains("seq") ||
@@ -248,6 +255,8 @@ private:
     ep.received.fetch_add(1, std::memory_order_relaxed);
     if (w.has_meta)
       count_gap(ep, w);
+    if (ep.recorder && w.topic != heartbeat_topic)
+      ep.recorder->push(w.topic, w.payload, w.meta, w.has_meta, wall_ns());
     if (ep.cfg.batch && !w.has_meta && w.topic != heartbeat_topic) {
       // Appended to the run of its topic; the frame buffers stay for reuse.
       add_to_run(ep, w.topic, frames[routing + 1], batch);

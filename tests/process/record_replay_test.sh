@@ -1,0 +1,235 @@
+#!/usr/bin/env bash
+# troupe record / replay / bag info against real apps:
+#  1. the demo's bridge publishes its workers' results (results.*); `troupe record`
+#     stores them (docs/examples/record_replay.sh, as docs/operations.md
+#     shows it), rotating files each second; `troupe replay` sends the bag to
+#     a fresh app whose aggregator then counts exactly the recorded results;
+#  2. replay timing: a bag recorded from `troupe pub --rate 50` replayed with
+#     --rate 2 arrives with half the median gap (generous bounds);
+#  3. --loop sends the bag again until stopped; SIGINT stops record cleanly;
+#  4. a truncated bag and files of another format are refused, naming what
+#     is wrong.
+#   record_replay_test.sh TROUPE APPS_DIR DOCS_EXAMPLES_DIR
+TROUPE="$1"
+APPS="$2"
+EXAMPLES="$3"
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$HERE/lib.sh"
+need_pyzmq # for free_port; sqlite3 is in python's standard library
+
+mkdir -p "$WORK/bin"
+ln -s "$TROUPE" "$WORK/bin/troupe"
+export PATH="$WORK/bin:$PATH"
+cd "$WORK" || exit 1
+
+# bag_json FILE KEY: a top-level value of `troupe bag info --json`.
+bag_json() {
+  "$TROUPE" bag info "$1" --json | "$PY" -c "import json, sys; print(json.load(sys.stdin)['$2'])"
+}
+
+# -- 1. demo -> record -> replay -> fresh app --------------------------------
+
+target=$(free_port)
+target_http=$(free_port)
+cat >"$WORK/target.toml" <<EOF
+[app]
+name = "target"
+
+[control]
+http = "127.0.0.1:$target_http"
+
+[services.aggregator]
+type = "aggregator"
+topic = "results."
+report_interval = "200ms"
+
+[services.bridge]
+type = "bridge"
+depends_on = ["aggregator"]
+
+[services.bridge.endpoints.results]
+socket = "pull"
+bind = "tcp://127.0.0.1:$target"
+# The bridge records what it receives, too: the same writer as troupe record.
+record = "$WORK/target.bag"
+EOF
+"$TROUPE" run "$WORK/target.toml" >"$WORK/target.out" 2>"$WORK/target.err" &
+target_pid=$!
+
+start_demo "$APPS" \
+  --set 'services.controller_bridge.endpoints.stats.topics=["demo.stats","results."]'
+if ! wait_for_line "$WORK/target.err" "app 'target' running" 20; then
+  fail "the target app never reported running"; quote 20 "$WORK/target.err"
+fi
+
+DEMO_PUB="tcp://127.0.0.1:$stats" TARGET="tcp://127.0.0.1:$target" \
+  bash "$EXAMPLES/record_replay.sh" >"$WORK/example.out" 2>"$WORK/example.err"
+expect_exit "docs/examples/record_replay.sh runs" "$?" 0 "$WORK/example.err"
+expect_grep "record stopped after --duration with nothing dropped" \
+  "$WORK/example.err" 'record: done: [1-9][0-9]* received, [0-9]+ written .* 0 dropped'
+expect_grep "bag info lists the results topics" "$WORK/example.out" \
+  '^  results\.[0-9] +[1-9][0-9]* '
+recorded=$(bag_json results.bag messages)
+files=$("$TROUPE" bag info results.bag --json | "$PY" -c 'import json, sys; print(len(json.load(sys.stdin)["files"]))')
+if [[ "$recorded" =~ ^[0-9]+$ ]] && ((recorded > 100)); then
+  pass "the demo's results were recorded ($recorded messages)"
+else
+  fail "recorded '$recorded' messages"; quote 20 "$WORK/example.err"
+fi
+if [[ "$files" =~ ^[0-9]+$ ]] && ((files >= 2)) && [[ -f results.bag.1 ]]; then
+  pass "the recording rotated at --max-seconds 1 ($files files)"
+else
+  fail "files: '$files'"; ls -l "$WORK" | quote 20 /dev/stdin
+fi
+expect_grep "replay sent every recorded message" "$WORK/example.err" \
+  "replay: sent $recorded message\\(s\\)"
+
+# The fresh app's aggregator reports "N done, M failed" every 200 ms.
+counted=""
+deadline=$((SECONDS + 20))
+while ((SECONDS < deadline)); do
+  counted=$(grep -Eo '[0-9]+ done, [0-9]+ failed' "$WORK/target.err" | tail -n 1 |
+    awk '{print $1 + $3}')
+  [[ "$counted" == "$recorded" ]] && break
+  sleep 0.2
+done
+expect_eq "the fresh app's aggregator counts the recorded results" \
+  "$counted" "$recorded"
+# /metrics: what the endpoint recorded, and that nothing was dropped.
+metric() {
+  "$PY" - "http://127.0.0.1:$target_http/metrics" "$1" <<'EOF'
+import re, sys, urllib.request
+text = urllib.request.urlopen(sys.argv[1], timeout=5).read().decode()
+m = re.search(r"^" + sys.argv[2] + r'\{[^}]*endpoint="results"[^}]*\} (\S+)$', text, re.M)
+print(int(float(m.group(1))) if m else "none")
+EOF
+}
+written=""
+deadline=$((SECONDS + 10))
+while ((SECONDS < deadline)); do
+  written=$(metric troupe_bridge_record_written_total)
+  [[ "$written" == "$recorded" ]] && break
+  sleep 0.2
+done
+expect_eq "record = FILE on the endpoint: written, in /metrics" "$written" "$recorded"
+expect_eq "... none dropped, in /metrics" \
+  "$(metric troupe_bridge_record_dropped_total)" 0
+demo_done=$(grep -Eo '[0-9]+ done, [0-9]+ failed' "$WORK/err" | tail -n 1 |
+  awk '{print $1 + $3}')
+if [[ "$demo_done" =~ ^[0-9]+$ ]] && ((demo_done >= recorded)); then
+  pass "the demo counted at least as many ($demo_done >= $recorded)"
+else
+  fail "demo counted '$demo_done', recorded $recorded"
+fi
+kill -TERM "$pid" "$target_pid"
+wait "$pid"
+expect_exit "the demo exits 0" "$?" 0 "$WORK/err"
+wait "$target_pid"
+expect_exit "the target app exits 0" "$?" 0 "$WORK/target.err"
+expect_eq "the endpoint's bag holds every replayed message" \
+  "$(bag_json "$WORK/target.bag" messages)" "$recorded"
+expect_grep "the bridge logs what it recorded" "$WORK/target.err" \
+  "endpoint 'results': recorded $recorded message\\(s\\) in 1 file\\(s\\) from .*target.bag, 0 dropped"
+
+# -- 2. replay timing on medians ---------------------------------------------
+
+# median_gap_ms FILE: the median gap between receive times in a bag (python's
+# sqlite3 reads it directly: the format is plain SQLite).
+median_gap_ms() {
+  "$PY" - "$1" <<'EOF'
+import sqlite3, statistics, sys
+t = [r[0] for r in sqlite3.connect(sys.argv[1]).execute(
+    "SELECT recv_ns FROM messages ORDER BY id")]
+print(round(statistics.median(b - a for a, b in zip(t, t[1:])) / 1e6, 3))
+EOF
+}
+
+in1=$(free_port)
+troupe record "tcp://127.0.0.1:$in1" --socket pull --bind -o paced.bag \
+  --status 0s 2>"$WORK/rec1.err" &
+rec=$!
+wait_for_line "$WORK/rec1.err" "writing paced.bag" 10
+troupe pub "tcp://127.0.0.1:$in1" paced.tick '{"n": 1}' --count 60 --rate 50 \
+  --meta 2>"$WORK/pub.err"
+expect_exit "pub sends 60 paced messages" "$?" 0 "$WORK/pub.err"
+# PULL got them all once pub returned (it waits for the peer to take each).
+kill -INT "$rec"
+wait "$rec"
+expect_exit "record stops cleanly on SIGINT" "$?" 0 "$WORK/rec1.err"
+expect_grep "record's summary on SIGINT" "$WORK/rec1.err" \
+  'record: done: 60 received, 60 written .* 0 dropped, 0 malformed'
+
+in2=$(free_port)
+troupe record "tcp://127.0.0.1:$in2" --socket pull --bind -o fast.bag \
+  --status 0s 2>"$WORK/rec2.err" &
+rec=$!
+wait_for_line "$WORK/rec2.err" "writing fast.bag" 10
+troupe replay paced.bag --to "tcp://127.0.0.1:$in2" --rate 2 2>"$WORK/rep.err"
+expect_exit "replay --rate 2" "$?" 0 "$WORK/rep.err"
+kill -TERM "$rec"
+wait "$rec"
+expect_exit "record stops cleanly on SIGTERM" "$?" 0 "$WORK/rec2.err"
+expect_eq "every replayed message arrived" "$(bag_json fast.bag messages)" 60
+orig=$(median_gap_ms paced.bag)
+fast=$(median_gap_ms fast.bag)
+# Recorded at 50/s (20 ms); replayed twice as fast: about 10 ms. Generous:
+# anything between a third and two thirds of the original gap.
+if "$PY" -c "import sys; o, f = $orig, $fast; sys.exit(0 if o / 3 <= f <= o * 2 / 3 else 1)"; then
+  pass "replay --rate 2 halves the median gap ($orig ms -> $fast ms)"
+else
+  fail "median gap $orig ms recorded, $fast ms replayed with --rate 2"
+fi
+"$PY" - paced.bag fast.bag <<'EOF' && pass "replay keeps topic, payload and meta" || fail "replayed messages differ"
+import sqlite3, sys
+q = "SELECT topic, payload, meta FROM messages ORDER BY id"
+a, b = (list(sqlite3.connect(f).execute(q)) for f in sys.argv[1:])
+sys.exit(0 if a == b and len(a) == 60 and all(m for _, _, m in a) else 1)
+EOF
+
+# -- 3. --loop until stopped, --max-rate --------------------------------------
+
+in3=$(free_port)
+troupe record "tcp://127.0.0.1:$in3" --socket pull --bind -o loop.bag \
+  --status 0s --count 150 2>"$WORK/rec3.err" &
+rec=$!
+wait_for_line "$WORK/rec3.err" "writing loop.bag" 10
+troupe replay paced.bag --to "tcp://127.0.0.1:$in3" --max-rate --loop \
+  --timeout 2s 2>"$WORK/loop.err" &
+rep=$!
+wait "$rec"
+expect_exit "record stops after --count 150" "$?" 0 "$WORK/rec3.err"
+kill -INT "$rep" 2>/dev/null
+wait "$rep"
+rc=$?
+# Ctrl-C while looping exits 0; a send that timed out (the recorder left
+# first) exits 1: both are a stopped replay, as long as it looped.
+if ((rc == 0 || rc == 1)) && grep -Eq 'sent [0-9]+ message\(s\) .* [3-9][0-9]* pass\(es\)|sent [0-9]+ message\(s\) .* [1-9][0-9]+ pass\(es\)' "$WORK/loop.err"; then
+  pass "replay --loop sent the bag at least three times"
+else
+  fail "replay --loop: exit $rc"; quote "$WORK/loop.err"
+fi
+expect_eq "the looped messages were recorded" "$(bag_json loop.bag messages)" 150
+
+# -- 4. bad files are refused ------------------------------------------------
+
+size=$(stat -c %s paced.bag)
+head -c $((size / 2)) paced.bag >truncated.bag
+"$TROUPE" bag info truncated.bag >/dev/null 2>"$WORK/bad1.err"
+expect_exit "bag info refuses a truncated bag" "$?" 1
+expect_grep "... naming the file and the truncation" "$WORK/bad1.err" \
+  "^bag info: truncated.bag: truncated: the SQLite header says $size bytes, the file has $((size / 2))\$"
+printf 'topic,payload\nx,{}\n' >csv.bag
+"$TROUPE" replay csv.bag --to "tcp://127.0.0.1:$in3" 2>"$WORK/bad2.err"
+expect_exit "replay refuses a file of another format" "$?" 1
+expect_grep "... saying it is not a bag" "$WORK/bad2.err" \
+  '^replay: csv.bag: not a troupe bag: not an SQLite 3 database'
+"$PY" -c "import sqlite3; c = sqlite3.connect('other.db'); c.execute('CREATE TABLE t (x)'); c.commit()"
+"$TROUPE" bag info other.db 2>"$WORK/bad3.err"
+expect_exit "bag info refuses an SQLite file that is not a bag" "$?" 1
+expect_grep "... saying what is missing" "$WORK/bad3.err" \
+  'other.db: not a troupe bag: an SQLite database without a troupe_bag header table'
+"$TROUPE" record "tcp://127.0.0.1:$in3" -o paced.bag --status 0s \
+  --duration 1ms 2>"$WORK/bad4.err"
+expect_exit "record refuses to overwrite a bag without --overwrite" "$?" 1
+expect_grep "... naming the file" "$WORK/bad4.err" 'paced.bag: exists; not overwritten'
+finish
