@@ -118,7 +118,7 @@ service_status app_runtime::impl::status_of(const child_info& ci,
   return st;
 }
 
-std::vector<service_status> app_runtime::impl::statuses() {
+std::vector<service_status> app_runtime::impl::statuses(bool unstarted) {
   auto xs = children();
   std::unordered_map<std::string, const child_info*> by_name;
   by_name.reserve(xs.size());
@@ -149,7 +149,7 @@ std::vector<service_status> app_runtime::impl::statuses() {
     if (auto i = by_name.find(name); i != by_name.end()) {
       out.push_back(status_of(*i->second));
       by_name.erase(i);
-    } else {
+    } else if (unstarted) {
       service_status st;
       st.name = name;
       std::lock_guard<std::mutex> guard{mtx};
