@@ -75,6 +75,11 @@ std::vector<child_info> app_runtime::impl::children() {
   return xs ? std::move(*xs) : std::vector<child_info>{};
 }
 
+caf::expected<std::vector<child_info>>
+app_runtime::impl::children(caf::timespan within) {
+  return ask<std::vector<child_info>>(sys, root, within, children_atom::value);
+}
+
 const child_info* app_runtime::impl::find(const std::vector<child_info>& xs,
                                           const std::string& name) {
   for (auto& x : xs)

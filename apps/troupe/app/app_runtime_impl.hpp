@@ -101,7 +101,12 @@ struct app_runtime::impl {
 
   supervisor_options root_options();
 
+  // Every child as the root supervisor lists it; empty when it does not
+  // answer within `timeout`.
   std::vector<child_info> children();
+
+  // The same within `within`, or why not.
+  caf::expected<std::vector<child_info>> children(caf::timespan within);
 
   const child_info* find(const std::vector<child_info>& xs,
                          const std::string& name);
