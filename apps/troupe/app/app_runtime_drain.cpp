@@ -184,6 +184,16 @@ shutdown_result app_runtime::shutdown(std::chrono::nanoseconds timeout) {
   auto last = std::max<caf::timespan>(left(), 1s);
   auto st = ask<service_state>(d.sys, d.root, last, stop_atom::value,
                                std::string{"shutdown"}, last);
+  if (!st && st.error() == caf::sec::request_timeout) {
+    // Services were still stopping at the deadline (when the levels were
+    // skipped, or a service came back meanwhile): exit 3 naming one, as
+    // for a level, not exit 1 with "system.4".
+    std::vector<std::string> names;
+    for (auto& ci : d.children())
+      if (ci.handle)
+        names.push_back(ci.name);
+    return timed_out(names);
+  }
   if (!st) {
     d.log->error("stopping the root supervisor: {}", describe(st.error()));
     result.clean = false;
