@@ -52,6 +52,55 @@ TEST_F(control_plane, lists_services) {
   EXPECT_EQ(body[1]["last_error"], "boom");
 }
 
+TEST_F(control_plane, filters_and_pages_services) {
+  auto res = client->Get("/services?state=stopped&type=counter&limit=1");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  {
+    std::lock_guard<std::mutex> guard{model.mtx};
+    auto& q = model.asked_queries.back();
+    EXPECT_EQ(q.state, "stopped");
+    EXPECT_EQ(q.type, "counter");
+    EXPECT_EQ(q.limit, 1U);
+    EXPECT_EQ(q.after, "");
+  }
+  auto body = body_of(res);
+  ASSERT_EQ(body.size(), 1U);
+  EXPECT_EQ(body[0]["name"], "count");
+  EXPECT_EQ(res->get_header_value("X-Total-Count"), "1");
+  EXPECT_FALSE(res->has_header("Link"));
+  // A page that is not the last links to the next one.
+  res = client->Get("/services?limit=1");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(body_of(res).size(), 1U);
+  EXPECT_EQ(res->get_header_value("X-Total-Count"), "2");
+  EXPECT_EQ(res->get_header_value("X-Next-After"), "tick");
+  EXPECT_EQ(res->get_header_value("Link"),
+            R"(</services?limit=1&after=tick>; rel="next")");
+  res = client->Get("/services?limit=1&after=tick");
+  ASSERT_TRUE(res);
+  body = body_of(res);
+  ASSERT_EQ(body.size(), 1U);
+  EXPECT_EQ(body[0]["name"], "count");
+  EXPECT_FALSE(res->has_header("X-Next-After"));
+  // Bad parameters answer 400 naming them.
+  for (auto* bad : {"/services?state=runing", "/services?limit=0",
+                    "/services?limit=x", "/services?after=ghost"}) {
+    res = client->Get(bad);
+    ASSERT_TRUE(res) << bad;
+    EXPECT_EQ(res->status, 400) << bad;
+  }
+  res = client->Get("/services?state=runing");
+  EXPECT_EQ(body_of(res)["error"],
+            "state: no state named 'runing' (expected initialized, "
+            "configured, starting, running, stopping, stopped or failed)");
+  res = client->Get("/services?limit=-3");
+  EXPECT_EQ(body_of(res)["error"],
+            "limit: expected a whole number >= 1, got '-3'");
+  res = client->Get("/services?after=ghost");
+  EXPECT_EQ(body_of(res)["error"], "after: no service named 'ghost'");
+}
+
 TEST_F(control_plane, shows_one_service_or_404) {
   auto res = client->Get("/services/count");
   ASSERT_TRUE(res);
@@ -84,6 +133,18 @@ TEST_F(control_plane, health_is_200_when_ok_and_503_otherwise) {
   auto body = body_of(res);
   EXPECT_EQ(body["ok"], false);
   EXPECT_EQ(body["services"][0]["checks"][0]["message"], "last beat 2s ago");
+  // A healthy service is counted, listed only with ?services=all.
+  model.app_health = troupe::health_status::healthy;
+  res = client->Get("/health");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(body_of(res)["services"], json::array());
+  EXPECT_EQ(body_of(res)["summary"]["health"]["healthy"], 1);
+  res = client->Get("/health?services=all");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(body_of(res)["services"][0]["name"], "tick");
+  res = client->Get("/health?services=some");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
 }
 
 TEST_F(control_plane, livez_and_readyz_probe_the_model) {

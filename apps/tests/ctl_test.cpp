@@ -80,11 +80,16 @@ TEST_F(ctl, status_of_one_service_shows_details) {
 
 TEST_F(ctl, health_exit_code_follows_the_app) {
   EXPECT_EQ(run(ctl_command::health), ctl_exit::ok) << err.str();
-  EXPECT_TRUE(contains(out, "app: healthy, ready\n")) << out.str();
-  EXPECT_TRUE(contains(out, "heartbeat  healthy  last beat 2s ago"));
+  EXPECT_TRUE(contains(out, "app: healthy, ready\n"
+                            "1 services: running 1; healthy 1\n"))
+    << out.str();
+  // A healthy service is counted, not listed.
+  EXPECT_FALSE(contains(out, "heartbeat")) << out.str();
   model.app_health = troupe::health_status::unhealthy;
   EXPECT_EQ(run(ctl_command::health), ctl_exit::refused);
   EXPECT_TRUE(contains(out, "app: unhealthy, not ready: tick unhealthy\n"))
+    << out.str();
+  EXPECT_TRUE(contains(out, "heartbeat  unhealthy  last beat 2s ago"))
     << out.str();
   opts.json = true;
   EXPECT_EQ(run(ctl_command::health), ctl_exit::refused);

@@ -31,11 +31,12 @@ public:
     statuses = {tick, count};
   }
 
-  nlohmann::json services() override {
+  app::service_page services(const app::service_query& q) override {
     calls++;
     std::lock_guard<std::mutex> guard{mtx};
     maybe_throw();
-    return statuses;
+    asked_queries.push_back(q);
+    return app::select_services(statuses, q);
   }
 
   std::optional<nlohmann::json> service(const std::string& name) override {
@@ -49,14 +50,14 @@ public:
     return std::nullopt;
   }
 
-  app::control_health health() override {
+  app::control_health health(bool all) override {
     calls++;
     std::lock_guard<std::mutex> guard{mtx};
     maybe_throw();
     health_report r;
     r.overall = app_health;
     r.checks.push_back({"heartbeat", app_health, "last beat 2s ago", {}});
-    auto body = app::app_health_json({{"tick", r}});
+    auto body = app::app_health_json({{"tick", r}}, all);
     return {body["ok"].get<bool>(), body};
   }
 
@@ -110,6 +111,8 @@ public:
     return {200, nlohmann::json::object()};
   }
 
+  /// Queries services() was asked.
+  std::vector<app::service_query> asked_queries;
   /// Answers of services().
   std::vector<service_status> statuses;
   /// Overall health reported by health().

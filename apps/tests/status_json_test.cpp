@@ -104,17 +104,26 @@ TEST(status_json, app_health_is_the_worst_service) {
   troupe::health_report bad;
   bad.overall = health_status::unhealthy;
   bad.checks.push_back({"peer", health_status::unhealthy, "gone", {}});
-  auto j = troupe::app::app_health_json({{"a", ok}});
+  auto j = troupe::app::app_health_json({{"a", ok}}, true);
   EXPECT_EQ(j, json::parse(R"({"ok": true, "ready": true, "status": "healthy",
+    "summary": {"services": 1, "expected": 1, "states": {"running": 1},
+                "health": {"healthy": 1}},
     "services": [{"name": "a", "state": "running", "expected": true,
                   "overall": "healthy", "checks": []}],
     "not_ready": []})"));
+  // By default only what needs attention is listed.
+  EXPECT_EQ(troupe::app::app_health_json({{"a", ok}})["services"],
+            json::array());
   j = troupe::app::app_health_json({{"a", ok}, {"b", bad}});
   EXPECT_EQ(j["ok"], false);
   EXPECT_EQ(j["status"], "unhealthy");
-  EXPECT_EQ(j["services"][1]["checks"][0]["message"], "gone");
-  EXPECT_EQ(j["services"][1]["checks"][0]["updated"], nullptr);
-  auto report = j["services"][1].get<troupe::health_report>();
+  EXPECT_EQ(j["summary"]["health"],
+            json::parse(R"({"healthy": 1, "unhealthy": 1})"));
+  ASSERT_EQ(j["services"].size(), 1U);
+  EXPECT_EQ(j["services"][0]["name"], "b");
+  EXPECT_EQ(j["services"][0]["checks"][0]["message"], "gone");
+  EXPECT_EQ(j["services"][0]["checks"][0]["updated"], nullptr);
+  auto report = j["services"][0].get<troupe::health_report>();
   EXPECT_EQ(report.checks[0].status, health_status::unhealthy);
   EXPECT_EQ(troupe::app::app_health_body({})["ok"], true);
 }
@@ -134,7 +143,7 @@ TEST(status_json, ready_when_every_expected_service_runs_and_is_not_unhealthy) {
     {"tick", service_state::running, true, degraded},
     {"off", service_state::stopped, false, {}},
     {"never", service_state::initialized, false, {}}};
-  auto j = app_health_body(xs);
+  auto j = app_health_body(xs, true);
   EXPECT_EQ(j["ready"], true);
   EXPECT_EQ(j["ok"], true);
   EXPECT_EQ(j["status"], "degraded");
@@ -142,6 +151,13 @@ TEST(status_json, ready_when_every_expected_service_runs_and_is_not_unhealthy) {
   EXPECT_EQ(j["services"].size(), 3U);
   EXPECT_EQ(j["services"][1]["expected"], false);
   EXPECT_EQ(j["services"][1]["state"], "stopped");
+  // Not expected and stopped: counted, not listed; degraded: listed.
+  j = app_health_body(xs);
+  EXPECT_EQ(j["summary"], json::parse(R"({"services": 3, "expected": 1,
+    "states": {"running": 1, "stopped": 1, "initialized": 1},
+    "health": {"healthy": 2, "degraded": 1}})"));
+  ASSERT_EQ(j["services"].size(), 1U);
+  EXPECT_EQ(j["services"][0]["name"], "tick");
   // An expected service that does not run, or runs unhealthy: not ready.
   xs.push_back({"count", service_state::failed, true, {}});
   xs.push_back({"sick", service_state::running, true, unhealthy});
@@ -152,6 +168,59 @@ TEST(status_json, ready_when_every_expected_service_runs_and_is_not_unhealthy) {
   EXPECT_EQ(j["not_ready"], json::parse(R"([
     {"name": "count", "reason": "failed"},
     {"name": "sick", "reason": "unhealthy"}])"));
+}
+
+// GET /services?state=&type=&limit=&after=: filters, then pages in start
+// order; the next page starts after the last name of this one.
+TEST(status_json, select_services_filters_and_pages) {
+  using troupe::service_state;
+  using troupe::service_status;
+  using troupe::app::select_services;
+  using troupe::app::service_query;
+  std::vector<service_status> all;
+  for (int i = 0; i < 7; ++i) {
+    service_status st;
+    st.name = "s" + std::to_string(i);
+    st.type = i % 2 == 0 ? "even" : "odd";
+    st.state = i == 3 ? service_state::failed : service_state::running;
+    all.push_back(st);
+  }
+  auto names = [](const json& items) {
+    std::vector<std::string> out;
+    for (auto& x : items)
+      out.push_back(x["name"].get<std::string>());
+    return out;
+  };
+  using v = std::vector<std::string>;
+  auto p = select_services(all, {});
+  EXPECT_EQ(p.items.size(), 7U);
+  EXPECT_EQ(p.total, 7U);
+  EXPECT_EQ(p.next_after, "");
+  p = select_services(all, service_query{"failed", "", 0, ""});
+  EXPECT_EQ(names(p.items), (v{"s3"}));
+  EXPECT_EQ(p.total, 1U);
+  p = select_services(all, service_query{"", "even", 0, ""});
+  EXPECT_EQ(names(p.items), (v{"s0", "s2", "s4", "s6"}));
+  p = select_services(all, service_query{"running", "odd", 0, ""});
+  EXPECT_EQ(names(p.items), (v{"s1", "s5"}));
+  // Pages of 3 through the even ones, then the rest.
+  p = select_services(all, service_query{"", "even", 3, ""});
+  EXPECT_EQ(names(p.items), (v{"s0", "s2", "s4"}));
+  EXPECT_EQ(p.total, 4U);
+  EXPECT_EQ(p.next_after, "s4");
+  p = select_services(all, service_query{"", "even", 3, "s4"});
+  EXPECT_EQ(names(p.items), (v{"s6"}));
+  EXPECT_EQ(p.next_after, "");
+  // `after` may name a service the filter leaves out.
+  p = select_services(all, service_query{"", "", 2, "s3"});
+  EXPECT_EQ(names(p.items), (v{"s4", "s5"}));
+  EXPECT_EQ(p.next_after, "s5");
+  // A full last page says there is nothing after it.
+  p = select_services(all, service_query{"", "", 7, ""});
+  EXPECT_EQ(p.next_after, "");
+  p = select_services(all, service_query{"", "", 2, "ghost"});
+  EXPECT_EQ(p.error, "after: no service named 'ghost'");
+  EXPECT_TRUE(p.items.empty());
 }
 
 } // namespace

@@ -125,7 +125,7 @@ def poll(what, probe, timeout=20.0):
 
 
 def service_health(name):
-    status, text, _ = call("GET", "/health")
+    status, text, _ = call("GET", "/health?services=all")
     body = json.loads(text)
     for s in body["services"]:
         if s["name"] == name:

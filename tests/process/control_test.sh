@@ -184,7 +184,10 @@ code=$(http_code GET /readyz)
 expect_eq "/readyz 200 with count stopped on purpose" "$code" 200
 code=$(http_code GET /health)
 expect_eq "/health 200 with count stopped on purpose" "$code" 200
-expect_grep "  count listed as not expected" "$WORK/body" \
+expect_grep "  count counted as stopped, not listed (it needs no attention)" \
+  "$WORK/body" '"services":\[\].*"states":\{[^}]*"stopped":1'
+code=$(http_code GET '/health?services=all')
+expect_grep "  ?services=all lists count as not expected" "$WORK/body" \
   '"expected":false,"name":"count"|"name":"count"[^}]*"expected":false'
 code=$(http_code POST /services/off/start)
 expect_eq "enabled = false: start refused (409)" "$code" 409
@@ -242,4 +245,84 @@ start_app --set control.http=0.0.0.0:$open_port \
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$open_port/services")
 expect_eq "allow_insecure_bind = true serves 0.0.0.0 without a token" "$code" 200
 stop_app
+
+# 8. A large app through the control plane: 120 counters (c0 opted in to
+#    per-service metrics) and a ticker. /services filters and pages,
+#    /health sums up, /metrics sums the counters per type, the status lines
+#    sum by type beyond a screenful.
+{
+  printf '[app]\nname = "many"\nstatus_interval = "60s"\n'
+  printf '[services.tick]\ntype = "ticker"\nperiod = "1s"\n'
+  printf '[services.c0]\ntype = "counter"\nmetrics_per_service = true\n'
+  for ((i = 1; i < 120; i++)); do
+    printf '[services.c%d]\ntype = "counter"\nlog_level = "warn"\n' "$i"
+  done
+} >"$WORK/many.toml"
+http=$(free_port)
+URL="http://127.0.0.1:$http"
+: >"$WORK/out"
+: >"$WORK/err"
+"$TROUPE" run "$WORK/many.toml" --set "control.http=127.0.0.1:$http" \
+  >"$WORK/out" 2>"$WORK/err" &
+pid=$!
+await_running many 60
+code=$(http_code GET '/services?type=ticker')
+expect_eq "GET /services?type=ticker: 200" "$code" 200
+expect_eq "  lists tick alone" \
+  "$("$PY" -c 'import json,sys; print([s["name"] for s in json.load(sys.stdin)])' <"$WORK/body")" \
+  "['tick']"
+code=$(http_code GET '/services?state=failed')
+expect_eq "GET /services?state=failed: 200, nothing" "$code $(cat "$WORK/body")" "200 []"
+code=$(http_code GET '/services?state=sleeping')
+expect_eq "an unknown state: 400" "$code" 400
+# Every counter, 50 at a time, following X-Next-After.
+after=""
+pages=0
+: >"$WORK/names"
+while :; do
+  curl -s -D "$WORK/headers" -o "$WORK/body" \
+    "$URL/services?type=counter&state=running&limit=50${after:+&after=$after}"
+  "$PY" -c 'import json,sys; [print(s["name"]) for s in json.load(sys.stdin)]' \
+    <"$WORK/body" >>"$WORK/names"
+  pages=$((pages + 1))
+  total=$(tr -d '\r' <"$WORK/headers" | awk -F': ' 'tolower($1) == "x-total-count" {print $2}')
+  after=$(tr -d '\r' <"$WORK/headers" | awk -F': ' 'tolower($1) == "x-next-after" {print $2}')
+  [[ -z "$after" || $pages -gt 5 ]] && break
+done
+expect_eq "pages of 50 through the running counters: 3 pages, 120 names, none twice" \
+  "$pages $(wc -l <"$WORK/names") $(sort -u "$WORK/names" | wc -l) $total" "3 120 120 120"
+code=$(http_code GET /health)
+expect_eq "GET /health: 200" "$code" 200
+expect_eq "  sums up 121 running and healthy, lists none" \
+  "$("$PY" -c 'import json,sys; b = json.load(sys.stdin); s = b["summary"]; print(s["services"], s["states"], s["health"], b["services"])' <"$WORK/body")" \
+  "121 {'running': 121} {'healthy': 121} []"
+code=$(http_code GET '/health?services=all')
+expect_eq "GET /health?services=all lists all 121" \
+  "$code $("$PY" -c 'import json,sys; print(len(json.load(sys.stdin)["services"]))' <"$WORK/body")" \
+  "200 121"
+code=$(http_code GET /metrics)
+expect_eq "GET /metrics: 200" "$code" 200
+expect_grep "  counters summed per type" "$WORK/body" \
+  '^troupe_type_services\{type="counter",state="running"\} 120$'
+expect_grep "  the ticker per type too" "$WORK/body" '^troupe_type_up\{type="ticker"\} 1$'
+expect_grep "  the ticker per service (1 <= metrics_per_service_max)" \
+  "$WORK/body" '^troupe_service_up\{service="tick"\} 1$'
+expect_grep "  c0 per service (metrics_per_service = true)" "$WORK/body" \
+  '^troupe_service_up\{service="c0"\} 1$'
+if grep -q 'service="c1"' "$WORK/body"; then
+  fail "  c1 has per-service series (120 counters > 100)"
+else pass "  no per-service series for the other counters"; fi
+"$TROUPE" ctl --url "$URL" health >"$WORK/ctl" 2>&1
+expect_exit "troupe ctl health" "$?" 0 "$WORK/ctl"
+expect_grep "  prints the counts" "$WORK/ctl" '^121 services: running 121; healthy 121$'
+expect_grep "status lines sum by type beyond a screenful" "$WORK/out" \
+  '^status type counter: services=120 running=120 stopped=0 failed=0'
+if grep -q '^status c7:' "$WORK/out"; then fail "  c7 has its own status line"
+else pass "  no status line per counter"; fi
+kill -TERM "$pid"
+wait "$pid"
+expect_exit "SIGTERM stops it (0)" "$?" 0 "$WORK/err"
+expect_eq "the final summary: 120 counters, 120 stopped" \
+  "$(awk '/^final status:/ {f = 1; next} f && $1 == "counter" {print $2, $4}' "$WORK/out")" \
+  "120 120"
 finish

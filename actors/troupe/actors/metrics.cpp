@@ -197,7 +197,8 @@ void exposition_writer::sample(std::string_view suffix,
     ++conflicts_;
     return;
   }
-  auto& out = current_->samples;
+  std::string series;
+  auto& out = summing_ ? series : current_->samples;
   out += current_name_;
   out += suffix;
   if (!extra_.empty() || !labels.empty()) {
@@ -223,9 +224,22 @@ void exposition_writer::sample(std::string_view suffix,
       }
     out += '}';
   }
+  if (summing_) {
+    auto& f = *current_;
+    auto [i, added] = f.sum_index.emplace(series, f.sums.size());
+    if (added)
+      f.sums.emplace_back(std::move(series), value);
+    else
+      f.sums[i->second].second += value;
+    return;
+  }
   out += ' ';
   out += format_metric_value(value);
   out += '\n';
+}
+
+void exposition_writer::summing(bool on) {
+  summing_ = on;
 }
 
 std::string exposition_writer::str() const {
@@ -235,6 +249,12 @@ std::string exposition_writer::str() const {
     out += "# HELP " + name + ' ' + f.help + '\n';
     out += "# TYPE " + name + ' ' + std::string{to_string(f.type)} + '\n';
     out += f.samples;
+    for (auto& [series, value] : f.sums) {
+      out += series;
+      out += ' ';
+      out += format_metric_value(value);
+      out += '\n';
+    }
   }
   return out;
 }

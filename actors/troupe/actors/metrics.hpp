@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -152,6 +153,12 @@ public:
   void sample(std::string_view suffix, const metric_labels& labels,
               double value);
 
+  /// While on, samples of one series (same name and labels, extra labels
+  /// included) add up to one line instead of one line each: e.g. the
+  /// registries of a type's services written with only a `type` label.
+  /// Summed series follow the family's other samples.
+  void summing(bool on);
+
   /// Returns the text: every family with its header, then its samples.
   std::string str() const;
 
@@ -163,6 +170,9 @@ private:
     std::string help;
     metric_type type;
     std::string samples;
+    // Summed series, in the order they first appeared.
+    std::unordered_map<std::string, size_t> sum_index;
+    std::vector<std::pair<std::string, double>> sums;
   };
 
   metric_labels extra_;
@@ -171,6 +181,7 @@ private:
   family_text* current_ = nullptr;
   std::string current_name_;
   uint64_t conflicts_ = 0;
+  bool summing_ = false;
 };
 
 /// Formats `x` as in the exposition format: shortest round-trip decimal,

@@ -162,6 +162,42 @@ CAF_TEST(one writer merges registries and framework metrics) {
   CAF_CHECK(!w.family("bad name", "", metric_type::gauge));
 }
 
+CAF_TEST(summing adds up one series over registries) {
+  metric_registry a;
+  metric_registry b;
+  a.counter("jobs_total", "Jobs done", {{"kind", "x"}}).inc(2);
+  b.counter("jobs_total", "Jobs done", {{"kind", "x"}}).inc(5);
+  b.counter("jobs_total", "Jobs done", {{"kind", "y"}}).inc(1);
+  a.histogram("lat", "Latency", {1}).observe(0.5);
+  b.histogram("lat", "Latency", {1}).observe(2);
+  exposition_writer w;
+  w.extra_labels({{"service", "solo"}});
+  a.write(w);
+  w.summing(true);
+  w.extra_labels({{"type", "worker"}});
+  a.write(w);
+  b.write(w);
+  w.summing(false);
+  auto expected = std::vector<std::string>{
+    "# HELP jobs_total Jobs done",
+    "# TYPE jobs_total counter",
+    "jobs_total{service=\"solo\",kind=\"x\"} 2",
+    "jobs_total{type=\"worker\",kind=\"x\"} 7",
+    "jobs_total{type=\"worker\",kind=\"y\"} 1",
+    "# HELP lat Latency",
+    "# TYPE lat histogram",
+    "lat_bucket{service=\"solo\",le=\"1\"} 1",
+    "lat_bucket{service=\"solo\",le=\"+Inf\"} 1",
+    "lat_sum{service=\"solo\"} 0.5",
+    "lat_count{service=\"solo\"} 1",
+    "lat_bucket{type=\"worker\",le=\"1\"} 1",
+    "lat_bucket{type=\"worker\",le=\"+Inf\"} 2",
+    "lat_sum{type=\"worker\"} 2.5",
+    "lat_count{type=\"worker\"} 2",
+  };
+  CAF_CHECK_EQUAL(lines(w.str()), expected);
+}
+
 CAF_TEST(extra labels replace series labels of the same name) {
   metric_registry reg;
   reg.counter("x_total", "X", {{"service", "mine"}, {"k", "v"}}).inc();

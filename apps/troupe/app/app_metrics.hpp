@@ -21,4 +21,11 @@ namespace troupe::app {
 void write_service_metrics(exposition_writer& w,
                            const std::vector<service_status>& sts);
 
+/// Writes `troupe_type_*` families, one series per service type summed over
+/// its services in `sts`: services per state, up, healthy, messages in /
+/// out / dropped, errors, restarts, in-flight work, unacknowledged
+/// publishes, held back, mailbox size.
+void write_type_metrics(exposition_writer& w,
+                        const std::vector<service_status>& sts);
+
 } // namespace troupe::app

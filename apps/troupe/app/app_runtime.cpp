@@ -75,6 +75,11 @@ std::vector<child_info> app_runtime::impl::children() {
   return xs ? std::move(*xs) : std::vector<child_info>{};
 }
 
+caf::expected<std::vector<child_info>>
+app_runtime::impl::children(caf::timespan within) {
+  return ask<std::vector<child_info>>(sys, root, within, children_atom::value);
+}
+
 const child_info* app_runtime::impl::find(const std::vector<child_info>& xs,
                                           const std::string& name) {
   for (auto& x : xs)
@@ -118,7 +123,7 @@ service_status app_runtime::impl::status_of(const child_info& ci,
   return st;
 }
 
-std::vector<service_status> app_runtime::impl::statuses() {
+std::vector<service_status> app_runtime::impl::statuses(bool unstarted) {
   auto xs = children();
   std::unordered_map<std::string, const child_info*> by_name;
   by_name.reserve(xs.size());
@@ -149,7 +154,7 @@ std::vector<service_status> app_runtime::impl::statuses() {
     if (auto i = by_name.find(name); i != by_name.end()) {
       out.push_back(status_of(*i->second));
       by_name.erase(i);
-    } else {
+    } else if (unstarted) {
       service_status st;
       st.name = name;
       std::lock_guard<std::mutex> guard{mtx};

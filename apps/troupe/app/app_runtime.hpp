@@ -93,9 +93,9 @@ public:
 
   // -- control_model ----------------------------------------------------------
 
-  nlohmann::json services() override;
+  service_page services(const service_query& q) override;
   std::optional<nlohmann::json> service(const std::string& name) override;
-  control_health health() override;
+  control_health health(bool all) override;
   bool live() override;
   std::string metrics_text() override;
   control_result action(const std::string& name, control_action act,

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <set>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -108,45 +110,78 @@ bool app_runtime::impl::is_expected(const std::string& name) {
   return i != cfg.services.end() && i->second.enabled && i->second.autostart;
 }
 
-json app_runtime::services() {
+json app_runtime::impl::annotated(const service_status& st) {
+  json j = st;
+  auto i = cfg.services.find(st.name);
+  j["enabled"] = i == cfg.services.end() || i->second.enabled;
+  j["expected"] = is_expected(st.name);
+  return j;
+}
+
+service_page app_runtime::services(const service_query& q) {
   auto& d = *impl_;
-  json out = json::array();
-  auto sts = statuses();
+  auto page = select_services(statuses(), q);
   std::lock_guard<std::mutex> guard{d.mtx};
-  for (auto& st : sts) {
-    json j = st;
-    auto i = d.cfg.services.find(st.name);
+  for (auto& j : page.items) {
+    auto name = j["name"].get<std::string>();
+    auto i = d.cfg.services.find(name);
     j["enabled"] = i == d.cfg.services.end() || i->second.enabled;
-    j["expected"] = d.is_expected(st.name);
-    out.push_back(std::move(j));
+    j["expected"] = d.is_expected(name);
   }
-  return out;
+  return page;
 }
 
 std::optional<json> app_runtime::service(const std::string& name) {
-  for (auto& j : services())
-    if (j["name"] == name)
-      return j;
-  return std::nullopt;
-}
-
-control_health app_runtime::health() {
   auto& d = *impl_;
   auto xs = d.children();
-  std::vector<service_health> all;
-  std::vector<std::string> order;
+  if (auto* ci = d.find(xs, name)) {
+    auto st = d.status_of(*ci);
+    std::lock_guard<std::mutex> guard{d.mtx};
+    return d.annotated(st);
+  }
+  std::lock_guard<std::mutex> guard{d.mtx};
+  auto i = d.cfg.services.find(name);
+  if (i == d.cfg.services.end())
+    return std::nullopt;
+  service_status st;
+  st.name = name;
+  st.type = i->second.type;
+  return d.annotated(st);
+}
+
+control_health app_runtime::health(bool all) {
+  auto& d = *impl_;
+  auto xs = d.children();
+  // One request for every state and overall health; only the services
+  // listed below are asked for their checks.
+  std::unordered_map<std::string, service_status> sts;
+  for (auto& st : statuses()) {
+    auto name = st.name;
+    sts.emplace(std::move(name), std::move(st));
+  }
+  std::vector<service_health> list;
   {
     std::lock_guard<std::mutex> guard{d.mtx};
-    order = d.cfg.start_order();
+    auto order = d.cfg.start_order();
+    list.reserve(order.size());
     for (auto& name : order)
-      all.push_back({name, service_state::initialized, d.is_expected(name),
-                     health_report{}});
+      list.push_back({name, service_state::initialized, d.is_expected(name),
+                      health_report{}});
   }
-  for (auto& sh : all) {
-    auto* ci = d.find(xs, sh.name);
-    if (ci == nullptr)
+  std::unordered_map<std::string_view, const child_info*> by_name;
+  by_name.reserve(xs.size());
+  for (auto& x : xs)
+    by_name.emplace(x.name, &x);
+  for (auto& sh : list) {
+    auto c = by_name.find(sh.name);
+    if (c == by_name.end())
       continue;
+    auto* ci = c->second;
     sh.state = ci->state;
+    if (auto i = sts.find(sh.name); i != sts.end())
+      sh.report.overall = i->second.health;
+    if (!all && !needs_attention(sh))
+      continue;
     if (auto r = ask<health_report>(d.sys, ci->handle, d.timeout,
                                     health_atom::value)) {
       sh.report = std::move(*r);
@@ -157,7 +192,7 @@ control_health app_runtime::health() {
                                   timestamp{}});
     }
   }
-  auto body = app_health_body(all);
+  auto body = app_health_body(list, all);
   bool ok = body["ok"].get<bool>();
   if (gave_up()) {
     ok = false;
@@ -177,19 +212,55 @@ bool app_runtime::live() {
 std::string app_runtime::metrics_text() {
   auto& d = *impl_;
   exposition_writer w;
-  auto xs = d.children();
-  std::vector<service_status> sts;
-  sts.reserve(xs.size());
-  for (auto& ci : xs)
-    sts.push_back(d.status_of(ci));
-  write_service_metrics(w, sts);
+  auto sts = d.statuses(false);
+  // Per service for small types and services that opted in; per type (the
+  // troupe_type_* families, and the services' own metrics summed with a
+  // `type` label) for every type.
+  std::unordered_map<std::string, size_t> per_type;
+  for (auto& st : sts)
+    ++per_type[st.type];
+  std::unordered_set<std::string> detailed;
+  std::vector<service_status> shown;
+  std::map<std::string, std::vector<std::shared_ptr<metric_registry>>> summed;
+  {
+    std::lock_guard<std::mutex> guard{d.mtx};
+    auto max = static_cast<size_t>(
+      std::max<int64_t>(d.cfg.control_metrics_per_service_max, 0));
+    for (auto& st : sts) {
+      auto i = d.cfg.services.find(st.name);
+      bool opted = i != d.cfg.services.end() && i->second.metrics_per_service;
+      if (per_type[st.type] <= max || opted) {
+        detailed.insert(st.name);
+        shown.push_back(st);
+      }
+    }
+    for (auto& st : sts)
+      if (detailed.count(st.name) == 0)
+        if (auto r = d.registries.find(st.name); r != d.registries.end())
+          summed[st.type].push_back(r->second);
+  }
+  write_service_metrics(w, shown);
+  write_type_metrics(w, sts);
   // Everything else (a service's own metrics, the bridge's endpoints) is
   // in the services' registries.
-  std::lock_guard<std::mutex> guard{d.mtx};
-  for (auto& [name, reg] : d.registries) {
+  std::vector<std::pair<std::string, std::shared_ptr<metric_registry>>> own;
+  {
+    std::lock_guard<std::mutex> guard{d.mtx};
+    for (auto& [name, reg] : d.registries)
+      if (detailed.count(name) > 0)
+        own.emplace_back(name, reg);
+  }
+  for (auto& [name, reg] : own) {
     w.extra_labels({{"service", name}});
     reg->write(w);
   }
+  w.summing(true);
+  for (auto& [type, regs] : summed) {
+    w.extra_labels({{"type", type}});
+    for (auto& reg : regs)
+      reg->write(w);
+  }
+  w.summing(false);
   w.extra_labels({});
   return w.str();
 }

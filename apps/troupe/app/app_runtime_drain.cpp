@@ -137,10 +137,23 @@ shutdown_result app_runtime::shutdown(std::chrono::nanoseconds timeout) {
     return result;
   }
   // Every service with an instance, by dependency level, the highest first.
+  // Asked with the drain's own deadline: at 100,000 services the root may
+  // still be busy with an earlier status round, and a fixed short wait
+  // here used to skip the levels (and the quiet waits) altogether.
   std::map<uint32_t, std::vector<std::string>, std::greater<>> levels;
-  for (auto& ci : d.children())
-    if (ci.handle)
-      levels[ci.level].push_back(ci.name);
+  auto xs = d.children(std::max(left(), caf::timespan{1ms}));
+  if (!xs) {
+    if (xs.error() == caf::sec::request_timeout)
+      return timed_out({});
+    d.log->error("drain: listing the services failed: {}; stopping them as "
+                 "a whole",
+                 describe(xs.error()));
+    result.clean = false;
+  } else {
+    for (auto& ci : *xs)
+      if (ci.handle)
+        levels[ci.level].push_back(ci.name);
+  }
   for (auto& [level, names] : levels) {
     if (left() <= 0ns)
       return timed_out(names);
@@ -171,6 +184,16 @@ shutdown_result app_runtime::shutdown(std::chrono::nanoseconds timeout) {
   auto last = std::max<caf::timespan>(left(), 1s);
   auto st = ask<service_state>(d.sys, d.root, last, stop_atom::value,
                                std::string{"shutdown"}, last);
+  if (!st && st.error() == caf::sec::request_timeout) {
+    // Services were still stopping at the deadline (when the levels were
+    // skipped, or a service came back meanwhile): exit 3 naming one, as
+    // for a level, not exit 1 with "system.4".
+    std::vector<std::string> names;
+    for (auto& ci : d.children())
+      if (ci.handle)
+        names.push_back(ci.name);
+    return timed_out(names);
+  }
   if (!st) {
     d.log->error("stopping the root supervisor: {}", describe(st.error()));
     result.clean = false;

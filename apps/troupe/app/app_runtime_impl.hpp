@@ -87,6 +87,10 @@ struct app_runtime::impl {
   // Whether `name` should run (see `expected`). Caller holds mtx.
   bool is_expected(const std::string& name);
 
+  // `st` as GET /services shows it: with `enabled` and `expected`. Caller
+  // holds mtx.
+  nlohmann::json annotated(const service_status& st);
+
   impl(caf::actor_system& sys, service_registry& types, config::app_config c,
        std::shared_ptr<spdlog::logger> log);
 
@@ -97,7 +101,12 @@ struct app_runtime::impl {
 
   supervisor_options root_options();
 
+  // Every child as the root supervisor lists it; empty when it does not
+  // answer within `timeout`.
   std::vector<child_info> children();
+
+  // The same within `within`, or why not.
+  caf::expected<std::vector<child_info>> children(caf::timespan within);
 
   const child_info* find(const std::vector<child_info>& xs,
                          const std::string& name);
@@ -108,7 +117,9 @@ struct app_runtime::impl {
   // then what the drain saw last, or what the supervisor knows.
   service_status status_of(const child_info& ci, service_status* answered);
 
-  std::vector<service_status> statuses();
+  // Every service's status in start order; with `unstarted`, those without
+  // an instance (never started) too.
+  std::vector<service_status> statuses(bool unstarted = true);
 
   // -- the drain (app_runtime_drain.cpp)
   // ---------------------------------------

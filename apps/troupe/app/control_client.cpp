@@ -54,6 +54,23 @@ void print_health(std::ostream& out, const json& body) {
       out << (i == 0 ? ": " : ", ") << (*nr)[i].value("name", std::string{})
           << ' ' << (*nr)[i].value("reason", std::string{});
   out << '\n';
+  // "3 services: running 2, stopped 1; healthy 2, degraded 1"
+  if (auto sum = body.find("summary"); sum != body.end() && sum->is_object()) {
+    auto counts = [&](const char* key) {
+      std::string text;
+      auto m = sum->find(key);
+      if (m == sum->end() || !m->is_object())
+        return text;
+      for (auto& [k, v] : m->items())
+        if (v.is_number())
+          text += (text.empty() ? "" : ", ") + k + " " +
+                  std::to_string(v.get<uint64_t>());
+      return text;
+    };
+    out << sum->value("services", uint64_t{0})
+        << " services: " << counts("states") << "; " << counts("health")
+        << '\n';
+  }
   auto services = body.find("services");
   if (services == body.end() || !services->is_array() || services->empty())
     return;

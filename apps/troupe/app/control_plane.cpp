@@ -318,6 +318,64 @@ std::optional<bool> cascade_of(const httplib::Request& req) {
   return flag_of(req, "cascade", false);
 }
 
+// The filters and page of GET /services; nothing (and `why`) when a
+// parameter is malformed.
+std::optional<service_query> query_of(const httplib::Request& req,
+                                      std::string& why) {
+  service_query q;
+  if (req.has_param("state")) {
+    q.state = req.get_param_value("state");
+    if (!parse_service_state(q.state)) {
+      why = "state: no state named '" + q.state +
+            "' (expected initialized, configured, starting, running, "
+            "stopping, stopped or failed)";
+      return std::nullopt;
+    }
+  }
+  if (req.has_param("type"))
+    q.type = req.get_param_value("type");
+  if (req.has_param("after"))
+    q.after = req.get_param_value("after");
+  if (req.has_param("limit")) {
+    auto x = req.get_param_value("limit");
+    size_t n = 0;
+    auto [end, ec] = std::from_chars(x.data(), x.data() + x.size(), n);
+    if (ec != std::errc{} || end != x.data() + x.size() || n == 0) {
+      why = "limit: expected a whole number >= 1, got '" + x + "'";
+      return std::nullopt;
+    }
+    q.limit = n;
+  }
+  return q;
+}
+
+std::string query_escape(std::string_view x) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char c : x) {
+    auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += c;
+    } else {
+      out += '%';
+      out += hex[u >> 4];
+      out += hex[u & 15];
+    }
+  }
+  return out;
+}
+
+// The path and query of the page after `q`'s, which ended at `last`.
+std::string next_link(const service_query& q, const std::string& last) {
+  std::string out = "/services?";
+  if (!q.state.empty())
+    out += "state=" + query_escape(q.state) + "&";
+  if (!q.type.empty())
+    out += "type=" + query_escape(q.type) + "&";
+  out += "limit=" + std::to_string(q.limit) + "&after=" + query_escape(last);
+  return out;
+}
+
 } // namespace
 
 control_result control_error(int status, std::string message) {
@@ -560,8 +618,25 @@ struct control_server::impl {
         return httplib::Server::HandlerResponse::Handled;
       });
     dashboard_routes();
-    http.Get("/services", guarded([this](auto&, auto& res) {
-               send_json(res, 200, model->services());
+    http.Get("/services", guarded([this](auto& req, auto& res) {
+               std::string why;
+               auto q = query_of(req, why);
+               if (!q) {
+                 send_error(res, 400, why);
+                 return;
+               }
+               auto page = model->services(*q);
+               if (!page.error.empty()) {
+                 send_error(res, 400, page.error);
+                 return;
+               }
+               res.set_header("X-Total-Count", std::to_string(page.total));
+               if (!page.next_after.empty()) {
+                 res.set_header("X-Next-After", page.next_after);
+                 res.set_header("Link", "<" + next_link(*q, page.next_after) +
+                                          ">; rel=\"next\"");
+               }
+               send_json(res, 200, page.items);
              }));
     http.Get(R"(/services/([^/]+))", guarded([this](auto& req, auto& res) {
                auto name = req.matches[1].str();
@@ -572,18 +647,29 @@ struct control_server::impl {
              }));
     // ?probe=false: 200 whatever the verdict (the body's `ok` says it), for
     // a reader of the report such as the dashboard, whose browser would
-    // log every 503 as a failed request.
+    // log every 503 as a failed request. ?services=all: every service, not
+    // only those that need attention.
     http.Get("/health", guarded([this](auto& req, auto& res) {
                auto probe = flag_of(req, "probe", true);
                if (!probe) {
                  send_error(res, 400, "probe: expected true or false");
                  return;
                }
-               auto h = model->health();
+               bool all = false;
+               if (req.has_param("services")) {
+                 if (req.get_param_value("services") != "all") {
+                   send_error(res, 400,
+                              "services: expected 'all' (every service) or "
+                              "nothing (those that need attention)");
+                   return;
+                 }
+                 all = true;
+               }
+               auto h = model->health(all);
                send_json(res, h.ok || !*probe ? 200 : 503, h.body);
              }));
     http.Get("/readyz", guarded([this](auto&, auto& res) {
-               auto h = model->health();
+               auto h = model->health(false);
                auto not_ready = h.body.value("not_ready", json::array());
                send_json(res, h.ok ? 200 : 503,
                          json{{"ready", h.ok}, {"not_ready", not_ready}});

@@ -24,6 +24,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "troupe/app/status_json.hpp"
+
 namespace troupe::app {
 
 class log_ring;
@@ -78,17 +80,20 @@ class control_model {
 public:
   virtual ~control_model();
 
-  /// Every service's status, as a JSON array of service_status objects
-  /// (status_json.hpp), in start order. Serves `GET /services`.
-  virtual nlohmann::json services() = 0;
+  /// The services `q` selects (status_json.hpp, select_services()), in
+  /// start order; the server answers them as a JSON array of
+  /// service_status objects. Serves `GET /services[?state=&type=&limit=&
+  /// after=]`.
+  virtual service_page services(const service_query& q) = 0;
 
   /// One service's status, or nothing when no service has that name.
   /// Serves `GET /services/NAME` (404 when nothing).
   virtual std::optional<nlohmann::json> service(const std::string& name) = 0;
 
-  /// The app's health and readiness. Serves `GET /health` and
-  /// `GET /readyz`.
-  virtual control_health health() = 0;
+  /// The app's health and readiness; the body lists the services that need
+  /// attention, or every service when `all`. Serves `GET /health`
+  /// (`?services=all`) and `GET /readyz`.
+  virtual control_health health(bool all) = 0;
 
   /// Whether the process works: its actors answer and its supervisor has
   /// not given up. Serves `GET /livez` (200 or 503).

@@ -1,7 +1,9 @@
 #include "troupe/app/status_json.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
+#include <map>
 
 namespace troupe {
 
@@ -226,18 +228,31 @@ std::optional<health_status> parse_health_status(std::string_view x) noexcept {
 
 namespace app {
 
-json app_health_body(const std::vector<service_health>& xs) {
+bool needs_attention(const service_health& x) noexcept {
+  return x.report.overall != health_status::healthy ||
+         (x.expected && x.state != service_state::running);
+}
+
+json app_health_body(const std::vector<service_health>& xs, bool all) {
   auto overall = health_status::healthy;
   auto services = json::array();
   auto not_ready = json::array();
+  std::map<std::string, size_t> states;
+  std::map<std::string, size_t> healths;
+  size_t expected = 0;
   for (auto& x : xs) {
-    json entry = x.report;
-    entry["name"] = x.name;
-    entry["state"] = std::string{to_string(x.state)};
-    entry["expected"] = x.expected;
-    services.push_back(std::move(entry));
+    ++states[to_string(x.state)];
+    ++healths[std::string{to_string(x.report.overall)}];
+    if (all || needs_attention(x)) {
+      json entry = x.report;
+      entry["name"] = x.name;
+      entry["state"] = std::string{to_string(x.state)};
+      entry["expected"] = x.expected;
+      services.push_back(std::move(entry));
+    }
     if (!x.expected)
       continue;
+    ++expected;
     overall = worst(overall, x.report.overall);
     std::string why;
     if (x.state != service_state::running)
@@ -248,20 +263,61 @@ json app_health_body(const std::vector<service_health>& xs) {
       not_ready.push_back(json{{"name", x.name}, {"reason", why}});
   }
   bool ready = not_ready.empty();
+  json summary{{"services", xs.size()},
+               {"expected", expected},
+               {"states", states},
+               {"health", healths}};
   return json{{"ok", ready},
               {"ready", ready},
               {"status", to_string(overall)},
+              {"summary", std::move(summary)},
               {"services", std::move(services)},
               {"not_ready", std::move(not_ready)}};
 }
 
 json app_health_json(
-  const std::vector<std::pair<std::string, health_report>>& xs) {
-  std::vector<service_health> all;
-  all.reserve(xs.size());
+  const std::vector<std::pair<std::string, health_report>>& xs, bool all) {
+  std::vector<service_health> list;
+  list.reserve(xs.size());
   for (auto& [name, report] : xs)
-    all.push_back({name, service_state::running, true, report});
-  return app_health_body(all);
+    list.push_back({name, service_state::running, true, report});
+  return app_health_body(list, all);
+}
+
+service_page select_services(const std::vector<service_status>& all,
+                             const service_query& q) {
+  service_page out;
+  size_t from = 0;
+  if (!q.after.empty()) {
+    auto i = std::find_if(all.begin(), all.end(), [&](const service_status& x) {
+      return x.name == q.after;
+    });
+    if (i == all.end()) {
+      out.error = "after: no service named '" + q.after + "'";
+      return out;
+    }
+    from = static_cast<size_t>(i - all.begin()) + 1;
+  }
+  auto match = [&](const service_status& x) {
+    return (q.state.empty() || to_string(x.state) == q.state) &&
+           (q.type.empty() || x.type == q.type);
+  };
+  std::string last;
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (!match(all[i]))
+      continue;
+    ++out.total;
+    if (i < from)
+      continue;
+    if (q.limit > 0 && out.items.size() == q.limit) {
+      if (out.next_after.empty())
+        out.next_after = last;
+      continue;
+    }
+    last = all[i].name;
+    out.items.push_back(json(all[i]));
+  }
+  return out;
 }
 
 } // namespace app

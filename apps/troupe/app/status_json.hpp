@@ -8,6 +8,7 @@
 // numbers (`uptime_seconds`). States and health use their stable names
 // ("running", "healthy").
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -80,10 +81,17 @@ struct service_health {
   health_report report;
 };
 
+/// Whether GET /health lists `x` by default: its health is not `healthy`,
+/// or it is expected to run and does not.
+bool needs_attention(const service_health& x) noexcept;
+
 /// Builds the body of `GET /health`, the one definition of readiness:
 ///
 /// ```
 /// {"ok": true, "ready": true, "status": "degraded",
+///  "summary": {"services": 3, "expected": 2,
+///              "states": {"running": 2, "stopped": 1},
+///              "health": {"healthy": 2, "degraded": 1}},
 ///  "services": [{"name": "tick", "state": "running", "expected": true,
 ///                "overall": "degraded", "checks": [...]}],
 ///  "not_ready": []}
@@ -94,13 +102,48 @@ struct service_health {
 /// when every expected service is ready; `not_ready` names each expected
 /// service that is not, with a reason. `status` is the worst health of the
 /// expected services (healthy when there are none); services not expected
-/// are listed but count for nothing.
-nlohmann::json app_health_body(const std::vector<service_health>& xs);
+/// count for nothing. `summary` counts every service by state and by health;
+/// `services` lists only those that need attention (needs_attention()), or
+/// every one when `all`.
+nlohmann::json app_health_body(const std::vector<service_health>& xs,
+                               bool all = false);
 
 /// app_health_body() for services that are all expected and running, each
-/// with its report.
+/// with its report (`all`: as in app_health_body()).
 nlohmann::json
-app_health_json(const std::vector<std::pair<std::string, health_report>>& xs);
+app_health_json(const std::vector<std::pair<std::string, health_report>>& xs,
+                bool all = false);
+
+/// What `GET /services` asks for: filters (empty: any) and a page.
+struct service_query {
+  /// Only services in this state (a state name, e.g. "running").
+  std::string state;
+  /// Only services of this type.
+  std::string type;
+  /// At most this many (0: all).
+  size_t limit = 0;
+  /// Only services after the one of this name, in start order (the last
+  /// name of the previous page).
+  std::string after;
+};
+
+/// One page of `GET /services`.
+struct service_page {
+  /// The selected statuses (service_status objects), in start order.
+  nlohmann::json items = nlohmann::json::array();
+  /// How many services match the filters, over all pages.
+  size_t total = 0;
+  /// The name to pass as `after` for the next page; empty on the last page.
+  std::string next_after;
+  /// Why the query cannot be answered (`after` names no service); empty
+  /// when it is answered.
+  std::string error;
+};
+
+/// Selects the page `q` asks for from `all` (every status, in start
+/// order). `q.state` is not checked here: an unknown state matches nothing.
+service_page select_services(const std::vector<service_status>& all,
+                             const service_query& q);
 
 } // namespace app
 

@@ -8,6 +8,7 @@
 #include <optional>
 #include <vector>
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "troupe/actors/service_status.hpp"
@@ -16,34 +17,60 @@
 namespace troupe::app {
 
 // Live status: redrawn in place on a terminal, one log line per service
-// otherwise (CI, pipes, files).
+// otherwise (CI, pipes, files). Beyond a screenful of services (the
+// terminal's height; 50 lines when not a terminal) it sums them by type and
+// lists only those that need attention.
 class status_printer {
 public:
-  status_printer() : tty_(isatty(STDOUT_FILENO) != 0) {}
+  status_printer() : tty_(isatty(STDOUT_FILENO) != 0) {
+    winsize ws{};
+    if (tty_ && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0)
+      screen_ = ws.ws_row;
+  }
 
   void print(const std::vector<service_status>& sts) {
     if (tty_) {
-      auto table = app::render_status_table(sts);
+      auto table = render(sts);
       if (lines_ > 0)
         std::printf("\033[%zuF\033[J", lines_);
       std::fputs(table.c_str(), stdout);
       lines_ =
         static_cast<size_t>(std::count(table.begin(), table.end(), '\n'));
-    } else {
+    } else if (fits(sts)) {
       for (auto& st : sts)
         std::printf("status %s\n", app::render_status_line(st).c_str());
+    } else {
+      for (auto& line : app::render_type_lines(sts))
+        std::printf("status %s\n", line.c_str());
+      size_t listed = 0;
+      for (auto& st : sts)
+        if (app::status_needs_attention(st) && listed++ < max_listed())
+          std::printf("status %s\n", app::render_status_line(st).c_str());
     }
     std::fflush(stdout);
   }
 
   void final(const std::vector<service_status>& sts) {
     lines_ = 0;
-    std::printf("final status:\n%s", app::render_status_table(sts).c_str());
+    std::printf("final status:\n%s", render(sts).c_str());
     std::fflush(stdout);
   }
 
 private:
+  // One line per service fits: the header, the services and a line left.
+  bool fits(const std::vector<service_status>& sts) const {
+    return sts.size() + 2 <= screen_;
+  }
+
+  size_t max_listed() const { return screen_ > 20 ? screen_ - 15 : 5; }
+
+  std::string render(const std::vector<service_status>& sts) const {
+    return fits(sts) ? app::render_status_table(sts)
+                     : app::render_type_summary(sts, max_listed());
+  }
+
   bool tty_;
+  size_t screen_ = 50;
   size_t lines_ = 0;
 };
 

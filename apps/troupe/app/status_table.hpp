@@ -43,6 +43,30 @@ render_columns(const std::vector<std::array<std::string, N>>& rows) {
 /// ```
 std::string render_status_table(const std::vector<service_status>& services);
 
+/// Whether the summaries list `st` by name: it failed, its health is
+/// unhealthy or fatal, or its last stop was forced.
+bool status_needs_attention(const service_status& st) noexcept;
+
+/// Renders `services` summed by type, one line per type, for apps with more
+/// services than a screen has lines; then, as in render_status_table(), the
+/// first `max_listed` services that need attention
+/// (status_needs_attention()):
+///
+/// ```
+/// 20000 services (summed by type; troupe ctl status or GET /services lists
+/// each) TYPE     SERVICES  RUNNING  STOPPED  FAILED  OTHER  UNHEALTHY  IN  OUT
+/// DROP  ERR  RESTART counter  20000     20000    0        0       0      0 0
+/// 0    0     0    0
+/// ```
+std::string render_type_summary(const std::vector<service_status>& services,
+                                size_t max_listed);
+
+/// One log line per type, as render_type_summary() sums them:
+/// `type counter: services=20000 running=20000 stopped=0 failed=0 other=0
+/// unhealthy=0 in=0 out=0 dropped=0 errors=0 restarts=0`.
+std::vector<std::string>
+render_type_lines(const std::vector<service_status>& services);
+
 /// Renders one service on one line for logs:
 /// `ticker: running healthy in=0 out=12 dropped=0 errors=0 restarts=0`.
 std::string render_status_line(const service_status& st);

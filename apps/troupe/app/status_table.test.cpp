@@ -46,3 +46,43 @@ CAF_TEST(the status line carries the last error) {
                   "last_error=\"disk gone\" peer=\"10.0.0.1\" "
                   "version=\"1.2\"");
 }
+
+CAF_TEST(the summary sums by type and lists what needs attention) {
+  std::vector<service_status> xs;
+  for (int i = 0; i < 4; ++i) {
+    service_status st;
+    st.name = "c" + std::to_string(i);
+    st.type = "counter";
+    st.state = service_state::running;
+    st.messages_in = 10;
+    xs.push_back(st);
+  }
+  xs[2].state = service_state::failed;
+  xs[2].health = health_status::fatal;
+  xs[3].state = service_state::stopped;
+  xs[3].stopped_hard = true;
+  service_status t;
+  t.name = "tick";
+  t.type = "ticker";
+  t.state = service_state::running;
+  xs.push_back(t);
+  auto text = app::render_type_summary(xs, 1);
+  auto expected = std::string{
+    "5 services (summed by type; troupe ctl status or GET /services lists "
+    "each)\n"
+    "TYPE     SERVICES  RUNNING  STOPPED  FAILED  OTHER  UNHEALTHY  IN  OUT  "
+    "DROP  ERR  RESTART\n"
+    "counter  4         2        1        1       0      1          40  0    "
+    "0     0    0\n"
+    "ticker   1         1        0        0       0      0          0   0    "
+    "0     0    0\n"
+    "2 need attention (the first 1 below):\n"
+    "SERVICE  TYPE     STATE   HEALTH  UPTIME  IN  OUT  DROP  ERR  RESTART\n"
+    "c2       counter  failed  fatal   0.0s    10  0    0     0    0\n"};
+  CAF_CHECK_EQUAL(text, expected);
+  auto lines = app::render_type_lines(xs);
+  CAF_REQUIRE_EQUAL(lines.size(), 2u);
+  CAF_CHECK_EQUAL(lines[0], "type counter: services=4 running=2 stopped=1 "
+                            "failed=1 other=0 unhealthy=1 in=40 out=0 "
+                            "dropped=0 errors=0 restarts=0");
+}

@@ -45,6 +45,11 @@ schema make_common() {
             "the service is held back (0: never)")
     .fallback(10000)
     .at_least(0);
+  s.boolean("metrics_per_service",
+            "Export this service's series in /metrics with its own `service` "
+            "label even when its type has more services than [control] "
+            "metrics_per_service_max")
+    .fallback(false);
   return s;
 }
 
@@ -129,6 +134,13 @@ schema app_schema(const type_catalog& types) {
     .of(value_kind::string)
     .fallback(list{std::string{"/livez"}, std::string{"/readyz"}});
   control
+    .integer("metrics_per_service_max",
+             "A type with more services than this is exported per type in "
+             "/metrics (troupe_type_*), its services' series summed, not one "
+             "series per service (0: every type per type)")
+    .fallback(int64_t{100})
+    .at_least(0);
+  control
     .boolean("allow_insecure_bind",
              "Serve without a token on an address that is not loopback")
     .fallback(false);
@@ -173,7 +185,9 @@ bool operator==(const service_spec& x, const service_spec& y) {
          x.restart == y.restart && x.stop_timeout == y.stop_timeout &&
          x.log_level == y.log_level &&
          x.health_check_interval == y.health_check_interval &&
-         x.publish_window == y.publish_window && x.settings == y.settings;
+         x.publish_window == y.publish_window &&
+         x.metrics_per_service == y.metrics_per_service &&
+         x.settings == y.settings;
 }
 
 std::optional<std::string> check_service_name(std::string_view name) {
@@ -285,6 +299,8 @@ void extract(app_config& cfg) {
   cfg.control_read_token = get<std::string>(v, "control.read_token");
   cfg.control_public = strings(v, "control.public");
   cfg.control_allow_insecure_bind = get<bool>(v, "control.allow_insecure_bind");
+  cfg.control_metrics_per_service_max =
+    get<int64_t>(v, "control.metrics_per_service_max");
   auto* services = find(v, "services");
   if (services == nullptr || services->get_if<table>() == nullptr)
     return;
@@ -383,6 +399,7 @@ service_spec make_service_spec(std::string name, const table& entry) {
   spec.log_level = get<std::string>(entry, "log_level");
   spec.health_check_interval = get<duration>(entry, "health_check_interval");
   spec.publish_window = get<int64_t>(entry, "publish_window");
+  spec.metrics_per_service = get<bool>(entry, "metrics_per_service");
   table own = entry;
   for (auto& f : service_common_schema().fields())
     own.erase(f.key);

@@ -40,6 +40,9 @@ struct service_spec {
   /// Published messages that may wait for subscribers before the service is
   /// held back (`service_options::publish_window`); 0: never.
   int64_t publish_window = 10000;
+  /// Exported per service in /metrics even when its type is exported per
+  /// type (`[control] metrics_per_service_max`).
+  bool metrics_per_service = false;
   /// The type's own settings (common keys removed), defaults filled in.
   config::settings settings;
 
@@ -83,6 +86,8 @@ struct app_config {
   std::string control_read_token;
   std::vector<std::string> control_public;
   bool control_allow_insecure_bind = false;
+  /// Types with more services are exported per type in /metrics; 0: all.
+  int64_t control_metrics_per_service_max = 100;
   /// Services by name.
   std::map<std::string, service_spec, std::less<>> services;
 
