@@ -46,6 +46,13 @@ void bridge_service::start_liveness(
   const bridge_config& cfg) {
   peers_->eps = &eps;
   peers_->cfg = &cfg;
+  // Heartbeats go on the local bus like any inbound message, and peer
+  // events are for whoever cares: neither is lost when nobody else
+  // subscribes (which `troupe run` would count as no_subscriber).
+  for (auto topic : {heartbeat_topic, std::string_view{"troupe.peer."}})
+    subscribe_message(
+      std::string{topic},
+      [](const std::string&, const caf::message&) { return true; });
   if (cfg.heartbeat_interval > std::chrono::nanoseconds::zero())
     every(cfg.heartbeat_interval, [this] { heartbeat(); });
   // Checked three times per peer_timeout, so a peer is seen lost at most a
@@ -103,7 +110,7 @@ void bridge_service::on_heartbeat(const envelope& e, size_t endpoint) {
   p.last = now();
   p.link = link;
   if (added) {
-    log().info("peer '{}' seen on '{}' (via {})", src, link, e.via);
+    log().info("peer '{}' seen (via {})", src, e.via);
     p.alive_gauge = &metrics().gauge(
       "troupe_bridge_peer_alive", "1 while a peer's heartbeats arrive in time",
       {{"peer", src}});
@@ -131,12 +138,13 @@ void bridge_service::check_peers() {
     log().warn("peer '{}': {}", src, what);
     set_health("peer " + src, health_status::degraded, what);
     publish(std::string{peer_lost_topic},
-            nlohmann::json{{"src", src},
-                           {"link", p.link},
-                           {"bridge", name()},
-                           {"silent_ms", std::chrono::duration_cast<
-                                           std::chrono::milliseconds>(silent)
-                                           .count()}});
+            nlohmann::json{
+              {"src", src},
+              {"link", p.link},
+              {"bridge", name()},
+              {"silent_ms",
+               std::chrono::duration_cast<std::chrono::milliseconds>(silent)
+                 .count()}});
   }
 }
 
@@ -163,12 +171,12 @@ void bridge_service::add_peer_stats(nlohmann::json& out) const {
   for (auto& [src, p] : peers_->peers) {
     auto ago =
       std::chrono::duration_cast<std::chrono::milliseconds>(t - p.last).count();
-    peers.push_back(
-      {{"src", src},
-       {"link", p.link},
-       {"last_seen_ms_ago", ago},
-       {"alive", peers_->cfg != nullptr && t - p.last <= peers_->cfg->peer_timeout},
-       {"losses", p.losses}});
+    peers.push_back({{"src", src},
+                     {"link", p.link},
+                     {"last_seen_ms_ago", ago},
+                     {"alive", peers_->cfg != nullptr &&
+                                 t - p.last <= peers_->cfg->peer_timeout},
+                     {"losses", p.losses}});
   }
   out["heartbeats_skipped"] = peers_->beats_skipped;
 }
