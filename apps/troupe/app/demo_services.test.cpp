@@ -2,9 +2,14 @@
 
 #include "troupe/app/demo_services.hpp"
 
+#include <set>
+
+#include <nlohmann/json.hpp>
+
 #include "troupe/actors/service_host.hpp"
 #include "troupe/actors/testing.hpp"
 #include "troupe/actors/topic_bus.hpp"
+#include "troupe/app/demo_work.hpp"
 #include "troupe/bridge/envelope.hpp"
 
 using namespace troupe;
@@ -34,6 +39,37 @@ public:
   }
 
   static inline std::vector<std::pair<std::string, bridge::envelope>> seen;
+};
+
+// Plays the workers and the bridge for the generator and the aggregator:
+// publishes what a test hands it, keeps every job and every stats report.
+class work_probe : public service {
+public:
+  using interface =
+    service_actor::extend<caf::reacts_to<std::string, nlohmann::json>>;
+
+  auto handlers() {
+    return std::make_tuple(
+      [this](const std::string& topic, const nlohmann::json& j) {
+        publish(topic, j);
+      });
+  }
+
+  hook_result on_start() override {
+    subscribe_message("jobs.", [](const std::string&, const caf::message& m) {
+      jobs.push_back(m.get_as<nlohmann::json>(0).at("id").get<int64_t>());
+      return true;
+    });
+    subscribe_message("demo.stats",
+                      [](const std::string&, const caf::message& m) {
+                        stats = m.get_as<nlohmann::json>(0);
+                        return true;
+                      });
+    return hook_result::success();
+  }
+
+  static inline std::vector<int64_t> jobs;
+  static inline nlohmann::json stats;
 };
 
 struct fixture : testing::service_fixture {
@@ -184,6 +220,82 @@ CAF_TEST(echo answers each request envelope with the same one retitled) {
   CAF_CHECK_EQUAL(status(ech).messages_out, 1u);
   CAF_REQUIRE(stop(prb));
   CAF_REQUIRE(stop(ech));
+}
+
+CAF_TEST(the generator hands out unanswered jobs again when a worker is lost) {
+  auto gen = spawn_service<app::generator>(sys, opts("generator"));
+  auto prb = spawn_service<work_probe>(sys, opts("probe"));
+  work_probe::jobs.clear();
+  CAF_REQUIRE(start(prb));
+  CAF_REQUIRE(
+    configure(gen, settings{config::table{{"rate", int64_t{100}},
+                                          {"workers", int64_t{1}},
+                                          {"results_topic", "res."}}}));
+  CAF_REQUIRE(start(gen));
+  for (int i = 0; i < 10; ++i) {
+    advance_time(10ms);
+    consume_messages();
+  }
+  auto first = work_probe::jobs;
+  CAF_REQUIRE_GREATER_OR_EQUAL(first.size(), 4u);
+  // Results for the first half come back (one of them twice).
+  auto half = static_cast<int64_t>(first.size() / 2);
+  for (int64_t id = 0; id < half; ++id)
+    anon_send(prb, std::string{"res.0"}, nlohmann::json{{"id", id}});
+  anon_send(prb, std::string{"res.0"}, nlohmann::json{{"id", 0}});
+  consume_messages();
+  work_probe::jobs.clear();
+  anon_send(prb, std::string{"troupe.peer.lost"},
+            nlohmann::json{{"src", "w1"}, {"link", "results"}});
+  consume_messages();
+  // Exactly the unanswered ones go out again, nothing else.
+  std::set<int64_t> again(work_probe::jobs.begin(), work_probe::jobs.end());
+  std::set<int64_t> expected(first.begin() + half, first.end());
+  CAF_CHECK_EQUAL(work_probe::jobs.size(), expected.size());
+  CAF_CHECK(again == expected);
+  // Without results_topic nothing is kept: a lost worker changes nothing.
+  CAF_REQUIRE(stop(gen));
+  auto plain = spawn_service<app::generator>(sys, opts("plain"));
+  CAF_REQUIRE(
+    configure(plain, settings{config::table{{"workers", int64_t{1}}}}));
+  CAF_REQUIRE(start(plain));
+  advance_time(10ms);
+  consume_messages();
+  work_probe::jobs.clear();
+  anon_send(prb, std::string{"troupe.peer.lost"},
+            nlohmann::json{{"src", "w1"}, {"link", "results"}});
+  consume_messages();
+  CAF_CHECK(work_probe::jobs.empty());
+  CAF_REQUIRE(stop(plain));
+  CAF_REQUIRE(stop(prb));
+}
+
+CAF_TEST(the aggregator counts each job id once and reports duplicates) {
+  auto agg = spawn_service<app::aggregator>(sys, opts("aggregator"));
+  auto prb = spawn_service<work_probe>(sys, opts("probe"));
+  CAF_REQUIRE(start(prb));
+  CAF_REQUIRE(configure(
+    agg, settings{config::table{{"topic", "res."},
+                                {"report_interval", config::duration{1s}}}}));
+  CAF_REQUIRE(start(agg));
+  // Out of order, a failed one, duplicates of both kinds.
+  for (int64_t id : {0, 2, 1, 2, 0, 3, 5})
+    anon_send(prb, std::string{"res.0"},
+              nlohmann::json{{"id", id}, {"worker", 0}});
+  anon_send(prb, std::string{"res.0"},
+            nlohmann::json{{"id", 4}, {"worker", 0}, {"failed", true}});
+  anon_send(prb, std::string{"res.0"},
+            nlohmann::json{{"id", 4}, {"worker", 1}});
+  consume_messages();
+  work_probe::stats = nullptr;
+  advance_time(1s);
+  consume_messages();
+  CAF_REQUIRE(work_probe::stats.is_object());
+  CAF_CHECK_EQUAL(work_probe::stats["results"].get<int64_t>(), 5); // 0-3, 5
+  CAF_CHECK_EQUAL(work_probe::stats["failed"].get<int64_t>(), 1);  // 4
+  CAF_CHECK_EQUAL(work_probe::stats["duplicates"].get<int64_t>(), 3);
+  CAF_REQUIRE(stop(agg));
+  CAF_REQUIRE(stop(prb));
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

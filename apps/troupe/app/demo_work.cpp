@@ -1,5 +1,6 @@
 #include "troupe/app/demo_work.hpp"
 
+#include <algorithm>
 #include <optional>
 #include <stdexcept>
 
@@ -55,6 +56,21 @@ config::schema generator::type_schema() {
     .fallback("jobs.");
   s.string("produced_topic", "Where the count of produced jobs is reported")
     .fallback("demo.produced");
+  s.string("results_topic",
+           "Where results come back (e.g. \"ctl.results.\"): keep each job "
+           "until its result arrives and hand it out again when a worker "
+           "is lost (at-least-once); empty: fire and forget")
+    .fallback("");
+  s.duration("redispatch_after",
+             "With results_topic: also hand out again a job whose result is "
+             "this late (0s: only when a worker is lost)")
+    .fallback(config::duration{0s})
+    .at_least(0);
+  s.integer("max_outstanding",
+            "With results_topic: most jobs without a result; beyond, the "
+            "generator waits")
+    .fallback(int64_t{100000})
+    .at_least(1);
   return s;
 }
 
@@ -68,14 +84,42 @@ hook_result generator::on_configure(const settings& cfg) {
   workers_ = *cfg.get<int64_t>("workers");
   topic_ = *cfg.get<std::string>("topic");
   produced_topic_ = *cfg.get<std::string>("produced_topic");
+  results_topic_ = *cfg.get<std::string>("results_topic");
+  redispatch_after_ = *cfg.get<config::duration>("redispatch_after");
+  max_outstanding_ = *cfg.get<int64_t>("max_outstanding");
   return hook_result::success();
 }
 
 hook_result generator::on_start() {
   started_ = now();
   produced_ = 0;
+  outstanding_.clear();
   every(10ms, [this] { produce(); });
   every(1s, [this] { report(); });
+  if (!results_topic_.empty()) {
+    subscribe_message(results_topic_,
+                      [this](const std::string&, const caf::message& m) {
+                        if (auto r = as_json(m))
+                          outstanding_.erase(int_field(*r, "id"));
+                        return true;
+                      });
+    // Only the local bridge's own events (a JSON value, not an envelope
+    // relayed from another process).
+    subscribe_message("troupe.peer.lost",
+                      [this](const std::string&, const caf::message& m) {
+                        if (m.size() != 1 || !m.match_element<json>(0))
+                          return false;
+                        auto& e = m.get_as<json>(0);
+                        log().warn("worker process '{}' lost on '{}': "
+                                   "handing out its jobs again",
+                                   e.value("src", ""), e.value("link", ""));
+                        redispatch(true);
+                        return true;
+                      });
+    if (redispatch_after_ > 0s)
+      every(std::max<std::chrono::nanoseconds>(redispatch_after_ / 4, 10ms),
+            [this] { redispatch(false); });
+  }
   log().info("producing {} jobs/s for {} worker(s) on '{}N'", rate_, workers_,
              topic_);
   return hook_result::success();
@@ -98,14 +142,44 @@ void generator::produce() {
                                           static_cast<double>(rate_)));
   }
   for (; produced_ < due; ++produced_) {
-    auto k = produced_ % workers_;
-    publish(topic_ + std::to_string(k),
-            json{{"id", produced_}, {"work", produced_ % 1000}});
+    if (!results_topic_.empty()) {
+      // Too many unanswered: wait (the catch-up bound above then goes on
+      // at the pace the results come back).
+      if (static_cast<int64_t>(outstanding_.size()) >= max_outstanding_)
+        break;
+      outstanding_[produced_] = t;
+    }
+    dispatch(produced_);
   }
 }
 
+void generator::dispatch(int64_t id) {
+  publish(topic_ + std::to_string(id % workers_),
+          json{{"id", id}, {"work", id % 1000}});
+}
+
+void generator::redispatch(bool all) {
+  // Which worker held which job is not known (PUSH deals them out, maybe
+  // through a proxy): on a lost worker every outstanding job goes out
+  // again; the aggregator drops the duplicates by id.
+  auto t = now();
+  int64_t n = 0;
+  for (auto& [id, sent] : outstanding_)
+    if (all || t - sent >= redispatch_after_) {
+      dispatch(id);
+      sent = t;
+      ++n;
+    }
+  redispatched_ += n;
+  if (n > 0)
+    log().info("handed out {} job(s) again ({} in all)", n, redispatched_);
+}
+
 void generator::report() {
-  publish(produced_topic_, json{{"produced", produced_}});
+  publish(produced_topic_,
+          json{{"produced", produced_},
+               {"redispatched", redispatched_},
+               {"outstanding", static_cast<int64_t>(outstanding_.size())}});
 }
 
 hook_result generator::on_stop() {
@@ -207,6 +281,10 @@ hook_result aggregator::on_start() {
       ++malformed_;
       return false;
     }
+    if (!first_result(int_field(*r, "id"))) {
+      ++duplicates_; // a job handed out again whose first result came
+      return true;
+    }
     if (r->value("failed", false))
       ++failed_;
     else
@@ -220,10 +298,32 @@ hook_result aggregator::on_start() {
       if (!r)
         return false;
       produced_ = std::max(produced_, int_field(*r, "produced"));
+      redispatched_ = std::max(redispatched_, int_field(*r, "redispatched"));
       return true;
     });
   every(interval_, [this] { report(); });
   return hook_result::success();
+}
+
+bool aggregator::first_result(int64_t id) {
+  // Job ids count up from 0; results without one are never duplicates.
+  constexpr size_t dedup_window = size_t{1} << 20;
+  if (id < 0)
+    return true;
+  if (id < done_below_ || !seen_.insert(id).second)
+    return false;
+  while (!seen_.empty() && *seen_.begin() == done_below_) {
+    seen_.erase(seen_.begin());
+    ++done_below_;
+  }
+  // Jobs that never come back would keep every later id here: past the
+  // window the oldest holes are given up (a result for them that still
+  // came would count as a duplicate).
+  while (seen_.size() > dedup_window) {
+    done_below_ = *seen_.begin() + 1;
+    seen_.erase(seen_.begin());
+  }
+  return true;
 }
 
 void aggregator::report() {
@@ -240,6 +340,7 @@ void aggregator::report() {
                              {"results", results_},
                              {"failed", failed_},
                              {"produced", produced_},
+                             {"duplicates", duplicates_},
                              {"per_worker", workers}});
   log().info("throughput {:.0f} results/s; {} done, {} failed by injected "
              "faults, {} produced",
@@ -250,6 +351,10 @@ hook_result aggregator::on_stop() {
   auto missing = produced_ - results_ - failed_;
   log().info("accounting: produced {} = results {} + failed {} + missing {}",
              produced_, results_, failed_, missing);
+  if (duplicates_ > 0 || redispatched_ > 0)
+    log().info("at-least-once: {} job(s) handed out again, {} duplicate "
+               "result(s) suppressed by id",
+               redispatched_, duplicates_);
   if (missing != 0)
     log().warn("{} job(s) unaccounted for (lost with a crashed worker or "
                "still in flight at the stop deadline)",

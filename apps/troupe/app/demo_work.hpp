@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 
 #include "troupe/actors/service.hpp"
@@ -16,6 +17,13 @@ namespace troupe::app {
 /// Publishes jobs `{"id": N, "work": W}` on `<topic>K` for K in
 /// 0..workers-1, round-robin, at `rate` per second. Reports how many it
 /// produced on `produced_topic` every second and once more on stop.
+///
+/// With `results_topic` set, delivery is at-least-once: the generator keeps
+/// each job until a result with its id arrives there, and hands every
+/// outstanding job out again when a bridge reports a peer lost
+/// (`troupe.peer.lost`) or, with `redispatch_after`, when its result is
+/// that late. At most `max_outstanding` jobs are unanswered: beyond, it
+/// waits. Duplicates are for the aggregator to suppress (by id).
 class generator : public service {
 public:
   /// The settings: rate, workers, topic, produced_topic.
@@ -27,6 +35,8 @@ public:
 
 private:
   void produce();
+  void dispatch(int64_t id);
+  void redispatch(bool all);
   void report();
 
   int64_t rate_ = 1000;
@@ -35,6 +45,13 @@ private:
   std::string produced_topic_;
   int64_t produced_ = 0;
   std::chrono::steady_clock::time_point started_;
+  // At-least-once (with `results_topic`): every job until its result came
+  // back, by id, with when it last went out.
+  std::string results_topic_;
+  std::chrono::nanoseconds redispatch_after_{0};
+  int64_t max_outstanding_ = 100000;
+  std::map<int64_t, std::chrono::steady_clock::time_point> outstanding_;
+  int64_t redispatched_ = 0;
 };
 
 /// Takes jobs from `<topic><index>`, publishes `{"id", "worker", "value"}`
@@ -82,6 +99,13 @@ private:
   int64_t malformed_ = 0;
   int64_t last_total_ = 0;
   std::map<int64_t, int64_t> per_worker_;
+  // Duplicate suppression by job id: every id below `done_below_` was
+  // seen, and the ones above it in `seen_` (at most `dedup_window` ids).
+  bool first_result(int64_t id);
+  int64_t done_below_ = 0;
+  std::set<int64_t> seen_;
+  int64_t duplicates_ = 0;
+  int64_t redispatched_ = 0;
   std::chrono::steady_clock::time_point last_report_;
 };
 

@@ -15,6 +15,7 @@
 #include "troupe/actors/metrics.hpp"
 #include "troupe/bridge/codec.hpp"
 #include "troupe/bridge/detail/bridge_runtime.hpp"
+#include "troupe/bridge/detail/peer_table.hpp"
 #include "troupe/bridge/endpoint_config.hpp"
 #include "troupe/bridge/wire.hpp"
 #include "troupe/config/duration.hpp"
@@ -66,20 +67,14 @@ struct bridge_service::state {
     uint64_t bytes;
   };
   std::map<uint64_t, pending_request> pending_requests;
-  // Other troupe processes by source id: when we last heard from them,
-  // and their troupe_bridge_peer_alive series.
-  struct peer {
-    std::chrono::steady_clock::time_point last;
-    gauge* alive = nullptr;
-  };
-  std::map<std::string, peer> peers;
 };
 
 bridge_service::bridge_service() : bridge_service(make_zmq_transport()) {}
 
 bridge_service::bridge_service(std::shared_ptr<transport> net)
   : st_(std::make_unique<state>()),
-    calls_(std::make_unique<detail::call_state>()) {
+    calls_(std::make_unique<detail::call_state>()),
+    peers_(std::make_unique<detail::peer_table>()) {
   st_->net = std::move(net);
 }
 
@@ -192,17 +187,18 @@ hook_result bridge_service::on_start() {
     st.receiver = std::thread{
       [ctx = std::move(ctx), weak] { detail::receive_loop(ctx, weak); }};
   }
-  if (st.cfg.heartbeat_interval > std::chrono::nanoseconds::zero())
-    every(st.cfg.heartbeat_interval, [this] { heartbeat(); });
+  start_liveness(st.eps, st.cfg);
   return hook_result::success();
 }
 
 void bridge_service::on_inbound(uint64_t endpoint, bus_batch& batch) {
-  for (auto& x : batch.items)
-    if (x.topic == heartbeat_topic)
-      on_heartbeat(x.msg.get_as<envelope>(0));
+  // Heartbeats are handled after the batch is on the bus, so that a
+  // troupe.peer.up event follows what the peer sent before it.
+  auto beats = heartbeats_in(batch);
   if (endpoint >= st_->eps.size()) {
     publish_batch(std::move(batch));
+    for (auto& e : beats)
+      on_heartbeat(e, endpoint);
     return;
   }
   // The credit comes back once every subscriber has handled the batch, so
@@ -219,6 +215,8 @@ void bridge_service::on_inbound(uint64_t endpoint, bus_batch& batch) {
   publish_batch(std::move(batch), [this, endpoint, n, bytes] {
     return_credit(*st_->eps[endpoint], n, bytes);
   });
+  for (auto& e : beats)
+    on_heartbeat(e, endpoint);
 }
 
 void bridge_service::return_credit(endpoint_runtime& ep, uint64_t n,
@@ -231,57 +229,10 @@ void bridge_service::return_credit(endpoint_runtime& ep, uint64_t n,
     st_->net->wake();
 }
 
-void bridge_service::on_heartbeat(const envelope& e) {
-  auto j = nlohmann::json::parse(e.payload, nullptr, false);
-  if (j.is_object() && j.contains("src") && j["src"].is_string()) {
-    auto src = j["src"].get<std::string>();
-    if (src != st_->cfg.source_id) {
-      auto& p = st_->peers[src];
-      if (p.alive == nullptr) {
-        log().info("peer '{}' seen (via {})", src, e.via);
-        p.alive = &metrics().gauge("troupe_bridge_peer_alive",
-                                   "1 while a peer's heartbeats arrive in time",
-                                   {{"peer", src}});
-      }
-      p.last = now();
-      p.alive->set(1);
-    }
-  }
-}
-
-void bridge_service::heartbeat() {
-  auto& st = *st_;
-  auto beat = nlohmann::json{
-    {"src", st.cfg.source_id},
-    {"ts", now_ns()},
-    {"bridge",
-     name()}}.dump();
-  for (size_t i = 0; i < st.eps.size(); ++i)
-    if (st.eps[i]->cfg.socket == socket_kind::pub)
-      send_out(i, std::string{heartbeat_topic},
-               caf::make_message(
-                 envelope{std::string{heartbeat_topic}, beat, "", ""}));
-  // Peers: healthy while heard from within peer_timeout.
-  auto t = now();
-  for (auto& [src, p] : st.peers) {
-    auto check = "peer " + src;
-    auto last = p.last;
-    p.alive->set(t - last <= st.cfg.peer_timeout ? 1 : 0);
-    if (t - last > st.cfg.peer_timeout)
-      set_health(
-        check, health_status::degraded,
-        "no heartbeat for " +
-          config::format_duration(
-            std::chrono::duration_cast<std::chrono::milliseconds>(t - last)));
-    else
-      clear_health(check);
-  }
-}
-
 void bridge_service::on_request(uint64_t id, uint64_t endpoint,
                                 const envelope& e) {
   auto& st = *st_;
-  if (endpoint >= st.eps.size())
+  if (endpoint >= st.eps.size() || answer_heartbeat(id, endpoint, e))
     return;
   st.pending_requests[id] =
     state::pending_request{endpoint, e.topic, detail::envelope_bytes(e)};
@@ -536,8 +487,7 @@ hook_result bridge_service::on_stop() {
     }
   st_->flush_scheduled = false;
   st_->holds.clear();
-  for (auto& [src, p] : st_->peers)
-    p.alive->set(0); // not heard from while stopped
+  stop_liveness();
   for (auto& [id, _] : st_->pending_requests)
     send_reply(id, "troupe.error",
                error_payload("stopping", "the bridge is stopping"));
@@ -582,16 +532,7 @@ void bridge_service::shut_down() {
 std::string bridge_service::stats_json() const {
   nlohmann::json out;
   out["source_id"] = st_->cfg.source_id;
-  auto& peers = out["peers"] = nlohmann::json::array();
-  auto t = now();
-  for (auto& [src, p] : st_->peers) {
-    auto last = p.last;
-    auto ago =
-      std::chrono::duration_cast<std::chrono::milliseconds>(t - last).count();
-    peers.push_back({{"src", src},
-                     {"last_seen_ms_ago", ago},
-                     {"alive", t - last <= st_->cfg.peer_timeout}});
-  }
+  add_peer_stats(out);
   auto& eps = out["endpoints"] = nlohmann::json::array();
   for (auto& ep : st_->eps) {
     nlohmann::json malformed = nlohmann::json::object();

@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <vector>
 
 #include <caf/atom.hpp>
 #include <caf/replies_to.hpp>
@@ -18,11 +19,24 @@
 
 namespace troupe::bridge {
 
+struct bridge_config;
+
 namespace detail {
 struct endpoint_runtime;
 struct call_state;
+struct peer_table;
 enum class out_drop : size_t;
 } // namespace detail
+
+/// Local topic on which a bridge announces a peer it hears from for the
+/// first time, or again after it went silent: JSON `{"src", "link",
+/// "bridge"}`, where `link` names the endpoint that heard it.
+inline constexpr std::string_view peer_up_topic = "troupe.peer.up";
+
+/// Local topic on which a bridge announces a peer silent for longer than
+/// `peer_timeout`: JSON `{"src", "link", "bridge", "silent_ms"}`. A
+/// service that handed work to that peer may hand it out again.
+inline constexpr std::string_view peer_lost_topic = "troupe.peer.lost";
 
 /// Hands inbound messages from the receiver thread to the bridge actor: the
 /// endpoint's index and a `bus_batch` of envelopes, what one socket had
@@ -117,7 +131,17 @@ private:
 
   void on_inbound(uint64_t endpoint, bus_batch& batch);
   void return_credit(detail::endpoint_runtime& ep, uint64_t n, uint64_t bytes);
-  void on_heartbeat(const envelope& e);
+  // Peer liveness (bridge_peers.cpp).
+  void start_liveness(
+    const std::vector<std::shared_ptr<detail::endpoint_runtime>>& eps,
+    const bridge_config& cfg);
+  void stop_liveness();
+  std::string heartbeat_payload() const;
+  static std::vector<envelope> heartbeats_in(const bus_batch& batch);
+  void on_heartbeat(const envelope& e, size_t endpoint);
+  void check_peers();
+  bool answer_heartbeat(uint64_t id, size_t endpoint, const envelope& e);
+  void add_peer_stats(nlohmann::json& out) const;
   void on_request(uint64_t id, uint64_t endpoint, const envelope& e);
   void on_reply(uint64_t id, bool ok, const std::string& payload);
   void send_reply(uint64_t id, const std::string& topic,
@@ -155,6 +179,7 @@ private:
 
   std::unique_ptr<state> st_;
   std::unique_ptr<detail::call_state> calls_;
+  std::unique_ptr<detail::peer_table> peers_;
 };
 
 } // namespace troupe::bridge

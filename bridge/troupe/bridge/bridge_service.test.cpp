@@ -541,6 +541,100 @@ TEST_F(bridge_test, heartbeats_track_peers_and_a_silent_peer_degrades_health) {
   self->send_exit(a, caf::exit_reason::user_shutdown);
 }
 
+TEST_F(bridge_test, workers_heartbeat_on_push_and_request_links) {
+  // The controller side: a pull endpoint (results) and a rep endpoint.
+  br = spawn_service<bridge_service>(sys, {"br", "bridge", bus});
+  ask<service_state>(
+    configure_atom::value,
+    settings{config::table{
+      {"source_id", "controller"},
+      {"peer_timeout", "300ms"},
+      {"endpoints",
+       config::table{{"results", endpoint({{"socket", "pull"},
+                                           {"bind", "tcp://127.0.0.1:*"}})},
+                     {"rpc", endpoint({{"socket", "rep"},
+                                       {"bind", "tcp://127.0.0.1:*"}})}}}}});
+  ask<service_state>(start_atom::value);
+  subscribe_self("troupe.peer.");
+  // A worker bridge whose push endpoint heartbeats (heartbeat = true).
+  auto w = spawn_service<bridge_service>(sys, {"w", "bridge", bus});
+  auto ask_w = [&](auto... xs) {
+    std::optional<service_state> st;
+    self->request(w, 5s, xs...)
+      .receive([&](service_state s) { st = s; }, [](caf::error&) {});
+    return st;
+  };
+  ASSERT_TRUE(
+    ask_w(configure_atom::value,
+          settings{config::table{
+            {"source_id", "worker-1"},
+            {"heartbeat_interval", "50ms"},
+            {"endpoints",
+             config::table{
+               {"out", endpoint({{"socket", "push"},
+                                 {"connect", config::list{address("results")}},
+                                 {"topics", config::list{"r."}},
+                                 {"heartbeat", true}})}}}}}));
+  ASSERT_TRUE(ask_w(start_atom::value));
+  // next_peer_event: the next troupe.peer.* event on the bus (heartbeats
+  // themselves are not events).
+  auto next_peer_event = [&] {
+    for (;;) {
+      std::pair<std::string, nlohmann::json> out;
+      bool got = false;
+      self->receive(
+        [&](deliver_atom, const std::string& topic, const caf::message& m) {
+          out.first = topic;
+          if (m.match_element<nlohmann::json>(0))
+            out.second = m.get_as<nlohmann::json>(0);
+          got = true;
+        },
+        caf::after(5s) >> [] {});
+      if (!got)
+        throw std::runtime_error("no peer event within 5 s");
+      if (out.first.rfind("troupe.peer.", 0) == 0)
+        return out;
+    }
+  };
+  auto up = next_peer_event();
+  EXPECT_EQ(up.first, "troupe.peer.up");
+  EXPECT_EQ(up.second["src"], "worker-1");
+  EXPECT_EQ(up.second["link"], "results");
+  // The worker goes silent (stopped): lost on its link, health degraded.
+  ASSERT_TRUE(ask_w(stop_atom::value, std::string{"test"}, caf::timespan{1s}));
+  auto lost = next_peer_event();
+  EXPECT_EQ(lost.first, "troupe.peer.lost");
+  EXPECT_EQ(lost.second["src"], "worker-1");
+  EXPECT_EQ(lost.second["link"], "results");
+  auto h = ask<health_report>(health_atom::value);
+  EXPECT_EQ(h.overall, health_status::degraded);
+  auto peers = stats()["peers"];
+  ASSERT_EQ(peers.size(), 1u);
+  EXPECT_EQ(peers[0]["alive"], false);
+  EXPECT_EQ(peers[0]["losses"], 1);
+  // A foreign worker speaks the same wire: two frames on the pull link.
+  zmq::socket_t push{zctx, zmq::socket_type::push};
+  push.connect(address("results"));
+  send_frames(push, {"troupe.heartbeat", R"({"src":"worker-1"})"});
+  auto back = next_peer_event();
+  EXPECT_EQ(back.first, "troupe.peer.up");
+  EXPECT_EQ(ask<health_report>(health_atom::value).overall,
+            health_status::healthy);
+  // On a request link, a DEALER's heartbeat is answered with ours.
+  zmq::socket_t dealer{zctx, zmq::socket_type::dealer};
+  dealer.connect(address("rpc"));
+  send_frames(dealer, {"troupe.heartbeat", R"({"src":"client-7"})"});
+  auto answer = recv_frames(dealer);
+  ASSERT_EQ(answer.size(), 2u);
+  EXPECT_EQ(answer[0], "troupe.heartbeat");
+  EXPECT_EQ(nlohmann::json::parse(answer[1])["src"], "controller");
+  auto client = next_peer_event();
+  EXPECT_EQ(client.second["src"], "client-7");
+  EXPECT_EQ(client.second["link"], "rpc");
+  EXPECT_EQ(endpoint_stats("rpc")["in_flight"], 0); // its credit came back
+  self->send_exit(w, caf::exit_reason::user_shutdown);
+}
+
 TEST_F(bridge_test, local_prefix_retitles_inbound_topics_but_not_heartbeats) {
   start_bridge(config::table{{"in", endpoint({{"socket", "pull"},
                                               {"bind", "tcp://127.0.0.1:*"},

@@ -17,12 +17,13 @@ config::schema make_schema() {
                         "HOST:PID)")
     .fallback("");
   s.duration("heartbeat_interval",
-             "How often troupe.heartbeat goes out on pub endpoints (0s: "
-             "never)")
+             "How often troupe.heartbeat goes out on pub endpoints and "
+             "push endpoints with heartbeat = true (0s: never)")
     .fallback(config::duration{std::chrono::seconds{1}})
     .at_least(0);
-  s.duration("peer_timeout", "A peer silent for this long (no heartbeat) "
-                             "degrades health")
+  s.duration("peer_timeout", "A peer silent for this long (no heartbeat "
+                             "on any link) degrades health and is "
+                             "announced on troupe.peer.lost")
     .fallback(config::duration{std::chrono::seconds{3}})
     .at_least(0.001);
   auto& ep = s.entries("endpoints", "ZMQ endpoints by name");
@@ -68,6 +69,11 @@ config::schema make_schema() {
     .fallback(config::duration{std::chrono::seconds{1}})
     .at_least(0);
   ep.boolean("meta", "Send and read the optional [meta] frame (seq, src, ts)")
+    .fallback(false);
+  ep.boolean("heartbeat",
+             "push: also send troupe.heartbeat here, so that the PULL peer "
+             "sees this process (worker liveness; pub endpoints always "
+             "send them)")
     .fallback(false);
   ep.integer("max_message_bytes",
              "Largest inbound frame: ZeroMQ drops the connection of a peer "
@@ -203,6 +209,10 @@ std::string parse_bridge_config(const config::settings& cfg,
                  : full == "drop_newest" ? full_policy::drop_newest
                                          : full_policy::block;
     ep.meta = s.get_or<bool>("meta", false);
+    ep.heartbeat = s.get_or<bool>("heartbeat", false);
+    if (ep.heartbeat && ep.socket != socket_kind::push)
+      return prefix.append("heartbeat applies to push endpoints (pub "
+                           "endpoints always send heartbeats)");
     ep.max_queued = static_cast<size_t>(s.get_or<int64_t>("max_queued", 0));
     if (ep.max_queued == 0)
       // Under block, publishers wait for their acknowledgements (their

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Worker liveness and re-dispatch (issue 23 item 2) with real processes:
+# the two-process demo with two worker processes. One of them is killed
+# with SIGKILL while jobs flow. Its heartbeats (sent on the results link,
+# `heartbeat = true`) stop, so the controller's bridge marks it lost:
+# /health turns degraded, troupe_bridge_peer_alive for it goes 0, and the
+# generator hands every unanswered job out again. SIGTERM then drains the
+# controller with every job accounted for (missing 0) and the duplicates
+# counted as suppressed.
+#   demo_worker_kill_test.sh TROUPE APPS_DIR
+TROUPE="$1"
+APPS="$2"
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$HERE/lib.sh"
+PY=/usr/bin/python3
+[[ -x $PY ]] || PY=python3
+
+jobs=$(free_port) results=$(free_port) stats=$(free_port) http=$(free_port)
+"$TROUPE" run "$APPS/demo/demo-controller.toml" --set app.status_interval=1s \
+  --set "control.http=127.0.0.1:$http" \
+  --set services.controller_bridge.peer_timeout=1s \
+  --set "services.controller_bridge.endpoints.jobs.bind=tcp://127.0.0.1:$jobs" \
+  --set "services.controller_bridge.endpoints.results.bind=tcp://127.0.0.1:$results" \
+  --set "services.controller_bridge.endpoints.stats.bind=tcp://127.0.0.1:$stats" \
+  >"$WORK/ctl.out" 2>"$WORK/ctl.err" &
+ctl=$!
+start_worker() { # NAME SOURCE_ID
+  "$TROUPE" run "$APPS/demo/demo-worker.toml" \
+    --set services.worker0.fail_every=0 --set services.worker1.fail_every=0 \
+    --set "services.worker_bridge.source_id=$2" \
+    --set services.worker_bridge.heartbeat_interval=200ms \
+    --set "services.worker_bridge.endpoints.jobs.connect=[\"tcp://127.0.0.1:$jobs\"]" \
+    --set "services.worker_bridge.endpoints.results.connect=[\"tcp://127.0.0.1:$results\"]" \
+    >"$WORK/$1.out" 2>"$WORK/$1.err" &
+}
+start_worker wa worker-a
+wa=$!
+start_worker wb worker-b
+wb=$!
+if wait_for_line "$WORK/ctl.err" "app 'demo-controller' running" 30 &&
+  wait_for_line "$WORK/wa.err" "app 'demo-worker' running" 30 &&
+  wait_for_line "$WORK/wb.err" "app 'demo-worker' running" 30; then
+  pass "controller and two worker processes run"
+else
+  fail "a process never reported running"
+  quote 20 "$WORK/ctl.err" "$WORK/wa.err" "$WORK/wb.err"
+fi
+get() { # PATH -> body (any status)
+  "$PY" -c 'import sys, urllib.request as u, urllib.error as e
+try: print(u.urlopen(sys.argv[1], timeout=10).read().decode())
+except e.HTTPError as x: print(x.read().decode())' "http://127.0.0.1:$http$1"
+}
+if wait_for_line "$WORK/ctl.err" "peer 'worker-a' seen \(via controller_bridge/results\)" 30 &&
+  wait_for_line "$WORK/ctl.err" "peer 'worker-b' seen \(via controller_bridge/results\)" 30; then
+  pass "both worker processes announce themselves on the results link"
+else
+  fail "workers not seen"; quote 20 "$WORK/ctl.err"
+fi
+wait_for_line "$WORK/ctl.err" 'throughput [1-9][0-9]* results/s' 30 &&
+  pass "results come back" || { fail "no throughput"; quote 10 "$WORK/ctl.err"; }
+get /metrics >"$WORK/m1"
+expect_grep "worker-a alive in /metrics" "$WORK/m1" \
+  '^troupe_bridge_peer_alive\{.*peer="worker-a".*\} 1'
+
+kill -9 $wa
+wait $wa 2>/dev/null
+if wait_for_line "$WORK/ctl.err" "worker process 'worker-a' lost on 'results'" 30; then
+  pass "the controller sees worker-a go silent and hands its jobs out again"
+else
+  fail "worker-a never reported lost"; quote 20 "$WORK/ctl.err"
+fi
+get /health >"$WORK/health"
+expect_grep "/health: the results link is degraded" "$WORK/health" \
+  "no heartbeat on 'results'"
+get /metrics >"$WORK/m2"
+expect_grep "worker-a dead in /metrics" "$WORK/m2" \
+  '^troupe_bridge_peer_alive\{.*peer="worker-a".*\} 0'
+expect_grep "worker-b still alive in /metrics" "$WORK/m2" \
+  '^troupe_bridge_peer_alive\{.*peer="worker-b".*\} 1'
+expect_grep "jobs were handed out again" "$WORK/ctl.err" \
+  'handed out [1-9][0-9]* job\(s\) again'
+# Let worker-b work off what was handed out again, then drain.
+sleep 2
+kill -TERM $ctl
+wait $ctl
+expect_exit "the controller drains and exits 0" "$?" 0 "$WORK/ctl.err"
+expect_grep "every job accounted for, none missing" "$WORK/ctl.err" \
+  'accounting: produced [1-9][0-9]* = results [0-9]+ \+ failed 0 \+ missing 0'
+expect_grep "handed-out-again jobs and suppressed duplicates are reported" \
+  "$WORK/ctl.err" 'at-least-once: [1-9][0-9]* job\(s\) handed out again, [0-9]+ duplicate'
+grep -E "accounting:|at-least-once:|lost on|lost [0-9]+ message" "$WORK/ctl.err" |
+  sed 's/^/    | /'
+kill -TERM $wb
+wait $wb
+expect_exit "the surviving worker process exits 0" "$?" 0 "$WORK/wb.err"
+finish
