@@ -43,6 +43,9 @@ void reload(app::app_runtime& rt, const config::app_sources& src,
             spdlog::logger& log, systemd_notifier& notify,
             const std::string& running) {
   notify.reloading("reloading the app file");
+  // An external logrotate moved the file away and sent SIGHUP: new file.
+  if (auto err = reopen_log_file(); !err.empty())
+    log.error("app.log_file: cannot reopen: {}", err);
   auto fresh = src; // same file and --set, the environment as it is now
   fresh.env = config::layered_config::process_environment();
   auto next = app::load_app(fresh, service_registry::global());
@@ -93,7 +96,20 @@ int run_app(const run_options& opts) {
       return 2;
     }
   }
-  auto log = init_logging(*parse_log_level(app_cfg.log_level));
+  log_options log_opts;
+  log_opts.level = *parse_log_level(app_cfg.log_level);
+  log_opts.format =
+    parse_log_format(app_cfg.log_format).value_or(log_format::text);
+  log_opts.file = app_cfg.log_file;
+  log_opts.max_size = static_cast<size_t>(app_cfg.log_max_size);
+  log_opts.max_files = static_cast<size_t>(app_cfg.log_max_files);
+  std::string log_error;
+  auto log = init_logging(log_opts, log_error);
+  if (!log) {
+    spdlog::error("app.log_file: cannot open '{}': {}", app_cfg.log_file,
+                  log_error);
+    return 1;
+  }
 
   caf::actor_system_config cfg;
   init_actor_system_config(cfg);

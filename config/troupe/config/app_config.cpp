@@ -79,8 +79,26 @@ schema app_schema(const type_catalog& types) {
   app.string("log_level", "Default log level")
     .fallback("info")
     .one_of(log_levels);
-  app.string("log_file", "Also write logs to this file (empty: console only)")
+  app
+    .string("log_format", "How log records look: text lines, or one JSON "
+                          "object per line")
+    .fallback("text")
+    .one_of({"text", "json"});
+  app
+    .string("log_file", "Also write logs to this file, appended to (empty: "
+                        "stderr only); reopened on SIGHUP/SIGUSR1")
     .fallback("");
+  app
+    .integer("log_max_size", "Rotate log_file when it would grow past this "
+                             "many bytes (0: never; leave it to logrotate)")
+    .fallback(int64_t{10} * 1024 * 1024)
+    .at_least(0);
+  app
+    .integer("log_max_files",
+             "Rotated log files kept: NAME.1.EXT (newest) to NAME.N.EXT")
+    .fallback(int64_t{5})
+    .at_least(1)
+    .at_most(1000);
   app
     .duration("shutdown_timeout",
               "Drain deadline after SIGINT/SIGTERM; past it, exit non-zero")
@@ -272,6 +290,9 @@ void extract(app_config& cfg) {
   cfg.name = get<std::string>(v, "app.name");
   cfg.log_level = get<std::string>(v, "app.log_level");
   cfg.log_file = get<std::string>(v, "app.log_file");
+  cfg.log_format = get<std::string>(v, "app.log_format");
+  cfg.log_max_size = get<int64_t>(v, "app.log_max_size");
+  cfg.log_max_files = get<int64_t>(v, "app.log_max_files");
   cfg.shutdown_timeout = get<duration>(v, "app.shutdown_timeout");
   cfg.status_interval = get<duration>(v, "app.status_interval");
   cfg.plugins = strings(v, "app.plugins");

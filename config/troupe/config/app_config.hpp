@@ -68,6 +68,12 @@ struct app_config {
   std::string name;
   std::string log_level;
   std::string log_file;
+  /// "text" or "json".
+  std::string log_format = "text";
+  /// Bytes before log_file rotates; 0: never.
+  int64_t log_max_size = 0;
+  /// Rotated files kept.
+  int64_t log_max_files = 5;
   duration shutdown_timeout{};
   duration status_interval{};
   std::vector<std::string> plugins;
