@@ -20,7 +20,7 @@ std::string escaped(std::string_view x) {
 
 } // namespace
 
-CAF_TEST(json escaping keeps valid UTF-8 and escapes the rest) {
+CAF_TEST(json escaping keeps valid UTF - 8 and escapes the rest) {
   CAF_CHECK_EQUAL(escaped("plain"), "plain");
   CAF_CHECK_EQUAL(escaped("a \"q\" \\ b"), "a \\\"q\\\" \\\\ b");
   CAF_CHECK_EQUAL(escaped("l1\nl2\r\t"), "l1\\nl2\\r\\t");

@@ -122,11 +122,15 @@ int run_app(const run_options& opts) {
     access.read_token = app_cfg.control_read_token;
     access.public_paths = app_cfg.control_public;
     access.allow_insecure_bind = app_cfg.control_allow_insecure_bind;
+    access.tls_cert = app_cfg.control_tls_cert;
+    access.tls_key = app_cfg.control_tls_key;
     if (auto err = control.start(rt, app_cfg.control_http, access)) {
       log->error("control plane: {}", *err);
       return 1;
     }
-    log->info("control plane on http://{}", control.address());
+    log->info("control plane on {}://{}",
+              app_cfg.control_tls_cert.empty() ? "http" : "https",
+              control.address());
   }
   int exit_code = 0;
   // Type=notify units: READY once every service runs, the watchdog fed

@@ -150,6 +150,12 @@ schema app_schema(const type_catalog& types) {
     .boolean("allow_insecure_bind",
              "Serve without a token on an address that is not loopback")
     .fallback(false);
+  control
+    .string("tls_cert", "HTTPS: PEM certificate (chain) file; with tls_key "
+                        "(both empty: plain HTTP)")
+    .fallback("");
+  control.string("tls_key", "HTTPS: PEM private key file of tls_cert")
+    .fallback("");
   // Each entry's full schema (common keys + its type's settings) comes from
   // its `type`; combinations are cached.
   auto cache =
@@ -306,6 +312,8 @@ void extract(app_config& cfg) {
   cfg.control_read_token = get<std::string>(v, "control.read_token");
   cfg.control_public = strings(v, "control.public");
   cfg.control_allow_insecure_bind = get<bool>(v, "control.allow_insecure_bind");
+  cfg.control_tls_cert = get<std::string>(v, "control.tls_cert");
+  cfg.control_tls_key = get<std::string>(v, "control.tls_key");
   auto* services = find(v, "services");
   if (services == nullptr || services->get_if<table>() == nullptr)
     return;

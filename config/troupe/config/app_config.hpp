@@ -89,6 +89,9 @@ struct app_config {
   std::string control_read_token;
   std::vector<std::string> control_public;
   bool control_allow_insecure_bind = false;
+  /// HTTPS: PEM certificate (chain) and private key; both empty: HTTP.
+  std::string control_tls_cert;
+  std::string control_tls_key;
   /// Services by name.
   std::map<std::string, service_spec, std::less<>> services;
 

@@ -54,14 +54,13 @@ void append_timestamp(spdlog::log_clock::time_point at,
   if (off < 0)
     off = -off;
   char buf[48];
-  auto n = std::snprintf(buf, sizeof(buf),
-                         "%04d-%02d-%02dT%02d:%02d:%02d.%03d%c%02ld:%02ld",
-                         tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                         tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms),
-                         sign, off / 60, off % 60);
+  auto n = std::snprintf(
+    buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03d%c%02ld:%02ld",
+    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+    tm.tm_sec, static_cast<int>(ms), sign, off / 60, off % 60);
   if (n > 0)
-    out.append(buf, buf + std::min<size_t>(static_cast<size_t>(n),
-                                           sizeof(buf) - 1));
+    out.append(buf,
+               buf + std::min<size_t>(static_cast<size_t>(n), sizeof(buf) - 1));
 }
 
 } // namespace
