@@ -83,7 +83,8 @@ int run_app(const run_options& opts) {
   if (!loaded.ok()) {
     for (auto& e : loaded.errors)
       std::cerr << e.to_string() << '\n';
-    std::cerr << loaded.errors.size() << " error(s); nothing started\n";
+    std::cerr << config::count_errors(loaded.errors)
+              << " error(s); nothing started\n";
     return 1;
   }
   auto app_cfg = loaded.config;

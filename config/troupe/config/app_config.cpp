@@ -350,8 +350,9 @@ app_load_result load_app(const app_sources& sources,
   append(layers.validate(app_schema(types)));
   extract(result.config);
   check_names(result.config, errors);
-  if (errors.empty())
-    check_dependencies(result.config, errors);
+  // Even with other errors: every error in one pass.
+  check_dependencies(result.config, errors);
+  cap_errors(errors);
   return result;
 }
 
