@@ -22,7 +22,7 @@ set(CPACK_DEBIAN_RUNTIME_PACKAGE_SECTION net)
 # tests/sdk/package_test.sh checks every NEEDED entry of the packaged ELF
 # files against this list.
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_DEPENDS
-    "libcaf-core0.17 (>= 0.17.6), libzmq5 (>= 4.3.4), libspdlog1.10, libfmt9, libtomlplusplus3, libcpp-httplib0.11, libsqlite3-0, libstdc++6, libgcc-s1, libc6")
+    "libcaf-core0.17 (>= 0.17.6), libzmq5 (>= 4.3.4), libspdlog1.10, libfmt9, libtomlplusplus3, libcpp-httplib0.11, libsqlite3-0, libsystemd0, libssl3, libstdc++6, libgcc-s1, libc6")
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME troupe-dev)
 # What the installed headers and troupeConfig.cmake need.
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS

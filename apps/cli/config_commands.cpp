@@ -52,8 +52,8 @@ config::app_load_result load_app_file(const std::string& file,
 int report_config_errors(const config::diagnostics& errors) {
   for (auto& e : errors)
     std::cerr << e.to_string() << '\n';
-  std::cerr << errors.size() << (errors.size() == 1 ? " error" : " errors")
-            << '\n';
+  auto n = config::count_errors(errors);
+  std::cerr << n << (n == 1 ? " error" : " errors") << '\n';
   return 1;
 }
 
@@ -78,7 +78,11 @@ void add_config_commands(CLI::App& app, int& exit_code) {
       exit_code = report_config_errors(r.errors);
       return;
     }
-    auto order = r.config.start_order();
+    // Disabled services are never started: not part of the start order.
+    std::vector<std::string> order;
+    std::vector<std::string> disabled;
+    for (auto& name : r.config.start_order())
+      (r.config.services.at(name).enabled ? order : disabled).push_back(name);
     std::cout << r.config.layers.file() << ": ok, " << order.size()
               << (order.size() == 1 ? " service" : " services");
     if (!order.empty()) {
@@ -86,6 +90,11 @@ void add_config_commands(CLI::App& app, int& exit_code) {
       for (auto& name : order)
         std::cout << ' ' << name;
       std::cout << ')';
+    }
+    if (!disabled.empty()) {
+      std::cout << "; disabled:";
+      for (auto& name : disabled)
+        std::cout << ' ' << name;
     }
     std::cout << '\n';
     std::cout << app::render_memory_estimate(
@@ -127,9 +136,18 @@ void add_config_commands(CLI::App& app, int& exit_code) {
   auto* types =
     app.add_subcommand("types", "List the service types and their settings");
   types->add_option("name", *type_name, "Show only this type");
-  types->add_option("--plugin", *plugins,
-                    "Load the service types of this shared library first "
-                    "(repeatable)");
+  // One path per --plugin, so that `--plugin X.so NAME` leaves NAME to
+  // the positional.
+  types
+    ->add_option("--plugin", *plugins,
+                 "Load the service types of this shared library first "
+                 "(repeatable: --plugin A.so --plugin B.so)")
+    ->allow_extra_args(false);
+  types->footer("Examples:\n  troupe types                     every type "
+                "and its settings\n  troupe types ticker              one "
+                "type\n  troupe types --plugin ./my.so my_type\nExit codes: "
+                "0 listed, 1 unknown type or a plugin that does not load, 2 "
+                "usage error.\n");
   types->callback([type_name, plugins, &exit_code] {
     auto& reg = service_registry::global();
     for (auto& path : *plugins) {

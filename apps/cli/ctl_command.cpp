@@ -30,6 +30,11 @@ void add_ctl_command(CLI::App& app, int& exit_code) {
     ->envname("TROUPE_CONTROL_URL");
   ctl->add_option("--token", st->opts.token, "Bearer token ([control] token)")
     ->envname("TROUPE_CONTROL_TOKEN");
+  ctl
+    ->add_option("--cacert", st->opts.cacert,
+                 "https: PEM file of the CA (or self-signed certificate) "
+                 "that signed the app's certificate ([control] tls_cert)")
+    ->envname("TROUPE_CONTROL_CACERT");
   ctl->add_flag("--json", st->opts.json,
                 "Print the server's JSON as is (for scripts)");
   ctl

@@ -3,11 +3,13 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include "app_file.hpp"
 #include "commands.hpp"
 #include "troupe/app/systemd_unit.hpp"
+#include "troupe/config/duration.hpp"
 
 namespace troupe::cli {
 
@@ -18,7 +20,20 @@ struct systemd_options {
   std::vector<std::string> sets;
   bool user = false;
   std::string exec;
+  std::string watchdog = "30s";
 };
+
+// Every string in the services' settings (endpoint addresses among them).
+void collect_strings(const config::value& x, std::vector<std::string>& out) {
+  if (auto* s = x.get_if<std::string>())
+    out.push_back(*s);
+  else if (auto* xs = x.get_if<config::list>())
+    for (auto& y : *xs)
+      collect_strings(y, out);
+  else if (auto* t = x.get_if<config::table>())
+    for (auto& [_, y] : *t)
+      collect_strings(y, out);
+}
 
 // Config overrides from the environment (TROUPE_SECTION__KEY) shaped the
 // config just checked; the unit carries them so systemd runs the same app.
@@ -47,6 +62,26 @@ int print_unit(const systemd_options& opts) {
   }
   unit.app_file = file.string();
   unit.working_directory = file.parent_path().string();
+  auto watchdog = opts.watchdog == "0"
+                    ? std::optional<config::duration>{config::duration{0}}
+                    : config::parse_duration(opts.watchdog);
+  if (!watchdog || watchdog->count() < 0) {
+    std::cerr << "troupe systemd: --watchdog: expected a duration like 30s "
+                 "(0 for none), got '"
+              << opts.watchdog << "'\n";
+    return 2;
+  }
+  unit.watchdog = std::chrono::ceil<std::chrono::seconds>(*watchdog);
+  std::vector<std::string> strings;
+  for (auto& [_, spec] : loaded.config.services)
+    for (auto& entry : spec.settings.values())
+      collect_strings(entry.second, strings);
+  unit.writable_paths = app::systemd_writable_paths(
+    unit.working_directory, loaded.config.log_file, strings);
+  for (auto& path : unit.writable_paths)
+    if (path == "/tmp" || path.rfind("/tmp/", 0) == 0 || path == "/var/tmp" ||
+        path.rfind("/var/tmp/", 0) == 0)
+      unit.private_tmp = false;
   if (opts.exec.empty()) {
     auto self = fs::read_symlink("/proc/self/exe", ec);
     if (ec) {
@@ -81,6 +116,8 @@ void add_systemd_command(CLI::App& app, int& exit_code) {
                 "A user unit (systemctl --user) instead of a system one");
   cmd->add_option("--exec", opts->exec,
                   "The troupe binary the unit runs (default: this one)");
+  cmd->add_option("--watchdog", opts->watchdog,
+                  "WatchdogSec= of the unit (default 30s; 0: no watchdog)");
   cmd->footer("The app file is checked first, like 'troupe check'. "
               "TROUPE_<SECTION>__<KEY> variables become Environment= lines.\n"
               "Exit codes: 0 unit printed, 1 invalid app file, 2 usage "

@@ -8,6 +8,7 @@ using troupe::app::render_systemd_unit;
 using troupe::app::systemd_quote_arg;
 using troupe::app::systemd_unit_name;
 using troupe::app::systemd_unit_options;
+using troupe::app::systemd_writable_paths;
 
 namespace {
 
@@ -58,6 +59,36 @@ TEST(systemd_unit, renders_the_service) {
   EXPECT_TRUE(has_line(unit, "TimeoutStopSec=8"));
   EXPECT_TRUE(has_line(unit, "WantedBy=default.target"));
   EXPECT_EQ(unit.find("network-online"), std::string::npos);
+}
+
+TEST(systemd_unit, notify_watchdog_and_hardening) {
+  systemd_unit_options o;
+  o.app_name = "demo";
+  o.exec = "/usr/bin/troupe";
+  o.app_file = "/srv/demo.toml";
+  o.working_directory = "/srv";
+  o.writable_paths = {"/srv/log 50%"};
+  auto unit = render_systemd_unit(o);
+  EXPECT_TRUE(has_line(unit, "Type=notify")) << unit;
+  EXPECT_TRUE(has_line(unit, "WatchdogSec=30"));
+  EXPECT_TRUE(has_line(unit, "ProtectSystem=strict"));
+  EXPECT_TRUE(has_line(unit, "ReadWritePaths=\"-/srv/log 50%%\"")) << unit;
+  EXPECT_TRUE(has_line(unit, "PrivateTmp=yes"));
+  o.watchdog = std::chrono::seconds{0};
+  o.private_tmp = false;
+  unit = render_systemd_unit(o);
+  EXPECT_EQ(unit.find("WatchdogSec"), std::string::npos);
+  EXPECT_TRUE(has_line(unit, "PrivateTmp=no"));
+}
+
+TEST(systemd_unit, writable_paths_from_the_config) {
+  auto paths = systemd_writable_paths(
+    "/srv/app", "logs/app.log",
+    {"tcp://127.0.0.1:5", "ipc:///run/x/a.sock", "ipc://rel/b.sock",
+     "ipc://@abstract", "ipc:///run/x/c.sock"});
+  std::vector<std::string> want{"/run/x", "/srv/app/logs", "/srv/app/rel"};
+  EXPECT_EQ(paths, want);
+  EXPECT_TRUE(systemd_writable_paths("/srv", "", {}).empty());
 }
 
 } // namespace

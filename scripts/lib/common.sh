@@ -13,7 +13,7 @@ export CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
 TROUPE_PACKAGES=(
   g++ cmake ninja-build ccache pkg-config
   libcaf-dev libzmq3-dev cppzmq-dev libtomlplusplus-dev libspdlog-dev
-  nlohmann-json3-dev libcli11-dev libcpp-httplib-dev libsqlite3-dev libgtest-dev
+  nlohmann-json3-dev libcli11-dev libcpp-httplib-dev libsqlite3-dev libssl-dev libsystemd-dev libgtest-dev
   python3 python3-zmq clang-14 libfuzzer-14-dev
 )
 

@@ -61,6 +61,15 @@ else
   fail "/metrics has no troupe_bridge_auth_denied_total >= 1 for 'in' (got '$denied')"
 fi
 
+# ... and the log, while it runs (rate-limited: a few lines a second).
+if wait_for_line "$WORK/err" \
+  "endpoint 'in': refused [0-9]+ CURVE client\(s\) whose key is not in curve_allowed_clients" 5
+then
+  pass "CURVE refusals logged"
+else
+  fail "no log line for CURVE refusals"; quote 10 "$WORK/err"
+fi
+
 kill -TERM "$pid"
 wait "$pid"
 expect_eq "SIGTERM stops the app cleanly" "$?" "0"

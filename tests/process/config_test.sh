@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # `troupe check`, `troupe config` and `troupe types` as real processes, with a
 # real environment and real files.
-# Usage: config_test.sh PATH/TO/troupe PATH/TO/apps/examples
+# Usage: config_test.sh PATH/TO/troupe PATH/TO/apps/examples PLUGIN.so
 source "$(dirname "$0")/lib.sh"
 TROUPE="$(realpath "$1")"
 EXAMPLES="$2"
+PLUGIN="${3:-}"
 
 # 1. The shipped example is valid.
 "$TROUPE" check "$EXAMPLES/demo.toml" >"$WORK/out" 2>"$WORK/err"
@@ -82,6 +83,75 @@ expect_eq "unknown type exits 1" "$?" "1"
 expect_grep "unknown type suggests" "$WORK/out" "did you mean 'ticker'"
 "$TROUPE" config --help >"$WORK/out" 2>&1
 expect_grep "help lists settings" "$WORK/out" 'stale_after \(duration'
+"$TROUPE" types --help >"$WORK/out" 2>&1
+expect_exit "types --help exits 0" "$?" 0 "$WORK/out"
+expect_grep "types --help has its own footer" "$WORK/out" \
+  'troupe types --plugin ./my.so my_type'
+if grep -q "Run 'troupe COMMAND --help'" "$WORK/out"; then
+  fail "types --help prints the top-level footer"
+else
+  pass "types --help without the top-level footer"
+fi
+if [[ -n "$PLUGIN" ]]; then
+  "$TROUPE" types --plugin "$PLUGIN" slow_start >"$WORK/out" 2>&1
+  expect_exit "types --plugin X.so NAME" "$?" 0 "$WORK/out"
+  expect_grep "shows the plugin's type" "$WORK/out" '^slow_start - '
+  if grep -q '^ticker - ' "$WORK/out"; then
+    fail "types --plugin X.so NAME listed every type"
+  else
+    pass "only NAME listed"
+  fi
+fi
+
+# 7b. Every error in one pass: a missing dependency beside a typo; a
+#     disabled service is not in the start order; a file with thousands of
+#     mistakes reports the first 100 and a count, quickly; a huge file is
+#     refused before it is read.
+cat >"$WORK/many.toml" <<'TOML'
+[app]
+name = "many"
+
+[services.tick]
+type = "ticker"
+perod = "1s"
+
+[services.count]
+type = "counter"
+depends_on = ["ghost"]
+TOML
+"$TROUPE" check "$WORK/many.toml" >"$WORK/out" 2>"$WORK/err"
+expect_exit "typo + missing dependency exits 1" "$?" 1 "$WORK/err"
+expect_grep "typo reported" "$WORK/err" "perod: unknown key"
+expect_grep "missing dependency reported in the same pass" "$WORK/err" \
+  "depends_on\[0\]: unknown service 'ghost'"
+expect_grep "both counted" "$WORK/err" '^2 errors$'
+cat >"$WORK/off.toml" <<'TOML'
+[services.tick]
+type = "ticker"
+[services.off]
+type = "ticker"
+enabled = false
+TOML
+"$TROUPE" check "$WORK/off.toml" >"$WORK/out" 2>"$WORK/err"
+expect_exit "disabled service checks out" "$?" 0 "$WORK/err"
+expect_grep "disabled not in the start order" "$WORK/out" \
+  'ok, 1 service \(start order: tick\); disabled: off$'
+{
+  printf '[app]\nname = "junk"\n[services.tick]\ntype = "ticker"\n'
+  for ((i = 0; i < 5000; i++)); do printf 'junk_key_%d = 1\n' "$i"; done
+} >"$WORK/junk.toml"
+timeout 60 "$TROUPE" check "$WORK/junk.toml" >"$WORK/out" 2>"$WORK/err"
+expect_exit "5000 unknown keys exit 1" "$?" 1 "$WORK/err"
+expect_eq "first 100 listed, then one line" \
+  "$(grep -c 'unknown key' "$WORK/err")" "100"
+expect_grep "the rest counted" "$WORK/err" \
+  '\.\.\. and 4900 more error\(s\) not shown \(the first 100 are listed\)'
+expect_grep "total" "$WORK/err" '^5000 errors$'
+truncate -s 40M "$WORK/huge.toml"
+timeout 60 "$TROUPE" check "$WORK/huge.toml" >"$WORK/out" 2>"$WORK/err"
+expect_exit "a 40 MiB file exits 1" "$?" 1 "$WORK/err"
+expect_grep "refused with its size" "$WORK/err" \
+  'huge.toml: file is 40 MiB; an app file may be at most 32 MiB'
 
 # 8. troupe run refuses an invalid file (every error, nothing started) and
 #    runs a valid one in dependency order.

@@ -17,10 +17,47 @@ std::optional<spdlog::level::level_enum>
 parse_log_level(std::string_view name) noexcept;
 
 /// Makes a colored stderr logger named "troupe" spdlog's default, at `level`,
-/// with the pattern `HH:MM:SS.mmm level [logger] message`. Service loggers
-/// created afterwards write to the same sink. Returns the default logger.
+/// with the pattern `YYYY-MM-DD HH:MM:SS.mmm level [logger] message`.
+/// Service loggers created afterwards write to the same sink. Returns the
+/// default logger.
 std::shared_ptr<spdlog::logger>
 init_logging(spdlog::level::level_enum level = spdlog::level::info);
+
+/// How log records are written (`app.log_format`).
+enum class log_format {
+  /// `2026-12-06 15:50:01.123 info  [tick] message`
+  text,
+  /// One JSON object per line: time (ISO 8601, local time with its
+  /// offset), level, service, message, fields.
+  json,
+};
+
+/// Parses "text" or "json"; nothing for anything else.
+std::optional<log_format> parse_log_format(std::string_view name) noexcept;
+
+/// Where and how the app logs (`app.log_*`).
+struct log_options {
+  spdlog::level::level_enum level = spdlog::level::info;
+  log_format format = log_format::text;
+  /// Also write to this file (appended to); empty: stderr only.
+  std::string file;
+  /// Rotate the file once it would grow past this many bytes; 0: never
+  /// (leave it to logrotate and `reopen_log_file`).
+  size_t max_size = 0;
+  /// Rotated files kept (`app.1.log` ... `app.N.log`).
+  size_t max_files = 5;
+};
+
+/// Like `init_logging(level)`, with a format and an optional log file.
+/// Returns the default logger, or null with `error` set when the file cannot
+/// be opened (the stderr logger is installed anyway).
+std::shared_ptr<spdlog::logger> init_logging(const log_options& opts,
+                                             std::string& error);
+
+/// Closes and reopens the log file of `init_logging(opts, error)` by name,
+/// e.g. after logrotate moved it away (SIGHUP). Returns an error message, or
+/// an empty string on success or when there is no log file.
+std::string reopen_log_file();
 
 /// Creates the logger of one service: named after it, writing to the sinks
 /// of spdlog's default logger, at the default logger's level. Not registered

@@ -235,6 +235,15 @@ bool app_runtime::gave_up() {
   return st && st->state == service_state::failed;
 }
 
+bool app_runtime::supervisor_healthy(std::chrono::nanoseconds timeout) {
+  auto& d = *impl_;
+  auto wait =
+    std::max<caf::timespan>(std::chrono::duration_cast<caf::timespan>(timeout),
+                            std::chrono::milliseconds{1});
+  auto st = ask<service_status>(d.sys, d.root, wait, status_atom::value);
+  return st && st->state != service_state::failed;
+}
+
 void app_runtime::reload(const config::app_config& next) {
   auto& d = *impl_;
   config::app_changes changes;

@@ -74,6 +74,10 @@ public:
   /// `[supervisor] max_restarts` within its period stopped every service.
   bool gave_up();
 
+  /// Returns whether the root supervisor answers within `timeout` and has
+  /// not given up: what the systemd watchdog is fed on.
+  bool supervisor_healthy(std::chrono::nanoseconds timeout);
+
   /// The phased drain: services stop by dependency level in reverse (the
   /// top of the graph, where intake belongs, first), every service of a
   /// level at once; after each level, the app is given time to go quiet (no

@@ -185,6 +185,10 @@ std::string describe(httplib::Error e) {
     return "no answer (timed out or connection closed; see --timeout)";
   case httplib::Error::Write:
     return "could not send the request";
+  case httplib::Error::SSLConnection:
+    return "TLS handshake failed (is the app serving https?)";
+  case httplib::Error::SSLServerVerification:
+    return "the server's certificate is not trusted (pass --cacert FILE)";
   default:
     return httplib::to_string(e);
   }
@@ -291,7 +295,7 @@ ctl_exit run(const ctl_options& opts, const ctl_request& req, std::ostream& out,
   auto url = normalize_url(opts.url);
   if (!url) {
     err << "troupe ctl: invalid URL '" << opts.url
-        << "': expected http://HOST:PORT\n";
+        << "': expected http://HOST:PORT or https://HOST:PORT\n";
     return ctl_exit::usage;
   }
   auto line = make_request(req, err);
@@ -308,6 +312,9 @@ ctl_exit run(const ctl_options& opts, const ctl_request& req, std::ostream& out,
   cli.set_write_timeout(opts.timeout);
   if (!opts.token.empty())
     cli.set_bearer_token_auth(opts.token);
+  if (!opts.cacert.empty())
+    cli.set_ca_cert_path(opts.cacert.c_str());
+  cli.enable_server_certificate_verification(true);
   auto res = [&] {
     if (line->method == "GET")
       return cli.Get(line->path);

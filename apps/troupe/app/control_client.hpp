@@ -40,8 +40,12 @@ enum class ctl_command : uint8_t {
 
 /// Where and how to ask.
 struct ctl_options {
-  /// `http://HOST:PORT` (the scheme defaults to http).
+  /// `http://HOST:PORT` or `https://HOST:PORT` (the scheme defaults to
+  /// http).
   std::string url;
+  /// https: the PEM file of the CA (or the self-signed certificate) that
+  /// signed the server's certificate; empty: the system's CAs.
+  std::string cacert;
   /// Bearer token; empty sends none.
   std::string token;
   /// Print the server's response body as is (for scripts).

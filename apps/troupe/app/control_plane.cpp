@@ -1,6 +1,7 @@
 #include "troupe/app/control_plane.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cctype>
 #include <cerrno>
@@ -9,17 +10,27 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <limits>
 #include <mutex>
 #include <thread>
 
 #include <arpa/inet.h>
+#include <csignal>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+// Debian's libcpp-httplib is built with CPPHTTPLIB_OPENSSL_SUPPORT (its
+// cpp-httplib.pc says so and Findhttplib.cmake passes it on): httplib.h
+// brings in OpenSSL's headers, which the TLS layer below uses directly.
 #include <httplib.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <spdlog/logger.h>
 
 #include "troupe/actors/logging.hpp"
@@ -105,14 +116,17 @@ void endpoint_of(int sock, bool peer, std::string& ip, int& port) {
 // head_timeout): bytes that trickle in do not move them.
 class deadline_stream final : public httplib::Stream {
 public:
-  deadline_stream(int sock, const std::atomic<bool>& stopping)
-    : sock_(sock), stopping_(stopping) {}
+  // `ssl`: the connection's TLS session (handshake done, non-blocking
+  // socket), or null for plain HTTP.
+  deadline_stream(int sock, SSL* ssl, const std::atomic<bool>& stopping)
+    : sock_(sock), ssl_(ssl), stopping_(stopping) {}
 
   // Waits for the first byte of the next request until `idle_until`; the
   // request's head must then be complete by `head_until`.
   bool next_request(steady::time_point idle_until,
                     std::optional<steady::time_point> head_until) {
-    if (off_ == len_ && !wait_socket(sock_, POLLIN, idle_until, stopping_))
+    if (off_ == len_ && !tls_pending() &&
+        !wait_socket(sock_, POLLIN, idle_until, stopping_))
       return false;
     read_until_ = head_until.value_or(steady::now() + head_timeout);
     write_until_.reset();
@@ -122,7 +136,8 @@ public:
   }
 
   bool is_readable() const override {
-    return off_ < len_ || wait_socket(sock_, POLLIN, read_until_, stopping_);
+    return off_ < len_ || tls_pending() ||
+           wait_socket(sock_, POLLIN, read_until_, stopping_);
   }
 
   bool is_writable() const override {
@@ -131,9 +146,7 @@ public:
 
   ssize_t read(char* ptr, size_t size) override {
     if (off_ == len_) {
-      if (!wait_socket(sock_, POLLIN, read_until_, stopping_))
-        return -1;
-      auto n = ::recv(sock_, buf_.data(), buf_.size(), 0);
+      auto n = ssl_ != nullptr ? tls_read() : plain_read();
       if (n <= 0)
         return n;
       off_ = 0;
@@ -147,6 +160,8 @@ public:
   }
 
   ssize_t write(const char* ptr, size_t size) override {
+    if (ssl_ != nullptr)
+      return tls_write(ptr, size);
     if (!wait_socket(sock_, POLLOUT, write_deadline(), stopping_))
       return -1;
     return ::send(sock_, ptr, size, MSG_NOSIGNAL);
@@ -163,6 +178,54 @@ public:
   socket_t socket() const override { return sock_; }
 
 private:
+  bool tls_pending() const { return ssl_ != nullptr && SSL_pending(ssl_) > 0; }
+
+  ssize_t plain_read() {
+    if (!wait_socket(sock_, POLLIN, read_until_, stopping_))
+      return -1;
+    return ::recv(sock_, buf_.data(), buf_.size(), 0);
+  }
+
+  // TLS records may need writes to read and reads to write (renegotiation,
+  // key updates): wait for whichever OpenSSL asks, within the same deadline.
+  bool tls_wait(int rc, steady::time_point until) {
+    switch (SSL_get_error(ssl_, rc)) {
+    case SSL_ERROR_WANT_READ:
+      return wait_socket(sock_, POLLIN, until, stopping_);
+    case SSL_ERROR_WANT_WRITE:
+      return wait_socket(sock_, POLLOUT, until, stopping_);
+    default:
+      return false;
+    }
+  }
+
+  ssize_t tls_read() {
+    for (;;) {
+      ERR_clear_error();
+      int n = SSL_read(ssl_, buf_.data(), static_cast<int>(buf_.size()));
+      if (n > 0)
+        return n;
+      if (SSL_get_error(ssl_, n) == SSL_ERROR_ZERO_RETURN)
+        return 0;
+      if (!tls_wait(n, read_until_))
+        return -1;
+    }
+  }
+
+  ssize_t tls_write(const char* ptr, size_t size) {
+    auto until = write_deadline();
+    for (;;) {
+      ERR_clear_error();
+      int n = SSL_write(ssl_, ptr,
+                        static_cast<int>(std::min<size_t>(
+                          size, std::numeric_limits<int>::max())));
+      if (n > 0)
+        return n;
+      if (!tls_wait(n, until))
+        return -1;
+    }
+  }
+
   steady::time_point write_deadline() const {
     if (!write_until_)
       write_until_ = steady::now() + write_timeout;
@@ -186,6 +249,7 @@ private:
   }
 
   int sock_;
+  SSL* ssl_;
   const std::atomic<bool>& stopping_;
   std::array<char, 4096> buf_{};
   size_t off_ = 0;
@@ -226,6 +290,12 @@ private:
   };
 
   void work() {
+    // OpenSSL writes with write(2), not send(MSG_NOSIGNAL): a client that
+    // hangs up must not raise SIGPIPE in the process.
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
     std::unique_lock<std::mutex> guard{mtx_};
     for (;;) {
       ++idle_;
@@ -255,12 +325,61 @@ private:
 class hardened_server final : public httplib::Server {
 public:
   std::atomic<bool> stopping{false};
+  /// HTTPS when set (owned by control_server::impl).
+  SSL_CTX* tls = nullptr;
 
 private:
   bool process_and_close_socket(socket_t sock) override {
-    deadline_stream strm{sock, stopping};
-    bool ok = false;
     auto first_deadline = accepted_at + head_timeout;
+    SSL* ssl = nullptr;
+    if (tls != nullptr) {
+      // The handshake belongs to the first request's head deadline: a
+      // client that trickles its hello cannot hold a worker longer.
+      ssl = handshake(sock, first_deadline);
+      if (ssl == nullptr) {
+        ::close(sock);
+        return false;
+      }
+    }
+    bool ok = serve(sock, ssl, first_deadline);
+    if (ssl != nullptr) {
+      SSL_shutdown(ssl); // one close_notify, no wait for the peer's
+      SSL_free(ssl);
+    }
+    ::shutdown(sock, SHUT_RDWR);
+    ::close(sock);
+    return ok;
+  }
+
+  SSL* handshake(int sock, steady::time_point until) {
+    int flags = ::fcntl(sock, F_GETFL, 0);
+    if (flags < 0 || ::fcntl(sock, F_SETFL, flags | O_NONBLOCK) < 0)
+      return nullptr;
+    SSL* ssl = SSL_new(tls);
+    if (ssl == nullptr || SSL_set_fd(ssl, sock) != 1) {
+      SSL_free(ssl);
+      return nullptr;
+    }
+    for (;;) {
+      ERR_clear_error();
+      int rc = SSL_accept(ssl);
+      if (rc == 1)
+        return ssl;
+      auto err = SSL_get_error(ssl, rc);
+      bool ready = (err == SSL_ERROR_WANT_READ &&
+                    wait_socket(sock, POLLIN, until, stopping)) ||
+                   (err == SSL_ERROR_WANT_WRITE &&
+                    wait_socket(sock, POLLOUT, until, stopping));
+      if (!ready) {
+        SSL_free(ssl);
+        return nullptr;
+      }
+    }
+  }
+
+  bool serve(int sock, SSL* ssl, steady::time_point first_deadline) {
+    deadline_stream strm{sock, ssl, stopping};
+    bool ok = false;
     for (size_t i = 0; i < max_requests_per_connection; ++i) {
       if (svr_sock_ == INVALID_SOCKET)
         break;
@@ -275,11 +394,59 @@ private:
       if (!ok || closed)
         break;
     }
-    ::shutdown(sock, SHUT_RDWR);
-    ::close(sock);
     return ok;
   }
 };
+
+// The server side of TLS from a PEM certificate (chain) and key; TLS 1.2 at
+// least. Null with `error` set when a file is missing, unreadable, not PEM,
+// or the key does not belong to the certificate.
+SSL_CTX* make_tls_context(const std::string& cert, const std::string& key,
+                          std::string& error) {
+  auto openssl_error = [] {
+    auto code = ERR_get_error();
+    if (code == 0)
+      return std::string{"unknown OpenSSL error"};
+    std::array<char, 256> buf{};
+    ERR_error_string_n(code, buf.data(), buf.size());
+    return std::string{buf.data()};
+  };
+  auto readable = [&error](const char* what, const std::string& path) {
+    if (::access(path.c_str(), R_OK) == 0)
+      return true;
+    error = std::string{"[control] "} + what + ": cannot read '" + path +
+            "': " + std::strerror(errno);
+    return false;
+  };
+  if (!readable("tls_cert", cert) || !readable("tls_key", key))
+    return nullptr;
+  ERR_clear_error();
+  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+  if (ctx == nullptr) {
+    error = "[control] TLS: " + openssl_error();
+    return nullptr;
+  }
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE);
+  if (SSL_CTX_use_certificate_chain_file(ctx, cert.c_str()) != 1)
+    error = "[control] tls_cert: '" + cert +
+            "' is not a PEM certificate: " + openssl_error();
+  else if (SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1)
+    // OpenSSL checks the key against the certificate as it loads it.
+    error = ERR_GET_REASON(ERR_peek_error()) == X509_R_KEY_VALUES_MISMATCH
+              ? "[control] tls_key: '" + key + "' does not belong to '" + cert +
+                  "': " + openssl_error()
+              : "[control] tls_key: '" + key +
+                  "' is not a PEM private key: " + openssl_error();
+  else if (SSL_CTX_check_private_key(ctx) != 1)
+    error = "[control] tls_key: '" + key + "' does not belong to '" + cert +
+            "': " + openssl_error();
+  if (!error.empty()) {
+    SSL_CTX_free(ctx);
+    return nullptr;
+  }
+  return ctx;
+}
 
 const char* const json_type = "application/json";
 const char* const metrics_type = "text/plain; version=0.0.4; charset=utf-8";
@@ -459,6 +626,8 @@ bool constant_time_equal(std::string_view x, std::string_view y) noexcept {
 }
 
 struct control_server::impl {
+  // Declared first so that it outlives the server that uses it.
+  std::unique_ptr<SSL_CTX, void (*)(SSL_CTX*)> tls{nullptr, SSL_CTX_free};
   hardened_server http;
   std::thread thread;
   std::atomic<bool> listening_done{false};
@@ -796,7 +965,17 @@ std::optional<std::string> control_server::start(control_model& model,
            " without a token: anyone who reaches it could stop services. "
            "Set [control] token (e.g. TROUPE_CONTROL__TOKEN=...), bind "
            "127.0.0.1, or set [control] allow_insecure_bind = true";
+  if (access.tls_cert.empty() != access.tls_key.empty())
+    return "[control] tls_cert and tls_key go together: set both for HTTPS, "
+           "or neither";
   auto self = std::make_unique<impl>();
+  if (!access.tls_cert.empty()) {
+    std::string error;
+    self->tls.reset(make_tls_context(access.tls_cert, access.tls_key, error));
+    if (!self->tls)
+      return error;
+    self->http.tls = self->tls.get();
+  }
   self->model = &model;
   self->access = std::move(access);
   self->logs = logs_;

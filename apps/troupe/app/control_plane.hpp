@@ -139,6 +139,10 @@ struct control_access {
   std::vector<std::string> public_paths;
   /// Serve without a token on an address that is not loopback.
   bool allow_insecure_bind = false;
+  /// HTTPS: the PEM certificate (chain) and private key files; both empty
+  /// for plain HTTP.
+  std::string tls_cert;
+  std::string tls_key;
 };
 
 /// The HTTP server of the control plane: a background thread accepting
@@ -170,7 +174,9 @@ public:
   /// text when the address is invalid, cannot be bound (e.g. the port is
   /// taken), is not loopback while `access` has no token (unless
   /// allow_insecure_bind), when `access` is inconsistent (a read_token
-  /// without a token, or both the same) or the server already runs.
+  /// without a token, or both the same, or only one of tls_cert and
+  /// tls_key), when the TLS files cannot be read or do not match, or the
+  /// server already runs.
   [[nodiscard]] std::optional<std::string> start(control_model& model,
                                                  const std::string& address,
                                                  control_access access);

@@ -28,6 +28,7 @@
 #include "troupe/app/run_cli.hpp"
 #include "troupe/app/signal_watcher.hpp"
 #include "troupe/app/status_printer.hpp"
+#include "troupe/app/systemd_notify.hpp"
 #include "troupe/config/app_config.hpp"
 #include "troupe/config/duration.hpp"
 #include "troupe/version.hpp"
@@ -40,7 +41,12 @@ namespace {
 // file changes nothing and every error is logged; a valid one sends
 // `reconfigure` to exactly the services whose settings changed.
 void reload(app::app_runtime& rt, const config::app_sources& src,
-            spdlog::logger& log) {
+            spdlog::logger& log, systemd_notifier& notify,
+            const std::string& running) {
+  notify.reloading("reloading the app file");
+  // An external logrotate moved the file away and sent SIGHUP: new file.
+  if (auto err = reopen_log_file(); !err.empty())
+    log.error("app.log_file: cannot reopen: {}", err);
   auto fresh = src; // same file and --set, the environment as it is now
   fresh.env = config::layered_config::process_environment();
   auto next = app::load_app(fresh, service_registry::global());
@@ -49,9 +55,20 @@ void reload(app::app_runtime& rt, const config::app_sources& src,
       log.error("reload: {}", e.to_string());
     log.error("reload rejected ({} error(s)); keeping the running config",
               next.errors.size());
+    notify.ready(running + "; last reload rejected, see the log");
     return;
   }
   rt.reload(next.config);
+  notify.ready(running);
+}
+
+// "running: 5 services" for systemctl status.
+std::string running_status(const config::app_config& cfg) {
+  size_t n = 0;
+  for (auto& [_, spec] : cfg.services)
+    if (spec.enabled && spec.autostart)
+      ++n;
+  return fmt::format("running: {} service{}", n, n == 1 ? "" : "s");
 }
 
 } // namespace
@@ -67,7 +84,8 @@ int run_app(const run_options& opts) {
   if (!loaded.ok()) {
     for (auto& e : loaded.errors)
       std::cerr << e.to_string() << '\n';
-    std::cerr << loaded.errors.size() << " error(s); nothing started\n";
+    std::cerr << config::count_errors(loaded.errors)
+              << " error(s); nothing started\n";
     return 1;
   }
   auto app_cfg = loaded.config;
@@ -80,7 +98,20 @@ int run_app(const run_options& opts) {
       return 2;
     }
   }
-  auto log = init_logging(*parse_log_level(app_cfg.log_level));
+  log_options log_opts;
+  log_opts.level = *parse_log_level(app_cfg.log_level);
+  log_opts.format =
+    parse_log_format(app_cfg.log_format).value_or(log_format::text);
+  log_opts.file = app_cfg.log_file;
+  log_opts.max_size = static_cast<size_t>(app_cfg.log_max_size);
+  log_opts.max_files = static_cast<size_t>(app_cfg.log_max_files);
+  std::string log_error;
+  auto log = init_logging(log_opts, log_error);
+  if (!log) {
+    spdlog::error("app.log_file: cannot open '{}': {}", app_cfg.log_file,
+                  log_error);
+    return 1;
+  }
   // The dashboard's log tail (GET /logs): on the default logger's sinks
   // before any service logger copies them, and before other threads run.
   std::shared_ptr<app::log_ring> log_tail;
@@ -101,13 +132,22 @@ int run_app(const run_options& opts) {
     access.public_paths = app_cfg.control_public;
     access.allow_insecure_bind = app_cfg.control_allow_insecure_bind;
     control.serve_logs(log_tail);
+    access.tls_cert = app_cfg.control_tls_cert;
+    access.tls_key = app_cfg.control_tls_key;
     if (auto err = control.start(rt, app_cfg.control_http, access)) {
       log->error("control plane: {}", *err);
       return 1;
     }
-    log->info("control plane on http://{}", control.address());
+    log->info("control plane on {}://{}",
+              app_cfg.control_tls_cert.empty() ? "http" : "https",
+              control.address());
   }
   int exit_code = 0;
+  // Type=notify units: READY once every service runs, the watchdog fed
+  // while the root supervisor answers and has not given up.
+  systemd_notifier notify;
+  std::optional<watchdog_feeder> feeder;
+  notify.status("starting");
   if (auto err = rt.start([&signals] { return signals.stop_requested(); })) {
     if (is(err, errc::not_running) && signals.stop_requested()) {
       // Not a failure: the drain below aborts the start.
@@ -121,17 +161,27 @@ int run_app(const run_options& opts) {
   } else {
     log->info("app '{}' running{}; Ctrl-C stops", app_cfg.name,
               run_for ? " for " + config::format_duration(*run_for) : "");
+    auto running = running_status(app_cfg);
+    notify.ready(running);
+    feeder.emplace(notify, [&rt](std::chrono::microseconds limit) {
+      return rt.supervisor_healthy(limit);
+    });
     run_until_stopped(
       rt, signals, *log, app_cfg.status_interval, run_for,
-      [&] { reload(rt, src, *log); }, [&] { return rt.gave_up(); });
+      [&] { reload(rt, src, *log, notify, running); },
+      [&] { return rt.gave_up(); });
     if (rt.gave_up()) {
       log->error("the supervisor gave up (more than {} restarts within {}); "
                  "stopping the app",
                  app_cfg.max_restarts,
                  config::format_duration(app_cfg.restart_period));
+      notify.status("the supervisor gave up; stopping");
       exit_code = 1;
     }
   }
+  notify.stopping(
+    fmt::format("stopping: draining within {}",
+                config::format_duration(app_cfg.shutdown_timeout)));
   auto result = rt.shutdown(app_cfg.shutdown_timeout);
   control.stop();
   status_printer{}.final(rt.statuses());

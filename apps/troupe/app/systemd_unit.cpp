@@ -1,5 +1,8 @@
 #include "troupe/app/systemd_unit.hpp"
 
+#include <algorithm>
+#include <filesystem>
+
 namespace troupe::app {
 
 namespace {
@@ -86,6 +89,32 @@ std::string systemd_quote_arg(std::string_view arg) {
   return out;
 }
 
+std::vector<std::string>
+systemd_writable_paths(const std::string& working_directory,
+                       const std::string& log_file,
+                       const std::vector<std::string>& strings) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> out;
+  auto add_folder_of = [&](const std::string& file) {
+    fs::path p{file};
+    if (p.is_relative())
+      p = fs::path{working_directory} / p;
+    p = p.lexically_normal().parent_path();
+    if (!p.empty())
+      out.push_back(p.string());
+  };
+  if (!log_file.empty())
+    add_folder_of(log_file);
+  constexpr std::string_view ipc = "ipc://";
+  for (auto& x : strings)
+    if (x.compare(0, ipc.size(), ipc) == 0 && x.size() > ipc.size() &&
+        x[ipc.size()] != '@') // '@': abstract namespace, no file
+      add_folder_of(x.substr(ipc.size()));
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 std::string systemd_unit_name(std::string_view app_name) {
   return "troupe-" + unit_safe(app_name.empty() ? "app" : app_name) +
          ".service";
@@ -124,7 +153,12 @@ std::string render_systemd_unit(const systemd_unit_options& opts) {
     line("After", "network-online.target");
   }
   out += "\n[Service]\n";
-  line("Type", "simple");
+  // The app says READY=1 once every service runs, STOPPING=1 when the
+  // drain begins, and pings the watchdog while its supervisor is healthy.
+  line("Type", "notify");
+  line("NotifyAccess", "main");
+  if (opts.watchdog.count() > 0)
+    line("WatchdogSec", std::to_string(opts.watchdog.count()));
   line("ExecStart", exec);
   line("ExecReload", "/bin/kill -HUP $MAINPID");
   line("WorkingDirectory", escape_specifiers(opts.working_directory));
@@ -142,6 +176,32 @@ std::string render_systemd_unit(const systemd_unit_options& opts) {
   line("Restart", "on-failure");
   line("RestartSec", "2");
   line("SyslogIdentifier", "troupe-" + unit_safe(name));
+  out += "\n# Hardening: the app binds and connects sockets and writes only "
+         "its log\n# (and ipc:// sockets); add ReadWritePaths= for more.\n";
+  line("NoNewPrivileges", "yes");
+  if (!opts.user) {
+    // Sandboxing that needs a mount namespace: a system manager only (a
+    // user manager cannot set these up without user namespaces).
+    line("ProtectSystem", "strict");
+    line("ProtectHome", "read-only");
+    for (auto& path : opts.writable_paths)
+      line("ReadWritePaths", quoted("-" + path, false)); // '-': may be missing
+    line("PrivateTmp", opts.private_tmp ? "yes" : "no");
+    line("PrivateDevices", "yes");
+    line("ProtectKernelTunables", "yes");
+    line("ProtectKernelModules", "yes");
+    line("ProtectKernelLogs", "yes");
+    line("ProtectControlGroups", "yes");
+    line("ProtectClock", "yes");
+    line("ProtectHostname", "yes");
+    line("RestrictNamespaces", "yes");
+    line("RestrictRealtime", "yes");
+    line("RestrictSUIDSGID", "yes");
+    line("LockPersonality", "yes");
+    line("SystemCallArchitectures", "native");
+    // ZeroMQ: tcp (IPv4/6), ipc (unix); netlink to list interfaces.
+    line("RestrictAddressFamilies", "AF_UNIX AF_INET AF_INET6 AF_NETLINK");
+  }
   out += "\n[Install]\n";
   line("WantedBy", opts.user ? "default.target" : "multi-user.target");
   return out;

@@ -84,8 +84,26 @@ schema app_schema(const type_catalog& types) {
   app.string("log_level", "Default log level")
     .fallback("info")
     .one_of(log_levels);
-  app.string("log_file", "Also write logs to this file (empty: console only)")
+  app
+    .string("log_format", "How log records look: text lines, or one JSON "
+                          "object per line")
+    .fallback("text")
+    .one_of({"text", "json"});
+  app
+    .string("log_file", "Also write logs to this file, appended to (empty: "
+                        "stderr only); reopened on SIGHUP/SIGUSR1")
     .fallback("");
+  app
+    .integer("log_max_size", "Rotate log_file when it would grow past this "
+                             "many bytes (0: never; leave it to logrotate)")
+    .fallback(int64_t{10} * 1024 * 1024)
+    .at_least(0);
+  app
+    .integer("log_max_files",
+             "Rotated log files kept: NAME.1.EXT (newest) to NAME.N.EXT")
+    .fallback(int64_t{5})
+    .at_least(1)
+    .at_most(1000);
   app
     .duration("shutdown_timeout",
               "Drain deadline after SIGINT/SIGTERM; past it, exit non-zero")
@@ -144,6 +162,12 @@ schema app_schema(const type_catalog& types) {
     .boolean("allow_insecure_bind",
              "Serve without a token on an address that is not loopback")
     .fallback(false);
+  control
+    .string("tls_cert", "HTTPS: PEM certificate (chain) file; with tls_key "
+                        "(both empty: plain HTTP)")
+    .fallback("");
+  control.string("tls_key", "HTTPS: PEM private key file of tls_cert")
+    .fallback("");
   // Each entry's full schema (common keys + its type's settings) comes from
   // its `type`; combinations are cached.
   auto cache =
@@ -286,6 +310,9 @@ void extract(app_config& cfg) {
   cfg.name = get<std::string>(v, "app.name");
   cfg.log_level = get<std::string>(v, "app.log_level");
   cfg.log_file = get<std::string>(v, "app.log_file");
+  cfg.log_format = get<std::string>(v, "app.log_format");
+  cfg.log_max_size = get<int64_t>(v, "app.log_max_size");
+  cfg.log_max_files = get<int64_t>(v, "app.log_max_files");
   cfg.shutdown_timeout = get<duration>(v, "app.shutdown_timeout");
   cfg.status_interval = get<duration>(v, "app.status_interval");
   cfg.plugins = strings(v, "app.plugins");
@@ -301,6 +328,8 @@ void extract(app_config& cfg) {
   cfg.control_allow_insecure_bind = get<bool>(v, "control.allow_insecure_bind");
   cfg.control_metrics_per_service_max =
     get<int64_t>(v, "control.metrics_per_service_max");
+  cfg.control_tls_cert = get<std::string>(v, "control.tls_cert");
+  cfg.control_tls_key = get<std::string>(v, "control.tls_key");
   auto* services = find(v, "services");
   if (services == nullptr || services->get_if<table>() == nullptr)
     return;
@@ -337,8 +366,9 @@ app_load_result load_app(const app_sources& sources,
   append(layers.validate(app_schema(types)));
   extract(result.config);
   check_names(result.config, errors);
-  if (errors.empty())
-    check_dependencies(result.config, errors);
+  // Even with other errors: every error in one pass.
+  check_dependencies(result.config, errors);
+  cap_errors(errors);
   return result;
 }
 

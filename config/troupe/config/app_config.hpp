@@ -71,6 +71,12 @@ struct app_config {
   std::string name;
   std::string log_level;
   std::string log_file;
+  /// "text" or "json".
+  std::string log_format = "text";
+  /// Bytes before log_file rotates; 0: never.
+  int64_t log_max_size = 0;
+  /// Rotated files kept.
+  int64_t log_max_files = 5;
   duration shutdown_timeout{};
   duration status_interval{};
   std::vector<std::string> plugins;
@@ -88,6 +94,9 @@ struct app_config {
   bool control_allow_insecure_bind = false;
   /// Types with more services are exported per type in /metrics; 0: all.
   int64_t control_metrics_per_service_max = 100;
+  /// HTTPS: PEM certificate (chain) and private key; both empty: HTTP.
+  std::string control_tls_cert;
+  std::string control_tls_key;
   /// Services by name.
   std::map<std::string, service_spec, std::less<>> services;
 

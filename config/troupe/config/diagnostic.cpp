@@ -97,4 +97,31 @@ std::string did_you_mean(std::string_view word,
   return " (did you mean '" + best + "'?)";
 }
 
+diagnostic left_out_errors(std::string where, size_t n) {
+  diagnostic d{std::move(where), "",
+               "... and " + std::to_string(n) +
+                 " more error(s) not shown (the first " +
+                 std::to_string(max_reported_errors) + " are listed)"};
+  d.left_out = n;
+  return d;
+}
+
+size_t count_errors(const diagnostics& errors) {
+  size_t n = 0;
+  for (auto& e : errors)
+    n += e.left_out > 0 ? e.left_out : 1;
+  return n;
+}
+
+void cap_errors(diagnostics& errors) {
+  if (errors.size() <= max_reported_errors)
+    return;
+  size_t more = 0;
+  for (auto i = max_reported_errors; i < errors.size(); ++i)
+    more += errors[i].left_out > 0 ? errors[i].left_out : 1;
+  auto where = errors.back().where;
+  errors.resize(max_reported_errors);
+  errors.push_back(left_out_errors(std::move(where), more));
+}
+
 } // namespace troupe::config

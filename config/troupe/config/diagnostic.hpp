@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -42,6 +43,9 @@ struct diagnostic {
   /// Dotted key path; empty for errors that are not about one key.
   std::string path;
   std::string message;
+  /// Non-zero for the line that stands for errors left out (see
+  /// cap_errors): how many.
+  size_t left_out = 0;
 
   /// Returns the one-line rendering.
   std::string to_string() const;
@@ -49,6 +53,21 @@ struct diagnostic {
 
 /// A list of diagnostics, in the order they were found.
 using diagnostics = std::vector<diagnostic>;
+
+/// At most this many diagnostics are kept per validation pass (and printed
+/// by `troupe check`); past it, one more says how many were left out, so a
+/// file full of mistakes costs neither minutes nor gigabytes.
+inline constexpr size_t max_reported_errors = 100;
+
+/// Keeps the first `max_reported_errors` of `errors` and replaces the rest
+/// with one diagnostic counting them (`left_out`).
+void cap_errors(diagnostics& errors);
+
+/// Returns a diagnostic that stands for `n` errors left out.
+diagnostic left_out_errors(std::string where, size_t n);
+
+/// Returns how many errors `errors` stands for (left-out ones included).
+size_t count_errors(const diagnostics& errors);
 
 /// Returns the candidate closest to `word` by edit distance when it is close
 /// enough to be a plausible typo, else an empty string.

@@ -105,6 +105,17 @@ diagnostics layered_config::load_file(const std::string& path) {
   if (!in)
     return {
       {path, {}, "cannot read file: " + std::string{std::strerror(errno)}}};
+  // Checked before reading: parsing and validating a huge file would take
+  // minutes and gigabytes.
+  constexpr uintmax_t mib = uintmax_t{1024} * 1024;
+  std::error_code ec;
+  auto size = std::filesystem::file_size(path, ec);
+  if (!ec && size > max_app_file_bytes)
+    return {{path,
+             {},
+             "file is " + std::to_string(size / mib) +
+               " MiB; an app file may be at most " +
+               std::to_string(max_app_file_bytes / mib) + " MiB"}};
   std::ostringstream buf;
   buf << in.rdbuf();
   return parse_toml(buf.str(), path);

@@ -3,6 +3,7 @@
 #include "troupe/config/diagnostic.hpp"
 #include "troupe/config/value.hpp"
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
@@ -32,7 +33,12 @@ public:
   /// is returned as one diagnostic with its line and column.
   diagnostics parse_toml(std::string_view text, std::string_view file_name);
 
-  /// Reads and parses the file at `path`.
+  /// The largest file `load_file` reads (an app of 100 000 services takes
+  /// a few MiB).
+  static constexpr uintmax_t max_app_file_bytes = uintmax_t{32} * 1024 * 1024;
+
+  /// Reads and parses the file at `path`; refuses a file larger than
+  /// max_app_file_bytes with one diagnostic.
   diagnostics load_file(const std::string& path);
 
   /// Applies every `TROUPE_<SECTION>__<KEY>` variable of `env` (double

@@ -142,8 +142,8 @@ std::string render_reference(const type_catalog& types) {
      Edit the schemas in the code, then regenerate:
      build/dev/apps/troupe config --docs > docs/config.md -->
 
-An app is one TOML file: an `[app]` section, an optional `[control]` section,
-and one `[services.NAME]` table per service. Every key is declared in code
+An app is one TOML file: an `[app]` section, optional `[supervisor]` and
+`[control]` sections, and one `[services.NAME]` table per service. Every key is declared in code
 with its type, default, bounds and description; this page is generated from
 those declarations.
 
@@ -179,12 +179,17 @@ Durations are written as strings with a unit: `ns`, `us`, `ms`, `s`, `m`,
 
 )";
   auto root = app_schema(types);
+  // Every fixed section of the app file, in declaration order ([app] first,
+  // its heading above); the services table comes below.
   for (auto& f : root.fields()) {
-    if (f.key == "app" && f.section) {
-      out << render_schema_table(*f.section);
-    } else if (f.key == "control" && f.section) {
-      out << "\n## `[control]`\n\n" << render_schema_table(*f.section);
+    if (!f.section || f.key == "services")
+      continue;
+    if (f.key != "app") {
+      out << "\n## `[" << f.key << "]`\n\n";
+      if (!f.description.empty())
+        out << f.description << ".\n\n";
     }
+    out << render_schema_table(*f.section);
   }
   out << "\n## `[services.NAME]`\n\n"
       << "Keys every service has, besides its type's own settings:\n\n"

@@ -33,7 +33,9 @@ public:
       auto path = join_path(prefix, key);
       auto* f = s.find(key);
       if (f == nullptr) {
-        if (!allow_unknown)
+        if (!allow_unknown && full())
+          ++left_out_; // no suggestion search for errors nobody sees
+        else if (!allow_unknown)
           error_at_key(path, "unknown key '" + key + "'" +
                                did_you_mean(key, s.keys()));
         continue;
@@ -45,9 +47,8 @@ public:
         continue;
       auto path = join_path(prefix, f.key);
       if (f.required) {
-        out_.push_back(
-          {cfg_.where(prefix.empty() ? path : prefix), path,
-           "missing required key '" + f.key + "' (" + f.expectation() + ")"});
+        add({cfg_.where(prefix.empty() ? path : prefix), path,
+             "missing required key '" + f.key + "' (" + f.expectation() + ")"});
       } else if (f.default_value) {
         t[f.key] = *f.default_value;
         cfg_.origins_[path] = origin{origin_kind::defaults, {}};
@@ -68,14 +69,14 @@ private:
   }
 
   void mismatch(const field& f, const value& got, const std::string& path) {
-    out_.push_back({cfg_.where(path), path,
-                    "expected " + f.expectation() + ", got " + shown(got)});
+    add({cfg_.where(path), path,
+         "expected " + f.expectation() + ", got " + shown(got)});
   }
 
   void error_at_key(const std::string& path, std::string msg) {
     auto i = cfg_.key_positions_.find(path);
     auto where = i != cfg_.key_positions_.end() ? i->second : cfg_.where(path);
-    out_.push_back({std::move(where), path, std::move(msg)});
+    add({std::move(where), path, std::move(msg)});
   }
 
   bool in_bounds(const field& f, double x) const {
@@ -139,10 +140,10 @@ private:
   void check_value(const field& f, value& v, const std::string& path) {
     auto text = from_text(path, v);
     if (f.kind == value_kind::table && text) {
-      out_.push_back({cfg_.where(path), path,
-                      "a table cannot be set from text; set its keys one "
-                      "at a time (" +
-                        path + ".KEY=VALUE)"});
+      add({cfg_.where(path), path,
+           "a table cannot be set from text; set its keys one "
+           "at a time (" +
+             path + ".KEY=VALUE)"});
       return;
     }
     auto original = v;
@@ -170,9 +171,9 @@ private:
         for (auto& c : f.choices)
           ok = ok || c == str;
         if (!ok)
-          out_.push_back({cfg_.where(path), path,
-                          "expected " + f.expectation() + ", got " +
-                            shown(original) + did_you_mean(str, f.choices)});
+          add({cfg_.where(path), path,
+               "expected " + f.expectation() + ", got " + shown(original) +
+                 did_you_mean(str, f.choices)});
       }
       break;
     case value_kind::list: {
@@ -182,9 +183,9 @@ private:
         auto elem_text = text && xs[i].get_if<std::string>() != nullptr;
         auto before = xs[i];
         if (!coerce(f.element, xs[i], elem_text))
-          out_.push_back({cfg_.where(elem_path), elem_path,
-                          "expected " + std::string{to_string(f.element)} +
-                            ", got " + shown(before)});
+          add({cfg_.where(elem_path), elem_path,
+               "expected " + std::string{to_string(f.element)} + ", got " +
+                 shown(before)});
       }
       break;
     }
@@ -207,9 +208,8 @@ private:
       auto entry_path = join_path(path, name);
       auto* entry_table = entry.get_if<table>();
       if (entry_table == nullptr) {
-        out_.push_back(
-          {cfg_.where(entry_path), entry_path,
-           "expected a table ([" + entry_path + "]), got " + shown(entry)});
+        add({cfg_.where(entry_path), entry_path,
+             "expected a table ([" + entry_path + "]), got " + shown(entry)});
         continue;
       }
       if (!f.resolve_entry) {
@@ -223,14 +223,29 @@ private:
       } else {
         auto key_path = join_path(entry_path, problem.key);
         if (!problem.message.empty())
-          out_.push_back({cfg_.where(key_path), key_path, problem.message});
+          add({cfg_.where(key_path), key_path, problem.message});
         check_table(*f.entries, *entry_table, entry_path, true);
       }
     }
   }
 
+public:
+  /// Errors found but not kept (past max_reported_errors).
+  size_t left_out() const noexcept { return left_out_; }
+
+private:
+  bool full() const noexcept { return out_.size() >= max_reported_errors; }
+
+  void add(diagnostic d) {
+    if (full())
+      ++left_out_;
+    else
+      out_.push_back(std::move(d));
+  }
+
   layered_config& cfg_;
   diagnostics& out_;
+  size_t left_out_ = 0;
 };
 
 diagnostics layered_config::check_values(const schema& s, table& values,
@@ -247,6 +262,8 @@ diagnostics layered_config::validate(const schema& root) {
   diagnostics out;
   validator v{*this, out};
   v.check_table(root, values_, {}, false);
+  if (v.left_out() > 0)
+    out.push_back(left_out_errors(file_, v.left_out()));
   return out;
 }
 

@@ -200,6 +200,9 @@ struct endpoint_runtime {
   /// `sock->peer_disconnects()` when last logged.
   uint64_t disconnects_logged = 0;
   log_limiter disconnect_limiter;
+  /// `net->auth_denied(name)` when last logged (CURVE servers only).
+  uint64_t auth_denied_logged = 0;
+  log_limiter auth_limiter;
   std::map<std::pair<std::string, std::string>, uint64_t> seq_in;
 };
 

@@ -350,6 +350,26 @@ void log_disconnects(endpoint_runtime& ep, spdlog::logger& log) {
                             : std::string{});
 }
 
+// CURVE clients the ZAP handler refused since the last look (a key not in
+// curve_allowed_clients); the count is troupe_bridge_auth_denied_total.
+void log_auth_denied(endpoint_runtime& ep, transport& net,
+                     spdlog::logger& log) {
+  if (!ep.cfg.curve.server())
+    return;
+  auto n = net.auth_denied(ep.cfg.name);
+  if (n <= ep.auth_denied_logged)
+    return;
+  auto fresh = n - ep.auth_denied_logged;
+  ep.auth_denied_logged = n;
+  if (auto suppressed = ep.auth_limiter.admit(0); suppressed >= 0)
+    log.warn("endpoint '{}': refused {} CURVE client(s) whose key is not in "
+             "curve_allowed_clients, {} in all{}",
+             ep.cfg.name, fresh, n,
+             suppressed > 0
+               ? fmt::format("; {} more lines suppressed", suppressed)
+               : std::string{});
+}
+
 } // namespace
 
 void receive_loop(const receiver_context& ctx,
@@ -360,6 +380,7 @@ void receive_loop(const receiver_context& ctx,
   std::vector<reply_queue::item> scratch;
   receiver rx{ctx};
   bool calls_waiting = false;
+  auto next_auth_check = std::chrono::steady_clock::now();
   while (!ctx.stop->load(std::memory_order_relaxed)) {
     // A call that a socket would not take yet is retried every millisecond.
     // Only sockets with credit: the others wait in ZMQ (whose rcvhwm then
@@ -383,6 +404,13 @@ void receive_loop(const receiver_context& ctx,
         rx.drain(*polled[i]);
     for (auto* ep : ctx.eps)
       log_disconnects(*ep, *ctx.log);
+    // The refusal count sits behind the ZAP handler's lock: a look every
+    // 100 ms is enough for a log line.
+    if (auto now = std::chrono::steady_clock::now(); now >= next_auth_check) {
+      next_auth_check = now + 100ms;
+      for (auto* ep : ctx.eps)
+        log_auth_denied(*ep, *ctx.net, *ctx.log);
+    }
     rx.dest = caf::actor{};
   }
   // Answers queued by on_stop (e.g. "stopping") still go out.
