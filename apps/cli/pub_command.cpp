@@ -13,6 +13,7 @@
 #include <zmq.hpp>
 
 #include "commands.hpp"
+#include "send_socket.hpp"
 #include "troupe/config/duration.hpp"
 
 namespace troupe::cli {
@@ -35,36 +36,6 @@ struct pub_options {
   std::string timeout = "10s";
 };
 
-std::optional<config::duration> duration_option(const char* name,
-                                                const std::string& text) {
-  auto d = config::parse_duration(text);
-  if (!d)
-    std::cerr << name << ": expected a duration like 5s, got '" << text
-              << "'\n";
-  return d;
-}
-
-// PUB has the slow-joiner effect: a message sent before a subscription
-// arrives is gone. The socket is an XPUB (a PUB on the wire) so that it can
-// see subscriptions and wait for one that matches `topic`.
-bool wait_for_subscriber(zmq::socket_t& s, const std::string& topic,
-                         config::duration wait) {
-  auto deadline = std::chrono::steady_clock::now() + wait;
-  std::array<zmq::pollitem_t, 1> items{{{s.handle(), 0, ZMQ_POLLIN, 0}}};
-  while (std::chrono::steady_clock::now() < deadline) {
-    zmq::poll(items.data(), items.size(), 50ms);
-    zmq::message_t m;
-    while (s.recv(m, zmq::recv_flags::dontwait)) {
-      auto sub = m.to_string_view();
-      // [1][prefix] subscribes; [0][prefix] unsubscribes.
-      if (!sub.empty() && sub[0] == 1 &&
-          topic.compare(0, sub.size() - 1, sub.substr(1)) == 0)
-        return true;
-    }
-  }
-  return false;
-}
-
 int pub(const pub_options& opts) {
   auto wait = duration_option("--wait", opts.wait);
   auto timeout = duration_option("--timeout", opts.timeout);
@@ -77,31 +48,12 @@ int pub(const pub_options& opts) {
   }
   bool is_pub = opts.socket == "pub";
   zmq::context_t ctx{1};
-  zmq::socket_t s{ctx,
-                  is_pub ? zmq::socket_type::xpub : zmq::socket_type::push};
-  auto ms = [](config::duration d) {
-    return static_cast<int>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
-  };
-  try {
-    // A send waits at most --timeout for room (no peer, or a full peer);
-    // what ZMQ took is delivered for up to --timeout after the last send.
-    s.set(zmq::sockopt::sndtimeo, ms(*timeout));
-    s.set(zmq::sockopt::linger, ms(*timeout));
-    if (is_pub)
-      s.set(zmq::sockopt::xpub_nodrop, 1); // wait for a slow subscriber
-    else
-      s.set(zmq::sockopt::immediate, 1); // no queueing before a peer is here
-    if (opts.bind)
-      s.bind(opts.endpoint);
-    else
-      s.connect(opts.endpoint);
-  } catch (const zmq::error_t& e) {
-    std::cerr << "pub: " << (opts.bind ? "bind " : "connect ") << opts.endpoint
-              << ": " << e.what() << '\n';
+  auto sock =
+    open_sender(ctx, is_pub, opts.endpoint, opts.bind, *timeout, "pub");
+  if (!sock)
     return 1;
-  }
-  if (is_pub && !wait_for_subscriber(s, opts.topic, *wait))
+  auto& s = *sock;
+  if (is_pub && !wait_for_subscriber(s, &opts.topic, *wait))
     std::cerr << "pub: no subscriber for '" << opts.topic << "' after "
               << opts.wait << "; sending anyway (PUB drops what nobody "
               << "subscribed to)\n";

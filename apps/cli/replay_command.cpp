@@ -19,6 +19,7 @@
 #include <zmq.hpp>
 
 #include "commands.hpp"
+#include "send_socket.hpp"
 #include "troupe/bridge/bag.hpp"
 #include "troupe/bridge/printable.hpp"
 #include "troupe/config/duration.hpp"
@@ -48,34 +49,6 @@ std::atomic<bool> interrupted{false};
 
 extern "C" void on_replay_signal(int) {
   interrupted = true;
-}
-
-std::optional<config::duration> duration_option(const char* name,
-                                                const std::string& text) {
-  auto d = config::parse_duration(text);
-  if (!d)
-    std::cerr << name << ": expected a duration like 5s, got '" << text
-              << "'\n";
-  return d;
-}
-
-// PUB: wait (up to `wait`) for a first subscription, as `troupe pub` does,
-// so that the first messages are not lost to the slow-joiner effect.
-bool wait_for_subscriber(zmq::socket_t& s, config::duration wait) {
-  auto deadline = clock_type::now() + wait;
-  std::array<zmq::pollitem_t, 1> items{{{s.handle(), 0, ZMQ_POLLIN, 0}}};
-  while (clock_type::now() < deadline && !interrupted) {
-    try {
-      zmq::poll(items.data(), items.size(), 50ms);
-    } catch (const zmq::error_t&) {
-      continue; // EINTR: the loop condition sees the signal
-    }
-    zmq::message_t m;
-    while (s.recv(m, zmq::recv_flags::dontwait))
-      if (m.size() > 0 && static_cast<const char*>(m.data())[0] == 1)
-        return true;
-  }
-  return false;
 }
 
 // Sends one frame; false when no peer took it within the send timeout or
@@ -118,32 +91,14 @@ int replay(const replay_options& opts) {
   bag->set_topics(opts.topics);
   bool is_pub = opts.socket == "pub";
   zmq::context_t ctx{1};
-  zmq::socket_t s{ctx,
-                  is_pub ? zmq::socket_type::xpub : zmq::socket_type::push};
-  auto ms = [](config::duration d) {
-    return static_cast<int>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
-  };
-  try {
-    s.set(zmq::sockopt::sndtimeo, ms(*timeout));
-    s.set(zmq::sockopt::linger, ms(*timeout));
-    if (is_pub)
-      s.set(zmq::sockopt::xpub_nodrop, 1);
-    else
-      s.set(zmq::sockopt::immediate, 1);
-    if (opts.bind)
-      s.bind(opts.to);
-    else
-      s.connect(opts.to);
-  } catch (const zmq::error_t& e) {
-    std::cerr << "replay: " << (opts.bind ? "bind " : "connect ") << opts.to
-              << ": " << e.what() << '\n';
+  auto sock = open_sender(ctx, is_pub, opts.to, opts.bind, *timeout, "replay");
+  if (!sock)
     return 1;
-  }
+  auto& s = *sock;
   interrupted = false;
   auto old_int = std::signal(SIGINT, on_replay_signal);
   auto old_term = std::signal(SIGTERM, on_replay_signal);
-  if (is_pub && !wait_for_subscriber(s, *wait))
+  if (is_pub && !wait_for_subscriber(s, nullptr, *wait, &interrupted))
     std::cerr << "replay: no subscriber after " << opts.wait
               << "; sending anyway (PUB drops what nobody subscribed to)\n";
   uint64_t sent = 0;
