@@ -36,16 +36,15 @@ std::optional<zmq::socket_t> open_sender(zmq::context_t& ctx, bool pub,
     else
       s.connect(address);
   } catch (const zmq::error_t& e) {
-    std::cerr << who << ": " << (bind ? "bind " : "connect ") << address
-              << ": " << e.what() << '\n';
+    std::cerr << who << ": " << (bind ? "bind " : "connect ") << address << ": "
+              << e.what() << '\n';
     return std::nullopt;
   }
   return s;
 }
 
 bool wait_for_subscriber(zmq::socket_t& s, const std::string* topic,
-                         config::duration wait,
-                         const std::atomic<bool>* stop) {
+                         config::duration wait, const std::atomic<bool>* stop) {
   auto deadline = std::chrono::steady_clock::now() + wait;
   std::array<zmq::pollitem_t, 1> items{{{s.handle(), 0, ZMQ_POLLIN, 0}}};
   while (std::chrono::steady_clock::now() < deadline &&
