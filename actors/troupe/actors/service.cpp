@@ -128,8 +128,9 @@ caf::scheduled_actor* service::self() const {
   return host().self();
 }
 
-void service::add_subscription(std::string prefix, subscription_handler fn) {
-  host().add_subscription(std::move(prefix), std::move(fn));
+void service::add_subscription(std::string prefix, subscription_handler fn,
+                               bool replies) {
+  host().add_subscription(std::move(prefix), std::move(fn), replies);
 }
 
 std::atomic<service::untyped_unroll>* service::untyped_unrolls() {
@@ -148,26 +149,32 @@ void service::add_untyped_unroll(untyped_unroll fn) {
                          std::to_string(max_untyped_unrolls) + " batch types");
 }
 
+service::subscription_handler service::unrolled(subscription_handler fn) {
+  return [this, fn = std::move(fn)](const std::string& topic,
+                                    const caf::message& msg) mutable {
+    if (msg.size() == 1)
+      for (size_t i = 0; i < max_untyped_unrolls; ++i) {
+        auto unroll = untyped_unrolls()[i].load(std::memory_order_acquire);
+        if (unroll == nullptr)
+          break;
+        if (unroll(*this, topic, msg, fn))
+          return true;
+      }
+    return fn(topic, msg);
+  };
+}
+
 void service::subscribe_message(std::string prefix, subscription_handler fn,
                                 batches how) {
   if (how == batches::whole) {
     add_subscription(std::move(prefix), std::move(fn));
     return;
   }
-  add_subscription(std::move(prefix),
-                   [this, fn = std::move(fn)](const std::string& topic,
-                                              const caf::message& msg) mutable {
-                     if (msg.size() == 1)
-                       for (size_t i = 0; i < max_untyped_unrolls; ++i) {
-                         auto unroll =
-                           untyped_unrolls()[i].load(std::memory_order_acquire);
-                         if (unroll == nullptr)
-                           break;
-                         if (unroll(*this, topic, msg, fn))
-                           return true;
-                       }
-                     return fn(topic, msg);
-                   });
+  add_subscription(std::move(prefix), unrolled(std::move(fn)));
+}
+
+void service::subscribe_replies(std::string prefix, subscription_handler fn) {
+  add_subscription(std::move(prefix), unrolled(std::move(fn)), true);
 }
 
 void service::count_rejected(uint64_t n) {

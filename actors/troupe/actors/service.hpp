@@ -274,6 +274,14 @@ protected:
   void subscribe_message(std::string prefix, subscription_handler fn,
                          batches how = batches::per_item);
 
+  /// Like `subscribe_message` (batches per item), for the replies to work
+  /// the service tracks (`track()`): results of jobs it handed out over the
+  /// bus, answers to requests it published. A stop that waits for tracked
+  /// work keeps these subscriptions, and handles their messages while
+  /// `stopping`, so that the replies can still end the work; every other
+  /// subscription and every task ends at once. They end with the stop.
+  void subscribe_replies(std::string prefix, subscription_handler fn);
+
 public:
   /// Lets `subscribe_message` unroll `batch_of<T>::type` messages into one
   /// `T` message per item (process-wide; idempotent). Each item's message
@@ -401,7 +409,11 @@ protected:
 private:
   friend class detail::host_core;
 
-  void add_subscription(std::string prefix, subscription_handler fn);
+  void add_subscription(std::string prefix, subscription_handler fn,
+                        bool replies = false);
+
+  // Wraps `fn` to take batches of enabled types one item at a time.
+  subscription_handler unrolled(subscription_handler fn);
 
   static void add_untyped_unroll(untyped_unroll fn);
 

@@ -62,6 +62,7 @@ private:
 
 using batch_atom = caf::atom_constant<caf::atom("batch")>;
 using release_atom = caf::atom_constant<caf::atom("release")>;
+using go_atom = caf::atom_constant<caf::atom("go")>;
 
 // Publishes `count` tagged pairs as one batch and counts how often the bus
 // said a batch was taken.
@@ -113,6 +114,36 @@ public:
 private:
   std::shared_ptr<log_t> log_;
   std::vector<delivery_hold> holds_;
+};
+
+// Hands out one job per `go` and tracks it until its reply comes back
+// on "reply."; also takes "other." messages, which are not replies.
+class requester : public service {
+public:
+  using interface = service_actor::extend<caf::reacts_to<go_atom>>;
+
+  explicit requester(std::shared_ptr<log_t> log) : log_(std::move(log)) {}
+
+  auto handlers() {
+    return std::make_tuple([this](go_atom) { pending_ = track(); });
+  }
+
+  hook_result on_start() override {
+    subscribe_replies("reply.",
+                      [this](const std::string& t, const caf::message& m) {
+                        log_->seen.emplace_back(t, m.get_as<tagged>(0));
+                        pending_.done();
+                        return true;
+                      });
+    subscribe<tagged>("other.", [this](const std::string& t, const tagged& x) {
+      log_->seen.emplace_back(t, x);
+    });
+    return hook_result::success();
+  }
+
+private:
+  std::shared_ptr<log_t> log_;
+  work_token pending_;
 };
 
 // A message type with a batch type: `subscribe<tick>` takes `ticks` too.
@@ -578,6 +609,57 @@ CAF_TEST(a batch stops at the item whose handler failed the service) {
   CAF_CHECK_EQUAL(st.state, service_state::failed);
   CAF_CHECK_EQUAL(st.messages_in, 3u);
   CAF_CHECK_EQUAL(st.messages_dropped, 2u);
+}
+
+CAF_TEST(a stop waiting for tracked work still takes replies and nothing else) {
+  auto log = std::make_shared<log_t>();
+  auto r = spawn_service<requester>(sys, opts("requester"), log);
+  start_ok(r);
+  self->send(r, go_atom::value);
+  run();
+  CAF_CHECK_EQUAL(status(r).in_flight, 1u);
+  auto hdl = caf::actor_cast<caf::actor>(r);
+  auto rh = self->request(hdl, caf::infinite, stop_atom::value,
+                          std::string{"test"}, caf::timespan{10s});
+  consume_messages(); // not run(): that would fire the stop's deadline
+  CAF_CHECK_EQUAL(status(r).state, service_state::stopping);
+  // Not a reply: the bus no longer routes it here.
+  self->send(bus, publish_atom::value, std::string{"other.x"},
+             caf::make_message(tagged{1, 1}));
+  consume_messages();
+  CAF_CHECK(log->seen.empty());
+  CAF_CHECK_EQUAL(std::get<0>(bus_counts()), 1u); // "reply." only
+  // The reply arrives while stopping, ends the work and with it the stop.
+  self->send(bus, publish_atom::value, std::string{"reply.1"},
+             caf::make_message(tagged{1, 2}));
+  consume_messages();
+  CAF_REQUIRE_EQUAL(log->seen.size(), 1u);
+  CAF_CHECK_EQUAL(log->seen[0].first, "reply.1");
+  bool answered = false;
+  rh.receive(
+    [&](service_state st) {
+      answered = true;
+      CAF_CHECK_EQUAL(st, service_state::stopped);
+    },
+    [&](caf::error& err) { CAF_FAIL("unexpected: " << describe(err)); });
+  CAF_CHECK(answered);
+  auto st = status(r);
+  CAF_CHECK(!st.stopped_hard);
+  CAF_CHECK_EQUAL(st.messages_in, 2u); // go and the reply
+  // Stopped: the reply subscription ended too.
+  CAF_CHECK_EQUAL(std::get<0>(bus_counts()), 0u);
+}
+
+CAF_TEST(without tracked work a stop ends reply subscriptions at once) {
+  auto log = std::make_shared<log_t>();
+  auto r = spawn_service<requester>(sys, opts("requester"), log);
+  start_ok(r);
+  CAF_REQUIRE(stop(r));
+  CAF_CHECK_EQUAL(std::get<0>(bus_counts()), 0u);
+  self->send(bus, publish_atom::value, std::string{"reply.1"},
+             caf::make_message(tagged{1, 2}));
+  run();
+  CAF_CHECK(log->seen.empty());
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

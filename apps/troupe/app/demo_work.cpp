@@ -94,18 +94,23 @@ hook_result generator::on_start() {
   started_ = now();
   produced_ = 0;
   outstanding_.clear();
+  unanswered_.done();
   every(10ms, [this] { produce(); });
   every(1s, [this] { report(); });
   if (!results_topic_.empty()) {
-    subscribe_message(results_topic_,
+    // Replies: a stop waits (up to its deadline) for the jobs still out,
+    // and their results still arrive meanwhile.
+    subscribe_replies(results_topic_,
                       [this](const std::string&, const caf::message& m) {
                         if (auto r = as_json(m))
                           outstanding_.erase(int_field(*r, "id"));
+                        if (outstanding_.empty())
+                          unanswered_.done();
                         return true;
                       });
     // Only the local bridge's own events (a JSON value, not an envelope
     // relayed from another process).
-    subscribe_message("troupe.peer.lost",
+    subscribe_replies("troupe.peer.lost",
                       [this](const std::string&, const caf::message& m) {
                         if (m.size() != 1 || !m.match_element<json>(0))
                           return false;
@@ -148,6 +153,8 @@ void generator::produce() {
       if (static_cast<int64_t>(outstanding_.size()) >= max_outstanding_)
         break;
       outstanding_[produced_] = t;
+      if (!unanswered_)
+        unanswered_ = track();
     }
     dispatch(produced_);
   }
@@ -185,6 +192,9 @@ void generator::report() {
 hook_result generator::on_stop() {
   report();
   log().info("stopped after producing {} jobs", produced_);
+  if (!outstanding_.empty())
+    log().warn("{} job(s) still unanswered at the stop deadline",
+               outstanding_.size());
   return hook_result::success();
 }
 

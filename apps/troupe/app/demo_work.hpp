@@ -52,6 +52,8 @@ private:
   int64_t max_outstanding_ = 100000;
   std::map<int64_t, std::chrono::steady_clock::time_point> outstanding_;
   int64_t redispatched_ = 0;
+  // Held while a job is unanswered: a stop waits for the results.
+  work_token unanswered_;
 };
 
 /// Takes jobs from `<topic><index>`, publishes `{"id", "worker", "value"}`

@@ -185,7 +185,10 @@ public:
   void publish_batch(bus_batch batch);
   void publish_batch(bus_batch batch, std::function<void()> on_taken);
   delivery_hold hold_delivery();
-  void add_subscription(std::string prefix, service::subscription_handler fn);
+  /// `replies`: kept while a stop waits for tracked work (see
+  /// `service::subscribe_replies`).
+  void add_subscription(std::string prefix, service::subscription_handler fn,
+                        bool replies);
   metric_registry& metrics() const noexcept { return *opts_.metrics; }
   const service_options& options() const noexcept { return opts_; }
   void set_metadata(std::string key, std::string value);
@@ -203,6 +206,7 @@ private:
     // the handler cancels the run and clears the list (cheaper than
     // copying the std::function per message).
     std::shared_ptr<service::subscription_handler> fn;
+    bool replies = false;
   };
 
   /// Moves to `next`, records history and notifies listeners.
@@ -218,8 +222,9 @@ private:
   /// Enters `failed` (or `stopped` when `on_error` recovers).
   void fail(const std::string& what, const char* source);
 
-  /// Cancels tasks and subscriptions of the current run.
-  void cancel_run();
+  /// Cancels tasks and subscriptions of the current run; with
+  /// `keep_replies`, reply subscriptions stay (a stop waiting for work).
+  void cancel_run(bool keep_replies = false);
 
   /// Completes a stop: `on_stop`, then `stopped` (or `failed`).
   void finish_stop(bool hard);

@@ -36,7 +36,10 @@ void host_core::deliver(const std::string& topic, const caf::message& msg) {
 }
 
 void host_core::deliver_one(const std::string& topic, const caf::message& msg) {
-  if (state_ != service_state::running) {
+  // While a stop waits for tracked work, only the reply subscriptions are
+  // left (cancel_run kept them): their messages may end that work.
+  if (state_ != service_state::running &&
+      (state_ != service_state::stopping || subscriptions_.empty())) {
     count_dropped(lost::not_running, "bus message while not running");
     return;
   }
@@ -251,7 +254,8 @@ void host_core::publish_batch(bus_batch batch, std::function<void()> on_taken) {
 }
 
 void host_core::add_subscription(std::string prefix,
-                                 service::subscription_handler fn) {
+                                 service::subscription_handler fn,
+                                 bool replies) {
   bool first = std::none_of(subscriptions_.begin(), subscriptions_.end(),
                             [&](auto& s) { return s.prefix == prefix; });
   if (first && opts_.bus)
@@ -259,7 +263,7 @@ void host_core::add_subscription(std::string prefix,
                    caf::actor_cast<caf::actor>(self_), true); // batches
   subscriptions_.push_back(subscription{
     std::move(prefix),
-    std::make_shared<service::subscription_handler>(std::move(fn))});
+    std::make_shared<service::subscription_handler>(std::move(fn)), replies});
 }
 
 } // namespace troupe::detail

@@ -129,7 +129,7 @@ caf::result<service_state> host_core::stop(const std::string& reason,
     return state_;
   }
   enter(service_state::stopping, why);
-  cancel_run();
+  cancel_run(in_flight_->count > 0);
   if (in_flight_->count == 0) {
     finish_stop(false);
     if (state_ == service_state::failed)
@@ -268,6 +268,9 @@ void host_core::finish_stop(bool hard) {
   in_flight_->on_idle = nullptr;
   ++stop_generation_;
   stopped_hard_ = hard;
+  if (!subscriptions_.empty())
+    cancel_run(); // the reply subscriptions a waiting stop kept
+
   auto r = guarded("on_stop", [&] { return impl_.on_stop(); });
   if (failed_in_hook_)
     return; // a fatal record_error in on_stop: fail() settled it

@@ -63,21 +63,34 @@ work_token host_core::track() {
   return work_token{std::make_shared<work_ticket>(in_flight_)};
 }
 
-void host_core::cancel_run() {
+void host_core::cancel_run(bool keep_replies) {
   ++run_generation_;
   tasks_.clear();
   drop_held();
+  auto kept = [keep_replies](const subscription& s) {
+    return keep_replies && s.replies;
+  };
   if (opts_.bus) {
     auto me = caf::actor_cast<caf::actor>(self_);
     std::vector<std::string> done;
     for (auto& s : subscriptions_) {
-      if (std::find(done.begin(), done.end(), s.prefix) != done.end())
+      if (kept(s) ||
+          std::find(done.begin(), done.end(), s.prefix) != done.end())
         continue;
-      caf::anon_send(opts_.bus, unsubscribe_atom::value, s.prefix, me);
       done.push_back(s.prefix);
+      // The bus knows a prefix once per subscriber: keep it while a kept
+      // subscription still uses it.
+      if (std::none_of(subscriptions_.begin(), subscriptions_.end(),
+                       [&](const subscription& k) {
+                         return kept(k) && k.prefix == s.prefix;
+                       }))
+        caf::anon_send(opts_.bus, unsubscribe_atom::value, s.prefix, me);
     }
   }
-  subscriptions_.clear();
+  subscriptions_.erase(std::remove_if(subscriptions_.begin(),
+                                      subscriptions_.end(),
+                                      [&](auto& s) { return !kept(s); }),
+                       subscriptions_.end());
 }
 
 void host_core::schedule(uint64_t id, std::chrono::nanoseconds delay) {
