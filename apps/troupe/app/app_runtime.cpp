@@ -175,6 +175,8 @@ app_runtime::app_runtime(caf::actor_system& sys, service_registry& types,
   : impl_(std::make_unique<impl>(sys, types, std::move(cfg), std::move(log))) {}
 
 app_runtime::~app_runtime() {
+  if (impl_->root_watch)
+    caf::anon_send_exit(impl_->root_watch, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(impl_->root, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(impl_->bus, caf::exit_reason::user_shutdown);
 }
@@ -233,6 +235,19 @@ bool app_runtime::gave_up() {
   auto& d = *impl_;
   auto st = ask<service_status>(d.sys, d.root, d.timeout, status_atom::value);
   return st && st->state == service_state::failed;
+}
+
+void app_runtime::on_give_up(std::function<void()> fn) {
+  auto& d = *impl_;
+  if (d.root_watch)
+    caf::anon_send_exit(d.root_watch, caf::exit_reason::user_shutdown);
+  d.root_watch = d.sys.spawn([fn = std::move(fn)](caf::event_based_actor*) {
+    return caf::behavior{[fn](state_changed_atom, const state_change& x) {
+      if (x.to == service_state::failed)
+        fn();
+    }};
+  });
+  caf::anon_send(d.root, subscribe_state_atom::value, d.root_watch);
 }
 
 bool app_runtime::supervisor_healthy(std::chrono::nanoseconds timeout) {

@@ -70,6 +70,8 @@ struct app_runtime::impl {
   std::shared_ptr<spdlog::logger> log;
   caf::actor bus;
   supervisor_actor root;
+  // Told of the root's state changes (on_give_up); ended with the runtime.
+  caf::actor root_watch;
   caf::timespan timeout = std::chrono::seconds{5};
 
   // Guards cfg, registries and last_seen (main thread and HTTP threads).

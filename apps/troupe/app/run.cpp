@@ -166,6 +166,8 @@ int run_app(const run_options& opts) {
     feeder.emplace(notify, [&rt](std::chrono::microseconds limit) {
       return rt.supervisor_healthy(limit);
     });
+    // A give-up ends the wait at once, not at the next status print.
+    rt.on_give_up([&signals] { signals.wake(); });
     run_until_stopped(
       rt, signals, *log, app_cfg.status_interval, run_for,
       [&] { reload(rt, src, *log, notify, running); },
