@@ -284,6 +284,41 @@ CAF_TEST(the generator hands out unanswered jobs again when a worker is lost) {
   CAF_REQUIRE(stop(prb));
 }
 
+CAF_TEST(a new generator rate applies from the moment of the change) {
+  auto gen = spawn_service<app::generator>(sys, opts("generator"));
+  auto prb = spawn_service<work_probe>(sys, opts("probe"));
+  CAF_REQUIRE(start(prb));
+  CAF_REQUIRE(configure(gen, settings{config::table{{"rate", int64_t{1000}},
+                                                    {"workers", int64_t{1}}}}));
+  CAF_REQUIRE(start(gen));
+  work_probe::jobs.clear();
+  auto tick = [this](int n) {
+    for (int i = 0; i < n; ++i) {
+      advance_time(10ms);
+      consume_messages();
+    }
+  };
+  tick(100); // 1 s at 1000/s
+  CAF_CHECK_GREATER_OR_EQUAL(work_probe::jobs.size(), 950u);
+  CAF_REQUIRE(reconfigure(
+    gen,
+    settings{config::table{{"rate", int64_t{100}}, {"workers", int64_t{1}}}}));
+  work_probe::jobs.clear();
+  tick(100); // 1 s at 100/s: about 100, not nothing until 10 s have passed
+  CAF_CHECK_GREATER_OR_EQUAL(work_probe::jobs.size(), 90u);
+  CAF_CHECK_LESS_OR_EQUAL(work_probe::jobs.size(), 110u);
+  // And up again: no burst to catch up with the time at the lower rate.
+  CAF_REQUIRE(reconfigure(
+    gen,
+    settings{config::table{{"rate", int64_t{1000}}, {"workers", int64_t{1}}}}));
+  work_probe::jobs.clear();
+  tick(10); // 100 ms at 1000/s
+  CAF_CHECK_GREATER_OR_EQUAL(work_probe::jobs.size(), 90u);
+  CAF_CHECK_LESS_OR_EQUAL(work_probe::jobs.size(), 110u);
+  CAF_REQUIRE(stop(gen));
+  CAF_REQUIRE(stop(prb));
+}
+
 CAF_TEST(the aggregator counts each job id once and reports duplicates) {
   auto agg = spawn_service<app::aggregator>(sys, opts("aggregator"));
   auto prb = spawn_service<work_probe>(sys, opts("probe"));
