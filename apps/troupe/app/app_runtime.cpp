@@ -70,14 +70,15 @@ supervisor_options app_runtime::impl::root_options() {
 }
 
 std::vector<child_info> app_runtime::impl::children() {
-  auto xs =
-    ask<std::vector<child_info>>(sys, root, timeout, children_atom::value);
+  auto xs = ask<std::vector<child_info>>(sys, root_now(), timeout,
+                                         children_atom::value);
   return xs ? std::move(*xs) : std::vector<child_info>{};
 }
 
 caf::expected<std::vector<child_info>>
 app_runtime::impl::children(caf::timespan within) {
-  return ask<std::vector<child_info>>(sys, root, within, children_atom::value);
+  return ask<std::vector<child_info>>(sys, root_now(), within,
+                                      children_atom::value);
 }
 
 const child_info* app_runtime::impl::find(const std::vector<child_info>& xs,
@@ -131,7 +132,7 @@ std::vector<service_status> app_runtime::impl::statuses(bool unstarted) {
     by_name.emplace(x.name, &x);
   // Every running service asked at once, through the root supervisor.
   std::unordered_map<std::string, service_status> answers;
-  if (auto sts = ask<std::vector<service_status>>(sys, root, timeout,
+  if (auto sts = ask<std::vector<service_status>>(sys, root_now(), timeout,
                                                   child_statuses_atom::value)) {
     answers.reserve(sts->size());
     for (auto& st : *sts) {
@@ -201,7 +202,11 @@ caf::error app_runtime::start(const std::function<bool()>& stop_requested) {
     }
     opts = d.root_options();
   }
-  d.root = spawn_supervisor(d.sys, opts, std::move(specs));
+  {
+    auto root = spawn_supervisor(d.sys, opts, std::move(specs));
+    std::lock_guard<std::mutex> guard{d.root_mtx};
+    d.root = std::move(root);
+  }
   // Asked from an actor of its own so that this thread can watch for a stop
   // request meanwhile.
   auto answer = std::make_shared<std::promise<caf::error>>();
@@ -233,7 +238,10 @@ std::vector<service_status> app_runtime::statuses() {
 
 bool app_runtime::gave_up() {
   auto& d = *impl_;
-  auto st = ask<service_status>(d.sys, d.root, d.timeout, status_atom::value);
+  auto root = d.root_now();
+  if (!root)
+    return false; // not started yet
+  auto st = ask<service_status>(d.sys, root, d.timeout, status_atom::value);
   return st && st->state == service_state::failed;
 }
 
@@ -255,7 +263,10 @@ bool app_runtime::supervisor_healthy(std::chrono::nanoseconds timeout) {
   auto wait =
     std::max<caf::timespan>(std::chrono::duration_cast<caf::timespan>(timeout),
                             std::chrono::milliseconds{1});
-  auto st = ask<service_status>(d.sys, d.root, wait, status_atom::value);
+  auto root = d.root_now();
+  if (!root)
+    return true; // still loading the services: the process works
+  auto st = ask<service_status>(d.sys, root, wait, status_atom::value);
   return st && st->state != service_state::failed;
 }
 
