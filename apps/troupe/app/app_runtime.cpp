@@ -65,6 +65,8 @@ supervisor_options app_runtime::impl::root_options() {
   opts.period = cfg.restart_period;
   opts.backoff_min = cfg.backoff_min;
   opts.backoff_max = std::max(cfg.backoff_max, cfg.backoff_min);
+  opts.jitter = cfg.restart_jitter;
+  opts.seed = static_cast<uint64_t>(cfg.restart_seed);
   opts.by_level = true;
   return opts;
 }
