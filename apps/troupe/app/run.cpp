@@ -78,6 +78,7 @@ int run_app(const run_options& opts) {
   app::signal_watcher signals;
   config::app_sources src;
   src.file = opts.file;
+  src.text = opts.text;
   src.sets = opts.sets;
   src.env = config::layered_config::process_environment();
   auto loaded = app::load_app(src, service_registry::global());
