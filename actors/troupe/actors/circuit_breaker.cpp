@@ -2,18 +2,17 @@
 
 #include <algorithm>
 
+#include "troupe/config/enum_names.hpp"
+
 namespace troupe {
 
 std::string_view to_string(breaker_state x) noexcept {
-  switch (x) {
-  case breaker_state::closed:
-    return "closed";
-  case breaker_state::half_open:
-    return "half_open";
-  case breaker_state::open:
-    return "open";
-  }
-  return "unknown";
+  constexpr enum_names<breaker_state, 3> names{{{
+    {breaker_state::closed, "closed"},
+    {breaker_state::half_open, "half_open"},
+    {breaker_state::open, "open"},
+  }}};
+  return names.name(x);
 }
 
 circuit_breaker::circuit_breaker(circuit_breaker_policy policy)

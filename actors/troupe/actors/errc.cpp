@@ -4,44 +4,30 @@
 #include <caf/make_message.hpp>
 #include <caf/message.hpp>
 
+#include "troupe/config/enum_names.hpp"
+
 namespace troupe {
 
 std::string_view to_string(errc x) noexcept {
-  switch (x) {
-  case errc::invalid_transition:
-    return "invalid_transition";
-  case errc::not_configured:
-    return "not_configured";
-  case errc::not_running:
-    return "not_running";
-  case errc::hook_refused:
-    return "hook_refused";
-  case errc::hook_failed:
-    return "hook_failed";
-  case errc::handler_failed:
-    return "handler_failed";
-  case errc::stop_deadline_exceeded:
-    return "stop_deadline_exceeded";
-  case errc::type_mismatch:
-    return "type_mismatch";
-  case errc::invalid_settings:
-    return "invalid_settings";
-  case errc::unknown_type:
-    return "unknown_type";
-  case errc::duplicate_name:
-    return "duplicate_name";
-  case errc::plugin_failed:
-    return "plugin_failed";
-  case errc::unknown_child:
-    return "unknown_child";
-  case errc::child_failed:
-    return "child_failed";
-  case errc::timeout:
-    return "timeout";
-  case errc::circuit_open:
-    return "circuit_open";
-  }
-  return "unknown";
+  constexpr enum_names<errc, 16> names{{{
+    {errc::invalid_transition, "invalid_transition"},
+    {errc::not_configured, "not_configured"},
+    {errc::not_running, "not_running"},
+    {errc::hook_refused, "hook_refused"},
+    {errc::hook_failed, "hook_failed"},
+    {errc::handler_failed, "handler_failed"},
+    {errc::stop_deadline_exceeded, "stop_deadline_exceeded"},
+    {errc::type_mismatch, "type_mismatch"},
+    {errc::invalid_settings, "invalid_settings"},
+    {errc::unknown_type, "unknown_type"},
+    {errc::duplicate_name, "duplicate_name"},
+    {errc::plugin_failed, "plugin_failed"},
+    {errc::unknown_child, "unknown_child"},
+    {errc::child_failed, "child_failed"},
+    {errc::timeout, "timeout"},
+    {errc::circuit_open, "circuit_open"},
+  }}};
+  return names.name(x);
 }
 
 caf::error make_error(errc x, std::string context) {

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -24,6 +25,10 @@ enum class health_status : uint8_t {
 
 /// Returns the stable name of `x` ("healthy", ...).
 std::string to_string(health_status x);
+
+/// The status named `name` (as `to_string` writes it); nullopt otherwise.
+std::optional<health_status>
+parse_health_status(std::string_view name) noexcept;
 
 /// One named health check and its latest result.
 struct health_check {

@@ -5,6 +5,8 @@
 #include <charconv>
 #include <cmath>
 
+#include "troupe/config/enum_names.hpp"
+
 namespace troupe {
 
 namespace {
@@ -66,15 +68,12 @@ metric_labels sorted(metric_labels labels) {
 } // namespace
 
 std::string_view to_string(metric_type x) noexcept {
-  switch (x) {
-  case metric_type::counter:
-    return "counter";
-  case metric_type::gauge:
-    return "gauge";
-  case metric_type::histogram:
-    return "histogram";
-  }
-  return "untyped";
+  constexpr enum_names<metric_type, 3> names{{{
+    {metric_type::counter, "counter"},
+    {metric_type::gauge, "gauge"},
+    {metric_type::histogram, "histogram"},
+  }}};
+  return names.name(x, "untyped");
 }
 
 bool valid_metric_name(std::string_view name) noexcept {

@@ -283,14 +283,14 @@ protected:
   void subscribe_replies(std::string prefix, subscription_handler fn);
 
 public:
-  /// Lets `subscribe_message` unroll `batch_of<T>::type` messages into one
-  /// `T` message per item (process-wide; idempotent). Each item's message
-  /// is reused for the next one unless the handler kept a copy.
   /// Unrolls a message for an untyped handler when it is a batch of a type
   /// that enabled it (see enable_untyped_unroll); false when it is not.
   using untyped_unroll = bool (*)(service&, const std::string&,
                                   const caf::message&, subscription_handler&);
 
+  /// Lets `subscribe_message` unroll `batch_of<T>::type` messages into one
+  /// `T` message per item (process-wide; idempotent). Each item's message
+  /// is reused for the next one unless the handler kept a copy.
   template <class T>
   static bool enable_untyped_unroll() {
     static_assert(has_batch_of_v<T>, "enable_untyped_unroll<T>: T needs a "

@@ -47,7 +47,7 @@ using settings = config::settings;
 ///
 /// Invalid requests answer a `troupe::errc` error; they never kill the actor.
 /// A listener receives `(state_changed_atom, state_change)` on every change.
-/// The last three entries are the host's own plumbing (bus deliveries and
+/// The last four entries are the host's own plumbing (bus deliveries and
 /// timers); services never send them.
 using service_actor = caf::typed_actor<
   caf::replies_to<configure_atom, settings>::with<service_state>,

@@ -1,41 +1,42 @@
 #include "troupe/actors/service_state.hpp"
 
+#include "troupe/config/enum_names.hpp"
+
 namespace troupe {
 
 namespace {
 
-constexpr std::string_view state_names[] = {
-  "initialized", "configured", "starting", "running",
-  "stopping",    "stopped",    "failed",
-};
+constexpr enum_names<service_state, service_state_count> state_names{{{
+  {service_state::initialized, "initialized"},
+  {service_state::configured, "configured"},
+  {service_state::starting, "starting"},
+  {service_state::running, "running"},
+  {service_state::stopping, "stopping"},
+  {service_state::stopped, "stopped"},
+  {service_state::failed, "failed"},
+}}};
+static_assert(state_names.covers());
+
+constexpr enum_names<lifecycle_action, 4> action_names{{{
+  {lifecycle_action::configure, "configure"},
+  {lifecycle_action::start, "start"},
+  {lifecycle_action::stop, "stop"},
+  {lifecycle_action::reconfigure, "reconfigure"},
+}}};
 
 } // namespace
 
 std::string to_string(service_state x) {
-  auto i = static_cast<size_t>(x);
-  return std::string{i < service_state_count ? state_names[i] : "unknown"};
+  return std::string{state_names.name(x)};
 }
 
 std::optional<service_state>
 parse_service_state(std::string_view name) noexcept {
-  for (size_t i = 0; i < service_state_count; ++i)
-    if (state_names[i] == name)
-      return static_cast<service_state>(i);
-  return std::nullopt;
+  return state_names.parse(name);
 }
 
 std::string to_string(lifecycle_action x) {
-  switch (x) {
-  case lifecycle_action::configure:
-    return "configure";
-  case lifecycle_action::start:
-    return "start";
-  case lifecycle_action::stop:
-    return "stop";
-  case lifecycle_action::reconfigure:
-    return "reconfigure";
-  }
-  return "unknown";
+  return std::string{action_names.name(x)};
 }
 
 transition check_transition(service_state from, lifecycle_action action,

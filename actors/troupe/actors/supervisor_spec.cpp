@@ -3,53 +3,42 @@
 #include "troupe/actors/supervisor.hpp"
 
 #include "troupe/actors/retry.hpp"
+#include "troupe/config/enum_names.hpp"
 
 namespace troupe {
 
+namespace {
+
+constexpr enum_names<restart_policy, 3> policy_names{{{
+  {restart_policy::permanent, "permanent"},
+  {restart_policy::transient, "transient"},
+  {restart_policy::temporary, "temporary"},
+}}};
+
+constexpr enum_names<restart_strategy, 3> strategy_names{{{
+  {restart_strategy::one_for_one, "one_for_one"},
+  {restart_strategy::one_for_all, "one_for_all"},
+  {restart_strategy::rest_for_one, "rest_for_one"},
+}}};
+
+} // namespace
+
 std::string to_string(restart_policy x) {
-  switch (x) {
-  case restart_policy::permanent:
-    return "permanent";
-  case restart_policy::transient:
-    return "transient";
-  case restart_policy::temporary:
-    return "temporary";
-  }
-  return "unknown";
+  return std::string{policy_names.name(x)};
 }
 
 std::optional<restart_policy>
 parse_restart_policy(std::string_view name) noexcept {
-  if (name == "permanent")
-    return restart_policy::permanent;
-  if (name == "transient")
-    return restart_policy::transient;
-  if (name == "temporary")
-    return restart_policy::temporary;
-  return std::nullopt;
+  return policy_names.parse(name);
 }
 
 std::string to_string(restart_strategy x) {
-  switch (x) {
-  case restart_strategy::one_for_one:
-    return "one_for_one";
-  case restart_strategy::one_for_all:
-    return "one_for_all";
-  case restart_strategy::rest_for_one:
-    return "rest_for_one";
-  }
-  return "unknown";
+  return std::string{strategy_names.name(x)};
 }
 
 std::optional<restart_strategy>
 parse_restart_strategy(std::string_view name) noexcept {
-  if (name == "one_for_one")
-    return restart_strategy::one_for_one;
-  if (name == "one_for_all")
-    return restart_strategy::one_for_all;
-  if (name == "rest_for_one")
-    return restart_strategy::rest_for_one;
-  return std::nullopt;
+  return strategy_names.parse(name);
 }
 
 caf::timespan backoff_delay(const supervisor_options& opts, uint64_t attempt,

@@ -87,9 +87,10 @@ public:
   /// top of the graph, where intake belongs, first), every service of a
   /// level at once; after each level, the app is given time to go quiet (no
   /// message counter moving, nothing in flight) so what is already inside
-  /// finishes. Bridges flush on stop. A start still in progress is aborted
-  /// and everything it started stopped. Everything must be done within
-  /// `timeout`.
+  /// finishes (a bridge's stop gives what ZeroMQ already took 1 s of
+  /// linger and counts what is still queued as dropped, `stopped`). A start
+  /// still in progress is aborted and everything it started stopped. Everything
+  /// must be done within `timeout`.
   shutdown_result shutdown(std::chrono::nanoseconds timeout);
 
   /// Messages each service lost so far, by reason (non-zero ones only).

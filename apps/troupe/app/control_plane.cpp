@@ -36,6 +36,7 @@
 #include "troupe/actors/logging.hpp"
 #include "troupe/app/dashboard.hpp"
 #include "troupe/app/log_ring.hpp"
+#include "troupe/config/enum_names.hpp"
 
 namespace troupe::app {
 
@@ -558,27 +559,23 @@ control_result control_invalid(std::string message,
           json{{"error", std::move(message)}, {"errors", std::move(list)}}};
 }
 
+namespace {
+
+constexpr enum_names<control_action, 3> action_names{{{
+  {control_action::start, "start"},
+  {control_action::stop, "stop"},
+  {control_action::restart, "restart"},
+}}};
+
+} // namespace
+
 std::string to_string(control_action x) {
-  switch (x) {
-  case control_action::start:
-    return "start";
-  case control_action::stop:
-    return "stop";
-  case control_action::restart:
-    return "restart";
-  }
-  return "?";
+  return std::string{action_names.name(x, "?")};
 }
 
 std::optional<control_action>
 parse_control_action(std::string_view x) noexcept {
-  if (x == "start")
-    return control_action::start;
-  if (x == "stop")
-    return control_action::stop;
-  if (x == "restart")
-    return control_action::restart;
-  return std::nullopt;
+  return action_names.parse(x);
 }
 
 control_model::~control_model() = default;

@@ -218,14 +218,6 @@ void from_json(const json& j, health_report& x) {
   read(j, "checks", x.checks);
 }
 
-std::optional<health_status> parse_health_status(std::string_view x) noexcept {
-  for (auto h : {health_status::healthy, health_status::degraded,
-                 health_status::unhealthy, health_status::fatal})
-    if (to_string(h) == x)
-      return h;
-  return std::nullopt;
-}
-
 namespace app {
 
 bool needs_attention(const service_health& x) noexcept {

@@ -64,9 +64,6 @@ void to_json(nlohmann::json& j, const health_report& x);
 /// Reads a health report; throws nlohmann::json::exception when malformed.
 void from_json(const nlohmann::json& j, health_report& x);
 
-/// Parses a health status name; nothing for unknown names.
-std::optional<health_status> parse_health_status(std::string_view) noexcept;
-
 namespace app {
 
 /// One service as GET /health and /readyz judge it.

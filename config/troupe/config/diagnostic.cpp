@@ -3,20 +3,18 @@
 #include <algorithm>
 #include <cctype>
 
+#include "troupe/config/enum_names.hpp"
+
 namespace troupe::config {
 
 std::string_view to_string(origin_kind k) noexcept {
-  switch (k) {
-  case origin_kind::defaults:
-    return "default";
-  case origin_kind::file:
-    return "file";
-  case origin_kind::env:
-    return "env";
-  case origin_kind::cli:
-    return "cli";
-  }
-  return "unknown";
+  constexpr enum_names<origin_kind, 4> names{{{
+    {origin_kind::defaults, "default"},
+    {origin_kind::file, "file"},
+    {origin_kind::env, "env"},
+    {origin_kind::cli, "cli"},
+  }}};
+  return names.name(k);
 }
 
 std::string origin::describe() const {

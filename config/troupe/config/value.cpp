@@ -1,31 +1,24 @@
 #include "troupe/config/value.hpp"
 
 #include "troupe/config/duration.hpp"
+#include "troupe/config/enum_names.hpp"
 
 #include <cstdio>
 
 namespace troupe::config {
 
 std::string_view to_string(value_kind k) noexcept {
-  switch (k) {
-  case value_kind::none:
-    return "none";
-  case value_kind::boolean:
-    return "boolean";
-  case value_kind::integer:
-    return "integer";
-  case value_kind::floating:
-    return "float";
-  case value_kind::string:
-    return "string";
-  case value_kind::duration:
-    return "duration";
-  case value_kind::list:
-    return "list";
-  case value_kind::table:
-    return "table";
-  }
-  return "unknown";
+  constexpr enum_names<value_kind, 8> names{{{
+    {value_kind::none, "none"},
+    {value_kind::boolean, "boolean"},
+    {value_kind::integer, "integer"},
+    {value_kind::floating, "float"},
+    {value_kind::string, "string"},
+    {value_kind::duration, "duration"},
+    {value_kind::list, "list"},
+    {value_kind::table, "table"},
+  }}};
+  return names.name(k);
 }
 
 namespace {
