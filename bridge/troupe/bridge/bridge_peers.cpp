@@ -168,6 +168,12 @@ void bridge_service::say_goodbye() {
                             {"bridge", name()},
                             {"bye", true}}
                .dump();
+  // Every other endpoint closes first: a controller that hands this
+  // process's jobs out again on the goodbye must find its job link gone
+  // already, not deal them into it once more.
+  for (auto& ep : *peers_->eps)
+    if (ep->sock && beat_copies(*ep) == 0)
+      ep->sock->close();
   std::vector<std::string> said;
   for (auto& ep : *peers_->eps) {
     auto copies = ep->sock ? beat_copies(*ep) : 0;
