@@ -222,8 +222,8 @@ CAF_TEST(echo answers each request envelope with the same one retitled) {
   CAF_REQUIRE(stop(ech));
 }
 
-CAF_TEST(the generator hands out unanswered jobs again when a worker is lost
-         or gone) {
+CAF_TEST(the generator hands out unanswered jobs again when a worker is lost or
+         gone) {
   auto gen = spawn_service<app::generator>(sys, opts("generator"));
   auto prb = spawn_service<work_probe>(sys, opts("probe"));
   work_probe::jobs.clear();

@@ -65,8 +65,7 @@ void bridge_service::start_liveness(
   // leaves no series behind (a worker restarted under a new HOST:PID
   // would otherwise add one per run).
   metrics().add_collector(
-    "troupe_bridge_peers",
-    [series = peers_->series](exposition_writer& w) {
+    "troupe_bridge_peers", [series = peers_->series](exposition_writer& w) {
       std::lock_guard<std::mutex> guard{series->mtx};
       if (series->alive.empty())
         return;
@@ -106,8 +105,8 @@ namespace {
 bool send_beat(endpoint_runtime& ep, std::string_view beat) {
   if (ep.cfg.socket != socket_kind::dealer)
     return detail::try_send(*ep.sock, heartbeat_topic, beat, {});
-  std::array<std::string_view, 4> parts{beat_call_id, {}, heartbeat_topic,
-                                        beat};
+  std::array<std::string_view, 4> parts{
+    beat_call_id, {}, heartbeat_topic, beat};
   return ep.sock->try_send(parts.data(), parts.size());
 }
 
@@ -163,11 +162,12 @@ void bridge_service::say_goodbye() {
   if (peers_->eps == nullptr ||
       peers_->cfg->heartbeat_interval <= std::chrono::nanoseconds::zero())
     return;
-  auto bye = nlohmann::json{{"src", peers_->cfg->source_id},
-                            {"ts", unix_ns()},
-                            {"bridge", name()},
-                            {"bye", true}}
-               .dump();
+  auto bye = nlohmann::json{
+    {"src", peers_->cfg->source_id},
+    {"ts", unix_ns()},
+    {"bridge", name()},
+    {"bye",
+     true}}.dump();
   // Every other endpoint closes first: a controller that hands this
   // process's jobs out again on the goodbye must find its job link gone
   // already, not deal them into it once more.
@@ -233,8 +233,8 @@ void bridge_service::on_heartbeat(const envelope& e, size_t endpoint) {
   p.alive = true;
 }
 
-void bridge_service::on_goodbye(const std::string& src,
-                                const std::string& link, int64_t ts) {
+void bridge_service::on_goodbye(const std::string& src, const std::string& link,
+                                int64_t ts) {
   auto& pt = *peers_;
   auto p = pt.peers.find(src);
   auto g = pt.gone.find(src);

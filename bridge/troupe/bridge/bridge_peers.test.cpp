@@ -49,9 +49,9 @@ protected:
   }
 
   // Spawns, configures and starts bridge `name` with settings `values`.
-  bridge_service::interface
-  spawn_bridge(const std::string& name, config::table values,
-               std::shared_ptr<metric_registry> reg = nullptr) {
+  bridge_service::interface spawn_bridge(
+    const std::string& name, config::table values,
+    std::shared_ptr<metric_registry> reg = nullptr) {
     service_options opts{name, "bridge", bus};
     opts.metrics = std::move(reg);
     auto b = spawn_service<bridge_service>(sys, opts);
@@ -149,10 +149,10 @@ TEST_F(bridge_peers, a_bridge_that_stops_says_goodbye_and_is_gone_not_lost) {
   auto a = spawn_bridge(
     "a", table({{"source_id", "proc-a"},
                 {"heartbeat_interval", "50ms"},
-                {"endpoints", table({{"out", table({{"socket", "pub"},
-                                                    {"bind", "tcp://127.0.0.1:*"},
-                                                    {"topics", config::list{
-                                                                 "x."}}})}})}}));
+                {"endpoints",
+                 table({{"out", table({{"socket", "pub"},
+                                       {"bind", "tcp://127.0.0.1:*"},
+                                       {"topics", config::list{"x."}}})}})}}));
   auto reg = std::make_shared<metric_registry>();
   auto b = spawn_bridge(
     "b",
@@ -187,27 +187,29 @@ TEST_F(bridge_peers, a_bridge_that_stops_says_goodbye_and_is_gone_not_lost) {
 TEST_F(bridge_peers, goodbye_on_the_wire_from_a_foreign_peer) {
   // A pull endpoint with topics still hears heartbeats and goodbyes.
   auto b = spawn_bridge(
-    "b", table({{"source_id", "ctl"},
-                {"peer_timeout", "300ms"},
-                {"endpoints", table({{"results",
-                                      table({{"socket", "pull"},
-                                             {"bind", "tcp://127.0.0.1:*"},
-                                             {"topics", config::list{
-                                                          "r."}}})}})}}));
+    "b",
+    table({{"source_id", "ctl"},
+           {"peer_timeout", "300ms"},
+           {"endpoints",
+            table({{"results", table({{"socket", "pull"},
+                                      {"bind", "tcp://127.0.0.1:*"},
+                                      {"topics", config::list{"r."}}})}})}}));
   zmq::socket_t push{zctx, zmq::socket_type::push};
   push.connect(address(b, "results"));
   send_frames(push, {"troupe.heartbeat", R"({"src":"w7","ts":100})"});
   auto up = next_event("b");
   ASSERT_TRUE(up);
   EXPECT_EQ(up->first, "troupe.peer.up");
-  send_frames(push, {"troupe.heartbeat", R"({"src":"w7","ts":200,"bye":true})"});
+  send_frames(push,
+              {"troupe.heartbeat", R"({"src":"w7","ts":200,"bye":true})"});
   auto gone = next_event("b");
   ASSERT_TRUE(gone);
   EXPECT_EQ(gone->first, "troupe.peer.gone");
   EXPECT_EQ(gone->second["link"], "results");
   // A second copy of the goodbye, and a beat sent before it (late, as on
   // another link): neither says anything new.
-  send_frames(push, {"troupe.heartbeat", R"({"src":"w7","ts":200,"bye":true})"});
+  send_frames(push,
+              {"troupe.heartbeat", R"({"src":"w7","ts":200,"bye":true})"});
   send_frames(push, {"troupe.heartbeat", R"({"src":"w7","ts":150})"});
   // A beat of the peer's next run brings it back: the first event after
   // the goodbye is this "up".
@@ -224,7 +226,8 @@ TEST_F(bridge_peers, goodbye_on_the_wire_from_a_foreign_peer) {
   EXPECT_EQ(lost->first, "troupe.peer.lost");
   EXPECT_EQ(health(b), health_status::degraded);
   // A goodbye after the loss: gone, and the health check goes with it.
-  send_frames(push, {"troupe.heartbeat", R"({"src":"w7","ts":400,"bye":true})"});
+  send_frames(push,
+              {"troupe.heartbeat", R"({"src":"w7","ts":400,"bye":true})"});
   gone = next_event("b");
   ASSERT_TRUE(gone);
   EXPECT_EQ(gone->first, "troupe.peer.gone");
@@ -235,18 +238,19 @@ TEST_F(bridge_peers, dealer_clients_heartbeat_and_say_goodbye) {
   auto srv = spawn_bridge(
     "srv", table({{"source_id", "server"},
                   {"peer_timeout", "300ms"},
-                  {"endpoints", table({{"rpc", table({{"socket", "router"},
-                                                      {"bind",
-                                                       "tcp://127.0.0.1:*"}})}})}}));
+                  {"endpoints",
+                   table({{"rpc", table({{"socket", "router"},
+                                         {"bind", "tcp://127.0.0.1:*"}})}})}}));
   auto cli = spawn_bridge(
     "cli",
-    table({{"source_id", "client"},
-           {"heartbeat_interval", "50ms"},
-           {"peer_timeout", "300ms"},
-           {"endpoints",
-            table({{"calls", table({{"socket", "dealer"},
-                                    {"connect", config::list{address(srv, "rpc")}},
-                                    {"heartbeat", true}})}})}}));
+    table(
+      {{"source_id", "client"},
+       {"heartbeat_interval", "50ms"},
+       {"peer_timeout", "300ms"},
+       {"endpoints",
+        table({{"calls", table({{"socket", "dealer"},
+                                {"connect", config::list{address(srv, "rpc")}},
+                                {"heartbeat", true}})}})}}));
   // Each side sees the other: the server its client on the request link,
   // the client the server through the answers to its beats.
   std::optional<peer_event> at_srv, at_cli;

@@ -57,8 +57,8 @@ config::schema make_schema() {
       auto* kind = socket->second.get_if<std::string>();
       auto* on = hb->second.get_if<bool>();
       auto* text = hb->second.get_if<std::string>(); // --set heartbeat=true
-      if (kind == nullptr || !((on != nullptr && *on) ||
-                               (text != nullptr && *text == "true")))
+      if (kind == nullptr ||
+          !((on != nullptr && *on) || (text != nullptr && *text == "true")))
         return *full;
       auto err = heartbeat_refusal(*kind);
       if (err.empty())
