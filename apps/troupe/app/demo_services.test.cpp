@@ -222,7 +222,8 @@ CAF_TEST(echo answers each request envelope with the same one retitled) {
   CAF_REQUIRE(stop(ech));
 }
 
-CAF_TEST(the generator hands out unanswered jobs again when a worker is lost) {
+CAF_TEST(the generator hands out unanswered jobs again when a worker is lost or
+         gone) {
   auto gen = spawn_service<app::generator>(sys, opts("generator"));
   auto prb = spawn_service<work_probe>(sys, opts("probe"));
   work_probe::jobs.clear();
@@ -253,6 +254,16 @@ CAF_TEST(the generator hands out unanswered jobs again when a worker is lost) {
   std::set<int64_t> expected(first.begin() + half, first.end());
   CAF_CHECK_EQUAL(work_probe::jobs.size(), expected.size());
   CAF_CHECK(again == expected);
+  // A worker process that stopped on purpose (said goodbye) may have left
+  // jobs unanswered too: the same again.
+  work_probe::jobs.clear();
+  anon_send(prb, std::string{"troupe.peer.gone"},
+            nlohmann::json{{"src", "w2"}, {"link", "results"}});
+  consume_messages();
+  std::set<int64_t> after_gone(work_probe::jobs.begin(),
+                               work_probe::jobs.end());
+  CAF_CHECK_EQUAL(work_probe::jobs.size(), expected.size());
+  CAF_CHECK(after_gone == expected);
   // A stop waits for the jobs still out; their results (replies) end it.
   auto rh =
     self->request(caf::actor_cast<caf::actor>(gen), caf::infinite,

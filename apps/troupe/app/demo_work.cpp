@@ -125,18 +125,25 @@ hook_result generator::on_start() {
                         return true;
                       });
     // Only the local bridge's own events (a JSON value, not an envelope
-    // relayed from another process).
-    subscribe_replies("troupe.peer.lost",
-                      [this](const std::string&, const caf::message& m) {
-                        if (m.size() != 1 || !m.match_element<json>(0))
-                          return false;
-                        auto& e = m.get_as<json>(0);
-                        log().warn("worker process '{}' lost on '{}': "
-                                   "handing out its jobs again",
-                                   e.value("src", ""), e.value("link", ""));
-                        redispatch(true);
-                        return true;
-                      });
+    // relayed from another process). A worker process that stops on
+    // purpose (troupe.peer.gone) may leave jobs unanswered too: the same.
+    auto on_peer = [this](const std::string& topic, const caf::message& m) {
+      if (m.size() != 1 || !m.match_element<json>(0))
+        return false;
+      auto& e = m.get_as<json>(0);
+      if (topic == "troupe.peer.lost")
+        log().warn("worker process '{}' lost on '{}': handing out its jobs "
+                   "again",
+                   e.value("src", ""), e.value("link", ""));
+      else
+        log().info("worker process '{}' stopped (said goodbye on '{}'): "
+                   "handing out its jobs again",
+                   e.value("src", ""), e.value("link", ""));
+      redispatch(true);
+      return true;
+    };
+    subscribe_replies("troupe.peer.lost", on_peer);
+    subscribe_replies("troupe.peer.gone", on_peer);
     if (redispatch_after_ > 0s)
       every(std::max<std::chrono::nanoseconds>(redispatch_after_ / 4, 10ms),
             [this] { redispatch(false); });

@@ -21,7 +21,9 @@ namespace troupe::app {
 /// With `results_topic` set, delivery is at-least-once: the generator keeps
 /// each job until a result with its id arrives there, and hands every
 /// outstanding job out again when a bridge reports a peer lost
-/// (`troupe.peer.lost`) or, with `redispatch_after`, when its result is
+/// (`troupe.peer.lost`) or stopped on purpose (`troupe.peer.gone`: it may
+/// have left jobs unanswered too) or, with `redispatch_after`, when its
+/// result is
 /// that late. At most `max_outstanding` jobs are unanswered: beyond, it
 /// waits. Duplicates are for the aggregator to suppress (by id).
 class generator : public service {

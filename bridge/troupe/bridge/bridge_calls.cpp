@@ -11,6 +11,7 @@
 #include "troupe/actors/errc.hpp"
 #include "troupe/bridge/bridge_service.hpp"
 #include "troupe/bridge/detail/bridge_runtime.hpp"
+#include "troupe/bridge/wire.hpp"
 
 namespace troupe::bridge {
 
@@ -183,6 +184,12 @@ void bridge_service::on_call_reply(uint64_t endpoint, uint64_t id,
   if (endpoint >= cs.eps->size())
     return;
   auto& ep = *(*cs.eps)[endpoint];
+  if (id == 0 && e.topic == heartbeat_topic) {
+    // The answer to our heartbeat (heartbeat = true; calls count from 1):
+    // the server is alive.
+    on_heartbeat(e, endpoint);
+    return;
+  }
   auto i = cs.pending.find(id);
   if (i == cs.pending.end() || !i->second.sent || i->second.ep != &ep) {
     // Its call timed out (the caller has its error), or a peer made it up.

@@ -290,3 +290,80 @@ TEST_F(bridge_calls, real_rep_and_router_peers_answer_calls) {
   EXPECT_EQ(stats("viarep")["replies"], 1);
   EXPECT_EQ(stats("viareq")["replies"], 1);
 }
+
+namespace {
+
+// Answers every request on "calc." with its payload doubled.
+caf::behavior doubler(caf::event_based_actor* self, const caf::actor& bus) {
+  self->send(bus, subscribe_atom::value, std::string{"calc."},
+             caf::actor_cast<caf::actor>(self));
+  return {[](deliver_atom, const std::string&, const caf::message& m) {
+    if (m.match_element<request>(0)) {
+      auto& r = m.get_as<request>(0);
+      reply(r, std::to_string(2 * std::stoi(r.message.payload)));
+    }
+  }};
+}
+
+} // namespace
+
+TEST_F(bridge_calls, troupe_req_and_heartbeating_dealer_call_a_troupe_router) {
+  // One bridge calls itself over TCP: a router endpoint serves, a req
+  // endpoint (ZMQ_REQ_CORRELATE: [id][""] before the request) and a dealer
+  // endpoint that heartbeats beside its calls ([0][""] beats) call it.
+  auto d = sys.spawn(doubler, bus);
+  self->request(bus, 5s, status_atom::value)
+    .receive([](uint64_t, uint64_t, uint64_t) {}, [](caf::error&) {});
+  br = spawn_service<bridge_service>(sys, {"br", "bridge", bus});
+  std::optional<service_state> st;
+  auto on_state = [&](service_state s) { st = s; };
+  self
+    ->request(br, 5s, configure_atom::value,
+              settings{config::table{
+                {"heartbeat_interval", "10ms"},
+                {"endpoints",
+                 config::table{{"srv", ep({{"socket", "router"},
+                                           {"bind", "tcp://127.0.0.1:*"}})}}}}})
+    .receive(on_state, [](caf::error&) {});
+  ASSERT_TRUE(st);
+  st.reset();
+  self->request(br, 5s, start_atom::value).receive(on_state, [](caf::error&) {
+  });
+  ASSERT_TRUE(st);
+  auto at = stats("srv")["address"].get<std::string>();
+  self
+    ->request(br, 5s, stop_atom::value, std::string{"test"}, caf::timespan{1s})
+    .receive([](service_state) {}, [](caf::error&) {});
+  // Now with the callers, at the address the router got.
+  self
+    ->request(
+      br, 5s, configure_atom::value,
+      settings{config::table{
+        {"heartbeat_interval", "10ms"},
+        {"endpoints",
+         config::table{
+           {"srv", ep({{"socket", "router"}, {"bind", at}})},
+           {"viareq", ep({{"socket", "req"}, {"connect", config::list{at}}})},
+           {"viadealer", ep({{"socket", "dealer"},
+                             {"connect", config::list{at}},
+                             {"heartbeat", true}})}}}}})
+    .receive(on_state, [](caf::error&) {});
+  self->request(br, 5s, start_atom::value).receive(on_state, [](caf::error&) {
+  });
+  for (int i = 1; i <= 20; ++i) {
+    ask("viareq", "calc.double", std::to_string(i));
+    EXPECT_EQ(result(), "reply calc.double " + std::to_string(2 * i));
+    ask("viadealer", "calc.double", std::to_string(i));
+    EXPECT_EQ(result(), "reply calc.double " + std::to_string(2 * i));
+  }
+  // Beats went out beside the calls (every 10 ms); their answers come in
+  // but are not replies to calls.
+  auto dealer = troupe::bridge::test_support::wait_stats(
+    self, br, "viadealer", [](auto& s) { return s["received"] > 21; });
+  EXPECT_GT(dealer["received"], 21);
+  EXPECT_EQ(dealer["replies"], 20);
+  EXPECT_EQ(dealer["dropped_by_reason"]["late_reply"], 0);
+  EXPECT_EQ(stats("viareq")["replies"], 20);
+  EXPECT_EQ(stats("srv")["malformed_total"], 0);
+  self->send_exit(d, caf::exit_reason::user_shutdown);
+}

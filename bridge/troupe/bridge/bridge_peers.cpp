@@ -1,14 +1,17 @@
-// Peer liveness: heartbeats out (pub endpoints; push endpoints with
-// `heartbeat = true`), heartbeats in (sub, pull, and rep/router, which
-// answer with their own), and the peers they make visible in stats,
-// health, /metrics and on the local bus (`troupe.peer.up`,
-// `troupe.peer.lost`). The Paranoid Pirate pattern of the ZeroMQ guide,
-// over the bridge's ordinary wire format.
+// Peer liveness: heartbeats out (pub endpoints; push and dealer endpoints
+// with `heartbeat = true`), heartbeats in (sub, pull, rep/router, which
+// answer with their own, and dealer, which hears those answers), a
+// goodbye when a bridge stops on purpose, and the peers they make visible
+// in stats, health, /metrics and on the local bus (`troupe.peer.up`,
+// `troupe.peer.lost`, `troupe.peer.gone`). The Paranoid Pirate pattern of
+// the ZeroMQ guide, over the bridge's ordinary wire format.
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 
 #include <caf/message.hpp>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/logger.h>
 
@@ -39,6 +42,18 @@ std::string ms_text(std::chrono::steady_clock::duration d) {
     std::chrono::duration_cast<std::chrono::milliseconds>(d));
 }
 
+// A dealer heartbeat goes beside the calls, with call id 0 (calls count
+// from 1): the answer comes back with it and is told apart by it.
+constexpr std::string_view beat_call_id = "0";
+
+// A dealer beat that the socket did not take within this long is dropped
+// (a late beat says nothing; no peer, or hwm calls ahead of it).
+constexpr auto dealer_beat_deadline = 50ms;
+
+// Goodbyes are remembered this many peer_timeouts, long enough for any
+// heartbeat sent before them to have arrived on another link.
+constexpr int goodbye_memory = 10;
+
 } // namespace
 
 void bridge_service::start_liveness(
@@ -46,6 +61,21 @@ void bridge_service::start_liveness(
   const bridge_config& cfg) {
   peers_->eps = &eps;
   peers_->cfg = &cfg;
+  // A collector, not registry gauges, so that a peer that said goodbye
+  // leaves no series behind (a worker restarted under a new HOST:PID
+  // would otherwise add one per run).
+  metrics().add_collector(
+    "troupe_bridge_peers", [series = peers_->series](exposition_writer& w) {
+      std::lock_guard<std::mutex> guard{series->mtx};
+      if (series->alive.empty())
+        return;
+      w.family("troupe_bridge_peer_alive",
+               "1 while a peer's heartbeats arrive in time, 0 once it went "
+               "silent; no series for a peer that said goodbye",
+               metric_type::gauge);
+      for (auto& [src, x] : series->alive)
+        w.sample({{"peer", src}}, x);
+    });
   // Heartbeats go on the local bus like any inbound message, and peer
   // events are for whoever cares: neither is lost when nobody else
   // subscribes (which `troupe run` would count as no_subscriber).
@@ -67,6 +97,34 @@ std::string bridge_service::heartbeat_payload() const {
     .dump();
 }
 
+namespace {
+
+// Sends one beat (or goodbye) on endpoint `ep` from the actor: pub and
+// push endpoints are the actor's; a dealer's only once the receiver
+// thread is gone (say_goodbye).
+bool send_beat(endpoint_runtime& ep, std::string_view beat) {
+  if (ep.cfg.socket != socket_kind::dealer)
+    return detail::try_send(*ep.sock, heartbeat_topic, beat, {});
+  std::array<std::string_view, 4> parts{
+    beat_call_id, {}, heartbeat_topic, beat};
+  return ep.sock->try_send(parts.data(), parts.size());
+}
+
+// Whether `ep` sends heartbeats, and how many copies per beat: PUSH and
+// DEALER deal round robin, one per connect address so that each peer
+// gets about one.
+size_t beat_copies(const endpoint_runtime& ep) {
+  if (ep.cfg.socket == socket_kind::pub)
+    return 1;
+  if ((ep.cfg.socket == socket_kind::push ||
+       ep.cfg.socket == socket_kind::dealer) &&
+      ep.cfg.heartbeat)
+    return std::max<size_t>(1, ep.cfg.connect.size());
+  return 0;
+}
+
+} // namespace
+
 void bridge_service::heartbeat() {
   auto& eps = *peers_->eps;
   auto beat = heartbeat_payload();
@@ -77,15 +135,56 @@ void bridge_service::heartbeat() {
                caf::make_message(
                  envelope{std::string{heartbeat_topic}, beat, "", ""}));
     } else if (ep.cfg.socket == socket_kind::push && ep.cfg.heartbeat) {
-      // PUSH deals round robin: one beat per connect address, so that each
-      // peer gets about one. Never queued behind the messages (a late beat
-      // says nothing): what ZMQ will not take now is skipped, counted.
-      auto copies = std::max<size_t>(1, ep.cfg.connect.size());
-      for (size_t k = 0; k < copies; ++k)
-        if (!detail::try_send(*ep.sock, heartbeat_topic, beat, {}))
+      // Never queued behind the messages (a late beat says nothing): what
+      // ZMQ will not take now is skipped, counted.
+      for (size_t k = beat_copies(ep); k > 0; --k)
+        if (!send_beat(ep, beat))
           ++peers_->beats_skipped;
+    } else if (ep.cfg.socket == socket_kind::dealer && ep.cfg.heartbeat) {
+      // The receiver thread owns the socket: the beats go with the calls,
+      // and are dropped if not sent soon.
+      auto deadline = std::chrono::steady_clock::now() + dealer_beat_deadline;
+      {
+        std::lock_guard<std::mutex> guard{calls_->out.mtx};
+        for (size_t k = beat_copies(ep); k > 0; --k)
+          calls_->out.items.push_back(
+            {&ep, 0,
+             multipart{std::string{beat_call_id}, std::string{},
+                       std::string{heartbeat_topic}, beat},
+             deadline});
+      }
+      calls_->net->wake();
     }
   }
+}
+
+void bridge_service::say_goodbye() {
+  if (peers_->eps == nullptr ||
+      peers_->cfg->heartbeat_interval <= std::chrono::nanoseconds::zero())
+    return;
+  auto bye = nlohmann::json{
+    {"src", peers_->cfg->source_id},
+    {"ts", unix_ns()},
+    {"bridge", name()},
+    {"bye",
+     true}}.dump();
+  // Every other endpoint closes first: a controller that hands this
+  // process's jobs out again on the goodbye must find its job link gone
+  // already, not deal them into it once more.
+  for (auto& ep : *peers_->eps)
+    if (ep->sock && beat_copies(*ep) == 0)
+      ep->sock->close();
+  std::vector<std::string> said;
+  for (auto& ep : *peers_->eps) {
+    auto copies = ep->sock ? beat_copies(*ep) : 0;
+    bool sent = false;
+    for (; copies > 0; --copies)
+      sent = send_beat(*ep, bye) || sent;
+    if (sent)
+      said.push_back(ep->cfg.name);
+  }
+  if (!said.empty())
+    log().info("said goodbye to peers on {}", fmt::join(said, ", "));
 }
 
 std::vector<envelope> bridge_service::heartbeats_in(const bus_batch& batch) {
@@ -105,35 +204,70 @@ void bridge_service::on_heartbeat(const envelope& e, size_t endpoint) {
     return;
   auto& eps = *peers_->eps;
   auto link = endpoint < eps.size() ? eps[endpoint]->cfg.name : std::string{};
+  int64_t ts = 0;
+  if (auto t = j.find("ts"); t != j.end() && t->is_number_integer())
+    ts = t->get<int64_t>();
+  if (auto b = j.find("bye"); b != j.end() && *b == true) {
+    on_goodbye(src, link, ts);
+    return;
+  }
+  if (auto g = peers_->gone.find(src); g != peers_->gone.end()) {
+    if (ts != 0 && ts <= g->second.ts)
+      return; // sent before its goodbye, late on another link
+    peers_->gone.erase(g);
+  }
   auto [i, added] = peers_->peers.try_emplace(src);
   auto& p = i->second;
   p.last = now();
   p.link = link;
   if (added) {
     log().info("peer '{}' seen (via {})", src, e.via);
-    p.alive_gauge = &metrics().gauge(
-      "troupe_bridge_peer_alive", "1 while a peer's heartbeats arrive in time",
-      {{"peer", src}});
   } else if (!p.alive) {
     log().info("peer '{}' back on '{}'", src, link);
     clear_health("peer " + src);
   }
-  p.alive_gauge->set(1);
+  peers_->series->set(src, 1);
   if (added || !p.alive)
     publish(std::string{peer_up_topic},
             nlohmann::json{{"src", src}, {"link", link}, {"bridge", name()}});
   p.alive = true;
 }
 
+void bridge_service::on_goodbye(const std::string& src, const std::string& link,
+                                int64_t ts) {
+  auto& pt = *peers_;
+  auto p = pt.peers.find(src);
+  auto g = pt.gone.find(src);
+  // One goodbye per stop: the other copies (several connect addresses,
+  // several links) say nothing new.
+  if (p == pt.peers.end() && g != pt.gone.end() &&
+      (ts == 0 || ts <= g->second.ts))
+    return;
+  pt.gone[src] = detail::goodbye{ts, now()};
+  ++pt.goodbyes;
+  if (p != pt.peers.end()) {
+    if (!p->second.alive)
+      clear_health("peer " + src);
+    pt.peers.erase(p);
+  }
+  pt.series->erase(src);
+  log().info("peer '{}' said goodbye on '{}' (stopped on purpose)", src, link);
+  publish(std::string{peer_gone_topic},
+          nlohmann::json{{"src", src}, {"link", link}, {"bridge", name()}});
+}
+
 void bridge_service::check_peers() {
   auto t = now();
+  auto forget = peers_->cfg->peer_timeout * goodbye_memory;
+  for (auto g = peers_->gone.begin(); g != peers_->gone.end();)
+    g = t - g->second.at > forget ? peers_->gone.erase(g) : std::next(g);
   for (auto& [src, p] : peers_->peers) {
     auto silent = t - p.last;
     if (!p.alive || silent <= peers_->cfg->peer_timeout)
       continue;
     p.alive = false;
     ++p.losses;
-    p.alive_gauge->set(0);
+    peers_->series->set(src, 0);
     auto what = "no heartbeat on '" + p.link + "' for " + ms_text(silent);
     log().warn("peer '{}': {}", src, what);
     set_health("peer " + src, health_status::degraded, what);
@@ -153,7 +287,8 @@ bool bridge_service::answer_heartbeat(uint64_t id, size_t endpoint,
   if (e.topic != heartbeat_topic)
     return false;
   // A DEALER or REQ peer heartbeats on a request link: it is heard like
-  // any other, and answered at once with ours, so that it hears us too.
+  // any other, and answered at once with ours, so that it hears us too
+  // (a goodbye too: a REQ peer must always get an answer).
   on_heartbeat(e, endpoint);
   return_credit(*(*peers_->eps)[endpoint], 1, detail::envelope_bytes(e));
   send_reply(id, std::string{heartbeat_topic}, heartbeat_payload());
@@ -162,7 +297,7 @@ bool bridge_service::answer_heartbeat(uint64_t id, size_t endpoint,
 
 void bridge_service::stop_liveness() {
   for (auto& [src, p] : peers_->peers)
-    p.alive_gauge->set(0); // not heard from while stopped
+    peers_->series->set(src, 0); // not heard from while stopped
 }
 
 void bridge_service::add_peer_stats(nlohmann::json& out) const {
@@ -179,6 +314,7 @@ void bridge_service::add_peer_stats(nlohmann::json& out) const {
                      {"losses", p.losses}});
   }
   out["heartbeats_skipped"] = peers_->beats_skipped;
+  out["goodbyes"] = peers_->goodbyes;
 }
 
 } // namespace troupe::bridge

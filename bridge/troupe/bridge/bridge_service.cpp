@@ -493,6 +493,10 @@ hook_result bridge_service::on_stop() {
                error_payload("stopping", "the bridge is stopping"));
   st_->pending_requests.clear();
   end_calls();
+  // The goodbye goes last, after whatever ZMQ took: peers that heartbeat
+  // with us see this bridge stop on purpose instead of going silent.
+  stop_receiver();
+  say_goodbye();
   shut_down();
   for (auto& ep : st_->eps)
     if (ep->recorder) {
@@ -509,13 +513,18 @@ hook_result bridge_service::on_stop() {
   return hook_result::success();
 }
 
-void bridge_service::shut_down() {
+void bridge_service::stop_receiver() {
   auto& st = *st_;
   st.stop = true;
   if (st.receiver.joinable()) {
     st.net->wake();
     st.receiver.join();
   }
+}
+
+void bridge_service::shut_down() {
+  auto& st = *st_;
+  stop_receiver();
   // Outbound endpoints linger up to 1 s so that what the transport
   // accepted is still delivered.
   for (auto& ep : st.eps)

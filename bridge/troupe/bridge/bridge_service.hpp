@@ -38,6 +38,12 @@ inline constexpr std::string_view peer_up_topic = "troupe.peer.up";
 /// service that handed work to that peer may hand it out again.
 inline constexpr std::string_view peer_lost_topic = "troupe.peer.lost";
 
+/// Local topic on which a bridge announces a peer that said goodbye (it
+/// stopped on purpose): JSON `{"src", "link", "bridge"}`. The peer is
+/// forgotten (no `troupe_bridge_peer_alive` series, health untouched); a
+/// service that handed work to it may hand that out again.
+inline constexpr std::string_view peer_gone_topic = "troupe.peer.gone";
+
 /// Hands inbound messages from the receiver thread to the bridge actor: the
 /// endpoint's index and a `bus_batch` of envelopes, what one socket had
 /// ready (up to the endpoint's free credit).
@@ -139,7 +145,11 @@ private:
   std::string heartbeat_payload() const;
   static std::vector<envelope> heartbeats_in(const bus_batch& batch);
   void on_heartbeat(const envelope& e, size_t endpoint);
+  void on_goodbye(const std::string& src, const std::string& link, int64_t ts);
   void check_peers();
+  // Sends the goodbye on every endpoint that sends heartbeats; the
+  // receiver thread must be gone (dealer sockets are its own otherwise).
+  void say_goodbye();
   bool answer_heartbeat(uint64_t id, size_t endpoint, const envelope& e);
   void add_peer_stats(nlohmann::json& out) const;
   void on_request(uint64_t id, uint64_t endpoint, const envelope& e);
@@ -175,6 +185,7 @@ private:
   void drain(detail::endpoint_runtime& ep);
   void flush();
   void heartbeat();
+  void stop_receiver();
   void shut_down();
 
   std::unique_ptr<state> st_;

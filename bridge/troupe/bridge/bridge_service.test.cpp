@@ -527,8 +527,9 @@ TEST_F(bridge_test, heartbeats_track_peers_and_a_silent_peer_degrades_health) {
   EXPECT_EQ(peers[0]["alive"], true);
   EXPECT_EQ(ask<health_report>(health_atom::value).overall,
             health_status::healthy);
-  // Silence "a": after peer_timeout the listener's health degrades.
-  ASSERT_TRUE(ask_a(stop_atom::value, std::string{"test"}, caf::timespan{1s}));
+  // Silence "a" as a crash would (no stop, so no goodbye): after
+  // peer_timeout the listener's health degrades.
+  self->send_exit(a, caf::exit_reason::kill);
   health_report h;
   deadline = std::chrono::steady_clock::now() + 5s;
   do {
@@ -538,7 +539,6 @@ TEST_F(bridge_test, heartbeats_track_peers_and_a_silent_peer_degrades_health) {
            std::chrono::steady_clock::now() < deadline);
   EXPECT_EQ(h.overall, health_status::degraded);
   EXPECT_EQ(stats()["peers"][0]["alive"], false);
-  self->send_exit(a, caf::exit_reason::user_shutdown);
 }
 
 TEST_F(bridge_test, workers_heartbeat_on_push_and_request_links) {
@@ -600,8 +600,23 @@ TEST_F(bridge_test, workers_heartbeat_on_push_and_request_links) {
   EXPECT_EQ(up.first, "troupe.peer.up");
   EXPECT_EQ(up.second["src"], "worker-1");
   EXPECT_EQ(up.second["link"], "results");
-  // The worker goes silent (stopped): lost on its link, health degraded.
+  // The worker stops on purpose: it says goodbye on its push link, and is
+  // gone (not lost), health untouched.
   ASSERT_TRUE(ask_w(stop_atom::value, std::string{"test"}, caf::timespan{1s}));
+  auto gone = next_peer_event();
+  EXPECT_EQ(gone.first, "troupe.peer.gone");
+  EXPECT_EQ(gone.second["src"], "worker-1");
+  EXPECT_EQ(gone.second["link"], "results");
+  EXPECT_EQ(ask<health_report>(health_atom::value).overall,
+            health_status::healthy);
+  EXPECT_TRUE(stats()["peers"].empty());
+  // A foreign worker speaks the same wire: two frames on the pull link.
+  zmq::socket_t push{zctx, zmq::socket_type::push};
+  push.connect(address("results"));
+  send_frames(push, {"troupe.heartbeat", R"({"src":"worker-1"})"});
+  auto back = next_peer_event();
+  EXPECT_EQ(back.first, "troupe.peer.up");
+  // Silent without a goodbye: lost on its link, health degraded.
   auto lost = next_peer_event();
   EXPECT_EQ(lost.first, "troupe.peer.lost");
   EXPECT_EQ(lost.second["src"], "worker-1");
@@ -612,11 +627,8 @@ TEST_F(bridge_test, workers_heartbeat_on_push_and_request_links) {
   ASSERT_EQ(peers.size(), 1u);
   EXPECT_EQ(peers[0]["alive"], false);
   EXPECT_EQ(peers[0]["losses"], 1);
-  // A foreign worker speaks the same wire: two frames on the pull link.
-  zmq::socket_t push{zctx, zmq::socket_type::push};
-  push.connect(address("results"));
   send_frames(push, {"troupe.heartbeat", R"({"src":"worker-1"})"});
-  auto back = next_peer_event();
+  back = next_peer_event();
   EXPECT_EQ(back.first, "troupe.peer.up");
   EXPECT_EQ(ask<health_report>(health_atom::value).overall,
             health_status::healthy);

@@ -11,6 +11,23 @@ namespace {
 const std::vector<std::string> socket_names = {
   "pub", "sub", "push", "pull", "req", "rep", "router", "dealer"};
 
+// Why `heartbeat = true` does not apply to a `socket` endpoint; empty when
+// it does (push, dealer).
+std::string heartbeat_refusal(const std::string& socket) {
+  if (socket == "push" || socket == "dealer")
+    return {};
+  if (socket == "pub")
+    return "heartbeat applies to push and dealer endpoints (pub endpoints "
+           "always send heartbeats)";
+  if (socket == "req")
+    return "heartbeat applies to push and dealer endpoints, not req: a REQ "
+           "socket has one request in flight, so a heartbeat would cancel "
+           "the call waiting for its reply or wait behind a slow one; use "
+           "socket = \"dealer\" for a client that heartbeats";
+  return "heartbeat applies to push and dealer endpoints (" + socket +
+         " endpoints hear heartbeats, and rep/router answer them)";
+}
+
 config::schema make_schema() {
   config::schema s{"Carries local topics to and from ZeroMQ peers"};
   s.string("source_id", "Names this process in meta frames (default: "
@@ -26,7 +43,30 @@ config::schema make_schema() {
                              "announced on troupe.peer.lost")
     .fallback(config::duration{std::chrono::seconds{3}})
     .at_least(0.001);
-  auto& ep = s.entries("endpoints", "ZMQ endpoints by name");
+  // Every endpoint has the same keys; the resolver only refuses what
+  // depends on the socket kind, so that the error points at the key's line.
+  auto full = std::make_shared<std::shared_ptr<const config::schema>>();
+  auto& ep = s.entries(
+    "endpoints", "ZMQ endpoints by name",
+    [full](const config::table& entry, config::entry_problem& problem)
+      -> std::shared_ptr<const config::schema> {
+      auto socket = entry.find("socket");
+      auto hb = entry.find("heartbeat");
+      if (socket == entry.end() || hb == entry.end())
+        return *full;
+      auto* kind = socket->second.get_if<std::string>();
+      auto* on = hb->second.get_if<bool>();
+      auto* text = hb->second.get_if<std::string>(); // --set heartbeat=true
+      if (kind == nullptr ||
+          !((on != nullptr && *on) || (text != nullptr && *text == "true")))
+        return *full;
+      auto err = heartbeat_refusal(*kind);
+      if (err.empty())
+        return *full;
+      problem.key = "heartbeat";
+      problem.message = std::move(err);
+      return nullptr;
+    });
   ep.string("socket", "ZMQ socket type").require().one_of(socket_names);
   ep.string("bind", "Address to bind, e.g. \"tcp://127.0.0.1:5571\"")
     .fallback("");
@@ -71,9 +111,10 @@ config::schema make_schema() {
   ep.boolean("meta", "Send and read the optional [meta] frame (seq, src, ts)")
     .fallback(false);
   ep.boolean("heartbeat",
-             "push: also send troupe.heartbeat here, so that the PULL peer "
-             "sees this process (worker liveness; pub endpoints always "
-             "send them)")
+             "push, dealer: also send troupe.heartbeat here, so that the "
+             "PULL or ROUTER/REP peer sees this process come and go "
+             "(worker and client liveness; pub endpoints always send them; "
+             "not on req, see bridge.md)")
     .fallback(false);
   ep.integer("max_message_bytes",
              "Largest inbound frame: ZeroMQ drops the connection of a peer "
@@ -118,6 +159,7 @@ config::schema make_schema() {
     .fallback(config::duration{0})
     .at_least(0);
   add_reconnect_schema(ep);
+  *full = s.find("endpoints")->entries;
   add_curve_schema(ep);
   return s;
 }
@@ -210,9 +252,9 @@ std::string parse_bridge_config(const config::settings& cfg,
                                          : full_policy::block;
     ep.meta = s.get_or<bool>("meta", false);
     ep.heartbeat = s.get_or<bool>("heartbeat", false);
-    if (ep.heartbeat && ep.socket != socket_kind::push)
-      return prefix.append("heartbeat applies to push endpoints (pub "
-                           "endpoints always send heartbeats)");
+    if (ep.heartbeat)
+      if (auto err = heartbeat_refusal(socket); !err.empty())
+        return prefix.append(err);
     ep.max_queued = static_cast<size_t>(s.get_or<int64_t>("max_queued", 0));
     if (ep.max_queued == 0)
       // Under block, publishers wait for their acknowledgements (their

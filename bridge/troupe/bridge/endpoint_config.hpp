@@ -83,8 +83,9 @@ struct endpoint_config {
   std::chrono::nanoseconds stall_timeout = std::chrono::seconds{1};
   /// Whether to send (and expect) the optional third frame `[meta]`.
   bool meta = false;
-  /// push: also send `troupe.heartbeat` every `heartbeat_interval`, so that
-  /// the PULL peer sees this process (pub endpoints always do).
+  /// push, dealer: also send `troupe.heartbeat` every `heartbeat_interval`
+  /// (and a goodbye at stop), so that the peer sees this process come and
+  /// go. Refused on other kinds (req: see bridge.md).
   bool heartbeat = false;
   size_t max_message_bytes = 1 << 20;
   /// sub, pull, rep, router: most bytes (topic, payload, meta) of received
@@ -121,8 +122,8 @@ struct bridge_config {
   std::vector<endpoint_config> endpoints;
   /// Identifies this process in meta frames (`src`); default "<host>:<pid>".
   std::string source_id;
-  /// How often `troupe.heartbeat` goes out on pub endpoints (and push
-  /// endpoints with `heartbeat`); zero: never.
+  /// How often `troupe.heartbeat` goes out on pub endpoints (and push and
+  /// dealer endpoints with `heartbeat`); zero: never (no goodbye either).
   std::chrono::nanoseconds heartbeat_interval = std::chrono::seconds{1};
   /// A peer not heard from for this long degrades the bridge's health.
   std::chrono::nanoseconds peer_timeout = std::chrono::seconds{3};

@@ -194,7 +194,9 @@ public:
       if (is_request(cfg.socket) || is_call(cfg.socket)) {
         s.set(zmq::sockopt::rcvhwm, cfg.hwm);
         s.set(zmq::sockopt::sndhwm, cfg.hwm);
-        s.set(zmq::sockopt::linger, 0);
+        // A heartbeating dealer's goodbye, sent just before close, gets
+        // the same second as outbound messages to reach its server.
+        s.set(zmq::sockopt::linger, cfg.heartbeat ? 1000 : 0);
         if (cfg.socket == socket_kind::req) {
           // A timed-out call must not leave the socket waiting for its
           // reply: the next request may go out, and a late reply to the

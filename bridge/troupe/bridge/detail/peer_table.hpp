@@ -7,12 +7,9 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
-
-namespace troupe {
-class gauge;
-} // namespace troupe
 
 namespace troupe::bridge {
 struct bridge_config;
@@ -30,15 +27,46 @@ struct peer {
   std::string link;
   /// Whether it was heard within `peer_timeout` at the last check.
   bool alive = true;
-  /// Its `troupe_bridge_peer_alive{peer}` series.
-  gauge* alive_gauge = nullptr;
   /// How often it went silent past `peer_timeout`.
   uint64_t losses = 0;
+};
+
+/// A peer that said goodbye (stopped on purpose): heartbeats it sent
+/// before that (`ts` up to the goodbye's), still on their way on another
+/// link, must not bring it back.
+struct goodbye {
+  /// The goodbye's `ts` (the peer's clock), 0 when it had none.
+  int64_t ts = 0;
+  /// When it arrived (such entries are forgotten after a while).
+  std::chrono::steady_clock::time_point at;
+};
+
+/// `troupe_bridge_peer_alive{peer}`: written by the actor, read by the
+/// metrics collector on the control plane's thread. A series goes away
+/// with a peer that said goodbye.
+struct peer_series {
+  std::mutex mtx;
+  std::map<std::string, double> alive;
+
+  void set(const std::string& src, double x) {
+    std::lock_guard<std::mutex> guard{mtx};
+    alive[src] = x;
+  }
+
+  void erase(const std::string& src) {
+    std::lock_guard<std::mutex> guard{mtx};
+    alive.erase(src);
+  }
 };
 
 /// Every peer by `src`, and what heartbeats could not go out.
 struct peer_table {
   std::map<std::string, peer> peers;
+  /// Peers that said goodbye, by `src`.
+  std::map<std::string, goodbye> gone;
+  /// Goodbyes heard (each peer's first copy).
+  uint64_t goodbyes = 0;
+  std::shared_ptr<peer_series> series = std::make_shared<peer_series>();
   /// This run's endpoints and settings (set by `start_liveness`).
   const std::vector<std::shared_ptr<endpoint_runtime>>* eps = nullptr;
   const bridge_config* cfg = nullptr;

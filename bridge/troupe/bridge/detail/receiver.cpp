@@ -30,17 +30,18 @@ constexpr size_t max_batch = 1024;
 constexpr size_t chunk = 64;
 
 // A request in flight: which endpoint it came from and the routing frames
-// (identity, and the empty delimiter of a REQ peer) its reply needs.
+// (identity; the request id of a correlating REQ or of a troupe dealer;
+// the empty delimiter) its reply needs.
 struct route {
   endpoint_runtime* ep = nullptr;
-  std::array<std::string, 2> prefix;
+  std::array<std::string, 3> prefix;
   size_t prefix_len = 0;
 };
 
 void send_routed(endpoint_socket& s, const route& r, std::string_view topic,
                  std::string_view payload) {
   // ROUTER never blocks; a reply to a peer that left is dropped.
-  std::array<std::string_view, 4> parts;
+  std::array<std::string_view, 5> parts;
   size_t n = 0;
   for (size_t i = 0; i < r.prefix_len; ++i)
     parts[n++] = r.prefix[i];
@@ -209,12 +210,17 @@ private:
 
   void take(endpoint_runtime& ep, multipart& frames, bus_batch& batch) {
     bool requests = is_request(ep.cfg.socket);
-    // ROUTER: [identity][""]?[topic][payload][meta]?; the routing part goes
-    // back on the reply. DEALER: [call id][""][topic][payload], as a REP
-    // peer returns the envelope of the request.
+    // ROUTER: [identity][""]?[topic][payload][meta]? from REQ and DEALER
+    // peers, [identity][id][""][topic][payload][meta]? from a REQ with
+    // ZMQ_REQ_CORRELATE or a troupe dealer (an empty topic is malformed
+    // anyway, so an empty third frame before two more is a delimiter); the
+    // routing part goes back on the reply. DEALER: [call id][""][topic]
+    // [payload], as a REP peer returns the envelope of the request.
     size_t routing = 0;
     if (requests || ep.cfg.socket == socket_kind::dealer)
       routing = frames.size() > 1 && frames[1].empty() ? 2 : 1;
+    if (requests && routing == 1 && frames.size() >= 5 && frames[2].empty())
+      routing = 3;
     routing = std::min(routing, frames.size());
     views_.clear();
     for (size_t i = routing; i < frames.size(); ++i)
@@ -223,8 +229,9 @@ private:
     auto err = check_frames(views_, ep.cfg.max_message_bytes,
                             ep.cfg.codec == codec_kind::json, w);
     size_t reason = static_cast<size_t>(err);
+    // Heartbeats (and goodbyes) pass whatever the topics, as on sub.
     if (err == frame_error::none && ep.cfg.socket == socket_kind::pull &&
-        !ep.cfg.topics.empty()) {
+        !ep.cfg.topics.empty() && w.topic != heartbeat_topic) {
       bool known = false;
       for (auto& t : ep.cfg.topics)
         known = known || w.topic.compare(0, t.size(), t) == 0;
