@@ -60,6 +60,17 @@ void add_ctl_command(CLI::App& app, int& exit_code) {
   auto* status =
     ctl->add_subcommand("status", "Status of every service, or details of one");
   status->add_option("name", st->req.name, "Service name");
+  status->add_option("--state", st->req.state,
+                     "Only services in this state (running, failed, ...)");
+  status->add_option("--type", st->req.type_filter,
+                     "Only services of this type");
+  status
+    ->add_option("--limit", st->req.limit,
+                 "At most this many services (0: all); the footer names "
+                 "the next page")
+    ->check(CLI::NonNegativeNumber);
+  status->add_option("--after", st->req.after,
+                     "Start after this service (the next page)");
   status->callback(run(app::ctl_command::status));
   ctl->add_subcommand("health", "The app's health; exit 1 when unhealthy")
     ->callback(run(app::ctl_command::health));

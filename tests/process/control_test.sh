@@ -151,6 +151,17 @@ ctl_ok() { # WHAT ARGS...: runs troupe ctl ARGS, expects exit 0
 }
 ctl_ok "ctl status" status
 expect_grep "  lists tick running" "$WORK/ctl" '^tick +ticker +running'
+ctl_ok "ctl status --type counter" status --type counter
+expect_grep "  lists count" "$WORK/ctl" '^count +counter +running'
+if grep -Eq '^tick ' "$WORK/ctl"; then fail "  --type counter listed tick"
+else pass "  --type counter leaves tick out"; fi
+ctl_ok "ctl status --limit 1" status --limit 1
+expect_grep "  says what the page leaves out" "$WORK/ctl" \
+  '^1 of [0-9]+ matching service\(s\) shown; next page: --after [a-z]+$'
+next=$(sed -n 's/.*next page: --after \([a-z]*\)$/\1/p' "$WORK/ctl")
+ctl_ok "ctl status --limit 1 --after $next" status --limit 1 --after "$next"
+if grep -Eq "^$next " "$WORK/ctl"; then fail "  the next page repeats '$next'"
+else pass "  the next page starts after '$next'"; fi
 ctl_ok "ctl status count" status count
 expect_grep "  shows count" "$WORK/ctl" '^count +counter +running'
 ctl_ok "ctl stop count" stop count

@@ -18,7 +18,7 @@ PY=/usr/bin/python3
 jobs=$(free_port) results=$(free_port) stats=$(free_port) http=$(free_port)
 "$TROUPE" run "$APPS/demo/demo-controller.toml" --set app.status_interval=1s \
   --set "control.http=127.0.0.1:$http" \
-  --set services.controller_bridge.peer_timeout=1s \
+  --set services.controller_bridge.peer_timeout=2s \
   --set "services.controller_bridge.endpoints.jobs.bind=tcp://127.0.0.1:$jobs" \
   --set "services.controller_bridge.endpoints.results.bind=tcp://127.0.0.1:$results" \
   --set "services.controller_bridge.endpoints.stats.bind=tcp://127.0.0.1:$stats" \
@@ -66,8 +66,12 @@ expect_grep "worker-a alive in /metrics" "$WORK/m1" \
 # quiet machine a worker killed outright has often answered everything
 # already (ZMQ stops dealing to a closed connection at once), and there is
 # then nothing to hand out again.
+# Killed well within the controller's peer_timeout (2 s): a worker found
+# lost while still frozen and connected would be dealt half of the jobs
+# handed out again, which then die with it (the generator hands them out
+# once more only after redispatch_after).
 kill -STOP $wa
-sleep 1
+sleep 0.5
 kill -9 $wa
 wait $wa 2>/dev/null
 if wait_for_line "$WORK/ctl.err" "worker process 'worker-a' lost on 'results'" 30; then

@@ -22,9 +22,8 @@ supervisor_fun(detail::supervisor_pointer self, supervisor_options opts,
       return core->configure(cfg);
     },
     [core](start_atom) { return core->start(); },
-    // Each child has its own stop deadline; the overall one is theirs summed.
-    [core](stop_atom, const std::string& reason, caf::timespan) {
-      return core->stop(reason);
+    [core](stop_atom, const std::string& reason, caf::timespan deadline) {
+      return core->stop(reason, deadline);
     },
     [core](reconfigure_atom, const settings& cfg) {
       return core->reconfigure(cfg);

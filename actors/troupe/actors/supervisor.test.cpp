@@ -37,6 +37,8 @@ public:
         record_error("boom", true);
       else if (cmd == "unhealthy")
         set_health("probe", health_status::unhealthy, "bad");
+      else if (cmd == "hold")
+        held_ = track(); // work that never finishes
     });
   }
 
@@ -55,6 +57,7 @@ public:
 private:
   std::shared_ptr<journal> journal_;
   std::shared_ptr<knobs> knobs_;
+  work_token held_;
 };
 
 struct fixture : testing::service_fixture {
@@ -522,6 +525,31 @@ CAF_TEST(exceeding the intensity escalates to the parent supervisor) {
   CAF_CHECK_EQUAL(status(restarted.handle).restarts, 1u);
   CAF_CHECK_EQUAL(kid(as_sup(restarted.handle), "w").state,
                   service_state::running);
+}
+
+CAF_TEST(a supervisor stop keeps its deadline over those of its children) {
+  auto slow = spec("a");
+  slow.stop_deadline = 10s;
+  auto sup = started(options(), {slow, spec("b")});
+  tell(sup, "a", "hold");
+  auto rh =
+    self->request(caf::actor_cast<caf::actor>(sup), caf::infinite,
+                  stop_atom::value, std::string{"test"}, caf::timespan{2s});
+  consume_messages();
+  CAF_CHECK_EQUAL(call<service_status>(sup, status_atom::value)->state,
+                  service_state::stopping);
+  // "b" stopped at once; "a" waits for its work, but only as long as the
+  // supervisor's 2 s allow, not its own 10 s.
+  elapse(2s);
+  bool answered = false;
+  rh.receive(
+    [&](service_state st) {
+      answered = true;
+      CAF_CHECK_EQUAL(st, service_state::stopped);
+    },
+    [&](caf::error& err) { CAF_FAIL("unexpected: " << describe(err)); });
+  CAF_CHECK(answered);
+  CAF_CHECK_EQUAL(*events, (journal{"stop:b", "stop:a"}));
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -65,19 +65,22 @@ supervisor_options app_runtime::impl::root_options() {
   opts.period = cfg.restart_period;
   opts.backoff_min = cfg.backoff_min;
   opts.backoff_max = std::max(cfg.backoff_max, cfg.backoff_min);
+  opts.jitter = cfg.restart_jitter;
+  opts.seed = static_cast<uint64_t>(cfg.restart_seed);
   opts.by_level = true;
   return opts;
 }
 
 std::vector<child_info> app_runtime::impl::children() {
-  auto xs =
-    ask<std::vector<child_info>>(sys, root, timeout, children_atom::value);
+  auto xs = ask<std::vector<child_info>>(sys, root_now(), timeout,
+                                         children_atom::value);
   return xs ? std::move(*xs) : std::vector<child_info>{};
 }
 
 caf::expected<std::vector<child_info>>
 app_runtime::impl::children(caf::timespan within) {
-  return ask<std::vector<child_info>>(sys, root, within, children_atom::value);
+  return ask<std::vector<child_info>>(sys, root_now(), within,
+                                      children_atom::value);
 }
 
 const child_info* app_runtime::impl::find(const std::vector<child_info>& xs,
@@ -131,7 +134,7 @@ std::vector<service_status> app_runtime::impl::statuses(bool unstarted) {
     by_name.emplace(x.name, &x);
   // Every running service asked at once, through the root supervisor.
   std::unordered_map<std::string, service_status> answers;
-  if (auto sts = ask<std::vector<service_status>>(sys, root, timeout,
+  if (auto sts = ask<std::vector<service_status>>(sys, root_now(), timeout,
                                                   child_statuses_atom::value)) {
     answers.reserve(sts->size());
     for (auto& st : *sts) {
@@ -175,6 +178,8 @@ app_runtime::app_runtime(caf::actor_system& sys, service_registry& types,
   : impl_(std::make_unique<impl>(sys, types, std::move(cfg), std::move(log))) {}
 
 app_runtime::~app_runtime() {
+  if (impl_->root_watch)
+    caf::anon_send_exit(impl_->root_watch, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(impl_->root, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(impl_->bus, caf::exit_reason::user_shutdown);
 }
@@ -199,7 +204,11 @@ caf::error app_runtime::start(const std::function<bool()>& stop_requested) {
     }
     opts = d.root_options();
   }
-  d.root = spawn_supervisor(d.sys, opts, std::move(specs));
+  {
+    auto root = spawn_supervisor(d.sys, opts, std::move(specs));
+    std::lock_guard<std::mutex> guard{d.root_mtx};
+    d.root = std::move(root);
+  }
   // Asked from an actor of its own so that this thread can watch for a stop
   // request meanwhile.
   auto answer = std::make_shared<std::promise<caf::error>>();
@@ -231,8 +240,24 @@ std::vector<service_status> app_runtime::statuses() {
 
 bool app_runtime::gave_up() {
   auto& d = *impl_;
-  auto st = ask<service_status>(d.sys, d.root, d.timeout, status_atom::value);
+  auto root = d.root_now();
+  if (!root)
+    return false; // not started yet
+  auto st = ask<service_status>(d.sys, root, d.timeout, status_atom::value);
   return st && st->state == service_state::failed;
+}
+
+void app_runtime::on_give_up(std::function<void()> fn) {
+  auto& d = *impl_;
+  if (d.root_watch)
+    caf::anon_send_exit(d.root_watch, caf::exit_reason::user_shutdown);
+  d.root_watch = d.sys.spawn([fn = std::move(fn)](caf::event_based_actor*) {
+    return caf::behavior{[fn](state_changed_atom, const state_change& x) {
+      if (x.to == service_state::failed)
+        fn();
+    }};
+  });
+  caf::anon_send(d.root, subscribe_state_atom::value, d.root_watch);
 }
 
 bool app_runtime::supervisor_healthy(std::chrono::nanoseconds timeout) {
@@ -240,7 +265,10 @@ bool app_runtime::supervisor_healthy(std::chrono::nanoseconds timeout) {
   auto wait =
     std::max<caf::timespan>(std::chrono::duration_cast<caf::timespan>(timeout),
                             std::chrono::milliseconds{1});
-  auto st = ask<service_status>(d.sys, d.root, wait, status_atom::value);
+  auto root = d.root_now();
+  if (!root)
+    return true; // still loading the services: the process works
+  auto st = ask<service_status>(d.sys, root, wait, status_atom::value);
   return st && st->state != service_state::failed;
 }
 

@@ -74,6 +74,11 @@ public:
   /// `[supervisor] max_restarts` within its period stopped every service.
   bool gave_up();
 
+  /// Calls `fn` (on an actor system thread) as soon as the root supervisor
+  /// gives up, so that the main loop need not wait for its next status
+  /// print. `fn` must stay callable until `shutdown` returns.
+  void on_give_up(std::function<void()> fn);
+
   /// Returns whether the root supervisor answers within `timeout` and has
   /// not given up: what the systemd watchdog is fed on.
   bool supervisor_healthy(std::chrono::nanoseconds timeout);

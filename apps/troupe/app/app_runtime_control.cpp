@@ -205,7 +205,10 @@ control_health app_runtime::health(bool all) {
 
 bool app_runtime::live() {
   auto& d = *impl_;
-  auto st = ask<service_status>(d.sys, d.root, d.timeout, status_atom::value);
+  auto root = d.root_now();
+  if (!root)
+    return true; // still loading the services: the process works
+  auto st = ask<service_status>(d.sys, root, d.timeout, status_atom::value);
   return st && st->state != service_state::failed;
 }
 
@@ -301,21 +304,21 @@ control_result app_runtime::action(const std::string& name, control_action act,
       guard.unlock();
       if (!spec)
         return spec.error();
-      return ask<service_state>(d.sys, d.root, forever, add_child_atom::value,
-                                std::move(*spec));
+      return ask<service_state>(d.sys, d.root_now(), forever,
+                                add_child_atom::value, std::move(*spec));
     }
     switch (what) {
     case control_action::start:
-      return ask<service_state>(d.sys, d.root, forever, start_child_atom::value,
-                                n);
+      return ask<service_state>(d.sys, d.root_now(), forever,
+                                start_child_atom::value, n);
     case control_action::stop:
-      return ask<service_state>(d.sys, d.root, forever, stop_child_atom::value,
-                                n);
+      return ask<service_state>(d.sys, d.root_now(), forever,
+                                stop_child_atom::value, n);
     case control_action::restart:
       break;
     }
-    return ask<service_state>(d.sys, d.root, forever, restart_child_atom::value,
-                              n);
+    return ask<service_state>(d.sys, d.root_now(), forever,
+                              restart_child_atom::value, n);
   };
   std::vector<std::string> also;
   // One service on the way of a cascade; an error text when it failed.
@@ -467,8 +470,8 @@ control_result app_runtime::add(const json& body) {
                                   quoted_list(down) + ", not running; start " +
                                   (down.size() == 1 ? "it" : "them") +
                                   " first, or add it with autostart = false");
-    auto st = ask<service_state>(d.sys, d.root, forever, add_child_atom::value,
-                                 std::move(*c));
+    auto st = ask<service_state>(d.sys, d.root_now(), forever,
+                                 add_child_atom::value, std::move(*c));
     if (!st)
       return control_error(409, describe(st.error()));
   }
@@ -503,8 +506,8 @@ control_result app_runtime::remove(const std::string& name, bool cascade) {
   for (auto& n : order) {
     auto xs = d.children();
     if (d.find(xs, n) != nullptr) {
-      auto st =
-        ask<service_state>(d.sys, d.root, forever, remove_child_atom::value, n);
+      auto st = ask<service_state>(d.sys, d.root_now(), forever,
+                                   remove_child_atom::value, n);
       if (!st)
         return control_error(
           409, "cannot remove '" + n + "': " + describe(st.error()) +

@@ -102,6 +102,10 @@ std::string still_stopping(const std::vector<child_info>& xs,
 shutdown_result app_runtime::shutdown(std::chrono::nanoseconds timeout) {
   auto& d = *impl_;
   shutdown_result result;
+  if (d.root_watch) { // a give-up no longer matters: we are stopping
+    caf::anon_send_exit(d.root_watch, caf::exit_reason::user_shutdown);
+    d.root_watch = nullptr;
+  }
   auto until = std::chrono::steady_clock::now() + timeout;
   auto left = [&until] {
     return std::chrono::duration_cast<caf::timespan>(

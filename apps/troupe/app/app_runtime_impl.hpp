@@ -69,7 +69,15 @@ struct app_runtime::impl {
   service_registry& types;
   std::shared_ptr<spdlog::logger> log;
   caf::actor bus;
+  // Spawned by start(), read from HTTP threads: through root_now().
   supervisor_actor root;
+  mutable std::mutex root_mtx;
+  supervisor_actor root_now() const {
+    std::lock_guard<std::mutex> guard{root_mtx};
+    return root;
+  }
+  // Told of the root's state changes (on_give_up); ended with the runtime.
+  caf::actor root_watch;
   caf::timespan timeout = std::chrono::seconds{5};
 
   // Guards cfg, registries and last_seen (main thread and HTTP threads).

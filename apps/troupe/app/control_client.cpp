@@ -233,8 +233,19 @@ std::optional<request_line> make_request(const ctl_request& req,
   auto encoded = encode_segment(req.name);
   switch (req.command) {
   case ctl_command::status:
-    if (req.name.empty())
-      return request_line{"GET", "/services", {}, "status"};
+    if (req.name.empty()) {
+      std::string q;
+      auto add = [&q](const char* key, const std::string& value) {
+        if (!value.empty())
+          q += (q.empty() ? "?" : "&") + std::string{key} + "=" +
+               encode_segment(value);
+      };
+      add("state", req.state);
+      add("type", req.type_filter);
+      add("limit", req.limit > 0 ? std::to_string(req.limit) : "");
+      add("after", req.after);
+      return request_line{"GET", "/services" + q, {}, "status"};
+    }
     return request_line{
       "GET", "/services/" + encoded, {}, "status " + req.name};
   case ctl_command::health:
@@ -353,9 +364,19 @@ ctl_exit run(const ctl_options& opts, const ctl_request& req, std::ostream& out,
   try {
     switch (req.command) {
     case ctl_command::status:
-      if (req.name.empty())
-        out << render_status_table(body.get<std::vector<service_status>>());
-      else
+      if (req.name.empty()) {
+        auto sts = body.get<std::vector<service_status>>();
+        out << render_status_table(sts);
+        // A filtered or paged answer says how much more there is.
+        auto total = res->get_header_value("X-Total-Count");
+        auto next = res->get_header_value("X-Next-After");
+        if (!next.empty() ||
+            (!total.empty() && total != std::to_string(sts.size())))
+          out << sts.size() << " of " << (total.empty() ? "?" : total)
+              << " matching service(s) shown"
+              << (next.empty() ? std::string{} : "; next page: --after " + next)
+              << '\n';
+      } else
         print_service(out, body.get<service_status>());
       break;
     case ctl_command::health:

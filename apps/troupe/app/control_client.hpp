@@ -71,6 +71,13 @@ struct ctl_request {
   /// stop: stop the running services that depend on it first; remove:
   /// remove those first (`?cascade=true`).
   bool cascade = false;
+  /// status without a name: only services in this state / of this type,
+  /// at most `limit` of them (0: all), from the one after `after` (paging
+  /// as GET /services does it).
+  std::string state;
+  std::string type_filter;
+  int64_t limit = 0;
+  std::string after;
 };
 
 /// Builds the settings object of an add request from `settings_json` and

@@ -253,8 +253,22 @@ CAF_TEST(the generator hands out unanswered jobs again when a worker is lost) {
   std::set<int64_t> expected(first.begin() + half, first.end());
   CAF_CHECK_EQUAL(work_probe::jobs.size(), expected.size());
   CAF_CHECK(again == expected);
+  // A stop waits for the jobs still out; their results (replies) end it.
+  auto rh =
+    self->request(caf::actor_cast<caf::actor>(gen), caf::infinite,
+                  stop_atom::value, std::string{"test"}, caf::timespan{10s});
+  consume_messages();
+  CAF_CHECK_EQUAL(status(gen).state, service_state::stopping);
+  for (auto id : expected)
+    anon_send(prb, std::string{"res.0"}, nlohmann::json{{"id", id}});
+  consume_messages();
+  bool stopped = false;
+  rh.receive(
+    [&](service_state st) { stopped = st == service_state::stopped; },
+    [&](caf::error& err) { CAF_FAIL("unexpected: " << describe(err)); });
+  CAF_CHECK(stopped);
+  CAF_CHECK(!status(gen).stopped_hard);
   // Without results_topic nothing is kept: a lost worker changes nothing.
-  CAF_REQUIRE(stop(gen));
   auto plain = spawn_service<app::generator>(sys, opts("plain"));
   CAF_REQUIRE(
     configure(plain, settings{config::table{{"workers", int64_t{1}}}}));
@@ -267,6 +281,41 @@ CAF_TEST(the generator hands out unanswered jobs again when a worker is lost) {
   consume_messages();
   CAF_CHECK(work_probe::jobs.empty());
   CAF_REQUIRE(stop(plain));
+  CAF_REQUIRE(stop(prb));
+}
+
+CAF_TEST(a new generator rate applies from the moment of the change) {
+  auto gen = spawn_service<app::generator>(sys, opts("generator"));
+  auto prb = spawn_service<work_probe>(sys, opts("probe"));
+  CAF_REQUIRE(start(prb));
+  CAF_REQUIRE(configure(gen, settings{config::table{{"rate", int64_t{1000}},
+                                                    {"workers", int64_t{1}}}}));
+  CAF_REQUIRE(start(gen));
+  work_probe::jobs.clear();
+  auto tick = [this](int n) {
+    for (int i = 0; i < n; ++i) {
+      advance_time(10ms);
+      consume_messages();
+    }
+  };
+  tick(100); // 1 s at 1000/s
+  CAF_CHECK_GREATER_OR_EQUAL(work_probe::jobs.size(), 950u);
+  CAF_REQUIRE(reconfigure(
+    gen,
+    settings{config::table{{"rate", int64_t{100}}, {"workers", int64_t{1}}}}));
+  work_probe::jobs.clear();
+  tick(100); // 1 s at 100/s: about 100, not nothing until 10 s have passed
+  CAF_CHECK_GREATER_OR_EQUAL(work_probe::jobs.size(), 90u);
+  CAF_CHECK_LESS_OR_EQUAL(work_probe::jobs.size(), 110u);
+  // And up again: no burst to catch up with the time at the lower rate.
+  CAF_REQUIRE(reconfigure(
+    gen,
+    settings{config::table{{"rate", int64_t{1000}}, {"workers", int64_t{1}}}}));
+  work_probe::jobs.clear();
+  tick(10); // 100 ms at 1000/s
+  CAF_CHECK_GREATER_OR_EQUAL(work_probe::jobs.size(), 90u);
+  CAF_CHECK_LESS_OR_EQUAL(work_probe::jobs.size(), 110u);
+  CAF_REQUIRE(stop(gen));
   CAF_REQUIRE(stop(prb));
 }
 

@@ -90,6 +90,22 @@ hook_result generator::on_configure(const settings& cfg) {
   return hook_result::success();
 }
 
+hook_result generator::on_reconfigure(const settings& cfg) {
+  auto old_rate = rate_;
+  if (auto r = on_configure(cfg); !r)
+    return r;
+  if (rate_ != old_rate) {
+    // The new rate applies from now: as if it had been in force since the
+    // start, for the jobs produced so far.
+    started_ =
+      now() - std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                std::chrono::duration<double>(static_cast<double>(produced_) /
+                                              static_cast<double>(rate_)));
+    log().info("rate {} -> {} jobs/s", old_rate, rate_);
+  }
+  return hook_result::success();
+}
+
 hook_result generator::on_start() {
   started_ = now();
   produced_ = 0;

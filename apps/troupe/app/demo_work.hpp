@@ -30,6 +30,8 @@ public:
   static config::schema type_schema();
   const config::schema* settings_schema() const override;
   hook_result on_configure(const settings& cfg) override;
+  /// A new rate applies from the moment of the change.
+  hook_result on_reconfigure(const settings& cfg) override;
   hook_result on_start() override;
   hook_result on_stop() override;
 

@@ -78,6 +78,7 @@ int run_app(const run_options& opts) {
   app::signal_watcher signals;
   config::app_sources src;
   src.file = opts.file;
+  src.text = opts.text;
   src.sets = opts.sets;
   src.env = config::layered_config::process_environment();
   auto loaded = app::load_app(src, service_registry::global());
@@ -179,6 +180,8 @@ int run_app(const run_options& opts) {
     feeder.emplace(notify, [&rt](std::chrono::microseconds limit) {
       return rt.supervisor_healthy(limit);
     });
+    // A give-up ends the wait at once, not at the next status print.
+    rt.on_give_up([&signals] { signals.wake(); });
     run_until_stopped(
       rt, signals, *log, app_cfg.status_interval, run_for,
       [&] { reload(rt, src, *log, notify, running); },

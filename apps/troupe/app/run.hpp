@@ -13,6 +13,7 @@
 // }
 // ```
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,8 +21,10 @@ namespace troupe::app {
 
 /// What `troupe run` takes on its command line.
 struct run_options {
-  /// The app's TOML file.
+  /// The app's TOML file (the name in messages when `text` is given).
   std::string file;
+  /// The file's text, when it is not read from `file` (`troupe demo`).
+  std::optional<std::string> text;
   /// `--set section.key=value` overrides, in order.
   std::vector<std::string> sets;
   /// `--duration`: stop after this long (e.g. "3s"); empty: until a signal.

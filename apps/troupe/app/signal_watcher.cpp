@@ -37,9 +37,19 @@ signal_watcher::~signal_watcher() {
 
 bool signal_watcher::wait_for_stop(std::chrono::nanoseconds timeout) {
   std::unique_lock<std::mutex> guard{mtx_};
-  cv_.wait_for(guard, timeout,
-               [this] { return stop_requested() || reload_.load(); });
+  cv_.wait_for(guard, timeout, [this] {
+    return stop_requested() || reload_.load() || woken_.load();
+  });
+  woken_ = false;
   return stop_requested();
+}
+
+void signal_watcher::wake() {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    woken_ = true;
+  }
+  cv_.notify_all();
 }
 
 void signal_watcher::run() {

@@ -38,11 +38,17 @@ public:
   /// call.
   bool take_reload_request() noexcept { return reload_.exchange(false); }
 
+  /// Ends the current (or next) `wait_for_stop` early, without a stop:
+  /// something else happened that the main loop should look at (the
+  /// supervisor gave up). Safe from any thread.
+  void wake();
+
 private:
   void run();
 
   std::atomic<int> stop_signal_{0};
   std::atomic<bool> reload_{false};
+  std::atomic<bool> woken_{false};
   std::atomic<bool> shutting_down_{false};
   std::mutex mtx_;
   std::condition_variable cv_;

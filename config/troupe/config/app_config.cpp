@@ -136,6 +136,18 @@ schema app_schema(const type_catalog& types) {
   sup.duration("backoff_max", "The longest wait before a restart")
     .fallback(duration{5s})
     .at_least(0);
+  sup
+    .floating("jitter", "Each wait is shortened by a random fraction below "
+                        "this (never below backoff_min), so that many "
+                        "services failing together do not restart together")
+    .fallback(0.2)
+    .at_least(0)
+    .at_most(1);
+  sup
+    .integer("seed", "Seeds the jitter, for restarts timed the same in "
+                     "every run; 0 draws a random seed")
+    .fallback(int64_t{0})
+    .at_least(0);
   auto& control =
     root.section("control", "HTTP control plane (off by default)");
   control.string("http", "Listen address, e.g. \"127.0.0.1:8080\"; empty: off")
@@ -321,6 +333,8 @@ void extract(app_config& cfg) {
   cfg.restart_period = get<duration>(v, "supervisor.period");
   cfg.backoff_min = get<duration>(v, "supervisor.backoff_min");
   cfg.backoff_max = get<duration>(v, "supervisor.backoff_max");
+  cfg.restart_jitter = get<double>(v, "supervisor.jitter");
+  cfg.restart_seed = get<int64_t>(v, "supervisor.seed");
   cfg.control_http = get<std::string>(v, "control.http");
   cfg.control_token = get<std::string>(v, "control.token");
   cfg.control_read_token = get<std::string>(v, "control.read_token");

@@ -87,6 +87,8 @@ struct app_config {
   duration restart_period{};
   duration backoff_min{};
   duration backoff_max{};
+  double restart_jitter = 0.2;
+  int64_t restart_seed = 0;
   std::string control_http;
   std::string control_token;
   std::string control_read_token;

@@ -197,6 +197,25 @@ TEST(app_config, collects_every_error_not_just_the_first) {
             "7.0");
 }
 
+TEST(app_config, supervisor_jitter_and_seed) {
+  auto d = load("[services.g]\ntype = \"gen\"\n");
+  ASSERT_TRUE(d.ok()) << all(d.errors);
+  EXPECT_DOUBLE_EQ(d.config.restart_jitter, 0.2);
+  EXPECT_EQ(d.config.restart_seed, 0);
+  auto r = load("[supervisor]\njitter = 0.5\nseed = 42\n"
+                "[services.g]\ntype = \"gen\"\n");
+  ASSERT_TRUE(r.ok()) << all(r.errors);
+  EXPECT_DOUBLE_EQ(r.config.restart_jitter, 0.5);
+  EXPECT_EQ(r.config.restart_seed, 42);
+  auto bad = load("[supervisor]\njitter = 1.5\nseed = -1\n");
+  ASSERT_EQ(bad.errors.size(), 2u) << all(bad.errors);
+  EXPECT_EQ(bad.errors[0].to_string(),
+            "app.toml:2:10: supervisor.jitter: expected float in [0, 1], got "
+            "1.5");
+  EXPECT_EQ(bad.errors[1].to_string(),
+            "app.toml:3:8: supervisor.seed: expected integer >= 0, got -1");
+}
+
 // Precedence: each source beats the one below it.
 TEST(app_config, file_beats_defaults) {
   auto r = load("[app]\nname = \"file\"\n");

@@ -118,6 +118,11 @@ void supervisor_core::stop_one(const child_ptr& c, const std::string& reason,
   }
   c->ph = phase::stopping;
   auto deadline = c->spec.stop_deadline;
+  if (stop_until_) {
+    // The supervisor's own stop bounds its children's.
+    auto left = *stop_until_ - self_->clock().now();
+    deadline = std::max(caf::timespan{0}, std::min(deadline, left));
+  }
   self_->request(h, deadline + stop_grace, stop_atom::value, reason, deadline)
     .then(
       [this, c, k](service_state) {

@@ -145,7 +145,8 @@ void supervisor_core::abort_start(const caf::error& err) {
     done();
 }
 
-caf::result<service_state> supervisor_core::stop(const std::string& reason) {
+caf::result<service_state> supervisor_core::stop(const std::string& reason,
+                                                 caf::timespan deadline) {
   // A stop while starting aborts the start (see supervisor_actor).
   bool aborting = state_ == service_state::starting;
   if (!aborting) {
@@ -165,10 +166,16 @@ caf::result<service_state> supervisor_core::stop(const std::string& reason) {
                                                 why + ")"));
   }
   enter(service_state::stopping, why);
+  // Saturating: a deadline of years (or timespan::max) means none.
+  auto now = self_->clock().now();
+  stop_until_ = deadline >= caf::actor_clock::time_point::max() - now
+                  ? caf::actor_clock::time_point::max()
+                  : now + deadline;
   auto promise = self_->make_response_promise<service_state>();
   enqueue("stop", [this, promise](const done_fn& done) mutable {
     std::vector<child_ptr> all{children_.rbegin(), children_.rend()};
     stop_all(all, "supervisor stopping", [this, promise, done]() mutable {
+      stop_until_.reset();
       enter(service_state::stopped, "stopped");
       promise.deliver(state_);
       done();

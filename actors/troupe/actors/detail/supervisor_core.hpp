@@ -56,7 +56,10 @@ public:
 
   caf::result<service_state> configure(const settings& cfg);
   caf::result<service_state> start();
-  caf::result<service_state> stop(const std::string& reason);
+  /// Stops every child, the highest level first, within `deadline`: each
+  /// child gets the smaller of its own stop deadline and what is left.
+  caf::result<service_state> stop(const std::string& reason,
+                                  caf::timespan deadline);
   caf::result<service_state> reconfigure(const settings& cfg);
   service_status status() const;
   caf::result<health_report> health();
@@ -222,6 +225,8 @@ private:
   std::vector<state_change> history_;
   timestamp started_at_{};
   caf::actor_clock::time_point running_since_{};
+  // While the supervisor's own stop runs: when it must be done.
+  std::optional<caf::actor_clock::time_point> stop_until_;
   uint64_t restarts_ = 0;
   uint64_t errors_ = 0;
   std::string last_error_;
