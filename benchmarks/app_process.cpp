@@ -79,14 +79,28 @@ std::string free_tcp_address() {
   return "tcp://127.0.0.1:" + std::to_string(ntohs(a.sin_port));
 }
 
-uint64_t peak_rss_bytes(pid_t pid) {
+namespace {
+
+// A "Name:   1234 kB" line of /proc/PID/status, in bytes.
+uint64_t status_kb_field(pid_t pid, const std::string& name) {
   std::ifstream in{"/proc/" + std::to_string(pid) + "/status"};
   std::string line;
+  auto prefix = name + ":";
   while (std::getline(in, line))
-    if (line.rfind("VmHWM:", 0) == 0)
-      return std::stoull(line.substr(6)) * 1024; // "VmHWM:   1234 kB"
-  throw std::runtime_error("no VmHWM in /proc/" + std::to_string(pid) +
+    if (line.rfind(prefix, 0) == 0)
+      return std::stoull(line.substr(prefix.size())) * 1024;
+  throw std::runtime_error("no " + name + " in /proc/" + std::to_string(pid) +
                            "/status");
+}
+
+} // namespace
+
+uint64_t peak_rss_bytes(pid_t pid) {
+  return status_kb_field(pid, "VmHWM");
+}
+
+uint64_t rss_bytes(pid_t pid) {
+  return status_kb_field(pid, "VmRSS");
 }
 
 app_process::app_process(const std::string& exe,

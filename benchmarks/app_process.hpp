@@ -27,6 +27,10 @@ std::string free_tcp_address();
 /// Throws when /proc/PID/status cannot be read.
 uint64_t peak_rss_bytes(pid_t pid);
 
+/// Returns the resident set size now (VmRSS) of process `pid` in bytes.
+/// Throws when /proc/PID/status cannot be read.
+uint64_t rss_bytes(pid_t pid);
+
 /// A running `troupe ARGS...` whose stdout and stderr go to `log_path`. The
 /// destructor always ends it: SIGTERM, then SIGKILL after a grace period.
 /// It also dies with the parent (PR_SET_PDEATHSIG).

@@ -536,8 +536,9 @@ CAF_TEST(a supervisor stop keeps its deadline over those of its children) {
     self->request(caf::actor_cast<caf::actor>(sup), caf::infinite,
                   stop_atom::value, std::string{"test"}, caf::timespan{2s});
   consume_messages();
-  CAF_CHECK_EQUAL(call<service_status>(sup, status_atom::value)->state,
-                  service_state::stopping);
+  // A local: CAF_CHECK_EQUAL keeps references past the temporary.
+  auto st = call<service_status>(sup, status_atom::value);
+  CAF_CHECK_EQUAL(st->state, service_state::stopping);
   // "b" stopped at once; "a" waits for its work, but only as long as the
   // supervisor's 2 s allow, not its own 10 s.
   elapse(2s);

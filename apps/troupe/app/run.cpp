@@ -89,7 +89,15 @@ int run_app(const run_options& opts) {
               << " error(s); nothing started\n";
     return 1;
   }
-  auto app_cfg = loaded.config;
+  // One copy of the services' specs, in the runtime (issue 25: an app of
+  // 10,000 services held three copies of its config, ~4 KB per service
+  // each). The layers (every value with its origin, for error messages)
+  // are done with once the file is loaded.
+  auto app_cfg = std::move(loaded.config);
+  app_cfg.layers = {};
+  auto running = running_status(app_cfg);
+  auto services = std::move(app_cfg.services);
+  app_cfg.services.clear(); // what run_app reads below is app-level
   std::optional<config::duration> run_for;
   if (!opts.duration.empty()) {
     run_for = config::parse_duration(opts.duration);
@@ -124,7 +132,13 @@ int run_app(const run_options& opts) {
   caf::actor_system_config cfg;
   init_actor_system_config(cfg);
   caf::actor_system sys{cfg};
-  app::app_runtime rt{sys, service_registry::global(), app_cfg, log};
+  app::app_runtime rt{sys, service_registry::global(),
+                      [&] {
+                        auto c = app_cfg;
+                        c.services = std::move(services);
+                        return c;
+                      }(),
+                      log};
   app::control_server control;
   if (!app_cfg.control_http.empty()) {
     app::control_access access;
@@ -162,7 +176,6 @@ int run_app(const run_options& opts) {
   } else {
     log->info("app '{}' running{}; Ctrl-C stops", app_cfg.name,
               run_for ? " for " + config::format_duration(*run_for) : "");
-    auto running = running_status(app_cfg);
     notify.ready(running);
     feeder.emplace(notify, [&rt](std::chrono::microseconds limit) {
       return rt.supervisor_healthy(limit);

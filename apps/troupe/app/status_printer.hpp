@@ -10,6 +10,9 @@
 
 #include <sys/ioctl.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "troupe/actors/service_status.hpp"
 #include "troupe/app/status_table.hpp"
@@ -28,6 +31,7 @@ public:
       screen_ = ws.ws_row;
   }
 
+  /// Writes the status; the caller flushes stdout.
   void print(const std::vector<service_status>& sts) {
     if (tty_) {
       auto table = render(sts);
@@ -47,7 +51,6 @@ public:
         if (app::status_needs_attention(st) && listed++ < max_listed())
           std::printf("status %s\n", app::render_status_line(st).c_str());
     }
-    std::fflush(stdout);
   }
 
   void final(const std::vector<service_status>& sts) {
@@ -74,6 +77,16 @@ private:
   size_t lines_ = 0;
 };
 
+/// Gives the heap's free pages back to the system. Loading an app file and
+/// collecting the statuses of many services allocate a lot for a moment;
+/// glibc keeps what was freed resident, so an app of 10,000 services held
+/// ~12 KB of RSS per service while using ~6 KB (issue 25).
+inline void release_free_memory() {
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
+}
+
 /// Prints the group's status every `interval` until `run_for` has passed (if
 /// set), a stop signal arrives or `gave_up()` says the app cannot go on;
 /// calls `on_reload` for each SIGHUP/SIGUSR1.
@@ -89,6 +102,9 @@ void run_until_stopped(
                        : std::chrono::steady_clock::time_point::max();
   for (;;) {
     printer.print(group.statuses());
+    // The statuses are gone; the line is seen once memory was given back.
+    release_free_memory();
+    std::fflush(stdout);
     if (gave_up())
       return;
     auto now = std::chrono::steady_clock::now();

@@ -31,10 +31,9 @@ constexpr const char* lost_help =
 host_core::host_core(caf::scheduled_actor* self, service& impl,
                      service_options opts)
   : self_(self), impl_(impl), opts_(std::move(opts)),
-    log_(make_service_logger(opts_.name)), restarts_(opts_.restarts),
+    level_(opts_.log_level.value_or(spdlog::default_logger()->level())),
+    restarts_(opts_.restarts),
     in_flight_(std::make_shared<in_flight_counter>()) {
-  if (opts_.log_level)
-    log_->set_level(*opts_.log_level);
   if (!opts_.metrics)
     opts_.metrics = std::make_shared<metric_registry>();
   publish_window_ = opts_.publish_window;
@@ -48,6 +47,33 @@ host_core::~host_core() {
   // Tokens may outlive the actor; they must not call back into a dead host.
   in_flight_->on_idle = nullptr;
   impl_.host_ = nullptr;
+}
+
+spdlog::logger& host_core::log() const {
+  if (!log_) {
+    // As make_service_logger at construction would have: the default
+    // logger's sinks, the level this service has now.
+    log_ = make_service_logger(opts_.name);
+    log_->set_level(level_);
+  }
+  return *log_;
+}
+
+const std::shared_ptr<spdlog::logger>& host_core::shared_log() const {
+  log();
+  return log_;
+}
+
+spdlog::logger& host_core::log_at(spdlog::level::level_enum level) const {
+  if (log_ || level >= level_)
+    return log();
+  // No sinks and level off: takes nothing, from any thread.
+  static spdlog::logger silent = [] {
+    spdlog::logger l{"silent"};
+    l.set_level(spdlog::level::off);
+    return l;
+  }();
+  return silent;
 }
 
 void announce_change(caf::scheduled_actor* self, spdlog::logger& log,

@@ -158,10 +158,11 @@ public:
 
   const std::string& name() const noexcept { return opts_.name; }
   const settings& config() const noexcept { return config_; }
-  spdlog::logger& log() const noexcept { return *log_; }
-  const std::shared_ptr<spdlog::logger>& shared_log() const noexcept {
-    return log_;
-  }
+  /// The service's logger, created at the first call (from the actor's
+  /// thread, as every call here): an idle service that logs nothing never
+  /// pays for one.
+  spdlog::logger& log() const;
+  const std::shared_ptr<spdlog::logger>& shared_log() const;
   caf::scheduled_actor* self() const noexcept { return self_; }
   std::chrono::steady_clock::time_point clock_now() const noexcept;
   void record_error(std::string what, bool fatal, const char* source);
@@ -233,6 +234,11 @@ private:
 
   void apply_log_level(const settings& cfg);
 
+  /// The logger for a record at `level`: the service's own, or, while it
+  /// has none and the record would not be written, a silent one (so that
+  /// records below the level create no logger).
+  spdlog::logger& log_at(spdlog::level::level_enum level) const;
+
   // -- publish credit (host_core_bus.cpp)
 
   /// A bus delivery kept while the service is held back; `ack` answers its
@@ -273,7 +279,10 @@ private:
   caf::scheduled_actor* self_;
   service& impl_;
   service_options opts_;
-  std::shared_ptr<spdlog::logger> log_;
+  // Null until the first record at or above `level_` (see `log`): an
+  // spdlog logger and its sink list cost ~260 bytes per service.
+  mutable std::shared_ptr<spdlog::logger> log_;
+  spdlog::level::level_enum level_;
 
   service_state state_ = service_state::initialized;
   bool configured_ = false;

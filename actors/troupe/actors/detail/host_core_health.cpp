@@ -70,8 +70,9 @@ void host_core::count_dropped(lost reason, const char* why, uint64_t n) {
   // At most one line per second per service, with the count since the last.
   auto t = std::chrono::steady_clock::now();
   if (t - last_drop_log_ >= std::chrono::seconds{1}) {
-    log_->warn("dropped {} message(s): {} (state {})", drops_since_log_, why,
-               to_string(state_));
+    log_at(spdlog::level::warn)
+      .warn("dropped {} message(s): {} (state {})", drops_since_log_, why,
+            to_string(state_));
     last_drop_log_ = t;
     drops_since_log_ = 0;
   }
@@ -91,7 +92,7 @@ void host_core::record_error(std::string what, bool fatal, const char* source) {
     fail(what, source);
     return;
   }
-  log_->error("{}", what);
+  log_at(spdlog::level::err).error("{}", what);
   set_health(errors_check, health_status::degraded, std::move(what));
 }
 

@@ -69,7 +69,8 @@ caf::result<service_state> host_core::configure(const settings& raw) {
       t.refusal, invalid_text(opts_.name, lifecycle_action::configure, state_));
   auto full = checked(raw);
   if (!full) {
-    log_->warn("configure refused: {}", describe(full.error()));
+    log_at(spdlog::level::warn)
+      .warn("configure refused: {}", describe(full.error()));
     return full.error();
   }
   auto& cfg = *full;
@@ -136,10 +137,11 @@ caf::result<service_state> host_core::stop(const std::string& reason,
       return make_error(errc::hook_failed, last_error_);
     return state_;
   }
-  log_->info(
-    "stopping: waiting up to {}ms for {} unit(s) of work in flight",
-    std::chrono::duration_cast<std::chrono::milliseconds>(deadline).count(),
-    in_flight_->count);
+  log_at(spdlog::level::info)
+    .info(
+      "stopping: waiting up to {}ms for {} unit(s) of work in flight",
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline).count(),
+      in_flight_->count);
   stop_promise_ = self_->make_response_promise<service_state>();
   auto gen = ++stop_generation_;
   in_flight_->on_idle = [this, gen] {
@@ -163,8 +165,9 @@ caf::result<service_state> host_core::reconfigure(const settings& raw) {
     return configure(raw);
   auto full = checked(raw);
   if (!full) {
-    log_->warn("reconfigure refused, keeping the running settings: {}",
-               describe(full.error()));
+    log_at(spdlog::level::warn)
+      .warn("reconfigure refused, keeping the running settings: {}",
+            describe(full.error()));
     return full.error();
   }
   auto& cfg = *full;
@@ -173,16 +176,17 @@ caf::result<service_state> host_core::reconfigure(const settings& raw) {
     return err;
   config_ = cfg;
   apply_log_level(cfg);
-  log_->info("reconfigured while running");
+  log_at(spdlog::level::info).info("reconfigured while running");
   return state_;
 }
 
 void host_core::on_deadline(uint64_t generation) {
   if (state_ != service_state::stopping || generation != stop_generation_)
     return;
-  log_->warn("stop deadline passed with {} unit(s) of work in flight; "
-             "stopping hard",
-             in_flight_->count);
+  log_at(spdlog::level::warn)
+    .warn("stop deadline passed with {} unit(s) of work in flight; "
+          "stopping hard",
+          in_flight_->count);
   finish_stop(true);
 }
 
@@ -192,7 +196,10 @@ void host_core::on_deadline(uint64_t generation) {
 void host_core::enter(service_state next, const std::string& reason) {
   auto prev = state_;
   state_ = next;
-  announce_change(self_, *log_, history_, opts_.history_limit, listeners_,
+  announce_change(self_,
+                  log_at(next == service_state::failed ? spdlog::level::err
+                                                       : spdlog::level::info),
+                  history_, opts_.history_limit, listeners_,
                   state_change{opts_.name, prev, next, reason, now()});
   if (on_enter)
     on_enter(next);
@@ -225,7 +232,7 @@ caf::error host_core::settle(const char* hook, const hook_result& r,
     return {};
   case hook_result::kind::refusal: {
     auto text = std::string{hook} + " refused: " + r.message();
-    log_->warn("{}", text);
+    log_at(spdlog::level::warn).warn("{}", text);
     if (state_ != prior)
       enter(prior, text);
     return make_error(errc::hook_refused, std::move(text));
@@ -248,9 +255,9 @@ void host_core::fail(const std::string& what, const char* source) {
   try {
     verdict = impl_.on_error(error_info{what, source});
   } catch (const std::exception& e) {
-    log_->error("on_error threw: {}", e.what());
+    log_at(spdlog::level::err).error("on_error threw: {}", e.what());
   } catch (...) {
-    log_->error("on_error threw a non-standard exception");
+    log_at(spdlog::level::err).error("on_error threw a non-standard exception");
   }
   if (verdict.outcome() == hook_result::kind::success) {
     set_health(errors_check, health_status::degraded, what);
@@ -300,10 +307,14 @@ void host_core::finish_stop(bool hard) {
 
 void host_core::apply_log_level(const settings& cfg) {
   if (auto name = cfg.get<std::string>("log_level")) {
-    if (auto lvl = parse_log_level(*name))
-      log_->set_level(*lvl);
-    else
-      log_->warn("ignoring unknown log_level '{}'", *name);
+    if (auto lvl = parse_log_level(*name)) {
+      level_ = *lvl;
+      if (log_)
+        log_->set_level(*lvl);
+    } else {
+      log_at(spdlog::level::warn)
+        .warn("ignoring unknown log_level '{}'", *name);
+    }
   }
 }
 
