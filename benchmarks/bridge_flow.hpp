@@ -85,8 +85,7 @@ inline uint64_t get_seq(const void* data) {
   return seq;
 }
 
-// -- what is measured
-// -------------------------------------------------------------
+// -- what is measured ---------------------------------------------------------
 
 /// The ZMQ socket pair of a throughput flow.
 enum class pattern { push_pull, pub_sub };
@@ -121,8 +120,7 @@ struct flow {
 std::string bind_address(const std::string& transport, const temp_dir& dir,
                          const std::string& name);
 
-// -- the receiving side's bookkeeping
-// ---------------------------------------------
+// -- the receiving side's bookkeeping -----------------------------------------
 
 /// The first failure seen on an actor thread, for the measuring thread.
 class failure_note {
@@ -197,8 +195,7 @@ struct ping_plan {
 /// Round trips in microseconds, in order.
 using rtts = std::vector<double>;
 
-// -- the measurements (the measuring side; the peer is bridge_peer.cpp)
-// -----------
+// -- the measurements (the measuring side; the peer is bridge_peer.cpp) -------
 
 /// Raw cppzmq receives `f` from a raw peer (bridge_raw.cpp).
 flow_outcome raw_throughput(const flow& f);

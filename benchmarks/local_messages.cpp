@@ -56,8 +56,7 @@ result raw_vs_service(const run_options& opts, std::string name,
     higher_is_better);
 }
 
-// -- 1 -> 1 messages
-// -------------------------------------------------------------
+// -- 1 -> 1 messages ----------------------------------------------------------
 
 template <class T>
 class sink_service : public service {
@@ -108,8 +107,7 @@ result one_to_one(const run_options& opts, std::string name, T payload) {
     });
 }
 
-// -- request / response
-// ------------------------------------------------------------
+// -- request / response -------------------------------------------------------
 
 caf::behavior raw_echo() {
   return {[](int x) { return x; }};

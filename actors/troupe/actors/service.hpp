@@ -149,8 +149,7 @@ protected:
   /// anything tests should control.
   std::chrono::steady_clock::time_point now() const;
 
-  // -- errors and health
-  // --------------------------------------------------------
+  // -- errors and health ------------------------------------------------------
 
   /// Records an error. Fatal: the service moves to `failed` (after
   /// `on_error`) and its state listeners are notified. Non-fatal: counted,
@@ -181,8 +180,7 @@ protected:
   /// Marks one unit of work in flight; `stop` waits for it (see work_token).
   work_token track();
 
-  // -- local topic bus
-  // ----------------------------------------------------------
+  // -- local topic bus --------------------------------------------------------
 
   /// Publishes `value` on the local bus under `topic`.
   template <class T>

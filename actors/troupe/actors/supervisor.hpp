@@ -22,8 +22,7 @@
 
 namespace troupe {
 
-// -- restart policy and strategy
-// ----------------------------------------------
+// -- restart policy and strategy ----------------------------------------------
 
 /// When a child is restarted after it ends.
 enum class restart_policy : uint8_t {
@@ -58,8 +57,7 @@ std::string to_string(restart_strategy x);
 std::optional<restart_strategy>
   parse_restart_strategy(std::string_view) noexcept;
 
-// -- child specification
-// ------------------------------------------------------
+// -- child specification ------------------------------------------------------
 
 /// Everything a supervisor needs to start and restart one child.
 struct child_spec {
@@ -84,8 +82,7 @@ struct child_spec {
   std::vector<std::string> depends_on;
 };
 
-// -- supervisor options
-// -------------------------------------------------------
+// -- supervisor options -------------------------------------------------------
 
 /// How a supervisor restarts its children.
 struct supervisor_options {
@@ -125,8 +122,7 @@ struct supervisor_options {
 caf::timespan backoff_delay(const supervisor_options& opts, uint64_t attempt,
                             double u);
 
-// -- management
-// ----------------------------------------------------------------
+// -- management ---------------------------------------------------------------
 
 /// One child as the supervisor sees it.
 struct child_info {

@@ -129,8 +129,7 @@ struct app_runtime::impl {
   // an instance (never started) too.
   std::vector<service_status> statuses(bool unstarted = true);
 
-  // -- the drain (app_runtime_drain.cpp)
-  // ---------------------------------------
+  // -- the drain (app_runtime_drain.cpp) --------------------------------------
 
   // One request: the root supervisor asks every running service at once
   // and answers the sum.

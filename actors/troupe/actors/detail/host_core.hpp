@@ -52,8 +52,7 @@ public:
   host_core(const host_core&) = delete;
   host_core& operator=(const host_core&) = delete;
 
-  // -- lifecycle requests
-  // -------------------------------------------------------
+  // -- lifecycle requests -----------------------------------------------------
 
   caf::result<service_state> configure(const settings& cfg);
   caf::result<service_state> start();
@@ -68,8 +67,7 @@ public:
   health_report health() const;
   void add_listener(const caf::actor& listener);
 
-  // -- host plumbing
-  // ------------------------------------------------------------
+  // -- host plumbing ----------------------------------------------------------
 
   void deliver(const std::string& topic, const caf::message& msg);
   /// Delivers every item; when the bus asked for an acknowledgement, sends
@@ -113,8 +111,7 @@ public:
   /// Installed by the template host: switches to the behavior of a state.
   std::function<void(service_state)> on_enter;
 
-  // -- domain dispatch accounting
-  // -------------------------------------------------
+  // -- domain dispatch accounting ---------------------------------------------
 
   service_state current() const noexcept { return state_; }
   void count_in(uint64_t n = 1) noexcept { messages_in_ += n; }
@@ -153,8 +150,7 @@ public:
   /// A domain handler or task threw: record a fatal error.
   void handler_failed(const char* where, const std::string& what);
 
-  // -- toolkit for the service
-  // ----------------------------------------------------
+  // -- toolkit for the service ------------------------------------------------
 
   const std::string& name() const noexcept { return opts_.name; }
   const settings& config() const noexcept { return config_; }

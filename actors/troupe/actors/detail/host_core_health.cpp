@@ -52,8 +52,7 @@ health_report host_core::health() const {
   return rep;
 }
 
-// -- domain dispatch accounting
-// ---------------------------------------------------
+// -- domain dispatch accounting -----------------------------------------------
 
 void host_core::count_dropped(lost reason, const char* why, uint64_t n) {
   messages_dropped_ += n;
@@ -82,8 +81,7 @@ void host_core::handler_failed(const char* where, const std::string& what) {
   record_error(std::string{where} + " threw: " + what, true, where);
 }
 
-// -- toolkit
-// --------------------------------------------------------------------------
+// -- toolkit ------------------------------------------------------------------
 
 void host_core::record_error(std::string what, bool fatal, const char* source) {
   ++errors_;

@@ -58,8 +58,7 @@ caf::expected<settings> host_core::checked(const settings& cfg) const {
   return make_error(errc::invalid_settings, text);
 }
 
-// -- lifecycle requests
-// ---------------------------------------------------------
+// -- lifecycle requests -------------------------------------------------------
 
 caf::result<service_state> host_core::configure(const settings& raw) {
   auto t = check_transition(state_, lifecycle_action::configure,
@@ -190,8 +189,7 @@ void host_core::on_deadline(uint64_t generation) {
   finish_stop(true);
 }
 
-// -- internals
-// ------------------------------------------------------------------------
+// -- internals ----------------------------------------------------------------
 
 void host_core::enter(service_state next, const std::string& reason) {
   auto prev = state_;

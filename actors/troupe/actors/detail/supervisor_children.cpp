@@ -28,8 +28,7 @@ constexpr size_t window = 256;
 
 } // namespace
 
-// -- primitives
-// ---------------------------------------------------------------
+// -- primitives ---------------------------------------------------------------
 
 void supervisor_core::start_one(const child_ptr& c, const error_fn& k) {
   auto opts = c->spec.options;
@@ -368,8 +367,7 @@ caf::error supervisor_core::not_running() const {
                                          to_string(state_) + ", not running");
 }
 
-// -- management
-// ---------------------------------------------------------------
+// -- management ---------------------------------------------------------------
 
 std::vector<child_info> supervisor_core::children() const {
   std::vector<child_info> out;

@@ -51,8 +51,7 @@ supervisor_core::~supervisor_core() {
       caf::anon_send_exit(c->handle, caf::exit_reason::kill);
 }
 
-// -- the supervisor's own lifecycle
-// -------------------------------------------
+// -- the supervisor's own lifecycle -------------------------------------------
 
 caf::result<service_state> supervisor_core::configure(const settings& cfg) {
   auto t =
@@ -268,8 +267,7 @@ void supervisor_core::add_listener(const caf::actor& listener) {
     listeners_.push_back(listener.address()); // weakly, like a service
 }
 
-// -- events
-// -------------------------------------------------------------------
+// -- events -------------------------------------------------------------------
 
 void supervisor_core::on_state_change(const state_change& change) {
   auto c = find_sender();
@@ -314,8 +312,7 @@ void supervisor_core::on_timer(uint64_t group) {
   });
 }
 
-// -- failure handling
-// ---------------------------------------------------------
+// -- failure handling ---------------------------------------------------------
 
 void supervisor_core::child_ended(const child_ptr& c, bool abnormal,
                                   const std::string& why) {
@@ -422,8 +419,7 @@ void supervisor_core::cancel_restarts() {
     c->group = 0;
 }
 
-// -- jobs
-// ---------------------------------------------------------------------
+// -- jobs ---------------------------------------------------------------------
 
 void supervisor_core::enqueue(std::string what,
                               std::function<void(done_fn)> run,
