@@ -16,36 +16,7 @@ source "$HERE/lib.sh"
 PY=/usr/bin/python3
 [[ -x $PY ]] || PY=python3
 
-jobs=$(free_port) results=$(free_port) stats=$(free_port) http=$(free_port)
-"$TROUPE" run "$APPS/demo/demo-controller.toml" --set app.status_interval=1s \
-  --set "control.http=127.0.0.1:$http" \
-  --set services.controller_bridge.peer_timeout=2s \
-  --set "services.controller_bridge.endpoints.jobs.bind=tcp://127.0.0.1:$jobs" \
-  --set "services.controller_bridge.endpoints.results.bind=tcp://127.0.0.1:$results" \
-  --set "services.controller_bridge.endpoints.stats.bind=tcp://127.0.0.1:$stats" \
-  >"$WORK/ctl.out" 2>"$WORK/ctl.err" &
-ctl=$!
-start_worker() { # NAME SOURCE_ID
-  "$TROUPE" run "$APPS/demo/demo-worker.toml" \
-    --set services.worker0.fail_every=0 --set services.worker1.fail_every=0 \
-    --set "services.worker_bridge.source_id=$2" \
-    --set services.worker_bridge.heartbeat_interval=200ms \
-    --set "services.worker_bridge.endpoints.jobs.connect=[\"tcp://127.0.0.1:$jobs\"]" \
-    --set "services.worker_bridge.endpoints.results.connect=[\"tcp://127.0.0.1:$results\"]" \
-    >"$WORK/$1.out" 2>"$WORK/$1.err" &
-}
-start_worker wa worker-a
-wa=$!
-start_worker wb worker-b
-wb=$!
-if wait_for_line "$WORK/ctl.err" "app 'demo-controller' running" 30 &&
-  wait_for_line "$WORK/wa.err" "app 'demo-worker' running" 30 &&
-  wait_for_line "$WORK/wb.err" "app 'demo-worker' running" 30; then
-  pass "controller and two worker processes run"
-else
-  fail "a process never reported running"
-  quote 20 "$WORK/ctl.err" "$WORK/wa.err" "$WORK/wb.err"
-fi
+source "$HERE/demo_workers.sh"
 # get PATH -> "STATUS BODY" (any status)
 get() {
   "$PY" -c 'import sys, urllib.request as u, urllib.error as e
@@ -53,14 +24,6 @@ try:
     r = u.urlopen(sys.argv[1], timeout=10); print(r.status, r.read().decode())
 except e.HTTPError as x: print(x.code, x.read().decode())' "http://127.0.0.1:$http$1"
 }
-if wait_for_line "$WORK/ctl.err" "peer 'worker-a' seen" 30 &&
-  wait_for_line "$WORK/ctl.err" "peer 'worker-b' seen" 30; then
-  pass "both worker processes announce themselves"
-else
-  fail "workers not seen"; quote 20 "$WORK/ctl.err"
-fi
-wait_for_line "$WORK/ctl.err" 'throughput [1-9][0-9]* results/s' 30 &&
-  pass "results come back" || { fail "no throughput"; quote 10 "$WORK/ctl.err"; }
 get /metrics >"$WORK/m1"
 expect_grep "worker-a alive in /metrics" "$WORK/m1" \
   '^troupe_bridge_peer_alive\{.*peer="worker-a".*\} 1'
