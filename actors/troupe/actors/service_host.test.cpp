@@ -606,10 +606,7 @@ CAF_TEST(stop waits for work in flight until it finishes) {
   s->hold_work_on_start = true;
   CAF_REQUIRE(start());
   CAF_CHECK_EQUAL(status().in_flight, 1u);
-  auto hdl = caf::actor_cast<caf::actor>(svc);
-  auto rh = self->request(hdl, caf::infinite, stop_atom::value,
-                          std::string{"test"}, caf::timespan{10s});
-  consume_messages();
+  auto rh = begin_stop(svc, 10s);
   // Not answered yet: still stopping, domain messages refused.
   CAF_CHECK_EQUAL(state(), service_state::stopping);
   auto r = call<int>(1);
@@ -617,31 +614,20 @@ CAF_TEST(stop waits for work in flight until it finishes) {
   // Finishing the work completes the stop.
   s->held.done();
   run();
-  bool answered = false;
-  rh.receive(
-    [&](service_state st) {
-      answered = true;
-      CAF_CHECK_EQUAL(st, service_state::stopped);
-    },
-    [&](caf::error& err) { CAF_FAIL("unexpected: " << describe(err)); });
-  CAF_CHECK(answered);
+  auto answered = stop_answer(rh);
+  CAF_CHECK_EQUAL(answered, service_state::stopped);
   CAF_CHECK(!status().stopped_hard);
 }
 
 CAF_TEST(stop completes hard when the deadline passes) {
   s->hold_work_on_start = true;
   CAF_REQUIRE(start());
-  auto hdl = caf::actor_cast<caf::actor>(svc);
-  auto rh = self->request(hdl, caf::infinite, stop_atom::value,
-                          std::string{"test"}, caf::timespan{2s});
-  while (consume_message()) {
-  }
+  auto rh = begin_stop(svc, 2s);
   CAF_CHECK_EQUAL(state(), service_state::stopping);
   advance_time(2s);
   run();
-  rh.receive(
-    [&](service_state st) { CAF_CHECK_EQUAL(st, service_state::stopped); },
-    [&](caf::error& err) { CAF_FAIL("unexpected: " << describe(err)); });
+  auto answered = stop_answer(rh);
+  CAF_CHECK_EQUAL(answered, service_state::stopped);
   auto st = status();
   CAF_CHECK_EQUAL(st.state, service_state::stopped);
   CAF_CHECK(st.stopped_hard);

@@ -532,24 +532,15 @@ CAF_TEST(a supervisor stop keeps its deadline over those of its children) {
   slow.stop_deadline = 10s;
   auto sup = started(options(), {slow, spec("b")});
   tell(sup, "a", "hold");
-  auto rh =
-    self->request(caf::actor_cast<caf::actor>(sup), caf::infinite,
-                  stop_atom::value, std::string{"test"}, caf::timespan{2s});
-  consume_messages();
+  auto rh = begin_stop(sup, 2s);
   // A local: CAF_CHECK_EQUAL keeps references past the temporary.
   auto st = call<service_status>(sup, status_atom::value);
   CAF_CHECK_EQUAL(st->state, service_state::stopping);
   // "b" stopped at once; "a" waits for its work, but only as long as the
   // supervisor's 2 s allow, not its own 10 s.
   elapse(2s);
-  bool answered = false;
-  rh.receive(
-    [&](service_state st) {
-      answered = true;
-      CAF_CHECK_EQUAL(st, service_state::stopped);
-    },
-    [&](caf::error& err) { CAF_FAIL("unexpected: " << describe(err)); });
-  CAF_CHECK(answered);
+  auto answered = stop_answer(rh);
+  CAF_CHECK_EQUAL(answered, service_state::stopped);
   CAF_CHECK_EQUAL(*events, (journal{"stop:b", "stop:a"}));
 }
 

@@ -618,10 +618,7 @@ CAF_TEST(a stop waiting for tracked work still takes replies and nothing else) {
   self->send(r, go_atom::value);
   run();
   CAF_CHECK_EQUAL(status(r).in_flight, 1u);
-  auto hdl = caf::actor_cast<caf::actor>(r);
-  auto rh = self->request(hdl, caf::infinite, stop_atom::value,
-                          std::string{"test"}, caf::timespan{10s});
-  consume_messages(); // not run(): that would fire the stop's deadline
+  auto rh = begin_stop(r, 10s); // not run(): that would fire its deadline
   CAF_CHECK_EQUAL(status(r).state, service_state::stopping);
   // Not a reply: the bus no longer routes it here.
   self->send(bus, publish_atom::value, std::string{"other.x"},
@@ -636,14 +633,8 @@ CAF_TEST(a stop waiting for tracked work still takes replies and nothing else) {
   consume_messages();
   CAF_REQUIRE_EQUAL(log->seen.size(), 1u);
   CAF_CHECK_EQUAL(log->seen[0].first, "reply.1");
-  bool answered = false;
-  rh.receive(
-    [&](service_state st) {
-      answered = true;
-      CAF_CHECK_EQUAL(st, service_state::stopped);
-    },
-    [&](caf::error& err) { CAF_FAIL("unexpected: " << describe(err)); });
-  CAF_CHECK(answered);
+  auto answered = stop_answer(rh);
+  CAF_CHECK_EQUAL(answered, service_state::stopped);
   auto st = status(r);
   CAF_CHECK(!st.stopped_hard);
   CAF_CHECK_EQUAL(st.messages_in, 2u); // go and the reply

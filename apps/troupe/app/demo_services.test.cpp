@@ -265,19 +265,13 @@ CAF_TEST(the generator hands out unanswered jobs again when a worker is lost or
   CAF_CHECK_EQUAL(work_probe::jobs.size(), expected.size());
   CAF_CHECK(after_gone == expected);
   // A stop waits for the jobs still out; their results (replies) end it.
-  auto rh =
-    self->request(caf::actor_cast<caf::actor>(gen), caf::infinite,
-                  stop_atom::value, std::string{"test"}, caf::timespan{10s});
-  consume_messages();
+  auto rh = begin_stop(gen, 10s);
   CAF_CHECK_EQUAL(status(gen).state, service_state::stopping);
   for (auto id : expected)
     anon_send(prb, std::string{"res.0"}, nlohmann::json{{"id", id}});
   consume_messages();
-  bool stopped = false;
-  rh.receive(
-    [&](service_state st) { stopped = st == service_state::stopped; },
-    [&](caf::error& err) { CAF_FAIL("unexpected: " << describe(err)); });
-  CAF_CHECK(stopped);
+  auto answered = stop_answer(rh);
+  CAF_CHECK_EQUAL(answered, service_state::stopped);
   CAF_CHECK(!status(gen).stopped_hard);
   // Without results_topic nothing is kept: a lost worker changes nothing.
   auto plain = spawn_service<app::generator>(sys, opts("plain"));

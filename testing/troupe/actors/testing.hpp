@@ -5,6 +5,7 @@
 // the test binary must include <caf/test/unit_test_impl.hpp>.
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -75,6 +76,31 @@ struct service_fixture : test_coordinator_fixture<test_config> {
   stop(const Handle& hdl, caf::timespan deadline = std::chrono::seconds{5}) {
     return call<service_state>(hdl, stop_atom::value, std::string{"test"},
                                deadline);
+  }
+
+  /// Sends a stop that may wait (for tracked work) and lets every actor
+  /// handle its mailbox without firing timers, so that its deadline does
+  /// not pass. Read the answer with `stop_answer` once the stop can have
+  /// ended.
+  template <class Handle>
+  auto begin_stop(const Handle& hdl, caf::timespan deadline) {
+    auto rh = self->request(caf::actor_cast<caf::actor>(hdl), caf::infinite,
+                            stop_atom::value, std::string{"test"}, deadline);
+    consume_messages();
+    return rh;
+  }
+
+  /// The state a stop from `begin_stop` answered; an error fails the test.
+  template <class ResponseHandle>
+  service_state stop_answer(ResponseHandle& rh) {
+    std::optional<service_state> result;
+    rh.receive([&](service_state st) { result = st; },
+               [&](caf::error& err) {
+                 CAF_FAIL("stop answered an error: " << describe(err));
+               });
+    if (!result)
+      CAF_FAIL("the stop was not answered");
+    return *result;
   }
 
   template <class Handle>
