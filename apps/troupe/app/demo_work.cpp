@@ -97,10 +97,7 @@ hook_result generator::on_reconfigure(const settings& cfg) {
   if (rate_ != old_rate) {
     // The new rate applies from now: as if it had been in force since the
     // start, for the jobs produced so far.
-    started_ =
-      now() - std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                std::chrono::duration<double>(static_cast<double>(produced_) /
-                                              static_cast<double>(rate_)));
+    anchor(produced_, now());
     log().info("rate {} -> {} jobs/s", old_rate, rate_);
   }
   return hook_result::success();
@@ -164,10 +161,7 @@ void generator::produce() {
   auto most = produced_ + std::max<int64_t>(1, rate_ / 20);
   if (due > most) {
     due = most;
-    started_ =
-      t - std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-            std::chrono::duration<double>(static_cast<double>(due) /
-                                          static_cast<double>(rate_)));
+    anchor(due, t);
   }
   for (; produced_ < due; ++produced_) {
     if (!results_topic_.empty()) {
@@ -181,6 +175,13 @@ void generator::produce() {
     }
     dispatch(produced_);
   }
+}
+
+void generator::anchor(int64_t jobs, std::chrono::steady_clock::time_point t) {
+  started_ =
+    t - std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+          std::chrono::duration<double>(static_cast<double>(jobs) /
+                                        static_cast<double>(rate_)));
 }
 
 void generator::dispatch(int64_t id) {

@@ -39,6 +39,8 @@ public:
 
 private:
   void produce();
+  // Moves the schedule's start so that `jobs` are due at `t` at this rate.
+  void anchor(int64_t jobs, std::chrono::steady_clock::time_point t);
   void dispatch(int64_t id);
   void redispatch(bool all);
   void report();
