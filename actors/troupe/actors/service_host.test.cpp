@@ -504,6 +504,21 @@ CAF_TEST(a pending timer does not keep a stopped service alive) {
   CAF_CHECK_EQUAL(s->ticks, 0);
 }
 
+CAF_TEST(a listener that does not take state changes cannot kill the service) {
+  // Its default handler answers each change with an error, which comes back
+  // to the service as an asynchronous message; that is logged, not fatal.
+  auto deaf = sys.spawn([]() -> caf::behavior { return {[](int) {}}; });
+  self->send(caf::actor_cast<caf::actor>(svc), subscribe_state_atom::value,
+             deaf);
+  run();
+  CAF_REQUIRE(start());
+  CAF_REQUIRE(stop());
+  run();
+  CAF_CHECK_EQUAL(status().state, service_state::stopped);
+  CAF_CHECK(start());
+  self->send_exit(deaf, caf::exit_reason::user_shutdown);
+}
+
 CAF_TEST(a fatal error moves to failed and notifies state listeners) {
   CAF_REQUIRE(start());
   auto hdl = caf::actor_cast<caf::actor>(svc);

@@ -226,6 +226,19 @@ CAF_TEST(a child failing its first start fails the supervisor start) {
   CAF_CHECK_EQUAL(kid(sup, "c").state, service_state::initialized);
 }
 
+CAF_TEST(a listener that does not take state changes cannot kill it) {
+  auto sup = started(options(), {spec("a")});
+  auto deaf = sys.spawn([]() -> caf::behavior { return {[](int) {}}; });
+  self->send(sup, subscribe_state_atom::value, deaf);
+  consume_messages();
+  CAF_REQUIRE(stop(sup));
+  consume_messages();
+  CAF_CHECK_EQUAL(status(sup).state, service_state::stopped);
+  CAF_CHECK(start(sup));
+  CAF_CHECK_EQUAL(kid(sup, "a").state, service_state::running);
+  self->send_exit(deaf, caf::exit_reason::user_shutdown);
+}
+
 CAF_TEST(one_for_one restarts only the failed child) {
   auto sup = started(options(), {spec("a"), spec("b"), spec("c")});
   auto before = kids(sup);

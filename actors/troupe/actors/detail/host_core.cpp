@@ -38,6 +38,9 @@ host_core::host_core(caf::scheduled_actor* self, service& impl,
     opts_.metrics = std::make_shared<metric_registry>();
   publish_window_ = opts_.publish_window;
   impl_.host_ = this;
+  self_->set_error_handler([this](caf::scheduled_actor*, caf::error& err) {
+    log_stray_error(self_, log(), err);
+  });
   history_.push_back(state_change{opts_.name, service_state::initialized,
                                   service_state::initialized, "spawned",
                                   now()});
@@ -101,6 +104,14 @@ void announce_change(caf::scheduled_actor* self, spdlog::logger& log,
       return false;
     });
   listeners.erase(gone, listeners.end());
+}
+
+void log_stray_error(caf::scheduled_actor* self, spdlog::logger& log,
+                     const caf::error& err) {
+  const auto& from = self->current_sender();
+  log.warn("dropped an error that no handler takes, from {}: {}",
+           from ? "actor #" + std::to_string(from->id()) : "no actor",
+           self->system().render(err));
 }
 
 void host_core::add_listener(const caf::actor& listener) {

@@ -40,6 +40,15 @@ void announce_change(caf::scheduled_actor* self, spdlog::logger& log,
                      std::vector<caf::actor_addr>& listeners,
                      const state_change& change);
 
+/// Logs, at warn, an error that no handler of `self` takes (one sent to it
+/// as an ordinary message, or the answer to a request made without an error
+/// callback), and drops it. Services and supervisors install this as their
+/// error handler instead of CAF's default, which quits the actor: a state
+/// listener whose default handler answers each change with an error would
+/// otherwise kill the service or supervisor it listens to.
+void log_stray_error(caf::scheduled_actor* self, spdlog::logger& log,
+                     const caf::error& err);
+
 /// The non-template half of a service host: state machine, hooks, counters,
 /// health, tasks and subscriptions. The template half (service_host.hpp) only
 /// builds the per-state behaviors and forwards to this class, so the logic is

@@ -34,6 +34,9 @@ supervisor_core::supervisor_core(supervisor_pointer self,
     rng_(opts_.seed != 0 ? opts_.seed : std::random_device{}()) {
   if (own_.log_level)
     log_->set_level(*own_.log_level);
+  self_->set_error_handler([this](caf::scheduled_actor*, caf::error& err) {
+    log_stray_error(self_, *log_, err);
+  });
   for (auto& spec : specs) {
     auto c = std::make_shared<child>();
     c->spec = std::move(spec);
