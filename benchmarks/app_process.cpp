@@ -165,7 +165,8 @@ bool app_process::alive() {
   return true;
 }
 
-void app_process::await_log(const std::string& needle, milliseconds timeout) {
+std::string app_process::await_log(const std::string& needle,
+                                   milliseconds timeout) {
   auto deadline = steady_clock::now() + timeout;
   for (;;) {
     {
@@ -173,7 +174,7 @@ void app_process::await_log(const std::string& needle, milliseconds timeout) {
       std::string line;
       while (std::getline(in, line))
         if (line.find(needle) != std::string::npos)
-          return;
+          return line;
     }
     if (!alive())
       throw std::runtime_error("troupe exited before logging '" + needle +

@@ -50,9 +50,11 @@ public:
   /// Whether the child still runs (reaps it when it exited).
   bool alive();
 
-  /// Waits until a line of the log contains `needle`. Throws, quoting the
-  /// log's tail, when the child exits first or `timeout` passes.
-  void await_log(const std::string& needle, std::chrono::milliseconds timeout);
+  /// Waits until a line of the log contains `needle` and returns that line.
+  /// Throws, quoting the log's tail, when the child exits first or `timeout`
+  /// passes.
+  std::string await_log(const std::string& needle,
+                        std::chrono::milliseconds timeout);
 
   /// Sends SIGTERM and waits up to `grace` for the exit, then SIGKILLs.
   /// Returns the wait status, or nothing when it had to be killed.

@@ -11,6 +11,10 @@
 // actors until each answered one request, drain is sending each an exit
 // until every down message came, memory the heap in use per actor (as
 // lifecycle.memory).
+//
+// app.N.control: the same with the HTTP control plane on (127.0.0.1, any
+// port), and, once running, the time one GET of /health, /metrics and
+// /services?limit=100 takes (no raw counterpart: the raw column is 0).
 
 #include "scenarios.hpp"
 
@@ -21,6 +25,8 @@
 #include <string>
 #include <sys/wait.h>
 #include <vector>
+
+#include <httplib.h>
 
 #include "actor_setup.hpp"
 #include "app_process.hpp"
@@ -43,13 +49,19 @@ struct app_figures {
   double peak_rss_bytes = 0;
   /// troupe: VmRSS once running; raw: as peak_rss_bytes.
   double rss_bytes = 0;
+  /// With the control plane on: seconds one GET of each route took.
+  double health_s = 0;
+  double metrics_s = 0;
+  double services_s = 0;
 };
 
-std::string write_app(const temp_dir& dir, uint64_t n) {
+std::string write_app(const temp_dir& dir, uint64_t n, bool control) {
   auto path = dir.path() + "/scale.toml";
   std::ofstream out{path};
   out << "[app]\nname = \"scale\"\nstatus_interval = \"1h\"\n"
          "shutdown_timeout = \"600s\"\n";
+  if (control)
+    out << "[control]\nhttp = \"127.0.0.1:0\"\n";
   for (uint64_t i = 0; i < n; ++i)
     // Their state changes at warn: three info lines each would be measured.
     out << "[services.c" << i
@@ -59,10 +71,21 @@ std::string write_app(const temp_dir& dir, uint64_t n) {
   return path;
 }
 
-app_figures run_app(const run_options& opts, uint64_t n) {
+// Seconds one GET of `path` takes; throws unless it answers 200.
+double timed_get(httplib::Client& http, const std::string& path) {
+  stopwatch took;
+  auto res = http.Get(path.c_str());
+  if (!res || res->status != 200)
+    throw std::runtime_error("GET " + path + ": " +
+                             (res ? "HTTP " + std::to_string(res->status)
+                                  : httplib::to_string(res.error())));
+  return took.seconds();
+}
+
+app_figures run_app(const run_options& opts, uint64_t n, bool control) {
   auto exe = find_troupe(opts.troupe_path);
   temp_dir dir;
-  auto file = write_app(dir, n);
+  auto file = write_app(dir, n, control);
   app_figures f;
   stopwatch started;
   app_process app{exe, {"run", file}, dir.path() + "/troupe.log"};
@@ -73,6 +96,18 @@ app_figures run_app(const run_options& opts, uint64_t n) {
   // ..."): written once the memory of loading and starting was released.
   app.await_log("status ", app_timeout);
   f.rss_bytes = static_cast<double>(rss_bytes(app.pid()));
+  if (control) {
+    // "... control plane on http://127.0.0.1:PORT"
+    auto line = app.await_log("control plane on http://", app_timeout);
+    auto at = line.find("http://") + 7;
+    auto colon = line.find(':', at);
+    httplib::Client http{line.substr(at, colon - at),
+                         std::stoi(line.substr(colon + 1))};
+    http.set_read_timeout(std::chrono::duration_cast<seconds>(app_timeout));
+    f.health_s = timed_get(http, "/health");
+    f.metrics_s = timed_get(http, "/metrics");
+    f.services_s = timed_get(http, "/services?limit=100");
+  }
   stopwatch drained;
   auto status = app.stop(
     std::chrono::duration_cast<std::chrono::milliseconds>(app_timeout));
@@ -135,19 +170,20 @@ app_figures run_raw(const run_options& opts, uint64_t n) {
   });
 }
 
-result app_scale(const run_options& opts, uint64_t n) {
+result app_scale(const run_options& opts, uint64_t n, bool control) {
   result r;
-  r.name = "app." + std::to_string(n);
+  r.name = "app." + std::to_string(n) + (control ? ".control" : "");
   r.unit = "start s";
   r.higher_is_better = false;
   r.workload = std::to_string(n) +
-               " idle `counter` services: `troupe run` of a generated file "
+               " idle `counter` services: `troupe run` of a generated file " +
+               (control ? "with the control plane on " : "") +
                "until 'running', then SIGTERM until exit 0; raw: spawning " +
                std::to_string(n) +
                " stateful actors until each answered a request, then an exit "
                "to each until every down message came";
   // The fixed cost of the process, subtracted from the RSS per service.
-  auto base = run_app(opts, 1);
+  auto base = run_app(opts, 1, control);
   side_figure drain{"drain s", {}, {}};
   side_figure mem{"KB per service (troupe: RSS over a 1-service app; raw: "
                   "heap)",
@@ -158,6 +194,9 @@ result app_scale(const run_options& opts, uint64_t n) {
     "KB per service running (RSS after the first status print; raw: heap)",
     {},
     {}};
+  side_figure health{"GET /health s (raw: none)", {}, {}};
+  side_figure metrics{"GET /metrics s (raw: none)", {}, {}};
+  side_figure services{"GET /services?limit=100 s (raw: none)", {}, {}};
   auto kb = [n](double bytes) {
     return bytes / 1024.0 / static_cast<double>(n);
   };
@@ -171,36 +210,53 @@ result app_scale(const run_options& opts, uint64_t n) {
       return f.start_s;
     },
     [&] {
-      auto f = run_app(opts, n);
+      auto f = run_app(opts, n, control);
       drain.troupe.values.push_back(f.drain_s);
+      health.troupe.values.push_back(f.health_s);
+      metrics.troupe.values.push_back(f.metrics_s);
+      services.troupe.values.push_back(f.services_s);
       mem.troupe.values.push_back(kb(f.peak_rss_bytes - base.peak_rss_bytes));
       held.troupe.values.push_back(kb(f.rss_bytes - base.rss_bytes));
       return f.start_s;
     });
   // The warm-up repetitions come first; keep the measured ones.
-  for (auto* s : {&drain.raw, &drain.troupe, &mem.raw, &mem.troupe, &held.raw,
-                  &held.troupe})
-    s->values.erase(s->values.begin(), s->values.begin() + opts.warmup);
+  for (auto* s :
+       {&drain.raw, &drain.troupe, &mem.raw, &mem.troupe, &held.raw,
+        &held.troupe, &health.troupe, &metrics.troupe, &services.troupe})
+    if (!s->values.empty())
+      s->values.erase(s->values.begin(), s->values.begin() + opts.warmup);
   r.extras.push_back(std::move(drain));
   r.extras.push_back(std::move(mem));
   r.extras.push_back(std::move(held));
+  if (control)
+    for (auto* x : {&health, &metrics, &services})
+      r.extras.push_back(std::move(*x));
   return r;
 }
 
-scenario app_n(uint64_t n, bool quick) {
-  return {"app." + std::to_string(n),
-          std::to_string(n) +
-            " idle services in `troupe run`: start s (extras: drain s, peak "
-            "and running KB per service) vs raw CAF spawning and ending as "
-            "many actors",
-          [n](const run_options& opts) { return app_scale(opts, n); }, quick};
+scenario app_n(uint64_t n, bool control, bool quick) {
+  return {"app." + std::to_string(n) + (control ? ".control" : ""),
+          std::to_string(n) + " idle services in `troupe run`" +
+            (control ? " with the control plane on" : "") +
+            ": start s (extras: drain s, peak and running KB per service" +
+            (control ? ", one GET of /health, /metrics, /services" : "") +
+            ") vs raw CAF spawning and ending as many actors",
+          [n, control](const run_options& opts) {
+            return app_scale(opts, n, control);
+          },
+          quick};
 }
 
 } // namespace
 
 std::vector<scenario> app_scale_scenarios() {
-  // Only the smallest in the quick run (bench.smoke).
-  return {app_n(1'000, true), app_n(10'000, false), app_n(100'000, false)};
+  // Only the smallest in the quick run (bench.smoke), with and without the
+  // control plane.
+  std::vector<scenario> out;
+  for (bool control : {false, true})
+    for (uint64_t n : {1'000, 10'000, 100'000})
+      out.push_back(app_n(n, control, n == 1'000));
+  return out;
 }
 
 } // namespace troupe::bench
