@@ -149,9 +149,30 @@ troupe record "tcp://127.0.0.1:$in1" --socket pull --bind -o paced.bag \
   --status 0s 2>"$WORK/rec1.err" &
 rec=$!
 wait_for_line "$WORK/rec1.err" "writing paced.bag" 10
+# The bag is read while it is recorded: a reader that keeps its read open
+# through the recording (as any SQLite tool may) and `troupe bag info` must
+# not stop it (every message written and none dropped, checked below).
+"$PY" - paced.bag >"$WORK/reader.out" 2>&1 <<'EOF' &
+import sqlite3, sys, time
+db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True,
+                     isolation_level=None)
+db.execute("BEGIN")
+n = db.execute("SELECT count(*) FROM messages").fetchone()[0]
+print("reading (%d messages)" % n, flush=True)
+time.sleep(2)
+db.execute("COMMIT")
+EOF
+reader=$!
+wait_for_line "$WORK/reader.out" "reading" 10
 troupe pub "tcp://127.0.0.1:$in1" paced.tick '{"n": 1}' --count 60 --rate 50 \
   --meta 2>"$WORK/pub.err"
 expect_exit "pub sends 60 paced messages" "$?" 0 "$WORK/pub.err"
+troupe bag info paced.bag >"$WORK/live_info.out" 2>&1
+expect_exit "bag info reads the bag while it is recorded" "$?" 0 \
+  "$WORK/live_info.out"
+wait "$reader"
+expect_exit "a reader kept its read open during the recording" "$?" 0 \
+  "$WORK/reader.out"
 # PULL got them all once pub returned (it waits for the peer to take each).
 kill -INT "$rec"
 wait "$rec"
