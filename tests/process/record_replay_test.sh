@@ -7,8 +7,12 @@
 #  2. replay timing: a bag recorded from `troupe pub --rate 50` replayed with
 #     --rate 2 arrives with half the median gap (generous bounds);
 #  3. --loop sends the bag again until stopped; SIGINT stops record cleanly;
+#     --topic sends only some topics;
 #  4. a truncated bag and files of another format are refused, naming what
 #     is wrong.
+#  Part 1 also has an endpoint whose recording is stuck (its bag locked by
+#  another writer): it still takes every message, and what the recording
+#  lost is counted in /metrics.
 #   record_replay_test.sh TROUPE APPS_DIR DOCS_EXAMPLES_DIR
 TROUPE="$1"
 APPS="$2"
@@ -31,6 +35,7 @@ bag_json() {
 
 target=$(free_port)
 target_http=$(free_port)
+target2=$(free_port)
 cat >"$WORK/target.toml" <<EOF
 [app]
 name = "target"
@@ -52,6 +57,13 @@ socket = "pull"
 bind = "tcp://127.0.0.1:$target"
 # The bridge records what it receives, too: the same writer as troupe record.
 record = "$WORK/target.bag"
+record_max_duration = "500ms"
+
+# Part 5: a second endpoint whose recording gets stuck.
+[services.bridge.endpoints.more]
+socket = "pull"
+bind = "tcp://127.0.0.1:$target2"
+record = "$WORK/stall.bag"
 EOF
 "$TROUPE" run "$WORK/target.toml" >"$WORK/target.out" 2>"$WORK/target.err" &
 target_pid=$!
@@ -69,6 +81,12 @@ expect_grep "record stopped after --duration with nothing dropped" \
   "$WORK/example.err" 'record: done: [1-9][0-9]* received, [0-9]+ written .* 0 dropped'
 expect_grep "bag info lists the results topics" "$WORK/example.out" \
   '^  results\.[0-9] +[1-9][0-9]* '
+"$TROUPE" bag info results.bag --json >"$WORK/results.json"
+"$PY" - "$WORK/results.json" <<'EOF' && pass "record --topic results. left out demo.stats" || fail "record --topic: other topics in the bag"
+import json, sys
+topics = json.load(open(sys.argv[1]))["topics"]
+sys.exit(0 if topics and all(t.startswith("results.") for t in topics) else 1)
+EOF
 recorded=$(bag_json results.bag messages)
 files=$("$TROUPE" bag info results.bag --json | "$PY" -c 'import json, sys; print(len(json.load(sys.stdin)["files"]))')
 if [[ "$recorded" =~ ^[0-9]+$ ]] && ((recorded > 100)); then
@@ -96,11 +114,12 @@ done
 expect_eq "the fresh app's aggregator counts the recorded results" \
   "$counted" "$recorded"
 # /metrics: what the endpoint recorded, and that nothing was dropped.
+# metric NAME [ENDPOINT]: a series of the target's bridge endpoint (results).
 metric() {
-  "$PY" - "http://127.0.0.1:$target_http/metrics" "$1" <<'EOF'
+  "$PY" - "http://127.0.0.1:$target_http/metrics" "$1" "${2:-results}" <<'EOF'
 import re, sys, urllib.request
 text = urllib.request.urlopen(sys.argv[1], timeout=5).read().decode()
-m = re.search(r"^" + sys.argv[2] + r'\{[^}]*endpoint="results"[^}]*\} (\S+)$', text, re.M)
+m = re.search(r"^" + sys.argv[2] + r'\{[^}]*endpoint="' + sys.argv[3] + r'"[^}]*\} (\S+)$', text, re.M)
 print(int(float(m.group(1))) if m else "none")
 EOF
 }
@@ -121,15 +140,74 @@ if [[ "$demo_done" =~ ^[0-9]+$ ]] && ((demo_done >= recorded)); then
 else
   fail "demo counted '$demo_done', recorded $recorded"
 fi
-kill -TERM "$pid" "$target_pid"
+kill -TERM "$pid"
 wait "$pid"
 expect_exit "the demo exits 0" "$?" 0 "$WORK/err"
+
+# A stuck recording does not hold the endpoint back.
+
+# Another writer holds stall.bag's write lock: the endpoint's bag writer
+# waits for it (5 s), then gives up. Meanwhile the endpoint takes every
+# message (the live path never waits for the disk); the messages the
+# recording lost are counted in /metrics. The lock is let go only then.
+"$PY" - "$WORK/stall.bag" "$WORK/unlock" >"$WORK/locker.out" 2>&1 <<'EOF' &
+import os, sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=20)
+db.execute("BEGIN IMMEDIATE")
+print("locked", flush=True)
+deadline = time.monotonic() + 90
+while not os.path.exists(sys.argv[2]) and time.monotonic() < deadline:
+    time.sleep(0.05)
+db.execute("ROLLBACK")
+EOF
+locker=$!
+if wait_for_line "$WORK/locker.out" "locked" 20; then
+  pass "another writer holds stall.bag's lock"
+else
+  fail "could not lock stall.bag"; quote 20 "$WORK/locker.out"
+fi
+troupe replay results.bag --to "tcp://127.0.0.1:$target2" --max-rate \
+  2>"$WORK/stall_replay.err"
+expect_exit "replay into the endpoint whose recording is stuck" "$?" 0 \
+  "$WORK/stall_replay.err"
+# await_metric NAME ENDPOINT VALUE SECONDS: polls until the series is VALUE.
+await_metric() {
+  local deadline=$((SECONDS + $4)) got=""
+  while ((SECONDS < deadline)); do
+    got=$(metric "$1" "$2")
+    [[ "$got" == "$3" ]] && break
+    sleep 0.2
+  done
+  echo "$got"
+}
+expect_eq "the endpoint took every message while its bag was locked" \
+  "$(await_metric troupe_bridge_received_total more "$recorded" 20)" \
+  "$recorded"
+expect_eq "... every one the recording lost is in /metrics" \
+  "$(await_metric troupe_bridge_record_dropped_total more "$recorded" 30)" \
+  "$recorded"
+expect_eq "... none written" "$(metric troupe_bridge_record_written_total more)" 0
+touch "$WORK/unlock"
+wait "$locker"
+
+kill -TERM "$target_pid"
 wait "$target_pid"
 expect_exit "the target app exits 0" "$?" 0 "$WORK/target.err"
 expect_eq "the endpoint's bag holds every replayed message" \
   "$(bag_json "$WORK/target.bag" messages)" "$recorded"
+target_files=$("$TROUPE" bag info "$WORK/target.bag" --json |
+  "$PY" -c 'import json, sys; print(len(json.load(sys.stdin)["files"]))')
+if [[ "$target_files" =~ ^[0-9]+$ ]] && ((target_files >= 2)); then
+  pass "the endpoint's recording rotated at record_max_duration ($target_files files)"
+else
+  fail "the endpoint's recording: '$target_files' file(s)"
+fi
 expect_grep "the bridge logs what it recorded" "$WORK/target.err" \
-  "endpoint 'results': recorded $recorded message\\(s\\) in 1 file\\(s\\) from .*target.bag, 0 dropped"
+  "endpoint 'results': recorded $recorded message\\(s\\) in $target_files file\\(s\\) from .*target.bag, 0 dropped"
+expect_grep "... and what it lost, with the reason" "$WORK/target.err" \
+  "endpoint 'more': record: .*stall.bag: database is locked"
+expect_grep "... counted" "$WORK/target.err" \
+  "endpoint 'more': recorded 0 message\\(s\\) in 1 file\\(s\\) from .*stall.bag, $recorded dropped"
 
 # -- 2. replay timing on medians ---------------------------------------------
 
@@ -230,6 +308,29 @@ else
   fail "replay --loop: exit $rc"; quote "$WORK/loop.err"
 fi
 expect_eq "the looped messages were recorded" "$(bag_json loop.bag messages)" 150
+
+# --topic: only the topics with that prefix go out (the recorder stops at
+# their count: any other topic among them fails the check).
+want=$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["topics"]["results.1"]["messages"])' "$WORK/results.json")
+in4=$(free_port)
+troupe record "tcp://127.0.0.1:$in4" --socket pull --bind -o one.bag \
+  --status 0s --count "$want" --duration 60s 2>"$WORK/rec4.err" &
+rec=$!
+wait_for_line "$WORK/rec4.err" "writing one.bag" 10
+troupe replay results.bag --to "tcp://127.0.0.1:$in4" --max-rate \
+  --topic results.1 2>"$WORK/topic.err"
+expect_exit "replay --topic results.1" "$?" 0 "$WORK/topic.err"
+expect_grep "... sent that topic's messages" "$WORK/topic.err" \
+  "replay: sent $want message\\(s\\)"
+wait "$rec"
+expect_exit "record stops after --count $want" "$?" 0 "$WORK/rec4.err"
+"$TROUPE" bag info one.bag --json >"$WORK/one.json"
+"$PY" - "$WORK/one.json" "$want" <<'EOF' && pass "only results.1 was replayed ($want messages)" || { fail "replay --topic results.1: other topics"; quote 20 "$WORK/one.json"; }
+import json, sys
+topics = json.load(open(sys.argv[1]))["topics"]
+sys.exit(0 if list(topics) == ["results.1"] and
+         topics["results.1"]["messages"] == int(sys.argv[2]) else 1)
+EOF
 
 # -- 4. bad files are refused ------------------------------------------------
 
