@@ -80,7 +80,12 @@ expect_exit "docs/examples/record_replay.sh runs" "$?" 0 "$WORK/example.err"
 expect_grep "record stopped after --duration with nothing dropped" \
   "$WORK/example.err" 'record: done: [1-9][0-9]* received, [0-9]+ written .* 0 dropped'
 expect_grep "bag info lists the results topics" "$WORK/example.out" \
-  '^  results\.[0-9] +[1-9][0-9]* '
+  '^  results\.[0-9] +[1-9][0-9]* +[0-9.]+ (B|KiB|MiB)$'
+expect_grep "... the duration" "$WORK/example.out" '^duration: +[0-9]+\.[0-9]{3} s$'
+expect_grep "... the files and their sizes" "$WORK/example.out" \
+  '^  results\.bag\.1 +[1-9][0-9]* messages +[0-9.]+ KiB$'
+expect_grep "... the bytes in all" "$WORK/example.out" \
+  '^messages: +[1-9][0-9]* \([0-9.]+ (KiB|MiB) of topics, payloads and meta\)$'
 "$TROUPE" bag info results.bag --json >"$WORK/results.json"
 "$PY" - "$WORK/results.json" <<'EOF' && pass "record --topic results. left out demo.stats" || fail "record --topic: other topics in the bag"
 import json, sys
