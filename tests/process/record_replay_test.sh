@@ -359,4 +359,13 @@ expect_grep "... saying what is missing" "$WORK/bad3.err" \
   --duration 1ms 2>"$WORK/bad4.err"
 expect_exit "record refuses to overwrite a bag without --overwrite" "$?" 1
 expect_grep "... naming the file" "$WORK/bad4.err" 'paced.bag: exists; not overwritten'
+"$TROUPE" replay paced.bag --to "tcp://127.0.0.1:$in3" --rate 0 2>"$WORK/bad5.err"
+expect_exit "replay --rate 0 is a usage error" "$?" 2
+expect_grep "... saying what is wanted" "$WORK/bad5.err" \
+  "^--rate: expected a number above 0, got '0'$"
+"$TROUPE" record "tcp://127.0.0.1:$in3" -o never.bag --max-seconds -1 \
+  2>"$WORK/bad6.err"
+expect_exit "record --max-seconds -1 is a usage error" "$?" 2
+expect_grep "... saying what is wanted" "$WORK/bad6.err" \
+  "^--max-seconds: expected a number of 0 or more, got '-1'$"
 finish
