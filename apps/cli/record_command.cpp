@@ -146,6 +146,10 @@ int record(const record_options& opts) {
     auto now = std::chrono::steady_clock::now();
     if (now >= deadline)
       break;
+    // A write error ends the recording (what comes after is dropped):
+    // stop now and say so, rather than count drops until Ctrl-C.
+    if (!rec->stats().error.empty())
+      break;
     if (status_every->count() > 0 && now >= next_status) {
       print_status("running:", *rec, received, malformed);
       next_status = now + *status_every;

@@ -31,6 +31,22 @@ bag_json() {
   "$TROUPE" bag info "$1" --json | "$PY" -c "import json, sys; print(json.load(sys.stdin)['$2'])"
 }
 
+# lock_bag FILE UNLOCK OUT: in the background, another writer takes the
+# bag's write lock (printing "locked" to OUT) and holds it until the file
+# UNLOCK exists.
+lock_bag() {
+  "$PY" - "$1" "$2" >"$3" 2>&1 <<'EOF' &
+import os, sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=20)
+db.execute("BEGIN IMMEDIATE")
+print("locked", flush=True)
+deadline = time.monotonic() + 90
+while not os.path.exists(sys.argv[2]) and time.monotonic() < deadline:
+    time.sleep(0.05)
+db.execute("ROLLBACK")
+EOF
+}
+
 # -- 1. demo -> record -> replay -> fresh app --------------------------------
 
 target=$(free_port)
@@ -155,16 +171,7 @@ expect_exit "the demo exits 0" "$?" 0 "$WORK/err"
 # waits for it (5 s), then gives up. Meanwhile the endpoint takes every
 # message (the live path never waits for the disk); the messages the
 # recording lost are counted in /metrics. The lock is let go only then.
-"$PY" - "$WORK/stall.bag" "$WORK/unlock" >"$WORK/locker.out" 2>&1 <<'EOF' &
-import os, sqlite3, sys, time
-db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=20)
-db.execute("BEGIN IMMEDIATE")
-print("locked", flush=True)
-deadline = time.monotonic() + 90
-while not os.path.exists(sys.argv[2]) and time.monotonic() < deadline:
-    time.sleep(0.05)
-db.execute("ROLLBACK")
-EOF
+lock_bag "$WORK/stall.bag" "$WORK/unlock" "$WORK/locker.out"
 locker=$!
 if wait_for_line "$WORK/locker.out" "locked" 20; then
   pass "another writer holds stall.bag's lock"
@@ -359,6 +366,31 @@ expect_grep "... saying what is missing" "$WORK/bad3.err" \
   --duration 1ms 2>"$WORK/bad4.err"
 expect_exit "record refuses to overwrite a bag without --overwrite" "$?" 1
 expect_grep "... naming the file" "$WORK/bad4.err" 'paced.bag: exists; not overwritten'
+# A recording that cannot write (its bag locked by another writer for
+# longer than the writer waits) stops at once with the reason, exit 1.
+in5=$(free_port)
+troupe record "tcp://127.0.0.1:$in5" --socket pull --bind -o locked.bag \
+  --status 0s 2>"$WORK/rec5.err" &
+rec=$!
+wait_for_line "$WORK/rec5.err" "writing locked.bag" 10
+lock_bag locked.bag "$WORK/unlock5" "$WORK/locker5.out"
+locker=$!
+wait_for_line "$WORK/locker5.out" "locked" 20
+troupe pub "tcp://127.0.0.1:$in5" x.y '{}' --count 5 2>"$WORK/pub5.err"
+deadline=$((SECONDS + 40))
+while ((SECONDS < deadline)) && kill -0 "$rec" 2>/dev/null; do sleep 0.2; done
+if kill -0 "$rec" 2>/dev/null; then
+  fail "record still runs 40 s after its bag could not be written"
+  kill -INT "$rec"
+fi
+wait "$rec"
+expect_exit "record stops when its bag cannot be written" "$?" 1 "$WORK/rec5.err"
+expect_grep "... saying why" "$WORK/rec5.err" '^record: locked.bag: database is locked$'
+expect_grep "... and what was lost" "$WORK/rec5.err" \
+  '^record: done: 5 received, 0 written .* 5 dropped'
+touch "$WORK/unlock5"
+wait "$locker"
+
 "$TROUPE" replay paced.bag --to "tcp://127.0.0.1:$in3" --rate 0 2>"$WORK/bad5.err"
 expect_exit "replay --rate 0 is a usage error" "$?" 2
 expect_grep "... saying what is wanted" "$WORK/bad5.err" \
