@@ -64,14 +64,16 @@ expect_eq "GET /logs?tail=many: 400" "$code" 400
 # results endpoint: the page must show it as malformed.
 "$PY" - "tcp://127.0.0.1:$results" <<'EOF'
 import sys, zmq
-s = zmq.Context().socket(zmq.PUSH)
-s.setsockopt(zmq.LINGER, 5000)
+ctx = zmq.Context()
+s = ctx.socket(zmq.PUSH)
 s.connect(sys.argv[1])
 s.send(b"one frame only")
-s.close()
+# Delivered before the process ends (an implicit exit may drop it).
+s.close(linger=30000)
+ctx.term()
 EOF
 malformed=""
-deadline=$((SECONDS + 10))
+deadline=$((SECONDS + 30))
 while ((SECONDS < deadline)); do
   malformed=$(curl -s -H "Authorization: Bearer $READ" "$URL/metrics" |
     grep -E '^troupe_bridge_malformed_total\{[^}]*service="controller_bridge"[^}]*endpoint="results"' |

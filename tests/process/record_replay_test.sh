@@ -4,7 +4,7 @@
 #     stores them (docs/examples/record_replay.sh, as docs/operations.md
 #     shows it), rotating files each second; `troupe replay` sends the bag to
 #     a fresh app whose aggregator then counts exactly the recorded results;
-#  2. replay timing: a bag recorded from `troupe pub --rate 50` replayed with
+#  2. replay timing: a bag recorded from `troupe pub --rate 10` replayed with
 #     --rate 2 arrives with half the median gap (generous bounds);
 #  3. --loop sends the bag again until stopped; SIGINT stops record cleanly;
 #     --topic sends only some topics;
@@ -249,14 +249,14 @@ db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True,
 db.execute("BEGIN")
 n = db.execute("SELECT count(*) FROM messages").fetchone()[0]
 print("reading (%d messages)" % n, flush=True)
-time.sleep(2)
+time.sleep(3)
 db.execute("COMMIT")
 EOF
 reader=$!
 wait_for_line "$WORK/reader.out" "reading" 10
-troupe pub "tcp://127.0.0.1:$in1" paced.tick '{"n": 1}' --count 60 --rate 50 \
+troupe pub "tcp://127.0.0.1:$in1" paced.tick '{"n": 1}' --count 30 --rate 10 \
   --meta 2>"$WORK/pub.err"
-expect_exit "pub sends 60 paced messages" "$?" 0 "$WORK/pub.err"
+expect_exit "pub sends 30 paced messages" "$?" 0 "$WORK/pub.err"
 troupe bag info paced.bag >"$WORK/live_info.out" 2>&1
 expect_exit "bag info reads the bag while it is recorded" "$?" 0 \
   "$WORK/live_info.out"
@@ -268,7 +268,7 @@ kill -INT "$rec"
 wait "$rec"
 expect_exit "record stops cleanly on SIGINT" "$?" 0 "$WORK/rec1.err"
 expect_grep "record's summary on SIGINT" "$WORK/rec1.err" \
-  'record: done: 60 received, 60 written .* 0 dropped, 0 malformed'
+  'record: done: 30 received, 30 written .* 0 dropped, 0 malformed'
 
 in2=$(free_port)
 troupe record "tcp://127.0.0.1:$in2" --socket pull --bind -o fast.bag \
@@ -280,11 +280,14 @@ expect_exit "replay --rate 2" "$?" 0 "$WORK/rep.err"
 kill -TERM "$rec"
 wait "$rec"
 expect_exit "record stops cleanly on SIGTERM" "$?" 0 "$WORK/rec2.err"
-expect_eq "every replayed message arrived" "$(bag_json fast.bag messages)" 60
+expect_eq "every replayed message arrived" "$(bag_json fast.bag messages)" 30
 orig=$(median_gap_ms paced.bag)
 fast=$(median_gap_ms fast.bag)
-# Recorded at 50/s (20 ms); replayed twice as fast: about 10 ms. Generous:
-# anything between a third and two thirds of the original gap.
+# Recorded at 10/s (100 ms); replayed twice as fast: about 50 ms. Generous:
+# anything between a third and two thirds of the original gap. Gaps this
+# wide keep the median out of reach of a loaded machine's scheduling stalls
+# (at 50/s, a run beside other builds got 2.3 ms: messages received in
+# bursts).
 if "$PY" -c "import sys; o, f = $orig, $fast; sys.exit(0 if o / 3 <= f <= o * 2 / 3 else 1)"; then
   pass "replay --rate 2 halves the median gap ($orig ms -> $fast ms)"
 else
@@ -294,7 +297,7 @@ fi
 import sqlite3, sys
 q = "SELECT topic, payload, meta FROM messages ORDER BY id"
 a, b = (list(sqlite3.connect(f).execute(q)) for f in sys.argv[1:])
-sys.exit(0 if a == b and len(a) == 60 and all(m for _, _, m in a) else 1)
+sys.exit(0 if a == b and len(a) == 30 and all(m for _, _, m in a) else 1)
 EOF
 
 # -- 3. --loop until stopped, --max-rate --------------------------------------
