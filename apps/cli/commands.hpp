@@ -1,5 +1,7 @@
 #pragma once
 
+#include <string>
+
 #include <CLI/CLI.hpp>
 
 namespace troupe::cli {
@@ -36,5 +38,26 @@ void add_replay_command(CLI::App& app, int& exit_code);
 
 /// Adds `troupe new service NAME [DIR]` (a project of one's own) to `app`.
 void add_new_command(CLI::App& app, int& exit_code);
+
+/// A number above 0 (CLI::PositiveNumber's message quotes DBL_MAX instead
+/// of saying what is wanted).
+inline const CLI::Validator positive_number{
+  [](std::string& text) -> std::string {
+    double x = 0;
+    if (CLI::detail::lexical_cast(text, x) && x > 0)
+      return {};
+    return "expected a number above 0, got '" + text + "'";
+  },
+  "POSITIVE", "positive number"};
+
+/// A number of 0 or more.
+inline const CLI::Validator non_negative_number{
+  [](std::string& text) -> std::string {
+    double x = 0;
+    if (CLI::detail::lexical_cast(text, x) && x >= 0)
+      return {};
+    return "expected a number of 0 or more, got '" + text + "'";
+  },
+  "NONNEGATIVE", "non-negative number"};
 
 } // namespace troupe::cli

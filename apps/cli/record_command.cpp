@@ -146,6 +146,10 @@ int record(const record_options& opts) {
     auto now = std::chrono::steady_clock::now();
     if (now >= deadline)
       break;
+    // A write error ends the recording (what comes after is dropped):
+    // stop now and say so, rather than count drops until Ctrl-C.
+    if (!rec->stats().error.empty())
+      break;
     if (status_every->count() > 0 && now >= next_status) {
       print_status("running:", *rec, received, malformed);
       next_status = now + *status_every;
@@ -235,7 +239,7 @@ void add_record_command(CLI::App& app, int& exit_code) {
   cmd
     ->add_option("--max-seconds", opts->max_seconds,
                  "Start a new file when one spans this many seconds")
-    ->check(CLI::NonNegativeNumber);
+    ->check(non_negative_number);
   cmd->add_flag("--overwrite", opts->overwrite,
                 "Replace FILE (and FILE.1 ...) when it exists");
   cmd->add_flag("--heartbeats", opts->heartbeats,
@@ -249,7 +253,7 @@ void add_record_command(CLI::App& app, int& exit_code) {
     ->add_option("--queue", opts->queue,
                  "Most messages waiting for the disk; beyond, they are "
                  "dropped and counted (default 100000)")
-    ->check(CLI::PositiveNumber);
+    ->check(positive_number);
   cmd->footer(
     "Stops on Ctrl-C / SIGTERM (or --count, --duration), writes what is "
     "queued and closes the file. Each message is stored with its topic, "

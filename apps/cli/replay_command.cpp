@@ -273,7 +273,7 @@ void add_replay_command(CLI::App& app, int& exit_code) {
                  ->add_option("--rate", opts->rate,
                               "Scale the recorded timing: 2 sends twice as "
                               "fast (default 1)")
-                 ->check(CLI::PositiveNumber);
+                 ->check(positive_number);
   cmd
     ->add_flag("--max-rate", opts->max_rate,
                "Ignore the timing: send as fast as the peer takes messages")

@@ -10,7 +10,7 @@ APPS="$2"
 SHOTS="${3:-}"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/lib.sh"
-PY=/usr/bin/python3
+need_pyzmq # for the malformed message below
 
 CHROMIUM=""
 for cand in chromium chromium-browser; do
@@ -60,9 +60,34 @@ code=$(curl -s -o "$WORK/body" -w '%{http_code}' -H "Authorization: Bearer $READ
   "$URL/logs?tail=many")
 expect_eq "GET /logs?tail=many: 400" "$code" 400
 
-# 2. The browser: token prompt, every service, a restart, a click on stop,
-#    a phone-sized screen, no console errors.
-if "$PY" "$HERE/dashboard_cdp.py" "$CHROMIUM" "$URL" "$TOKEN" $SHOTS \
+# A message that breaks the wire format (one frame) on controller_bridge's
+# results endpoint: the page must show it as malformed.
+"$PY" - "tcp://127.0.0.1:$results" <<'EOF'
+import sys, zmq
+ctx = zmq.Context()
+s = ctx.socket(zmq.PUSH)
+s.connect(sys.argv[1])
+s.send(b"one frame only")
+# Delivered before the process ends (an implicit exit may drop it).
+s.close(linger=30000)
+ctx.term()
+EOF
+malformed=""
+deadline=$((SECONDS + 30))
+while ((SECONDS < deadline)); do
+  malformed=$(curl -s -H "Authorization: Bearer $READ" "$URL/metrics" |
+    grep -E '^troupe_bridge_malformed_total\{[^}]*service="controller_bridge"[^}]*endpoint="results"' |
+    awk '{s += $2} END {print s + 0}')
+  ((malformed >= 1)) && break
+  sleep 0.2
+done
+if ((malformed >= 1)); then pass "a one-frame message is counted malformed"
+else fail "malformed_total on results: '$malformed'"; fi
+
+# 2. The browser: token prompt, read_token refused on buttons, every
+#    service, rates, endpoints, health, a restart within 3 s, a click on
+#    stop, a phone-sized screen, no console errors.
+if "$PY" "$HERE/dashboard_cdp.py" "$CHROMIUM" "$URL" "$TOKEN" "$READ" $SHOTS \
   >"$WORK/cdp" 2>&1; then
   pass "browser checks"
 else

@@ -73,6 +73,10 @@ std::string_view column_view(sqlite3_stmt* s, int i) {
   return p == nullptr ? std::string_view{} : std::string_view{p, n};
 }
 
+// How long a bag's reader or writer waits for the other's lock (a reader
+// of a live bag: SQLite's WAL-index recovery; the writer: a checkpoint).
+constexpr int busy_timeout_ms = 5000;
+
 db_ptr open_readonly(const std::string& path, std::string& err) {
   sqlite3* db = nullptr;
   auto rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
@@ -81,6 +85,7 @@ db_ptr open_readonly(const std::string& path, std::string& err) {
     err = path + ": cannot open: " + errmsg(db);
     return nullptr;
   }
+  sqlite3_busy_timeout(db, busy_timeout_ms);
   return owned;
 }
 
@@ -238,9 +243,15 @@ struct bag_writer::impl {
     db.reset(raw);
     if (rc != SQLITE_OK)
       return file + ": cannot create: " + errmsg(raw);
+    sqlite3_busy_timeout(db.get(), busy_timeout_ms);
+    // WAL while the file is written: a reader of the live bag (`troupe bag
+    // info`, any SQLite tool) reads the last commit and does not block the
+    // writer, whose commit would otherwise fail ("database is locked") and
+    // end the recording. close() makes it one self-contained file again.
     // synchronous = OFF: no fsync per commit. A crash of troupe leaves a
-    // consistent file (the rollback journal); only an OS crash may not.
-    std::string err = exec(db.get(), "PRAGMA synchronous = OFF;"
+    // consistent file (with its FILE-wal); only an OS crash may not.
+    std::string err = exec(db.get(), "PRAGMA journal_mode = WAL;"
+                                     "PRAGMA synchronous = OFF;"
                                      "CREATE TABLE troupe_bag (key TEXT "
                                      "PRIMARY KEY, value TEXT NOT NULL);"
                                      "CREATE TABLE messages (id INTEGER "
@@ -312,6 +323,13 @@ struct bag_writer::impl {
     auto err = commit();
     insert.reset();
     page_count.reset();
+    // Everything into FILE and back to a rollback journal, so that FILE
+    // alone is the bag (no FILE-wal, FILE-shm). A reader still open keeps
+    // the WAL mode (FILE is complete all the same after the checkpoint; the
+    // last connection to close removes FILE-wal).
+    if (err.empty())
+      exec(db.get(), "PRAGMA wal_checkpoint(TRUNCATE);"
+                     "PRAGMA journal_mode = DELETE;");
     if (sqlite3_close(db.release()) != SQLITE_OK && err.empty())
       err = file + ": close failed";
     return err;
@@ -351,11 +369,13 @@ bag_writer::create(const std::string& path, bag_limits limits, bool overwrite,
       return nullptr;
     }
     std::error_code ec;
-    fs::remove(bag_split_path(path, n), ec);
-    fs::remove(bag_split_path(path, n) + "-journal", ec);
-    if (ec) {
-      err = bag_split_path(path, n) + ": cannot remove: " + ec.message();
-      return nullptr;
+    for (auto* side : {"", "-journal", "-wal", "-shm"}) {
+      fs::remove(bag_split_path(path, n) + side, ec);
+      if (ec) {
+        err =
+          bag_split_path(path, n) + side + ": cannot remove: " + ec.message();
+        return nullptr;
+      }
     }
   }
   auto p = std::make_unique<impl>();

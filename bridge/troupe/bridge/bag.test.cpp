@@ -291,3 +291,35 @@ TEST_F(bag_test, recorder_counts_what_does_not_fit_in_its_queue) {
   EXPECT_EQ(s.written, 1u);
   EXPECT_EQ(read_all(path("q.bag")).size(), 1u);
 }
+
+// A bag is read while it is recorded (`troupe bag info` on a live bag, any
+// SQLite tool): a reader in the middle of a read must not make the writer's
+// commit fail, which would end the recording. When the writer is done, the
+// file stands alone (no -wal or -journal beside it).
+TEST_F(bag_test, a_reader_does_not_stop_the_writer) {
+  std::string err;
+  auto w = bag_writer::create(path("live.bag"), {}, false, "test", err);
+  ASSERT_TRUE(w) << err;
+  ASSERT_TRUE(w->write("a", "{}", "", false, 1, err)) << err;
+  ASSERT_TRUE(w->commit(err)) << err;
+  EXPECT_EQ(check_bag_file(path("live.bag")), "");
+  // A reader stopped in the middle of its read: it holds its read
+  // transaction while the writer writes and commits.
+  auto r = bag_reader::open(path("live.bag"), err);
+  ASSERT_TRUE(r) << err;
+  bag_message m;
+  ASSERT_TRUE(r->next(m, err)) << err;
+  for (int i = 2; i <= 100; ++i) {
+    ASSERT_TRUE(w->write("a", "{}", "", false, i, err)) << err;
+    if (i % 10 == 0) {
+      ASSERT_TRUE(w->commit(err)) << "commit " << i / 10 << ": " << err;
+    }
+  }
+  EXPECT_EQ(check_bag_file(path("live.bag")), "");
+  r.reset();
+  ASSERT_TRUE(w->close(err)) << err;
+  EXPECT_EQ(read_all(path("live.bag")).size(), 100u);
+  EXPECT_FALSE(fs::exists(path("live.bag") + "-wal"));
+  EXPECT_FALSE(fs::exists(path("live.bag") + "-journal"));
+  EXPECT_EQ(check_bag_file(path("live.bag")), "");
+}
