@@ -25,6 +25,7 @@
 
 namespace troupe::bridge {
 
+using detail::beat_call_id;
 using detail::endpoint_runtime;
 
 namespace {
@@ -41,10 +42,6 @@ std::string ms_text(std::chrono::steady_clock::duration d) {
   return config::format_duration(
     std::chrono::duration_cast<std::chrono::milliseconds>(d));
 }
-
-// A dealer heartbeat goes beside the calls, with call id 0 (calls count
-// from 1): the answer comes back with it and is told apart by it.
-constexpr std::string_view beat_call_id = "0";
 
 // A dealer beat that the socket did not take within this long is dropped
 // (a late beat says nothing; no peer, or hwm calls ahead of it).
@@ -123,6 +120,27 @@ size_t beat_copies(const endpoint_runtime& ep) {
   return 0;
 }
 
+// rep/router: a server has no beats of its own to send, only answers; it
+// says goodbye, unasked, to each DEALER client that heartbeated within
+// `fresh`, in the envelope of that client's beats (the answer to a beat
+// that it never sent). The receiver thread, which owns the socket and
+// knows the clients, is gone. REQ clients get nothing: a REQ socket takes
+// only the reply to its own request (a stopping bridge answers those in
+// flight with a `stopping` error).
+bool say_goodbye_to_clients(endpoint_runtime& ep, std::string_view bye,
+                            std::chrono::nanoseconds fresh) {
+  auto t = std::chrono::steady_clock::now();
+  bool sent = false;
+  for (auto& [identity, last] : ep.beat_clients) {
+    if (t - last > fresh)
+      continue;
+    std::array<std::string_view, 5> parts{
+      identity, beat_call_id, {}, heartbeat_topic, bye};
+    sent = ep.sock->try_send(parts.data(), parts.size()) || sent;
+  }
+  return sent;
+}
+
 } // namespace
 
 void bridge_service::heartbeat() {
@@ -172,7 +190,7 @@ void bridge_service::say_goodbye() {
   // process's jobs out again on the goodbye must find its job link gone
   // already, not deal them into it once more.
   for (auto& ep : *peers_->eps)
-    if (ep->sock && beat_copies(*ep) == 0)
+    if (ep->sock && beat_copies(*ep) == 0 && !is_request(ep->cfg.socket))
       ep->sock->close();
   std::vector<std::string> said;
   for (auto& ep : *peers_->eps) {
@@ -180,6 +198,8 @@ void bridge_service::say_goodbye() {
     bool sent = false;
     for (; copies > 0; --copies)
       sent = send_beat(*ep, bye) || sent;
+    if (ep->sock && is_request(ep->cfg.socket))
+      sent = say_goodbye_to_clients(*ep, bye, peers_->cfg->peer_timeout);
     if (sent)
       said.push_back(ep->cfg.name);
   }

@@ -283,6 +283,80 @@ TEST_F(bridge_peers, dealer_clients_heartbeat_and_say_goodbye) {
   EXPECT_EQ(health(srv), health_status::healthy);
 }
 
+TEST_F(bridge_peers, a_server_that_stops_says_goodbye_to_heartbeating_clients) {
+  // peer_timeout is long: what the clients hear at once is the goodbye,
+  // not a loss.
+  auto srv = spawn_bridge(
+    "srv", table({{"source_id", "server"},
+                  {"peer_timeout", "5s"},
+                  {"endpoints",
+                   table({{"rpc", table({{"socket", "router"},
+                                         {"bind", "tcp://127.0.0.1:*"}})},
+                          {"rep", table({{"socket", "rep"},
+                                         {"bind", "tcp://127.0.0.1:*"}})}})}}));
+  auto cli = spawn_bridge(
+    "cli",
+    table(
+      {{"source_id", "client"},
+       {"heartbeat_interval", "50ms"},
+       {"peer_timeout", "5s"},
+       {"endpoints",
+        table({{"calls", table({{"socket", "dealer"},
+                                {"connect", config::list{address(srv, "rpc")}},
+                                {"heartbeat", true}})}})}}));
+  std::optional<peer_event> up;
+  while (!up) {
+    auto e = next_event("");
+    ASSERT_TRUE(e);
+    if (e->second["bridge"] == "cli")
+      up = e;
+  }
+  EXPECT_EQ(up->first, "troupe.peer.up");
+  EXPECT_EQ(up->second["src"], "server");
+  // A foreign DEALER client on the rep endpoint, heartbeating by hand in
+  // the envelope of bridge.md: call id "0", empty delimiter.
+  zmq::socket_t dealer{zctx, zmq::socket_type::dealer};
+  dealer.set(zmq::sockopt::rcvtimeo, 5000);
+  dealer.connect(address(srv, "rep"));
+  send_frames(dealer,
+              {"0", "", "troupe.heartbeat", R"({"src":"foreign","ts":1})"});
+  auto recv_all = [&] {
+    std::vector<std::string> frames;
+    zmq::message_t m;
+    do {
+      if (!dealer.recv(m))
+        break;
+      frames.push_back(m.to_string());
+    } while (m.more());
+    return frames;
+  };
+  auto answer = recv_all();
+  ASSERT_EQ(answer.size(), 4u);
+  EXPECT_EQ(answer[2], "troupe.heartbeat");
+  EXPECT_FALSE(nlohmann::json::parse(answer[3]).contains("bye"));
+  // The server stops on purpose: both clients hear its goodbye at once.
+  ASSERT_TRUE(stop(srv));
+  auto gone = next_event("cli", 2s);
+  ASSERT_TRUE(gone) << "no goodbye from the stopped server";
+  EXPECT_EQ(gone->first, "troupe.peer.gone");
+  EXPECT_EQ(gone->second["src"], "server");
+  EXPECT_EQ(gone->second["link"], "calls");
+  EXPECT_EQ(stats(cli)["goodbyes"], 1);
+  EXPECT_TRUE(stats(cli)["peers"].empty());
+  EXPECT_EQ(health(cli), health_status::healthy);
+  auto bye = recv_all();
+  ASSERT_EQ(bye.size(), 4u);
+  EXPECT_EQ(bye[0], "0");
+  EXPECT_EQ(bye[1], "");
+  EXPECT_EQ(bye[2], "troupe.heartbeat");
+  auto j = nlohmann::json::parse(bye[3]);
+  EXPECT_EQ(j["src"], "server");
+  EXPECT_EQ(j["bye"], true);
+  // The client's calls after it: not answered by a stale goodbye.
+  auto calls = test_support::endpoint_stats(self, cli, "calls");
+  EXPECT_EQ(calls["dropped_by_reason"]["late_reply"], 0);
+}
+
 TEST(bridge_peers_config, heartbeat_applies_to_push_and_dealer_only) {
   auto check = [](const std::string& socket) {
     config::table values{
