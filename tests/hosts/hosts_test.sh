@@ -17,7 +17,10 @@
 # the ticks it missed on PUB/SUB are counted as `meta = true` sequence gaps
 # (as many as the producer counts dropped for it; none on consumer2);
 # `kill -9` of consumer2's troupe: the producer sees it lost, its /health
-# degrades, and its unanswered jobs are handed out again; SIGTERM drains
+# degrades, and its unanswered jobs are handed out again; consumer2 started
+# again is heard and used again; killed and restarted at once (within
+# peer_timeout, as systemd would), the restart still counts as a loss
+# (heartbeats carry the process's run) and its jobs go out again; SIGTERM drains
 # the producer with every job accounted for (missing 0: nothing lost over
 # the partition nor with the killed host), and every other process exits 0.
 # Needs root and network namespaces; otherwise exits 77 (ctest: skipped).
@@ -227,7 +230,40 @@ alive=$(metric producer troupe_bridge_peer_alive 'peer="consumer2"')
 expect_eq "troupe_bridge_peer_alive for consumer2" "$alive" "0"
 c1=$(jobs_at consumer1)
 await_more consumer1 "${c1%.*}" "consumer1 goes on alone"
-sleep 2 # let consumer1 work off what was handed out again
+
+# The host comes back: a new process under the same source_id (as systemd
+# would start it) is heard again and gets jobs through the proxy, with no
+# restart anywhere else.
+start consumer2 "$HERE/consumer.toml" --set services.worker_bridge.source_id=consumer2
+await consumer2 consumer
+if wait_for_line "$WORK/producer.err" "peer 'consumer2' back on 'results'" 30; then
+  pass "the producer hears consumer2 again"
+else
+  fail "consumer2 never came back at the producer"; quote 20 "$WORK/producer.err"
+fi
+await_more consumer2 0 "consumer2 gets jobs again"
+
+# kill -9 and an immediate restart (systemd's Restart=, well within
+# peer_timeout): the new process's heartbeats come before the old one
+# could be seen silent, yet what the old one held is gone. Its beats carry
+# a new run: the producer sees the restart as a loss and hands the jobs
+# out again.
+kill -9 "$pid_consumer2"
+wait "$pid_consumer2" 2>/dev/null
+start consumer2 "$HERE/consumer.toml" --set services.worker_bridge.source_id=consumer2
+pass "consumer2 killed (SIGKILL) and started again at once"
+if wait_for_line "$WORK/producer.err" "peer 'consumer2' restarted" 30; then
+  pass "the producer sees consumer2's restart as a loss"
+else
+  fail "consumer2's restart went unnoticed"; quote 20 "$WORK/producer.err"
+fi
+lost_lines=$(grep -c "worker process 'consumer2' lost on 'results'" "$WORK/producer.err")
+expect_eq "the producer handed consumer2's jobs out again after each kill" \
+  "$lost_lines" "2"
+await consumer2 consumer
+c2=$(jobs_at consumer2)
+await_more consumer2 "${c2%.*}" "the restarted consumer2 gets jobs"
+sleep 2 # let the consumers work off what was handed out again
 
 kill -TERM "$pid_producer"
 wait "$pid_producer"
@@ -235,7 +271,7 @@ expect_exit "the producer drains and exits 0" "$?" 0 "$WORK/producer.err"
 expect_grep "every job accounted for, none missing" "$WORK/producer.err" \
   'accounting: produced [1-9][0-9]* = results [0-9]+ \+ failed 0 \+ missing 0'
 grep -E "accounting:|at-least-once:" "$WORK/producer.err" | sed 's/^/    | /'
-for h in consumer1 proxy; do
+for h in consumer1 consumer2 proxy; do
   eval "p=\$pid_$h"
   kill -TERM "$p"
   wait "$p"

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <random>
 
 #include <caf/message.hpp>
 #include <fmt/format.h>
@@ -51,6 +52,18 @@ constexpr auto dealer_beat_deadline = 50ms;
 // heartbeat sent before them to have arrived on another link.
 constexpr int goodbye_memory = 10;
 
+// This process's run: random, so that a process that restarts under the
+// same source_id (a stable one, such as the host name) is told from the
+// one before it, and two processes that share one are told apart.
+const std::string& process_run() {
+  static const std::string run = [] {
+    std::random_device rd;
+    uint64_t x = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+    return fmt::format("{:016x}", x);
+  }();
+  return run;
+}
+
 } // namespace
 
 void bridge_service::start_liveness(
@@ -89,8 +102,10 @@ void bridge_service::start_liveness(
 }
 
 std::string bridge_service::heartbeat_payload() const {
-  return nlohmann::json{
-    {"src", peers_->cfg->source_id}, {"ts", unix_ns()}, {"bridge", name()}}
+  return nlohmann::json{{"src", peers_->cfg->source_id},
+                        {"ts", unix_ns()},
+                        {"bridge", name()},
+                        {"run", process_run()}}
     .dump();
 }
 
@@ -184,6 +199,7 @@ void bridge_service::say_goodbye() {
     {"src", peers_->cfg->source_id},
     {"ts", unix_ns()},
     {"bridge", name()},
+    {"run", process_run()},
     {"bye",
      true}}.dump();
   // Every other endpoint closes first: a controller that hands this
@@ -236,8 +252,21 @@ void bridge_service::on_heartbeat(const envelope& e, size_t endpoint) {
       return; // sent before its goodbye, late on another link
     peers_->gone.erase(g);
   }
+  std::string run;
+  if (auto r = j.find("run"); r != j.end() && r->is_string())
+    run = r->get<std::string>();
   auto [i, added] = peers_->peers.try_emplace(src);
   auto& p = i->second;
+  if (!added && !run.empty() && !p.run.empty() && run != p.run) {
+    if (std::find(p.replaced.begin(), p.replaced.end(), run) !=
+        p.replaced.end()) {
+      on_src_conflict(src, p, run);
+      return;
+    }
+    on_restart(src, p, link);
+  }
+  if (!run.empty())
+    p.run = run;
   p.last = now();
   p.link = link;
   if (added) {
@@ -276,12 +305,61 @@ void bridge_service::on_goodbye(const std::string& src, const std::string& link,
           nlohmann::json{{"src", src}, {"link", link}, {"bridge", name()}});
 }
 
+void bridge_service::on_restart(const std::string& src, detail::peer& p,
+                                const std::string& link) {
+  // A new process under the same src, without a goodbye from the old one:
+  // the old one ended (killed, crashed) and took what it held with it,
+  // even if the new one came back within peer_timeout.
+  p.replaced.push_back(p.run);
+  if (p.replaced.size() > detail::max_replaced_runs)
+    p.replaced.erase(p.replaced.begin());
+  if (!p.alive)
+    return; // its loss was announced already
+  auto silent = now() - p.last;
+  p.alive = false; // the caller announces the new one: back, up
+  ++p.losses;
+  log().warn("peer '{}' restarted (heartbeats from a new process on '{}'); "
+             "the old one is lost",
+             src, link);
+  publish(
+    std::string{peer_lost_topic},
+    nlohmann::json{
+      {"src", src},
+      {"link", link},
+      {"bridge", name()},
+      {"silent_ms",
+       std::chrono::duration_cast<std::chrono::milliseconds>(silent).count()},
+      {"restarted", true}});
+}
+
+void bridge_service::on_src_conflict(const std::string& src, detail::peer& p,
+                                     const std::string& run) {
+  // Beats from a run that a restart replaced: two live processes send
+  // under one src. Both are alive; neither is announced again (no lost/up
+  // flapping), and the health says what to fix.
+  ++peers_->src_conflicts;
+  p.last = now();
+  if (!p.conflict) {
+    auto what = fmt::format("two processes heartbeat as '{}' (runs {} and "
+                            "{}): give each its own source_id",
+                            src, run, p.run);
+    log().warn("peer '{}': {}", src, what);
+    set_health("source " + src, health_status::degraded, what);
+  }
+  p.conflict = now();
+}
+
 void bridge_service::check_peers() {
   auto t = now();
   auto forget = peers_->cfg->peer_timeout * goodbye_memory;
   for (auto g = peers_->gone.begin(); g != peers_->gone.end();)
     g = t - g->second.at > forget ? peers_->gone.erase(g) : std::next(g);
   for (auto& [src, p] : peers_->peers) {
+    if (p.conflict && t - *p.conflict > peers_->cfg->peer_timeout) {
+      p.conflict.reset();
+      log().info("peer '{}': heartbeats from one process again", src);
+      clear_health("source " + src);
+    }
     auto silent = t - p.last;
     if (!p.alive || silent <= peers_->cfg->peer_timeout)
       continue;
@@ -331,8 +409,10 @@ void bridge_service::add_peer_stats(nlohmann::json& out) const {
                      {"last_seen_ms_ago", ago},
                      {"alive", peers_->cfg != nullptr &&
                                  t - p.last <= peers_->cfg->peer_timeout},
-                     {"losses", p.losses}});
+                     {"losses", p.losses},
+                     {"run", p.run}});
   }
+  out["src_conflicts"] = peers_->src_conflicts;
   out["heartbeats_skipped"] = peers_->beats_skipped;
   out["goodbyes"] = peers_->goodbyes;
 }

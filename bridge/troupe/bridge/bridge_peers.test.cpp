@@ -234,6 +234,98 @@ TEST_F(bridge_peers, goodbye_on_the_wire_from_a_foreign_peer) {
   EXPECT_EQ(health(b), health_status::healthy);
 }
 
+TEST_F(bridge_peers, a_restart_under_the_same_src_is_a_loss_and_two_are_told) {
+  // peer_timeout is long: a worker killed and restarted at once under a
+  // stable source_id never goes silent that long, yet the process that
+  // held its jobs is gone.
+  auto b = spawn_bridge(
+    "b",
+    table({{"source_id", "ctl"},
+           {"peer_timeout", "5s"},
+           {"endpoints",
+            table({{"results", table({{"socket", "pull"},
+                                      {"bind", "tcp://127.0.0.1:*"}})}})}}));
+  zmq::socket_t push{zctx, zmq::socket_type::push};
+  push.connect(address(b, "results"));
+  auto beat = [&](const char* run) {
+    send_frames(push, {"troupe.heartbeat",
+                       nlohmann::json{{"src", "w1"}, {"run", run}}.dump()});
+  };
+  beat("aaaa");
+  auto up = next_event("b");
+  ASSERT_TRUE(up);
+  EXPECT_EQ(up->first, "troupe.peer.up");
+  beat("aaaa");
+  beat("bbbb"); // the restarted process
+  auto lost = next_event("b", 2s);
+  ASSERT_TRUE(lost) << "a restart under the same src went unnoticed";
+  EXPECT_EQ(lost->first, "troupe.peer.lost");
+  EXPECT_EQ(lost->second["src"], "w1");
+  EXPECT_EQ(lost->second["restarted"], true);
+  up = next_event("b");
+  ASSERT_TRUE(up);
+  EXPECT_EQ(up->first, "troupe.peer.up");
+  EXPECT_EQ(health(b), health_status::healthy);
+  // The old run again: not a restart back but two live processes under one
+  // src. No more lost/up (no flapping); the health says what to fix.
+  beat("aaaa");
+  beat("bbbb");
+  beat("aaaa");
+  auto more = next_event("b", 300ms);
+  EXPECT_FALSE(more) << more->first;
+  EXPECT_EQ(health(b), health_status::degraded);
+  auto st = stats(b);
+  EXPECT_EQ(st["src_conflicts"], 2);
+  ASSERT_EQ(st["peers"].size(), 1u);
+  EXPECT_EQ(st["peers"][0]["run"], "bbbb");
+  EXPECT_EQ(st["peers"][0]["losses"], 1);
+  EXPECT_EQ(st["peers"][0]["alive"], true);
+}
+
+TEST_F(bridge_peers, heartbeats_name_the_process_by_run) {
+  // Two bridges of one process share the run (no conflict between them);
+  // the run is in every beat and goodbye.
+  auto b = spawn_bridge(
+    "b", table({{"source_id", "ctl"},
+                {"peer_timeout", "5s"},
+                {"endpoints",
+                 table({{"in", table({{"socket", "sub"},
+                                      {"bind", "tcp://127.0.0.1:*"}})}})}}));
+  zmq::socket_t sub{zctx, zmq::socket_type::sub};
+  sub.set(zmq::sockopt::subscribe, "troupe.heartbeat");
+  sub.set(zmq::sockopt::rcvtimeo, 5000);
+  std::vector<std::string> runs;
+  for (auto name : {"p1", "p2"}) {
+    auto a = spawn_bridge(
+      name,
+      table(
+        {{"source_id", "same"},
+         {"heartbeat_interval", "50ms"},
+         {"endpoints",
+          table({{"out", table({{"socket", "pub"},
+                                {"connect", config::list{address(b, "in")}}})},
+                 {"tap", table({{"socket", "pub"},
+                                {"bind", "tcp://127.0.0.1:*"}})}})}}));
+    sub.connect(address(a, "tap"));
+    zmq::message_t topic, body;
+    ASSERT_TRUE(sub.recv(topic));
+    ASSERT_TRUE(sub.recv(body));
+    auto j = nlohmann::json::parse(body.to_string());
+    ASSERT_TRUE(j.contains("run")) << j.dump();
+    runs.push_back(j["run"]);
+    sub.disconnect(address(a, "tap"));
+  }
+  EXPECT_EQ(runs[0], runs[1]);
+  EXPECT_EQ(runs[0].size(), 16u);
+  auto more = next_event("b", 300ms); // the first "up" only
+  ASSERT_TRUE(more);
+  EXPECT_EQ(more->first, "troupe.peer.up");
+  more = next_event("b", 300ms);
+  EXPECT_FALSE(more) << more->first;
+  EXPECT_EQ(stats(b)["src_conflicts"], 0);
+  EXPECT_EQ(health(b), health_status::healthy);
+}
+
 TEST_F(bridge_peers, dealer_clients_heartbeat_and_say_goodbye) {
   auto srv = spawn_bridge(
     "srv", table({{"source_id", "server"},
