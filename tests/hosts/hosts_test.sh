@@ -20,7 +20,10 @@
 # degrades, and its unanswered jobs are handed out again; consumer2 started
 # again is heard and used again; killed and restarted at once (within
 # peer_timeout, as systemd would), the restart still counts as a loss
-# (heartbeats carry the process's run) and its jobs go out again; SIGTERM drains
+# (heartbeats carry the process's run) and its jobs go out again; the proxy
+# host's troupe killed and started again: every other host reconnects by
+# itself and the jobs lost in the proxy go out again (redispatch_after);
+# SIGTERM drains
 # the producer with every job accounted for (missing 0: nothing lost over
 # the partition nor with the killed host), and every other process exits 0.
 # Needs root and network namespaces; otherwise exits 77 (ctest: skipped).
@@ -263,7 +266,27 @@ expect_eq "the producer handed consumer2's jobs out again after each kill" \
 await consumer2 consumer
 c2=$(jobs_at consumer2)
 await_more consumer2 "${c2%.*}" "the restarted consumer2 gets jobs"
-sleep 2 # let the consumers work off what was handed out again
+
+# The proxy host's app is killed and started again: the producer's and the
+# consumers' connecting endpoints find it by themselves (ZMQ reconnects,
+# reconnect_ivl; by name), with no restart anywhere else. What died inside
+# the proxy no heartbeat can tell; the producer's redispatch_after hands
+# those jobs out again.
+kill -9 "$pid_proxy"
+wait "$pid_proxy" 2>/dev/null
+pass "the proxy's troupe killed (SIGKILL)"
+c1=$(jobs_at consumer1) c2=$(jobs_at consumer2)
+start proxy "$HERE/proxy.toml"
+await proxy hub
+await_more consumer1 "${c1%.*}" "consumer1 gets jobs through the restarted proxy (reconnected)"
+await_more consumer2 "${c2%.*}" "consumer2 gets jobs through the restarted proxy (reconnected)"
+through=$(metric proxy troupe_proxy_messages_total 'direction="in",side="frontend"')
+if [[ "$through" =~ ^[0-9]+$ ]] && ((through > 0)); then
+  pass "the producer reconnected to the restarted proxy ($through jobs in)"
+else
+  fail "restarted proxy statistics: '$through'"
+fi
+sleep 6 # past redispatch_after: what died in the proxy goes out again
 
 kill -TERM "$pid_producer"
 wait "$pid_producer"
