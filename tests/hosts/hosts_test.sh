@@ -27,7 +27,8 @@
 # the producer with every job accounted for (missing 0: nothing lost over
 # the partition nor with the killed host), and every other process exits 0.
 # Needs root and network namespaces; otherwise exits 77 (ctest: skipped).
-# Everything made here is removed on exit, also after a failure.
+# Everything made here is removed on exit, also after a failure; what a
+# run killed outright (SIGKILL) left is removed by the next run.
 # Usage: hosts_test.sh PATH/TO/troupe
 source "$(dirname "$0")/../process/lib.sh"
 TROUPE="$(realpath "$1")"
@@ -38,26 +39,40 @@ need_pyzmq # a python3 for the HTTP check (pyzmq itself is not used)
 if [[ $EUID -ne 0 ]]; then
   echo "SKIP - needs root for network namespaces"; exit $SKIP
 fi
+hosts=(producer proxy consumer1 consumer2)
+# remove_run TAG: kills the processes inside TAG's namespaces, removes them
+# and their /etc/netns entries (the bridge and veth ends go with TAGsw).
+remove_run() {
+  local h ns p
+  for h in "${hosts[@]}" sw; do
+    ns="$1$h"
+    for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p"; done
+    ip netns del "$ns" 2>/dev/null
+    rm -rf "/etc/netns/$ns"
+  done
+}
+# What an earlier run left when it was killed outright (SIGKILL, e.g. by a
+# ctest timeout), which no trap sees: namespaces named after this test
+# and a pid that no longer runs. A run still going is left alone.
+for old in $(ip netns list 2>/dev/null | awk '{print $1}' |
+             sed -nE 's/^trh([0-9]+)(sw|producer|proxy|consumer1|consumer2)$/\1/p' |
+             sort -u); do
+  kill -0 "$old" 2>/dev/null && continue
+  echo "    removing the namespaces left by an earlier run (pid $old, gone)"
+  remove_run "trh$old"
+done
 TAG="trh$$"
 if ! ip netns add "${TAG}sw" 2>"$WORK/netns.err"; then
   echo "SKIP - network namespaces not permitted here: $(cat "$WORK/netns.err")"
   exit $SKIP
 fi
 
-hosts=(producer proxy consumer1 consumer2)
 declare -A ip_of=([producer]=10.77.0.1 [proxy]=10.77.0.2
                   [consumer1]=10.77.0.3 [consumer2]=10.77.0.4)
 [[ -d /etc/netns ]] && etc_netns_existed=1 || etc_netns_existed=0
 cleanup() {
-  local p h ns
-  for h in "${hosts[@]}"; do
-    ns="${TAG}$h"
-    # Only processes inside the namespaces made here.
-    for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p"; done
-    ip netns del "$ns" 2>/dev/null
-    rm -rf "/etc/netns/$ns"
-  done
-  ip netns del "${TAG}sw" 2>/dev/null # removes the bridge and veth ends
+  # Only processes inside the namespaces made here.
+  remove_run "$TAG"
   ((etc_netns_existed)) || rmdir /etc/netns 2>/dev/null
   rm -rf "$WORK"
 }
