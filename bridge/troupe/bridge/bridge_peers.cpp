@@ -260,11 +260,17 @@ void bridge_service::on_heartbeat(const envelope& e, size_t endpoint) {
   if (!added && !run.empty() && !p.run.empty() && run != p.run) {
     if (std::find(p.replaced.begin(), p.replaced.end(), run) !=
         p.replaced.end()) {
-      on_src_conflict(src, p, run);
+      // Sent before the current run was first heard: a beat of a process
+      // that ended, late (e.g. on another link); not a second process.
+      if (ts == 0 || ts > p.run_since)
+        on_src_conflict(src, p, run);
       return;
     }
     on_restart(src, p, link);
+    p.run_since = ts;
   }
+  if (!run.empty() && p.run.empty())
+    p.run_since = ts;
   if (!run.empty())
     p.run = run;
   p.last = now();

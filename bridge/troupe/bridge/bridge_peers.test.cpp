@@ -247,16 +247,20 @@ TEST_F(bridge_peers, a_restart_under_the_same_src_is_a_loss_and_two_are_told) {
                                       {"bind", "tcp://127.0.0.1:*"}})}})}}));
   zmq::socket_t push{zctx, zmq::socket_type::push};
   push.connect(address(b, "results"));
-  auto beat = [&](const char* run) {
-    send_frames(push, {"troupe.heartbeat",
-                       nlohmann::json{{"src", "w1"}, {"run", run}}.dump()});
+  int64_t ts = 0;
+  auto beat = [&](const char* run, int64_t at = 0) {
+    ts = at != 0 ? at : ts + 10;
+    send_frames(
+      push, {"troupe.heartbeat",
+             nlohmann::json{{"src", "w1"}, {"run", run}, {"ts", ts}}.dump()});
   };
   beat("aaaa");
   auto up = next_event("b");
   ASSERT_TRUE(up);
   EXPECT_EQ(up->first, "troupe.peer.up");
   beat("aaaa");
-  beat("bbbb"); // the restarted process
+  beat("bbbb");     // the restarted process
+  beat("aaaa", 15); // the old one's, sent before: late, not a conflict
   auto lost = next_event("b", 2s);
   ASSERT_TRUE(lost) << "a restart under the same src went unnoticed";
   EXPECT_EQ(lost->first, "troupe.peer.lost");
@@ -266,11 +270,12 @@ TEST_F(bridge_peers, a_restart_under_the_same_src_is_a_loss_and_two_are_told) {
   ASSERT_TRUE(up);
   EXPECT_EQ(up->first, "troupe.peer.up");
   EXPECT_EQ(health(b), health_status::healthy);
+  EXPECT_EQ(stats(b)["src_conflicts"], 0);
   // The old run again: not a restart back but two live processes under one
   // src. No more lost/up (no flapping); the health says what to fix.
-  beat("aaaa");
-  beat("bbbb");
-  beat("aaaa");
+  beat("aaaa", 40);
+  beat("bbbb", 50);
+  beat("aaaa", 60);
   auto more = next_event("b", 300ms);
   EXPECT_FALSE(more) << more->first;
   EXPECT_EQ(health(b), health_status::degraded);

@@ -33,6 +33,8 @@ struct peer {
   /// The `run` of its heartbeats: which process sends under this `src`
   /// (empty for a peer that sends none).
   std::string run;
+  /// The `ts` of the first beat heard from `run` (0: none given).
+  int64_t run_since = 0;
   /// Runs it had before (a restart replaced them), the latest last; at
   /// most `max_replaced_runs`. A beat from one of them means two live
   /// processes share the `src`.
