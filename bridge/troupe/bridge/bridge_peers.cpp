@@ -115,6 +115,13 @@ namespace {
 // push endpoints are the actor's; a dealer's only once the receiver
 // thread is gone (say_goodbye).
 bool send_beat(endpoint_runtime& ep, std::string_view beat) {
+  if (ep.cfg.socket == socket_kind::pub) {
+    // (Only the goodbye comes here.) With XPUB_NODROP one full subscriber
+    // would keep it from all: it goes past the full one, which misses it
+    // and sees a loss after peer_timeout, to all the others.
+    std::array<std::string_view, 2> parts{heartbeat_topic, beat};
+    return ep.sock->send_past_full(parts.data(), parts.size());
+  }
   if (ep.cfg.socket != socket_kind::dealer)
     return detail::try_send(*ep.sock, heartbeat_topic, beat, {});
   std::array<std::string_view, 4> parts{
