@@ -17,11 +17,18 @@
 # the ticks it missed on PUB/SUB are counted as `meta = true` sequence gaps
 # (as many as the producer counts dropped for it; none on consumer2);
 # `kill -9` of consumer2's troupe: the producer sees it lost, its /health
-# degrades, and its unanswered jobs are handed out again; SIGTERM drains
+# degrades, and its unanswered jobs are handed out again; consumer2 started
+# again is heard and used again; killed and restarted at once (within
+# peer_timeout, as systemd would), the restart still counts as a loss
+# (heartbeats carry the process's run) and its jobs go out again; the proxy
+# host's troupe killed and started again: every other host reconnects by
+# itself and the jobs lost in the proxy go out again (redispatch_after);
+# SIGTERM drains
 # the producer with every job accounted for (missing 0: nothing lost over
 # the partition nor with the killed host), and every other process exits 0.
 # Needs root and network namespaces; otherwise exits 77 (ctest: skipped).
-# Everything made here is removed on exit, also after a failure.
+# Everything made here is removed on exit, also after a failure; what a
+# run killed outright (SIGKILL) left is removed by the next run.
 # Usage: hosts_test.sh PATH/TO/troupe
 source "$(dirname "$0")/../process/lib.sh"
 TROUPE="$(realpath "$1")"
@@ -32,26 +39,40 @@ need_pyzmq # a python3 for the HTTP check (pyzmq itself is not used)
 if [[ $EUID -ne 0 ]]; then
   echo "SKIP - needs root for network namespaces"; exit $SKIP
 fi
+hosts=(producer proxy consumer1 consumer2)
+# remove_run TAG: kills the processes inside TAG's namespaces, removes them
+# and their /etc/netns entries (the bridge and veth ends go with TAGsw).
+remove_run() {
+  local h ns p
+  for h in "${hosts[@]}" sw; do
+    ns="$1$h"
+    for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p"; done
+    ip netns del "$ns" 2>/dev/null
+    rm -rf "/etc/netns/$ns"
+  done
+}
+# What an earlier run left when it was killed outright (SIGKILL, e.g. by a
+# ctest timeout), which no trap sees: namespaces named after this test
+# and a pid that no longer runs. A run still going is left alone.
+for old in $(ip netns list 2>/dev/null | awk '{print $1}' |
+             sed -nE 's/^trh([0-9]+)(sw|producer|proxy|consumer1|consumer2)$/\1/p' |
+             sort -u); do
+  kill -0 "$old" 2>/dev/null && continue
+  echo "    removing the namespaces left by an earlier run (pid $old, gone)"
+  remove_run "trh$old"
+done
 TAG="trh$$"
 if ! ip netns add "${TAG}sw" 2>"$WORK/netns.err"; then
   echo "SKIP - network namespaces not permitted here: $(cat "$WORK/netns.err")"
   exit $SKIP
 fi
 
-hosts=(producer proxy consumer1 consumer2)
 declare -A ip_of=([producer]=10.77.0.1 [proxy]=10.77.0.2
                   [consumer1]=10.77.0.3 [consumer2]=10.77.0.4)
 [[ -d /etc/netns ]] && etc_netns_existed=1 || etc_netns_existed=0
 cleanup() {
-  local p h ns
-  for h in "${hosts[@]}"; do
-    ns="${TAG}$h"
-    # Only processes inside the namespaces made here.
-    for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p"; done
-    ip netns del "$ns" 2>/dev/null
-    rm -rf "/etc/netns/$ns"
-  done
-  ip netns del "${TAG}sw" 2>/dev/null # removes the bridge and veth ends
+  # Only processes inside the namespaces made here.
+  remove_run "$TAG"
   ((etc_netns_existed)) || rmdir /etc/netns 2>/dev/null
   rm -rf "$WORK"
 }
@@ -227,7 +248,60 @@ alive=$(metric producer troupe_bridge_peer_alive 'peer="consumer2"')
 expect_eq "troupe_bridge_peer_alive for consumer2" "$alive" "0"
 c1=$(jobs_at consumer1)
 await_more consumer1 "${c1%.*}" "consumer1 goes on alone"
-sleep 2 # let consumer1 work off what was handed out again
+
+# The host comes back: a new process under the same source_id (as systemd
+# would start it) is heard again and gets jobs through the proxy, with no
+# restart anywhere else.
+start consumer2 "$HERE/consumer.toml" --set services.worker_bridge.source_id=consumer2
+await consumer2 consumer
+if wait_for_line "$WORK/producer.err" "peer 'consumer2' back on 'results'" 30; then
+  pass "the producer hears consumer2 again"
+else
+  fail "consumer2 never came back at the producer"; quote 20 "$WORK/producer.err"
+fi
+await_more consumer2 0 "consumer2 gets jobs again"
+
+# kill -9 and an immediate restart (systemd's Restart=, well within
+# peer_timeout): the new process's heartbeats come before the old one
+# could be seen silent, yet what the old one held is gone. Its beats carry
+# a new run: the producer sees the restart as a loss and hands the jobs
+# out again.
+kill -9 "$pid_consumer2"
+wait "$pid_consumer2" 2>/dev/null
+start consumer2 "$HERE/consumer.toml" --set services.worker_bridge.source_id=consumer2
+pass "consumer2 killed (SIGKILL) and started again at once"
+if wait_for_line "$WORK/producer.err" "peer 'consumer2' restarted" 30; then
+  pass "the producer sees consumer2's restart as a loss"
+else
+  fail "consumer2's restart went unnoticed"; quote 20 "$WORK/producer.err"
+fi
+lost_lines=$(grep -c "worker process 'consumer2' lost on 'results'" "$WORK/producer.err")
+expect_eq "the producer handed consumer2's jobs out again after each kill" \
+  "$lost_lines" "2"
+await consumer2 consumer
+c2=$(jobs_at consumer2)
+await_more consumer2 "${c2%.*}" "the restarted consumer2 gets jobs"
+
+# The proxy host's app is killed and started again: the producer's and the
+# consumers' connecting endpoints find it by themselves (ZMQ reconnects,
+# reconnect_ivl; by name), with no restart anywhere else. What died inside
+# the proxy no heartbeat can tell; the producer's redispatch_after hands
+# those jobs out again.
+kill -9 "$pid_proxy"
+wait "$pid_proxy" 2>/dev/null
+pass "the proxy's troupe killed (SIGKILL)"
+c1=$(jobs_at consumer1) c2=$(jobs_at consumer2)
+start proxy "$HERE/proxy.toml"
+await proxy hub
+await_more consumer1 "${c1%.*}" "consumer1 gets jobs through the restarted proxy (reconnected)"
+await_more consumer2 "${c2%.*}" "consumer2 gets jobs through the restarted proxy (reconnected)"
+through=$(metric proxy troupe_proxy_messages_total 'direction="in",side="frontend"')
+if [[ "$through" =~ ^[0-9]+$ ]] && ((through > 0)); then
+  pass "the producer reconnected to the restarted proxy ($through jobs in)"
+else
+  fail "restarted proxy statistics: '$through'"
+fi
+sleep 6 # past redispatch_after: what died in the proxy goes out again
 
 kill -TERM "$pid_producer"
 wait "$pid_producer"
@@ -235,7 +309,7 @@ expect_exit "the producer drains and exits 0" "$?" 0 "$WORK/producer.err"
 expect_grep "every job accounted for, none missing" "$WORK/producer.err" \
   'accounting: produced [1-9][0-9]* = results [0-9]+ \+ failed 0 \+ missing 0'
 grep -E "accounting:|at-least-once:" "$WORK/producer.err" | sed 's/^/    | /'
-for h in consumer1 proxy; do
+for h in consumer1 consumer2 proxy; do
   eval "p=\$pid_$h"
   kill -TERM "$p"
   wait "$p"

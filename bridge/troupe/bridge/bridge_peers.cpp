@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <random>
 
 #include <caf/message.hpp>
 #include <fmt/format.h>
@@ -25,6 +26,7 @@
 
 namespace troupe::bridge {
 
+using detail::beat_call_id;
 using detail::endpoint_runtime;
 
 namespace {
@@ -42,10 +44,6 @@ std::string ms_text(std::chrono::steady_clock::duration d) {
     std::chrono::duration_cast<std::chrono::milliseconds>(d));
 }
 
-// A dealer heartbeat goes beside the calls, with call id 0 (calls count
-// from 1): the answer comes back with it and is told apart by it.
-constexpr std::string_view beat_call_id = "0";
-
 // A dealer beat that the socket did not take within this long is dropped
 // (a late beat says nothing; no peer, or hwm calls ahead of it).
 constexpr auto dealer_beat_deadline = 50ms;
@@ -53,6 +51,18 @@ constexpr auto dealer_beat_deadline = 50ms;
 // Goodbyes are remembered this many peer_timeouts, long enough for any
 // heartbeat sent before them to have arrived on another link.
 constexpr int goodbye_memory = 10;
+
+// This process's run: random, so that a process that restarts under the
+// same source_id (a stable one, such as the host name) is told from the
+// one before it, and two processes that share one are told apart.
+const std::string& process_run() {
+  static const std::string run = [] {
+    std::random_device rd;
+    uint64_t x = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+    return fmt::format("{:016x}", x);
+  }();
+  return run;
+}
 
 } // namespace
 
@@ -92,8 +102,10 @@ void bridge_service::start_liveness(
 }
 
 std::string bridge_service::heartbeat_payload() const {
-  return nlohmann::json{
-    {"src", peers_->cfg->source_id}, {"ts", unix_ns()}, {"bridge", name()}}
+  return nlohmann::json{{"src", peers_->cfg->source_id},
+                        {"ts", unix_ns()},
+                        {"bridge", name()},
+                        {"run", process_run()}}
     .dump();
 }
 
@@ -103,6 +115,13 @@ namespace {
 // push endpoints are the actor's; a dealer's only once the receiver
 // thread is gone (say_goodbye).
 bool send_beat(endpoint_runtime& ep, std::string_view beat) {
+  if (ep.cfg.socket == socket_kind::pub) {
+    // (Only the goodbye comes here.) With XPUB_NODROP one full subscriber
+    // would keep it from all: it goes past the full one, which misses it
+    // and sees a loss after peer_timeout, to all the others.
+    std::array<std::string_view, 2> parts{heartbeat_topic, beat};
+    return ep.sock->send_past_full(parts.data(), parts.size());
+  }
   if (ep.cfg.socket != socket_kind::dealer)
     return detail::try_send(*ep.sock, heartbeat_topic, beat, {});
   std::array<std::string_view, 4> parts{
@@ -121,6 +140,27 @@ size_t beat_copies(const endpoint_runtime& ep) {
       ep.cfg.heartbeat)
     return std::max<size_t>(1, ep.cfg.connect.size());
   return 0;
+}
+
+// rep/router: a server has no beats of its own to send, only answers; it
+// says goodbye, unasked, to each DEALER client that heartbeated within
+// `fresh`, in the envelope of that client's beats (the answer to a beat
+// that it never sent). The receiver thread, which owns the socket and
+// knows the clients, is gone. REQ clients get nothing: a REQ socket takes
+// only the reply to its own request (a stopping bridge answers those in
+// flight with a `stopping` error).
+bool say_goodbye_to_clients(endpoint_runtime& ep, std::string_view bye,
+                            std::chrono::nanoseconds fresh) {
+  auto t = std::chrono::steady_clock::now();
+  bool sent = false;
+  for (auto& [identity, last] : ep.beat_clients) {
+    if (t - last > fresh)
+      continue;
+    std::array<std::string_view, 5> parts{
+      identity, beat_call_id, {}, heartbeat_topic, bye};
+    sent = ep.sock->try_send(parts.data(), parts.size()) || sent;
+  }
+  return sent;
 }
 
 } // namespace
@@ -166,13 +206,14 @@ void bridge_service::say_goodbye() {
     {"src", peers_->cfg->source_id},
     {"ts", unix_ns()},
     {"bridge", name()},
+    {"run", process_run()},
     {"bye",
      true}}.dump();
   // Every other endpoint closes first: a controller that hands this
   // process's jobs out again on the goodbye must find its job link gone
   // already, not deal them into it once more.
   for (auto& ep : *peers_->eps)
-    if (ep->sock && beat_copies(*ep) == 0)
+    if (ep->sock && beat_copies(*ep) == 0 && !is_request(ep->cfg.socket))
       ep->sock->close();
   std::vector<std::string> said;
   for (auto& ep : *peers_->eps) {
@@ -180,6 +221,8 @@ void bridge_service::say_goodbye() {
     bool sent = false;
     for (; copies > 0; --copies)
       sent = send_beat(*ep, bye) || sent;
+    if (ep->sock && is_request(ep->cfg.socket))
+      sent = say_goodbye_to_clients(*ep, bye, peers_->cfg->peer_timeout);
     if (sent)
       said.push_back(ep->cfg.name);
   }
@@ -216,8 +259,27 @@ void bridge_service::on_heartbeat(const envelope& e, size_t endpoint) {
       return; // sent before its goodbye, late on another link
     peers_->gone.erase(g);
   }
+  std::string run;
+  if (auto r = j.find("run"); r != j.end() && r->is_string())
+    run = r->get<std::string>();
   auto [i, added] = peers_->peers.try_emplace(src);
   auto& p = i->second;
+  if (!added && !run.empty() && !p.run.empty() && run != p.run) {
+    if (std::find(p.replaced.begin(), p.replaced.end(), run) !=
+        p.replaced.end()) {
+      // Sent before the current run was first heard: a beat of a process
+      // that ended, late (e.g. on another link); not a second process.
+      if (ts == 0 || ts > p.run_since)
+        on_src_conflict(src, p, run);
+      return;
+    }
+    on_restart(src, p, link);
+    p.run_since = ts;
+  }
+  if (!run.empty() && p.run.empty())
+    p.run_since = ts;
+  if (!run.empty())
+    p.run = run;
   p.last = now();
   p.link = link;
   if (added) {
@@ -256,12 +318,61 @@ void bridge_service::on_goodbye(const std::string& src, const std::string& link,
           nlohmann::json{{"src", src}, {"link", link}, {"bridge", name()}});
 }
 
+void bridge_service::on_restart(const std::string& src, detail::peer& p,
+                                const std::string& link) {
+  // A new process under the same src, without a goodbye from the old one:
+  // the old one ended (killed, crashed) and took what it held with it,
+  // even if the new one came back within peer_timeout.
+  p.replaced.push_back(p.run);
+  if (p.replaced.size() > detail::max_replaced_runs)
+    p.replaced.erase(p.replaced.begin());
+  if (!p.alive)
+    return; // its loss was announced already
+  auto silent = now() - p.last;
+  p.alive = false; // the caller announces the new one: back, up
+  ++p.losses;
+  log().warn("peer '{}' restarted (heartbeats from a new process on '{}'); "
+             "the old one is lost",
+             src, link);
+  publish(
+    std::string{peer_lost_topic},
+    nlohmann::json{
+      {"src", src},
+      {"link", link},
+      {"bridge", name()},
+      {"silent_ms",
+       std::chrono::duration_cast<std::chrono::milliseconds>(silent).count()},
+      {"restarted", true}});
+}
+
+void bridge_service::on_src_conflict(const std::string& src, detail::peer& p,
+                                     const std::string& run) {
+  // Beats from a run that a restart replaced: two live processes send
+  // under one src. Both are alive; neither is announced again (no lost/up
+  // flapping), and the health says what to fix.
+  ++peers_->src_conflicts;
+  p.last = now();
+  if (!p.conflict) {
+    auto what = fmt::format("two processes heartbeat as '{}' (runs {} and "
+                            "{}): give each its own source_id",
+                            src, run, p.run);
+    log().warn("peer '{}': {}", src, what);
+    set_health("source " + src, health_status::degraded, what);
+  }
+  p.conflict = now();
+}
+
 void bridge_service::check_peers() {
   auto t = now();
   auto forget = peers_->cfg->peer_timeout * goodbye_memory;
   for (auto g = peers_->gone.begin(); g != peers_->gone.end();)
     g = t - g->second.at > forget ? peers_->gone.erase(g) : std::next(g);
   for (auto& [src, p] : peers_->peers) {
+    if (p.conflict && t - *p.conflict > peers_->cfg->peer_timeout) {
+      p.conflict.reset();
+      log().info("peer '{}': heartbeats from one process again", src);
+      clear_health("source " + src);
+    }
     auto silent = t - p.last;
     if (!p.alive || silent <= peers_->cfg->peer_timeout)
       continue;
@@ -311,8 +422,10 @@ void bridge_service::add_peer_stats(nlohmann::json& out) const {
                      {"last_seen_ms_ago", ago},
                      {"alive", peers_->cfg != nullptr &&
                                  t - p.last <= peers_->cfg->peer_timeout},
-                     {"losses", p.losses}});
+                     {"losses", p.losses},
+                     {"run", p.run}});
   }
+  out["src_conflicts"] = peers_->src_conflicts;
   out["heartbeats_skipped"] = peers_->beats_skipped;
   out["goodbyes"] = peers_->goodbyes;
 }

@@ -234,6 +234,103 @@ TEST_F(bridge_peers, goodbye_on_the_wire_from_a_foreign_peer) {
   EXPECT_EQ(health(b), health_status::healthy);
 }
 
+TEST_F(bridge_peers, a_restart_under_the_same_src_is_a_loss_and_two_are_told) {
+  // peer_timeout is long: a worker killed and restarted at once under a
+  // stable source_id never goes silent that long, yet the process that
+  // held its jobs is gone.
+  auto b = spawn_bridge(
+    "b",
+    table({{"source_id", "ctl"},
+           {"peer_timeout", "5s"},
+           {"endpoints",
+            table({{"results", table({{"socket", "pull"},
+                                      {"bind", "tcp://127.0.0.1:*"}})}})}}));
+  zmq::socket_t push{zctx, zmq::socket_type::push};
+  push.connect(address(b, "results"));
+  int64_t ts = 0;
+  auto beat = [&](const char* run, int64_t at = 0) {
+    ts = at != 0 ? at : ts + 10;
+    send_frames(
+      push, {"troupe.heartbeat",
+             nlohmann::json{{"src", "w1"}, {"run", run}, {"ts", ts}}.dump()});
+  };
+  beat("aaaa");
+  auto up = next_event("b");
+  ASSERT_TRUE(up);
+  EXPECT_EQ(up->first, "troupe.peer.up");
+  beat("aaaa");
+  beat("bbbb");     // the restarted process
+  beat("aaaa", 15); // the old one's, sent before: late, not a conflict
+  auto lost = next_event("b", 2s);
+  ASSERT_TRUE(lost) << "a restart under the same src went unnoticed";
+  EXPECT_EQ(lost->first, "troupe.peer.lost");
+  EXPECT_EQ(lost->second["src"], "w1");
+  EXPECT_EQ(lost->second["restarted"], true);
+  up = next_event("b");
+  ASSERT_TRUE(up);
+  EXPECT_EQ(up->first, "troupe.peer.up");
+  EXPECT_EQ(health(b), health_status::healthy);
+  EXPECT_EQ(stats(b)["src_conflicts"], 0);
+  // The old run again: not a restart back but two live processes under one
+  // src. No more lost/up (no flapping); the health says what to fix.
+  beat("aaaa", 40);
+  beat("bbbb", 50);
+  beat("aaaa", 60);
+  auto more = next_event("b", 300ms);
+  EXPECT_FALSE(more) << more->first;
+  EXPECT_EQ(health(b), health_status::degraded);
+  auto st = stats(b);
+  EXPECT_EQ(st["src_conflicts"], 2);
+  ASSERT_EQ(st["peers"].size(), 1u);
+  EXPECT_EQ(st["peers"][0]["run"], "bbbb");
+  EXPECT_EQ(st["peers"][0]["losses"], 1);
+  EXPECT_EQ(st["peers"][0]["alive"], true);
+}
+
+TEST_F(bridge_peers, heartbeats_name_the_process_by_run) {
+  // Two bridges of one process share the run (no conflict between them);
+  // the run is in every beat and goodbye.
+  auto b = spawn_bridge(
+    "b", table({{"source_id", "ctl"},
+                {"peer_timeout", "5s"},
+                {"endpoints",
+                 table({{"in", table({{"socket", "sub"},
+                                      {"bind", "tcp://127.0.0.1:*"}})}})}}));
+  zmq::socket_t sub{zctx, zmq::socket_type::sub};
+  sub.set(zmq::sockopt::subscribe, "troupe.heartbeat");
+  sub.set(zmq::sockopt::rcvtimeo, 5000);
+  std::vector<std::string> runs;
+  for (auto name : {"p1", "p2"}) {
+    auto a = spawn_bridge(
+      name,
+      table(
+        {{"source_id", "same"},
+         {"heartbeat_interval", "50ms"},
+         {"endpoints",
+          table({{"out", table({{"socket", "pub"},
+                                {"connect", config::list{address(b, "in")}}})},
+                 {"tap", table({{"socket", "pub"},
+                                {"bind", "tcp://127.0.0.1:*"}})}})}}));
+    sub.connect(address(a, "tap"));
+    zmq::message_t topic, body;
+    ASSERT_TRUE(sub.recv(topic));
+    ASSERT_TRUE(sub.recv(body));
+    auto j = nlohmann::json::parse(body.to_string());
+    ASSERT_TRUE(j.contains("run")) << j.dump();
+    runs.push_back(j["run"]);
+    sub.disconnect(address(a, "tap"));
+  }
+  EXPECT_EQ(runs[0], runs[1]);
+  EXPECT_EQ(runs[0].size(), 16u);
+  auto more = next_event("b", 300ms); // the first "up" only
+  ASSERT_TRUE(more);
+  EXPECT_EQ(more->first, "troupe.peer.up");
+  more = next_event("b", 300ms);
+  EXPECT_FALSE(more) << more->first;
+  EXPECT_EQ(stats(b)["src_conflicts"], 0);
+  EXPECT_EQ(health(b), health_status::healthy);
+}
+
 TEST_F(bridge_peers, dealer_clients_heartbeat_and_say_goodbye) {
   auto srv = spawn_bridge(
     "srv", table({{"source_id", "server"},
@@ -281,6 +378,80 @@ TEST_F(bridge_peers, dealer_clients_heartbeat_and_say_goodbye) {
   EXPECT_EQ(gone->second["src"], "client");
   EXPECT_EQ(gone->second["link"], "rpc");
   EXPECT_EQ(health(srv), health_status::healthy);
+}
+
+TEST_F(bridge_peers, a_server_that_stops_says_goodbye_to_heartbeating_clients) {
+  // peer_timeout is long: what the clients hear at once is the goodbye,
+  // not a loss.
+  auto srv = spawn_bridge(
+    "srv", table({{"source_id", "server"},
+                  {"peer_timeout", "5s"},
+                  {"endpoints",
+                   table({{"rpc", table({{"socket", "router"},
+                                         {"bind", "tcp://127.0.0.1:*"}})},
+                          {"rep", table({{"socket", "rep"},
+                                         {"bind", "tcp://127.0.0.1:*"}})}})}}));
+  auto cli = spawn_bridge(
+    "cli",
+    table(
+      {{"source_id", "client"},
+       {"heartbeat_interval", "50ms"},
+       {"peer_timeout", "5s"},
+       {"endpoints",
+        table({{"calls", table({{"socket", "dealer"},
+                                {"connect", config::list{address(srv, "rpc")}},
+                                {"heartbeat", true}})}})}}));
+  std::optional<peer_event> up;
+  while (!up) {
+    auto e = next_event("");
+    ASSERT_TRUE(e);
+    if (e->second["bridge"] == "cli")
+      up = e;
+  }
+  EXPECT_EQ(up->first, "troupe.peer.up");
+  EXPECT_EQ(up->second["src"], "server");
+  // A foreign DEALER client on the rep endpoint, heartbeating by hand in
+  // the envelope of bridge.md: call id "0", empty delimiter.
+  zmq::socket_t dealer{zctx, zmq::socket_type::dealer};
+  dealer.set(zmq::sockopt::rcvtimeo, 5000);
+  dealer.connect(address(srv, "rep"));
+  send_frames(dealer,
+              {"0", "", "troupe.heartbeat", R"({"src":"foreign","ts":1})"});
+  auto recv_all = [&] {
+    std::vector<std::string> frames;
+    zmq::message_t m;
+    do {
+      if (!dealer.recv(m))
+        break;
+      frames.push_back(m.to_string());
+    } while (m.more());
+    return frames;
+  };
+  auto answer = recv_all();
+  ASSERT_EQ(answer.size(), 4u);
+  EXPECT_EQ(answer[2], "troupe.heartbeat");
+  EXPECT_FALSE(nlohmann::json::parse(answer[3]).contains("bye"));
+  // The server stops on purpose: both clients hear its goodbye at once.
+  ASSERT_TRUE(stop(srv));
+  auto gone = next_event("cli", 2s);
+  ASSERT_TRUE(gone) << "no goodbye from the stopped server";
+  EXPECT_EQ(gone->first, "troupe.peer.gone");
+  EXPECT_EQ(gone->second["src"], "server");
+  EXPECT_EQ(gone->second["link"], "calls");
+  EXPECT_EQ(stats(cli)["goodbyes"], 1);
+  EXPECT_TRUE(stats(cli)["peers"].empty());
+  EXPECT_EQ(health(cli), health_status::healthy);
+  auto bye = recv_all();
+  ASSERT_EQ(bye.size(), 4u);
+  EXPECT_EQ(bye[0], "0");
+  EXPECT_EQ(bye[1], "");
+  EXPECT_EQ(bye[2], "troupe.heartbeat");
+  auto j = nlohmann::json::parse(bye[3]);
+  EXPECT_EQ(j["src"], "server");
+  EXPECT_EQ(j["bye"], true);
+  // The client's calls after it: not answered by a stale goodbye.
+  auto calls = test_support::endpoint_stats(self, cli, "calls");
+  EXPECT_EQ(calls["dropped_by_reason"]["late_reply"], 0);
 }
 
 TEST(bridge_peers_config, heartbeat_applies_to_push_and_dealer_only) {

@@ -181,9 +181,9 @@ hook_result bridge_service::on_start() {
     batches::whole);
   if (!inbound.empty()) {
     caf::weak_actor_ptr weak{self()->ctrl()};
-    detail::receiver_context ctx{std::move(inbound), st.net.get(),
-                                 &st.replies,        &calls_->out,
-                                 &st.stop,           shared_log()};
+    detail::receiver_context ctx{
+      std::move(inbound), st.net.get(),        &st.replies, &calls_->out,
+      &st.stop,           st.cfg.peer_timeout, shared_log()};
     st.receiver = std::thread{
       [ctx = std::move(ctx), weak] { detail::receive_loop(ctx, weak); }};
   }

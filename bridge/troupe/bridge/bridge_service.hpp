@@ -25,6 +25,7 @@ namespace detail {
 struct endpoint_runtime;
 struct call_state;
 struct peer_table;
+struct peer;
 enum class out_drop : size_t;
 } // namespace detail
 
@@ -146,6 +147,10 @@ private:
   static std::vector<envelope> heartbeats_in(const bus_batch& batch);
   void on_heartbeat(const envelope& e, size_t endpoint);
   void on_goodbye(const std::string& src, const std::string& link, int64_t ts);
+  void on_restart(const std::string& src, detail::peer& p,
+                  const std::string& link);
+  void on_src_conflict(const std::string& src, detail::peer& p,
+                       const std::string& run);
   void check_peers();
   // Sends the goodbye on every endpoint that sends heartbeats; the
   // receiver thread must be gone (dealer sockets are its own otherwise).

@@ -194,9 +194,12 @@ public:
       if (is_request(cfg.socket) || is_call(cfg.socket)) {
         s.set(zmq::sockopt::rcvhwm, cfg.hwm);
         s.set(zmq::sockopt::sndhwm, cfg.hwm);
-        // A heartbeating dealer's goodbye, sent just before close, gets
-        // the same second as outbound messages to reach its server.
-        s.set(zmq::sockopt::linger, cfg.heartbeat ? 1000 : 0);
+        // A goodbye, sent just before close, gets the same second as
+        // outbound messages: a heartbeating dealer's to its server, a
+        // server's (rep, router) to its heartbeating clients, together
+        // with its last answers.
+        s.set(zmq::sockopt::linger,
+              cfg.heartbeat || is_request(cfg.socket) ? 1000 : 0);
         if (cfg.socket == socket_kind::req) {
           // A timed-out call must not leave the socket waiting for its
           // reply: the next request may go out, and a late reply to the

@@ -34,6 +34,10 @@ class exposition_writer;
 
 namespace troupe::bridge::detail {
 
+/// The call id of a dealer's heartbeat (calls count from 1): its answer,
+/// and a server's goodbye, come back with it and are told apart by it.
+inline constexpr std::string_view beat_call_id = "0";
+
 /// Malformed-input reasons: every frame_error plus unknown_topic.
 constexpr size_t reason_count =
   static_cast<size_t>(frame_error::invalid_meta) + 2;
@@ -204,6 +208,11 @@ struct endpoint_runtime {
   uint64_t auth_denied_logged = 0;
   log_limiter auth_limiter;
   std::map<std::pair<std::string, std::string>, uint64_t> seq_in;
+  /// rep/router: the routing identities of DEALER clients that heartbeat
+  /// (the `[beat_call_id][""]` envelope) and when each last did. Read by
+  /// the actor's say_goodbye once this thread is gone: a stopping server
+  /// says goodbye to the clients heard within peer_timeout.
+  std::map<std::string, std::chrono::steady_clock::time_point> beat_clients;
 };
 
 /// Writes the figures of `eps` (and of `net`'s CURVE refusals) as the
@@ -269,6 +278,8 @@ struct receiver_context {
   reply_queue* replies = nullptr;
   call_queue* calls = nullptr;
   std::atomic<bool>* stop = nullptr;
+  /// How long a heartbeating client stays among `beat_clients` unheard.
+  std::chrono::nanoseconds peer_timeout{};
   // Shared: the actor's host (which owns the logger) is destroyed before
   // the bridge object that joins this thread.
   std::shared_ptr<spdlog::logger> log;

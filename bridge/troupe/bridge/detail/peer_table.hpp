@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,9 +28,23 @@ struct peer {
   std::string link;
   /// Whether it was heard within `peer_timeout` at the last check.
   bool alive = true;
-  /// How often it went silent past `peer_timeout`.
+  /// How often it went silent past `peer_timeout`, or restarted.
   uint64_t losses = 0;
+  /// The `run` of its heartbeats: which process sends under this `src`
+  /// (empty for a peer that sends none).
+  std::string run;
+  /// The `ts` of the first beat heard from `run` (0: none given).
+  int64_t run_since = 0;
+  /// Runs it had before (a restart replaced them), the latest last; at
+  /// most `max_replaced_runs`. A beat from one of them means two live
+  /// processes share the `src`.
+  std::vector<std::string> replaced;
+  /// When a beat from a replaced run last came, while that goes on.
+  std::optional<std::chrono::steady_clock::time_point> conflict;
 };
+
+/// How many replaced runs a peer remembers.
+constexpr size_t max_replaced_runs = 8;
 
 /// A peer that said goodbye (stopped on purpose): heartbeats it sent
 /// before that (`ts` up to the goodbye's), still on their way on another
@@ -66,6 +81,8 @@ struct peer_table {
   std::map<std::string, goodbye> gone;
   /// Goodbyes heard (each peer's first copy).
   uint64_t goodbyes = 0;
+  /// Heartbeats from a replaced run of a peer (two processes, one `src`).
+  uint64_t src_conflicts = 0;
   std::shared_ptr<peer_series> series = std::make_shared<peer_series>();
   /// This run's endpoints and settings (set by `start_liveness`).
   const std::vector<std::shared_ptr<endpoint_runtime>>* eps = nullptr;

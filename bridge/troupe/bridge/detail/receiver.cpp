@@ -289,6 +289,9 @@ private:
       return;
     }
     if (requests) {
+      if (w.topic == heartbeat_topic && routing == 3 &&
+          r.prefix[1] == beat_call_id)
+        note_beat_client(ep, r.prefix[0]);
       auto id = ++next_id_;
       routes.emplace(id, std::move(r));
       take_credit(ep, 1, envelope_bytes(e));
@@ -301,6 +304,20 @@ private:
     auto topic = e.topic;
     batch.items.push_back(
       bus_item{std::move(topic), caf::make_message(std::move(e))});
+  }
+
+  // A DEALER client that heartbeats, so that a stopping server can say
+  // goodbye to it (REQ clients cannot take a message they did not ask
+  // for). Clients unheard for peer_timeout are forgotten whenever a new
+  // one comes, which bounds the map by the clients of one peer_timeout.
+  void note_beat_client(endpoint_runtime& ep, const std::string& identity) {
+    auto t = std::chrono::steady_clock::now();
+    auto [i, added] = ep.beat_clients.insert_or_assign(identity, t);
+    if (!added)
+      return;
+    for (auto j = ep.beat_clients.begin(); j != ep.beat_clients.end();)
+      j = t - j->second > ctx_.peer_timeout ? ep.beat_clients.erase(j)
+                                            : std::next(j);
   }
 
   // batch = true: consecutive messages on one topic share one
