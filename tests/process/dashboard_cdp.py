@@ -396,6 +396,17 @@ def run(b):
         ok("worker_bridge shows its heartbeat peer: " + beats)
     else:
         fail("worker_bridge does not show the peer 'controller' alive")
+    link = b.wait_for(
+        "(function(){var e=document.querySelector('[data-service="
+        "\"worker_bridge\"] [data-endpoint=\"watch\"] "
+        "[data-field=\"hb-peers\"]');"
+        "return e && e.textContent.indexOf('controller ✓') >= 0 &&"
+        " e.textContent;})()", 10)
+    if link:
+        ok("worker_bridge's endpoint 'watch' shows the peer it hears: " + link)
+    else:
+        fail("worker_bridge's endpoint 'watch' does not show the peer "
+             "'controller': %s" % cell(b, "worker_bridge", "watch", "hb-peers"))
     if b.wait_for("document.getElementById('log').children.length > 0", 10):
         ok("the log tail is shown")
     else:

@@ -84,7 +84,7 @@ void bridge_service::start_liveness(
                "silent; no series for a peer that said goodbye",
                metric_type::gauge);
       for (auto& [src, x] : series->alive)
-        w.sample({{"peer", src}}, x);
+        w.sample({{"peer", src}, {"endpoint", x.link}}, x.value);
     });
   // Heartbeats go on the local bus like any inbound message, and peer
   // events are for whoever cares: neither is lost when nobody else
@@ -288,7 +288,7 @@ void bridge_service::on_heartbeat(const envelope& e, size_t endpoint) {
     log().info("peer '{}' back on '{}'", src, link);
     clear_health("peer " + src);
   }
-  peers_->series->set(src, 1);
+  peers_->series->set(src, link, 1);
   if (added || !p.alive)
     publish(std::string{peer_up_topic},
             nlohmann::json{{"src", src}, {"link", link}, {"bridge", name()}});
@@ -378,7 +378,7 @@ void bridge_service::check_peers() {
       continue;
     p.alive = false;
     ++p.losses;
-    peers_->series->set(src, 0);
+    peers_->series->set(src, p.link, 0);
     auto what = "no heartbeat on '" + p.link + "' for " + ms_text(silent);
     log().warn("peer '{}': {}", src, what);
     set_health("peer " + src, health_status::degraded, what);
@@ -408,7 +408,7 @@ bool bridge_service::answer_heartbeat(uint64_t id, size_t endpoint,
 
 void bridge_service::stop_liveness() {
   for (auto& [src, p] : peers_->peers)
-    peers_->series->set(src, 0); // not heard from while stopped
+    peers_->series->set(src, p.link, 0); // not heard from while stopped
 }
 
 void bridge_service::add_peer_stats(nlohmann::json& out) const {

@@ -139,7 +139,7 @@ config::table table(std::initializer_list<config::table::value_type> kv) {
 
 bool has_series(metric_registry& reg, const std::string& peer) {
   auto text = reg.render();
-  return text.find("troupe_bridge_peer_alive{peer=\"" + peer + "\"}") !=
+  return text.find("troupe_bridge_peer_alive{peer=\"" + peer + "\",") !=
          std::string::npos;
 }
 
@@ -168,6 +168,12 @@ TEST_F(bridge_peers, a_bridge_that_stops_says_goodbye_and_is_gone_not_lost) {
   EXPECT_EQ(up->first, "troupe.peer.up");
   EXPECT_EQ(up->second["src"], "proc-a");
   EXPECT_TRUE(has_series(*reg, "proc-a"));
+  // Labelled with the endpoint that hears it (the dashboard's per-endpoint
+  // peers).
+  EXPECT_NE(reg->render().find(
+              "troupe_bridge_peer_alive{peer=\"proc-a\",endpoint=\"in\"} 1"),
+            std::string::npos)
+    << reg->render();
   // "a" stops on purpose: its goodbye goes out on the pub endpoint.
   ASSERT_TRUE(stop(a));
   auto gone = next_event("b");

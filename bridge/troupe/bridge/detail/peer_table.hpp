@@ -56,16 +56,21 @@ struct goodbye {
   std::chrono::steady_clock::time_point at;
 };
 
-/// `troupe_bridge_peer_alive{peer}`: written by the actor, read by the
-/// metrics collector on the control plane's thread. A series goes away
-/// with a peer that said goodbye.
+/// `troupe_bridge_peer_alive{peer,endpoint}`: written by the actor, read by
+/// the metrics collector on the control plane's thread. A series goes away
+/// with a peer that said goodbye. `endpoint` is the link that heard the
+/// peer last.
 struct peer_series {
+  struct sample {
+    std::string link;
+    double value = 0;
+  };
   std::mutex mtx;
-  std::map<std::string, double> alive;
+  std::map<std::string, sample> alive;
 
-  void set(const std::string& src, double x) {
+  void set(const std::string& src, const std::string& link, double x) {
     std::lock_guard<std::mutex> guard{mtx};
-    alive[src] = x;
+    alive[src] = sample{link, x};
   }
 
   void erase(const std::string& src) {
