@@ -40,7 +40,8 @@ expect_grep "the unknown supervisor named with its position" "$WORK/err" \
 # 3. The app runs; w0 throws, the pool restarts w0 and w1, w2 is left alone.
 http=$(free_port)
 url="http://127.0.0.1:$http"
-"$TROUPE" run "$APP" --set "control.http=127.0.0.1:$http" \
+cp "$APP" "$WORK/nested.toml"
+"$TROUPE" run "$WORK/nested.toml" --set "control.http=127.0.0.1:$http" \
   >"$WORK/out" 2>"$WORK/err" &
 pid=$!
 await_running nested 20
@@ -86,12 +87,27 @@ while ((SECONDS < deadline)); do
 done
 expect_eq "w1 stopped on purpose stays stopped while w0 restarts ($before -> $now)" \
   "$(svc "$url" w1 state)" stopped
-curl -s "$url/readyz" >"$WORK/ready"
+# (w0 restarting makes the app unready for a moment: asked a few times.)
+for _ in $(seq 50); do
+  curl -s "$url/readyz" >"$WORK/ready"
+  grep -q '"ready":true' "$WORK/ready" && break
+  sleep 0.2
+done
 expect_grep "a pool service stopped on purpose keeps the app ready" \
   "$WORK/ready" '"ready":true'
 "$TROUPE" ctl --url "$url" restart w1 >"$WORK/ctl" 2>&1
 expect_eq "ctl restart w1 exits 0" "$?" 0
 expect_grep "ctl restart w1 prints the running state" "$WORK/ctl" '^w1: running'
+
+# A reload does not reconfigure a running supervisor: it says so.
+sed -i 's/^strategy = "one_for_all"$/strategy = "rest_for_one"/' "$WORK/nested.toml"
+kill -HUP "$pid"
+if wait_for_line "$WORK/err" \
+  'reload: \[supervisors\.pool\] changed; restart the app to apply' 10; then
+  pass "a changed [supervisors.pool] on reload is reported, not applied"
+else
+  fail "no reload line for the changed supervisor"; quote 10 "$WORK/err"
+fi
 
 # 5. SIGTERM: the generator first, then the pool's services through the
 #    pool, then the pool and w2; exit 0; the final table shows them stopped.

@@ -431,6 +431,25 @@ void app_runtime::reload(const config::app_config& next) {
   {
     std::lock_guard<std::mutex> guard{d.mtx};
     changes = config::diff(d.cfg, next);
+    // Supervisors are not reconfigured while they run.
+    auto same = [](const config::supervisor_spec& x,
+                   const config::supervisor_spec& y) {
+      return x.strategy == y.strategy && x.max_restarts == y.max_restarts &&
+             x.period == y.period && x.backoff_min == y.backoff_min &&
+             x.backoff_max == y.backoff_max && x.jitter == y.jitter &&
+             x.seed == y.seed;
+    };
+    for (auto& [name, sup] : next.supervisors) {
+      auto i = d.cfg.supervisors.find(name);
+      if (i == d.cfg.supervisors.end() || !same(i->second, sup))
+        d.log->warn("reload: [supervisors.{}] {}; restart the app to apply",
+                    name, i == d.cfg.supervisors.end() ? "added" : "changed");
+    }
+    for (auto& [name, _] : d.cfg.supervisors)
+      if (next.supervisors.count(name) == 0)
+        d.log->warn("reload: [supervisors.{}] removed; restart the app to "
+                    "apply",
+                    name);
   }
   if (changes.empty()) {
     d.log->info("reload: no service changed");

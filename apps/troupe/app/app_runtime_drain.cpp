@@ -186,9 +186,19 @@ shutdown_result app_runtime::shutdown(std::chrono::nanoseconds timeout) {
         d.sys, sup, std::max(left(), 1ns), children_atom::value);
       std::vector<std::string> running;
       if (members)
-        for (auto& m : *members)
-          if (m.handle)
+        for (auto& m : *members) {
+          if (m.handle) {
             running.push_back(m.name);
+            continue;
+          }
+          // Between two instances (or stopped before): what the pool knows,
+          // for the final table once the pool is gone.
+          auto st = d.status_of(m, nullptr);
+          if (st.state != service_state::initialized)
+            st.state = service_state::stopped;
+          std::lock_guard<std::mutex> guard{d.mtx};
+          d.last_seen[m.name] = std::move(st);
+        }
       if (running.empty())
         continue;
       d.log->info("drain: stopping {} (supervisor '{}')", some_names(running),
