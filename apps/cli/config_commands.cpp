@@ -97,6 +97,20 @@ void add_config_commands(CLI::App& app, int& exit_code) {
         std::cout << ' ' << name;
     }
     std::cout << '\n';
+    // Nested supervisors: their strategy and services, in start order.
+    for (auto& [name, sup] : r.config.supervisors) {
+      std::cout << "supervisor " << name << " (" << sup.strategy
+                << ", max_restarts " << sup.max_restarts << "):";
+      size_t n = 0;
+      for (auto& s : r.config.start_order())
+        if (r.config.services.at(s).supervisor == name) {
+          std::cout << ' ' << s;
+          ++n;
+        }
+      if (n == 0)
+        std::cout << " no services yet";
+      std::cout << '\n';
+    }
     std::cout << app::render_memory_estimate(
       app::estimate_memory(r.config, *message_bytes), *message_bytes);
   });

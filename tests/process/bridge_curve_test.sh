@@ -61,6 +61,27 @@ else
   fail "/metrics has no troupe_bridge_auth_denied_total >= 1 for 'in' (got '$denied')"
 fi
 
+# Failed handshakes too, by libzmq's reason: the plaintext client is a
+# protocol failure (mechanism mismatch), the unknown key an auth failure.
+curl -s --max-time 10 "http://127.0.0.1:$http/metrics" >"$WORK/metrics"
+for reason in protocol auth; do
+  n=$(sed -n "s/^troupe_bridge_handshake_failures_total{service=\"bridge\",endpoint=\"in\",socket=\"pull\",reason=\"$reason\"} //p" \
+    "$WORK/metrics")
+  if [[ "$n" =~ ^[0-9]+$ ]] && ((n >= 1)); then
+    pass "/metrics counts failed handshakes ($reason): $n"
+  else
+    fail "/metrics: troupe_bridge_handshake_failures_total reason=$reason is '$n', want >= 1"
+    grep handshake "$WORK/metrics" | sed 's/^/    | /'
+  fi
+done
+if wait_for_line "$WORK/err" \
+  "endpoint 'in': [0-9]+ peer handshake\(s\) failed, [0-9]+ in all \(protocol [1-9][0-9]*, auth [0-9]+, other [0-9]+\)" 5
+then
+  pass "failed handshakes logged"
+else
+  fail "no log line for failed handshakes"; quote 10 "$WORK/err"
+fi
+
 # ... and the log, while it runs (rate-limited: a few lines a second).
 if wait_for_line "$WORK/err" \
   "endpoint 'in': refused [0-9]+ CURVE client\(s\) whose key is not in curve_allowed_clients" 5

@@ -56,7 +56,7 @@ iso = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}[+-]\d{2}:\d{2}$")
 for path in sys.argv[1:]:
     lines = open(path, encoding="utf-8").read().splitlines()
     assert lines, f"{path}: empty"
-    seen = False
+    seen = fields = escaped_fields = False
     for n, line in enumerate(lines, 1):
         rec = json.loads(line)  # raises on a line that is not JSON
         assert set(rec) == {"time", "level", "service", "message", "fields"}, (path, n, rec)
@@ -65,7 +65,17 @@ for path in sys.argv[1:]:
         assert isinstance(rec["fields"], dict) and "pid" in rec["fields"], rec
         if rec["message"].startswith(f"app '{want}' running") and rec["service"] == "troupe":
             seen = True
+        # Lifecycle lines carry structured fields (troupe::log_fields).
+        f = rec["fields"]
+        if (rec["service"] == "tick" and f.get("event") == "state_change"
+                and f.get("from") == "starting" and f.get("to") == "running"):
+            fields = True
+        if (rec["service"] == want and f.get("event") == "state_change"
+                and f.get("to") == "stopping" and f.get("reason") == "stop: shutdown"):
+            escaped_fields = True
     assert seen, f"{path}: no running line with the escaped name"
+    assert fields, f"{path}: no state_change fields for tick starting -> running"
+    assert escaped_fields, f"{path}: no state_change fields under the escaped app name"
     print(f"{path}: {len(lines)} JSON lines")
 PYEOF
 if "$PY" "$WORK/check_json.py" "$WORK/err" "$WORK/logs/app.log" >"$WORK/py" 2>&1

@@ -102,6 +102,29 @@ std::string reopen_log_file() {
   return {};
 }
 
+namespace {
+
+std::vector<log_field>& thread_fields() {
+  thread_local std::vector<log_field> fields;
+  return fields;
+}
+
+} // namespace
+
+log_fields::log_fields(std::initializer_list<log_field> xs)
+  : size_before_(thread_fields().size()) {
+  auto& fields = thread_fields();
+  fields.insert(fields.end(), xs.begin(), xs.end());
+}
+
+log_fields::~log_fields() {
+  thread_fields().resize(size_before_, log_field{"", ""});
+}
+
+const std::vector<log_field>& log_fields::current() noexcept {
+  return thread_fields();
+}
+
 std::shared_ptr<spdlog::logger> make_service_logger(const std::string& name) {
   auto def = spdlog::default_logger();
   auto& sinks = def->sinks();

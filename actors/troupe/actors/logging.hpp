@@ -1,9 +1,14 @@
 #pragma once
 
+#include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 #include <spdlog/common.h>
 #include <spdlog/logger.h>
@@ -28,7 +33,8 @@ enum class log_format {
   /// `2026-12-06 15:50:01.123 info  [tick] message`
   text,
   /// One JSON object per line: time (ISO 8601, local time with its
-  /// offset), level, service, message, fields.
+  /// offset), level, service, message, fields (pid, thread and those of
+  /// `log_fields`).
   json,
 };
 
@@ -58,6 +64,44 @@ std::shared_ptr<spdlog::logger> init_logging(const log_options& opts,
 /// e.g. after logrotate moved it away (SIGHUP). Returns an error message, or
 /// an empty string on success or when there is no log file.
 std::string reopen_log_file();
+
+/// One structured field of a log record: a key and a string or integer.
+struct log_field {
+  log_field(std::string_view key, std::string_view value)
+    : key(key), value(value) {}
+  log_field(std::string_view key, const char* value) : key(key), value(value) {}
+  log_field(std::string_view key, const std::string& value)
+    : key(key), value(value) {}
+  template <class T, class = std::enable_if_t<std::is_integral_v<T>>>
+  log_field(std::string_view key, T value)
+    : key(key), value(std::to_string(value)), number(true) {}
+  std::string key;
+  std::string value;
+  bool number = false;
+};
+
+/// Structured fields for the records this thread logs while the object
+/// lives (scopes nest; the innermost key wins). `log_format = "json"`
+/// writes them into each record's `fields` object; text lines leave them
+/// out (the message says it in words):
+///
+/// ```
+/// troupe::log_fields f{{"endpoint", "in"}, {"reason", "protocol"}};
+/// log->warn("endpoint '{}': handshake failed", "in");
+/// ```
+class log_fields {
+public:
+  log_fields(std::initializer_list<log_field> xs);
+  ~log_fields();
+  log_fields(const log_fields&) = delete;
+  log_fields& operator=(const log_fields&) = delete;
+
+  /// The fields in effect on this thread, outermost first.
+  static const std::vector<log_field>& current() noexcept;
+
+private:
+  size_t size_before_;
+};
 
 /// Creates the logger of one service: named after it, writing to the sinks
 /// of spdlog's default logger, at the default logger's level. Not registered

@@ -42,3 +42,47 @@ CAF_TEST(log formats parse by name) {
   CAF_CHECK(parse_log_format("json") == log_format::json);
   CAF_CHECK(!parse_log_format("JSON").has_value());
 }
+
+namespace {
+
+// One record through the JSON formatter, as the sinks write it.
+std::string json_record(std::string_view text) {
+  spdlog::details::log_msg msg{"svc", spdlog::level::warn,
+                               spdlog::string_view_t{text.data(), text.size()}};
+  spdlog::memory_buf_t out;
+  detail::json_log_formatter{}.format(msg, out);
+  return {out.data(), out.size()};
+}
+
+std::string fields_of(const std::string& record) {
+  auto at = record.find("\"fields\":{");
+  return at == std::string::npos ? std::string{} : record.substr(at);
+}
+
+} // namespace
+
+CAF_TEST(log fields go into the json record and end with their scope) {
+  auto bare = fields_of(json_record("m"));
+  CAF_CHECK(bare.find("\"pid\":") != std::string::npos);
+  CAF_CHECK(bare.find("\"endpoint\"") == std::string::npos);
+  {
+    log_fields outer{{"endpoint", "in \"x\"\n"}, {"count", 3}};
+    auto one = fields_of(json_record("m"));
+    CAF_CHECK(one.find(",\"endpoint\":\"in \\\"x\\\"\\n\",\"count\":3}") !=
+              std::string::npos);
+    {
+      // Inner scopes add fields; the innermost of a key wins; pid stays.
+      log_fields inner{{"count", uint64_t{7}}, {"pid", "fake"}};
+      auto two = fields_of(json_record("m"));
+      CAF_CHECK(two.find("\"count\":7}") != std::string::npos);
+      CAF_CHECK(two.find("\"count\":3") == std::string::npos);
+      CAF_CHECK(two.find("fake") == std::string::npos);
+      CAF_CHECK_EQUAL(log_fields::current().size(), 4u);
+    }
+    CAF_CHECK_EQUAL(log_fields::current().size(), 2u);
+    CAF_CHECK(fields_of(json_record("m")).find("\"count\":3}") !=
+              std::string::npos);
+  }
+  CAF_CHECK(log_fields::current().empty());
+  CAF_CHECK(fields_of(json_record("m")).find("endpoint") == std::string::npos);
+}

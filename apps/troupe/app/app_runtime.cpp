@@ -52,8 +52,32 @@ app_runtime::impl::make_spec(const config::service_spec& spec) {
   c.options.metrics = registry_of(spec.name);
   c.options.health_check_interval = spec.health_check_interval;
   c.options.publish_window = static_cast<uint64_t>(spec.publish_window);
-  c.depends_on = spec.depends_on;
+  // Under the root, a dependency on a service of a nested supervisor is one
+  // on that supervisor; under a nested supervisor only siblings count (the
+  // others are the supervisor's own dependencies).
+  for (auto& dep : spec.depends_on) {
+    auto node = spec.supervisor.empty() ? cfg.root_child(dep) : dep;
+    if (std::find(c.depends_on.begin(), c.depends_on.end(), node) ==
+        c.depends_on.end())
+      c.depends_on.push_back(node);
+  }
   return c;
+}
+
+supervisor_options
+app_runtime::impl::options_of(const config::supervisor_spec& x) {
+  supervisor_options opts;
+  opts.name = x.name;
+  opts.strategy =
+    parse_restart_strategy(x.strategy).value_or(restart_strategy::one_for_one);
+  opts.max_restarts = static_cast<uint32_t>(x.max_restarts);
+  opts.period = x.period;
+  opts.backoff_min = x.backoff_min;
+  opts.backoff_max = std::max(x.backoff_max, x.backoff_min);
+  opts.jitter = x.jitter;
+  opts.seed = static_cast<uint64_t>(x.seed);
+  opts.by_level = true;
+  return opts;
 }
 
 supervisor_options app_runtime::impl::root_options() {
@@ -74,13 +98,68 @@ supervisor_options app_runtime::impl::root_options() {
 std::vector<child_info> app_runtime::impl::children() {
   auto xs = ask<std::vector<child_info>>(sys, root_now(), timeout,
                                          children_atom::value);
-  return xs ? std::move(*xs) : std::vector<child_info>{};
+  if (!xs)
+    return {};
+  auto groups = nested(*xs);
+  if (groups.empty())
+    return std::move(*xs);
+  std::vector<child_info> out;
+  out.reserve(xs->size());
+  for (auto& x : *xs) {
+    bool group = false;
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      group = cfg.supervisors.count(x.name) > 0;
+    }
+    if (!group) {
+      out.push_back(std::move(x));
+      continue;
+    }
+    for (auto& [name, sup] : groups)
+      if (name == x.name)
+        if (auto ys = ask<std::vector<child_info>>(sys, sup, timeout,
+                                                   children_atom::value))
+          for (auto& y : *ys)
+            out.push_back(std::move(y));
+  }
+  return out;
 }
 
 caf::expected<std::vector<child_info>>
-app_runtime::impl::children(caf::timespan within) {
+app_runtime::impl::root_children(caf::timespan within) {
   return ask<std::vector<child_info>>(sys, root_now(), within,
                                       children_atom::value);
+}
+
+std::vector<std::pair<std::string, supervisor_actor>>
+app_runtime::impl::nested(const std::vector<child_info>& xs) {
+  std::vector<std::pair<std::string, supervisor_actor>> out;
+  std::lock_guard<std::mutex> guard{mtx};
+  if (cfg.supervisors.empty())
+    return out;
+  for (auto& x : xs)
+    if (x.handle && cfg.supervisors.count(x.name) > 0)
+      out.emplace_back(x.name, caf::actor_cast<supervisor_actor>(x.handle));
+  return out;
+}
+
+supervisor_actor app_runtime::impl::supervisor_of(const std::string& name) {
+  std::string group;
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    auto i = cfg.services.find(name);
+    if (i != cfg.services.end())
+      group = i->second.supervisor;
+  }
+  if (group.empty())
+    return root_now();
+  auto xs = root_children(timeout);
+  if (!xs)
+    return supervisor_actor{};
+  for (auto& [n, sup] : nested(*xs))
+    if (n == group)
+      return sup;
+  return supervisor_actor{};
 }
 
 const child_info* app_runtime::impl::find(const std::vector<child_info>& xs,
@@ -132,16 +211,27 @@ std::vector<service_status> app_runtime::impl::statuses(bool unstarted) {
   by_name.reserve(xs.size());
   for (auto& x : xs)
     by_name.emplace(x.name, &x);
-  // Every running service asked at once, through the root supervisor.
+  // Every running service asked at once, through its supervisor.
   std::unordered_map<std::string, service_status> answers;
-  if (auto sts = ask<std::vector<service_status>>(sys, root_now(), timeout,
-                                                  child_statuses_atom::value)) {
-    answers.reserve(sts->size());
-    for (auto& st : *sts) {
-      auto name = st.name;
-      answers.emplace(std::move(name), std::move(st));
-    }
+  std::vector<supervisor_actor> sups{root_now()};
+  bool any = false;
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    any = !cfg.supervisors.empty();
   }
+  if (any)
+    if (auto raw = root_children(timeout))
+      for (auto& [_, sup] : nested(*raw))
+        sups.push_back(sup);
+  for (auto& sup : sups)
+    if (auto sts = ask<std::vector<service_status>>(
+          sys, sup, timeout, child_statuses_atom::value)) {
+      answers.reserve(answers.size() + sts->size());
+      for (auto& st : *sts) {
+        auto name = st.name;
+        answers.emplace(std::move(name), std::move(st));
+      }
+    }
   auto status_of = [this, &answers](const child_info& ci) {
     auto i = answers.find(ci.name);
     return this->status_of(ci, i != answers.end() ? &i->second : nullptr);
@@ -159,16 +249,27 @@ std::vector<service_status> app_runtime::impl::statuses(bool unstarted) {
       by_name.erase(i);
     } else if (unstarted) {
       service_status st;
-      st.name = name;
       std::lock_guard<std::mutex> guard{mtx};
-      st.type = cfg.services.at(name).type;
+      // A nested supervisor's services as the drain stopped them, once the
+      // supervisor is gone; else never started.
+      if (auto i = last_seen.find(name); i != last_seen.end()) {
+        st = i->second;
+      } else {
+        st.name = name;
+        st.type = cfg.services.at(name).type;
+      }
       out.push_back(std::move(st));
     }
   }
-  // Services added at run time come last.
+  // Services added at run time come last (nested supervisors, gone with
+  // their services, are not services).
+  std::unique_lock<std::mutex> guard{mtx};
   for (auto& ci : xs)
-    if (by_name.count(ci.name) > 0)
+    if (by_name.count(ci.name) > 0 && cfg.supervisors.count(ci.name) == 0) {
+      guard.unlock();
       out.push_back(status_of(ci));
+      guard.lock();
+    }
   return out;
 }
 
@@ -190,8 +291,37 @@ caf::error app_runtime::start(const std::function<bool()>& stop_requested) {
   supervisor_options opts;
   {
     std::lock_guard<std::mutex> guard{d.mtx};
+    // A nested supervisor takes the place of its first service in the start
+    // order (the root orders its children by dependency level anyway); its
+    // own services in order, its dependencies those of its services on
+    // services elsewhere.
+    std::map<std::string, std::vector<child_spec>> members;
+    std::map<std::string, child_spec> groups;
     for (auto& name : d.cfg.start_order()) {
       auto& spec = d.cfg.services.at(name);
+      auto& group = spec.supervisor;
+      if (!group.empty() && groups.count(group) == 0) {
+        child_spec g;
+        g.name = group;
+        g.type = "supervisor";
+        g.restart = restart_policy::permanent;
+        g.stop_deadline = caf::timespan{0};
+        g.options = service_options{group, "supervisor", d.bus};
+        groups.emplace(group, std::move(g));
+        specs.emplace_back();
+        specs.back().name = group; // filled in below
+      }
+      if (!group.empty()) {
+        auto& g = groups.at(group);
+        g.stop_deadline += spec.stop_timeout;
+        for (auto& dep : spec.depends_on) {
+          auto node = d.cfg.root_child(dep);
+          if (node != group &&
+              std::find(g.depends_on.begin(), g.depends_on.end(), node) ==
+                g.depends_on.end())
+            g.depends_on.push_back(node);
+        }
+      }
       if (!spec.enabled || !spec.autostart) {
         d.log->info("service '{}' not started ({})", name,
                     spec.enabled ? "autostart = false" : "enabled = false");
@@ -200,8 +330,31 @@ caf::error app_runtime::start(const std::function<bool()>& stop_requested) {
       auto c = d.make_spec(spec);
       if (!c)
         return c.error();
-      specs.push_back(std::move(*c));
+      if (group.empty())
+        specs.push_back(std::move(*c));
+      else
+        members[group].push_back(std::move(*c));
     }
+    // Supervisors no service names still run, for services added later.
+    for (auto& [name, sup] : d.cfg.supervisors)
+      if (groups.count(name) == 0) {
+        child_spec g;
+        g.name = name;
+        g.type = "supervisor";
+        g.options = service_options{name, "supervisor", d.bus};
+        groups.emplace(name, std::move(g));
+        specs.emplace_back();
+        specs.back().name = name;
+      }
+    for (auto& c : specs)
+      if (auto i = groups.find(c.name); i != groups.end() && !c.factory) {
+        c = std::move(i->second);
+        c.factory =
+          supervisor_factory(d.options_of(d.cfg.supervisors.at(c.name)),
+                             std::move(members[c.name]));
+        if (c.stop_deadline <= caf::timespan{0})
+          c.stop_deadline = std::chrono::seconds{5};
+      }
     opts = d.root_options();
   }
   {
@@ -278,6 +431,25 @@ void app_runtime::reload(const config::app_config& next) {
   {
     std::lock_guard<std::mutex> guard{d.mtx};
     changes = config::diff(d.cfg, next);
+    // Supervisors are not reconfigured while they run.
+    auto same = [](const config::supervisor_spec& x,
+                   const config::supervisor_spec& y) {
+      return x.strategy == y.strategy && x.max_restarts == y.max_restarts &&
+             x.period == y.period && x.backoff_min == y.backoff_min &&
+             x.backoff_max == y.backoff_max && x.jitter == y.jitter &&
+             x.seed == y.seed;
+    };
+    for (auto& [name, sup] : next.supervisors) {
+      auto i = d.cfg.supervisors.find(name);
+      if (i == d.cfg.supervisors.end() || !same(i->second, sup))
+        d.log->warn("reload: [supervisors.{}] {}; restart the app to apply",
+                    name, i == d.cfg.supervisors.end() ? "added" : "changed");
+    }
+    for (auto& [name, _] : d.cfg.supervisors)
+      if (next.supervisors.count(name) == 0)
+        d.log->warn("reload: [supervisors.{}] removed; restart the app to "
+                    "apply",
+                    name);
   }
   if (changes.empty()) {
     d.log->info("reload: no service changed");
@@ -292,7 +464,7 @@ void app_runtime::reload(const config::app_config& next) {
       continue;
     }
     auto st =
-      ask<service_state>(d.sys, d.root, d.timeout,
+      ask<service_state>(d.sys, d.supervisor_of(name), d.timeout,
                          reconfigure_child_atom::value, name, spec.settings);
     if (!st) {
       d.log->error("reload: reconfigure '{}' failed: {}", name,

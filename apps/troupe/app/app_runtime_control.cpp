@@ -115,6 +115,8 @@ json app_runtime::impl::annotated(const service_status& st) {
   auto i = cfg.services.find(st.name);
   j["enabled"] = i == cfg.services.end() || i->second.enabled;
   j["expected"] = is_expected(st.name);
+  if (i != cfg.services.end() && !i->second.supervisor.empty())
+    j["supervisor"] = i->second.supervisor;
   return j;
 }
 
@@ -127,6 +129,8 @@ service_page app_runtime::services(const service_query& q) {
     auto i = d.cfg.services.find(name);
     j["enabled"] = i == d.cfg.services.end() || i->second.enabled;
     j["expected"] = d.is_expected(name);
+    if (i != d.cfg.services.end() && !i->second.supervisor.empty())
+      j["supervisor"] = i->second.supervisor;
   }
   return page;
 }
@@ -296,7 +300,7 @@ control_result app_runtime::action(const std::string& name, control_action act,
                     control_action what) -> caf::expected<service_state> {
     if (d.find(xs, n) == nullptr) {
       // Listed in the file but never started (autostart = false): start it
-      // now as a child of the root supervisor.
+      // now as a child of its supervisor.
       if (what == control_action::stop)
         return service_state::initialized;
       std::unique_lock<std::mutex> guard{d.mtx};
@@ -304,21 +308,21 @@ control_result app_runtime::action(const std::string& name, control_action act,
       guard.unlock();
       if (!spec)
         return spec.error();
-      return ask<service_state>(d.sys, d.root_now(), forever,
+      return ask<service_state>(d.sys, d.supervisor_of(n), forever,
                                 add_child_atom::value, std::move(*spec));
     }
+    auto sup = d.supervisor_of(n);
     switch (what) {
     case control_action::start:
-      return ask<service_state>(d.sys, d.root_now(), forever,
-                                start_child_atom::value, n);
+      return ask<service_state>(d.sys, sup, forever, start_child_atom::value,
+                                n);
     case control_action::stop:
-      return ask<service_state>(d.sys, d.root_now(), forever,
-                                stop_child_atom::value, n);
+      return ask<service_state>(d.sys, sup, forever, stop_child_atom::value, n);
     case control_action::restart:
       break;
     }
-    return ask<service_state>(d.sys, d.root_now(), forever,
-                              restart_child_atom::value, n);
+    return ask<service_state>(d.sys, sup, forever, restart_child_atom::value,
+                              n);
   };
   std::vector<std::string> also;
   // One service on the way of a cascade; an error text when it failed.
@@ -439,10 +443,19 @@ control_result app_runtime::add(const json& body) {
     return control_invalid("invalid settings", errors);
   }
   auto spec = config::make_service_spec(name, values);
+  if (!spec.supervisor.empty())
+    return control_invalid(
+      "invalid settings",
+      {{"settings.supervisor",
+        "services added at run time run under the root supervisor; name "
+        "the service in the app file to run it under [supervisors." +
+          spec.supervisor + "]"}});
   bool starts = spec.enabled && spec.autostart;
   std::unique_lock<std::mutex> guard{d.mtx};
   if (d.cfg.services.count(name) > 0)
     return control_error(409, "a service named '" + name + "' exists");
+  if (d.cfg.supervisors.count(name) > 0)
+    return control_error(409, "a supervisor named '" + name + "' exists");
   for (size_t i = 0; i < spec.depends_on.size(); ++i) {
     auto& dep = spec.depends_on[i];
     auto path = "settings.depends_on[" + std::to_string(i) + "]";
@@ -506,7 +519,7 @@ control_result app_runtime::remove(const std::string& name, bool cascade) {
   for (auto& n : order) {
     auto xs = d.children();
     if (d.find(xs, n) != nullptr) {
-      auto st = ask<service_state>(d.sys, d.root_now(), forever,
+      auto st = ask<service_state>(d.sys, d.supervisor_of(n), forever,
                                    remove_child_atom::value, n);
       if (!st)
         return control_error(

@@ -37,13 +37,26 @@ app_runtime::impl::measure(std::chrono::steady_clock::time_point until) {
     until - std::chrono::steady_clock::now());
   auto wait = std::clamp<caf::timespan>(left, 1ms, timeout);
   activity a;
-  if (auto x = ask<child_activity>(sys, root, wait, activity_atom::value)) {
-    a.moved = x->moved;
-    a.in_flight = x->in_flight;
-    a.running = x->running;
-    a.known = x->unanswered == 0;
-  } else {
-    a.known = false;
+  // The root, and each nested supervisor for its own services.
+  std::vector<supervisor_actor> sups{root_now()};
+  bool any = false;
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    any = !cfg.supervisors.empty();
+  }
+  if (any)
+    if (auto xs = root_children(wait))
+      for (auto& [_, sup] : nested(*xs))
+        sups.push_back(sup);
+  for (auto& sup : sups) {
+    if (auto x = ask<child_activity>(sys, sup, wait, activity_atom::value)) {
+      a.moved += x->moved;
+      a.in_flight += x->in_flight;
+      a.running += x->running;
+      a.known = a.known && x->unanswered == 0;
+    } else {
+      a.known = false;
+    }
   }
   return a;
 }
@@ -145,7 +158,7 @@ shutdown_result app_runtime::shutdown(std::chrono::nanoseconds timeout) {
   // still be busy with an earlier status round, and a fixed short wait
   // here used to skip the levels (and the quiet waits) altogether.
   std::map<uint32_t, std::vector<std::string>, std::greater<>> levels;
-  auto xs = d.children(std::max(left(), caf::timespan{1ms}));
+  auto xs = d.root_children(std::max(left(), caf::timespan{1ms}));
   if (!xs) {
     if (xs.error() == caf::sec::request_timeout)
       return timed_out({});
@@ -158,9 +171,51 @@ shutdown_result app_runtime::shutdown(std::chrono::nanoseconds timeout) {
       if (ci.handle)
         levels[ci.level].push_back(ci.name);
   }
+  // Nested supervisors: their services are stopped through them first,
+  // level by level as the supervisor orders them, so that each one's status
+  // is kept; then the supervisor with the others of its level.
+  auto groups = xs ? d.nested(*xs)
+                   : std::vector<std::pair<std::string, supervisor_actor>>{};
   for (auto& [level, names] : levels) {
     if (left() <= 0ns)
       return timed_out(names);
+    for (auto& [group, sup] : groups) {
+      if (std::find(names.begin(), names.end(), group) == names.end())
+        continue;
+      auto members = ask<std::vector<child_info>>(
+        d.sys, sup, std::max(left(), 1ns), children_atom::value);
+      std::vector<std::string> running;
+      if (members)
+        for (auto& m : *members) {
+          if (m.handle) {
+            running.push_back(m.name);
+            continue;
+          }
+          // Between two instances (or stopped before): what the pool knows,
+          // for the final table once the pool is gone.
+          auto st = d.status_of(m, nullptr);
+          if (st.state != service_state::initialized)
+            st.state = service_state::stopped;
+          std::lock_guard<std::mutex> guard{d.mtx};
+          d.last_seen[m.name] = std::move(st);
+        }
+      if (running.empty())
+        continue;
+      d.log->info("drain: stopping {} (supervisor '{}')", some_names(running),
+                  group);
+      auto st = ask<std::vector<service_status>>(
+        d.sys, sup, left(), stop_children_atom::value, running);
+      if (!st && st.error() == caf::sec::request_timeout)
+        return timed_out(running);
+      if (st) {
+        // Shown in the final table once their supervisor is gone: stopped.
+        std::lock_guard<std::mutex> guard{d.mtx};
+        for (auto& x : *st) {
+          x.state = service_state::stopped;
+          d.last_seen[x.name] = std::move(x);
+        }
+      }
+    }
     d.log->info("drain: stopping {}", some_names(names));
     auto st = ask<std::vector<service_status>>(
       d.sys, d.root, left(), stop_children_atom::value, names);

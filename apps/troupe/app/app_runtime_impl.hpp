@@ -109,12 +109,26 @@ struct app_runtime::impl {
 
   supervisor_options root_options();
 
-  // Every child as the root supervisor lists it; empty when it does not
-  // answer within `timeout`.
+  // The options of `[supervisors.NAME]`.
+  static supervisor_options options_of(const config::supervisor_spec& x);
+
+  // Every service as its supervisor lists it (the services of a nested
+  // supervisor in its place); empty when the root does not answer within
+  // `timeout`.
   std::vector<child_info> children();
 
-  // The same within `within`, or why not.
-  caf::expected<std::vector<child_info>> children(caf::timespan within);
+  // The root supervisor's own children (nested supervisors as one child
+  // each) within `within`, or why not.
+  caf::expected<std::vector<child_info>> root_children(caf::timespan within);
+
+  // The nested supervisors among `xs` (the root's children) that have an
+  // instance.
+  std::vector<std::pair<std::string, supervisor_actor>>
+  nested(const std::vector<child_info>& xs);
+
+  // The supervisor that holds service `name`: the root, or its
+  // `[supervisors.NAME]` (null while that one has no instance).
+  supervisor_actor supervisor_of(const std::string& name);
 
   const child_info* find(const std::vector<child_info>& xs,
                          const std::string& name);

@@ -52,6 +52,19 @@ public:
   /// (ZMQ_MAXMSGSIZE), which libzmq 4.3 reports the same way. Counted
   /// while `transport::wait` runs; any thread may read it.
   virtual uint64_t peer_disconnects() const { return 0; }
+
+  /// Receiving kinds: connections whose ZMTP handshake failed so far, by
+  /// the reason libzmq gives (ZMQ_EVENT_HANDSHAKE_FAILED_*): `protocol`
+  /// (e.g. a plaintext client on a CURVE endpoint, a wrong server key),
+  /// `auth` (refused by authentication), `other` (no detail). Counted while
+  /// `transport::wait` runs; any thread may read it.
+  struct handshake_failures {
+    uint64_t protocol = 0;
+    uint64_t auth = 0;
+    uint64_t other = 0;
+    uint64_t total() const noexcept { return protocol + auth + other; }
+  };
+  virtual handshake_failures failed_handshakes() const { return {}; }
 };
 
 /// Opens endpoints and waits for input on them: what the bridge needs from
@@ -92,7 +105,8 @@ public:
 /// ZMQ_XPUB_NODROP; rep endpoints are ROUTER sockets; req sockets set
 /// ZMQ_REQ_RELAXED and ZMQ_REQ_CORRELATE; every receiving socket sets
 /// ZMQ_MAXMSGSIZE to `max_message_bytes` and is watched by a socket monitor
-/// (ZMQ_EVENT_DISCONNECTED, read in `wait`); CURVE keys of an endpoint apply
+/// (ZMQ_EVENT_DISCONNECTED and ZMQ_EVENT_HANDSHAKE_FAILED_*, read in
+/// `wait`); CURVE keys of an endpoint apply
 /// to its socket (curve_security.hpp).
 std::unique_ptr<transport> make_zmq_transport();
 

@@ -69,6 +69,12 @@ public:
           std::memcpy(&id, event.data(), sizeof(id));
         if (id == ZMQ_EVENT_DISCONNECTED)
           disconnects_.fetch_add(1, std::memory_order_relaxed);
+        else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
+          hs_protocol_.fetch_add(1, std::memory_order_relaxed);
+        else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+          hs_auth_.fetch_add(1, std::memory_order_relaxed);
+        else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+          hs_other_.fetch_add(1, std::memory_order_relaxed);
       }
     } catch (const zmq::error_t&) {
       // ETERM while closing: nothing more to count
@@ -77,6 +83,12 @@ public:
 
   uint64_t peer_disconnects() const override {
     return disconnects_.load(std::memory_order_relaxed);
+  }
+
+  handshake_failures failed_handshakes() const override {
+    return {hs_protocol_.load(std::memory_order_relaxed),
+            hs_auth_.load(std::memory_order_relaxed),
+            hs_other_.load(std::memory_order_relaxed)};
   }
 
   void set_address(std::string x) { address_ = std::move(x); }
@@ -163,6 +175,9 @@ private:
   std::optional<zmq::socket_t> mon_;
   zmq_transport* owner_ = nullptr;
   std::atomic<uint64_t> disconnects_{0};
+  std::atomic<uint64_t> hs_protocol_{0};
+  std::atomic<uint64_t> hs_auth_{0};
+  std::atomic<uint64_t> hs_other_{0};
 };
 
 class zmq_transport final : public transport {
@@ -320,8 +335,13 @@ void zmq_endpoint::monitor(zmq::context_t& ctx, zmq_transport* owner) {
   // One inproc address per socket and context.
   auto addr = "inproc://troupe.monitor." +
               std::to_string(reinterpret_cast<uintptr_t>(sock_.handle()));
+  // Only events that end a connection: one per connection at most (the
+  // per-connection ACCEPTED/CONNECTED events once made drains flaky).
   if (zmq_socket_monitor(sock_.handle(), addr.c_str(),
-                         ZMQ_EVENT_DISCONNECTED) != 0)
+                         ZMQ_EVENT_DISCONNECTED |
+                           ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                           ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0)
     return; // not counted, but the endpoint works
   mon_.emplace(ctx, zmq::socket_type::pair);
   mon_->set(zmq::sockopt::linger, 0);

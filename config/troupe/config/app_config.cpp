@@ -50,7 +50,46 @@ schema make_common() {
             "label even when its type has more services than [control] "
             "metrics_per_service_max")
     .fallback(false);
+  s.string("supervisor", "The [supervisors.NAME] this service runs under "
+                         "(empty: the app's root supervisor)")
+    .fallback("");
   return s;
+}
+
+// The keys of `[supervisor]` and of every `[supervisors.NAME]`.
+void supervisor_keys(schema& sup, const char* scope) {
+  sup.string("strategy", "Which services restart when one must")
+    .fallback("one_for_one")
+    .one_of({"one_for_one", "one_for_all", "rest_for_one"});
+  sup
+    .integer("max_restarts", std::string{"Restarts allowed within `period`; "
+                                         "one more stops "} +
+                               scope + " (escalation)")
+    .fallback(int64_t{10})
+    .at_least(0);
+  sup.duration("period", "The window of `max_restarts`")
+    .fallback(duration{60s})
+    .at_least(0.001);
+  sup
+    .duration("backoff_min", "Wait before a first restart; doubles with each "
+                             "quick repeat")
+    .fallback(duration{100ms})
+    .at_least(0);
+  sup.duration("backoff_max", "The longest wait before a restart")
+    .fallback(duration{5s})
+    .at_least(0);
+  sup
+    .floating("jitter", "Each wait is shortened by a random fraction below "
+                        "this (never below backoff_min), so that many "
+                        "services failing together do not restart together")
+    .fallback(0.2)
+    .at_least(0)
+    .at_most(1);
+  sup
+    .integer("seed", "Seeds the jitter, for restarts timed the same in "
+                     "every run; 0 draws a random seed")
+    .fallback(int64_t{0})
+    .at_least(0);
 }
 
 template <class T>
@@ -117,37 +156,13 @@ schema app_schema(const type_catalog& types) {
     .fallback(list{});
   auto& sup = root.section("supervisor", "How the app's services are "
                                          "restarted (the root supervisor)");
-  sup.string("strategy", "Which services restart when one must")
-    .fallback("one_for_one")
-    .one_of({"one_for_one", "one_for_all", "rest_for_one"});
-  sup
-    .integer("max_restarts", "Restarts allowed within `period`; one more "
-                             "stops the app (escalation)")
-    .fallback(int64_t{10})
-    .at_least(0);
-  sup.duration("period", "The window of `max_restarts`")
-    .fallback(duration{60s})
-    .at_least(0.001);
-  sup
-    .duration("backoff_min", "Wait before a first restart; doubles with each "
-                             "quick repeat")
-    .fallback(duration{100ms})
-    .at_least(0);
-  sup.duration("backoff_max", "The longest wait before a restart")
-    .fallback(duration{5s})
-    .at_least(0);
-  sup
-    .floating("jitter", "Each wait is shortened by a random fraction below "
-                        "this (never below backoff_min), so that many "
-                        "services failing together do not restart together")
-    .fallback(0.2)
-    .at_least(0)
-    .at_most(1);
-  sup
-    .integer("seed", "Seeds the jitter, for restarts timed the same in "
-                     "every run; 0 draws a random seed")
-    .fallback(int64_t{0})
-    .at_least(0);
+  supervisor_keys(sup, "the app");
+  auto& nested = root.entries(
+    "supervisors", "Supervisors under the root, each over the services that "
+                   "name it (`supervisor = \"NAME\"`); the root restarts a "
+                   "supervisor that gives up like a failed service");
+  supervisor_keys(nested, "this supervisor and its services, and the root "
+                          "restarts it");
   auto& control =
     root.section("control", "HTTP control plane (off by default)");
   control.string("http", "Listen address, e.g. \"127.0.0.1:8080\"; empty: off")
@@ -223,7 +238,7 @@ bool operator==(const service_spec& x, const service_spec& y) {
          x.health_check_interval == y.health_check_interval &&
          x.publish_window == y.publish_window &&
          x.metrics_per_service == y.metrics_per_service &&
-         x.settings == y.settings;
+         x.supervisor == y.supervisor && x.settings == y.settings;
 }
 
 std::optional<std::string> check_service_name(std::string_view name) {
@@ -317,6 +332,107 @@ void check_dependencies(app_config& cfg, diagnostics& errors) {
       visit(name);
 }
 
+// `[supervisors.NAME]`: valid names that no service has, services naming a
+// known one, and no dependency cycle through a supervisor (a service outside
+// a supervisor that depends on one of its services, while a service of it
+// depends back: the root could start neither first).
+void check_supervisors(app_config& cfg, diagnostics& errors) {
+  std::vector<std::string> names;
+  for (auto& [name, _] : cfg.supervisors) {
+    names.push_back(name);
+    auto path = "supervisors." + name;
+    if (auto why = check_service_name(name)) {
+      auto msg = *why;
+      msg.replace(0, 20, "invalid supervisor name");
+      errors.push_back({cfg.layers.where(path), path, msg});
+    } else if (cfg.services.count(name) > 0) {
+      errors.push_back({cfg.layers.where(path), path,
+                        "supervisor '" + name +
+                          "' has the name of a service; services and "
+                          "supervisors share one namespace"});
+    }
+  }
+  bool bad_member = false;
+  for (auto& [name, spec] : cfg.services)
+    if (!spec.supervisor.empty() &&
+        cfg.supervisors.count(spec.supervisor) == 0) {
+      auto path = "services." + name + ".supervisor";
+      errors.push_back({cfg.layers.where(path), path,
+                        "unknown supervisor '" + spec.supervisor + "'" +
+                          did_you_mean(spec.supervisor, names) +
+                          (names.empty() ? " (no [supervisors.NAME] in the "
+                                           "app file)"
+                                         : "")});
+      bad_member = true;
+    }
+  // A cycle among services was reported already; look for one that only
+  // the grouping makes.
+  for (auto& e : errors)
+    if (e.message.rfind("dependency cycle", 0) == 0)
+      return;
+  if (bad_member)
+    return;
+  // The root's children: supervisors and services under the root, with the
+  // edges between them and the dependency that made each edge.
+  std::map<std::string, std::map<std::string, std::string>> edges;
+  for (auto& [name, spec] : cfg.services)
+    for (auto& dep : spec.depends_on) {
+      if (cfg.services.count(dep) == 0)
+        continue;
+      auto from = cfg.root_child(name);
+      auto to = cfg.root_child(dep);
+      if (from != to) {
+        auto why = name;
+        why += " -> ";
+        why += dep;
+        edges[from].emplace(to, std::move(why));
+      }
+    }
+  enum class mark { none, active, done };
+  std::map<std::string, mark> marks;
+  std::vector<std::string> stack;
+  bool found = false;
+  std::function<void(const std::string&)> visit = [&](const std::string& n) {
+    marks[n] = mark::active;
+    stack.push_back(n);
+    for (auto& [to, why] : edges[n]) {
+      if (found)
+        break;
+      if (marks[to] == mark::active) {
+        auto from = std::find(stack.begin(), stack.end(), to);
+        std::string chain;
+        for (auto i = from; i != stack.end(); ++i) {
+          auto next = i + 1 == stack.end() ? to : *(i + 1);
+          chain += (chain.empty() ? "" : ", ") + edges[*i][next];
+        }
+        // Blame a service of the supervisor on the cycle.
+        std::string blame;
+        for (auto i = from; i != stack.end() && blame.empty(); ++i)
+          if (cfg.supervisors.count(*i) > 0) {
+            auto next = i + 1 == stack.end() ? to : *(i + 1);
+            auto& w = edges[*i][next];
+            blame = w.substr(0, w.find(' '));
+          }
+        auto path = "services." + blame + ".depends_on";
+        errors.push_back(
+          {cfg.layers.where(path), path,
+           "dependency cycle through a supervisor (" + chain +
+             "): services of one [supervisors.NAME] start and stop "
+             "together, so nothing outside it may both need and be needed "
+             "by them"});
+        found = true;
+      } else if (marks[to] == mark::none) {
+        visit(to);
+      }
+    }
+    stack.pop_back();
+    marks[n] = mark::done;
+  };
+  for (auto& [n, _] : edges)
+    if (!found && marks[n] == mark::none)
+      visit(n);
+}
+
 void extract(app_config& cfg) {
   auto& v = cfg.layers.values();
   cfg.name = get<std::string>(v, "app.name");
@@ -344,6 +460,21 @@ void extract(app_config& cfg) {
     get<int64_t>(v, "control.metrics_per_service_max");
   cfg.control_tls_cert = get<std::string>(v, "control.tls_cert");
   cfg.control_tls_key = get<std::string>(v, "control.tls_key");
+  if (auto* sups = find(v, "supervisors"))
+    if (auto* t = sups->get_if<table>())
+      for (auto& [name, entry] : *t)
+        if (auto* e = entry.get_if<table>()) {
+          supervisor_spec s;
+          s.name = name;
+          s.strategy = get<std::string>(*e, "strategy");
+          s.max_restarts = get<int64_t>(*e, "max_restarts");
+          s.period = get<duration>(*e, "period");
+          s.backoff_min = get<duration>(*e, "backoff_min");
+          s.backoff_max = get<duration>(*e, "backoff_max");
+          s.jitter = get<double>(*e, "jitter");
+          s.seed = get<int64_t>(*e, "seed");
+          cfg.supervisors.emplace(name, std::move(s));
+        }
   auto* services = find(v, "services");
   if (services == nullptr || services->get_if<table>() == nullptr)
     return;
@@ -382,8 +513,17 @@ app_load_result load_app(const app_sources& sources,
   check_names(result.config, errors);
   // Even with other errors: every error in one pass.
   check_dependencies(result.config, errors);
+  check_supervisors(result.config, errors);
   cap_errors(errors);
   return result;
+}
+
+std::string app_config::root_child(const std::string& service) const {
+  auto i = services.find(service);
+  if (i == services.end() || i->second.supervisor.empty() ||
+      supervisors.count(i->second.supervisor) == 0)
+    return service;
+  return i->second.supervisor;
 }
 
 std::vector<std::string> app_config::start_order() const {
@@ -420,7 +560,8 @@ app_changes diff(const app_config& before, const app_config& after) {
     auto i = before.services.find(name);
     if (i == before.services.end())
       out.added.push_back(name);
-    else if (i->second.type != spec.type)
+    else if (i->second.type != spec.type ||
+             i->second.supervisor != spec.supervisor)
       out.replaced.push_back(name);
     else if (!(i->second == spec))
       out.changed.push_back(name);
@@ -444,6 +585,7 @@ service_spec make_service_spec(std::string name, const table& entry) {
   spec.health_check_interval = get<duration>(entry, "health_check_interval");
   spec.publish_window = get<int64_t>(entry, "publish_window");
   spec.metrics_per_service = get<bool>(entry, "metrics_per_service");
+  spec.supervisor = get<std::string>(entry, "supervisor");
   table own = entry;
   for (auto& f : service_common_schema().fields())
     own.erase(f.key);

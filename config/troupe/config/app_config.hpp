@@ -43,6 +43,8 @@ struct service_spec {
   /// Exported per service in /metrics even when its type is exported per
   /// type (`[control] metrics_per_service_max`).
   bool metrics_per_service = false;
+  /// The `[supervisors.NAME]` this service runs under; empty: the root.
+  std::string supervisor;
   /// The type's own settings (common keys removed), defaults filled in.
   config::settings settings;
 
@@ -64,6 +66,20 @@ std::optional<std::string> check_service_name(std::string_view name);
 /// Builds the spec of service `name` from its entry, validated against the
 /// common schema and its type's (so every common key holds a value).
 service_spec make_service_spec(std::string name, const table& entry);
+
+/// A `[supervisors.NAME]` entry: a supervisor under the app's root
+/// supervisor, with its own strategy, intensity and backoff, over the
+/// services that name it (`supervisor = "NAME"`).
+struct supervisor_spec {
+  std::string name;
+  std::string strategy = "one_for_one";
+  int64_t max_restarts = 10;
+  duration period{};
+  duration backoff_min{};
+  duration backoff_max{};
+  double jitter = 0.2;
+  int64_t seed = 0;
+};
 
 /// A whole app file, validated, with every value's origin.
 struct app_config {
@@ -101,6 +117,12 @@ struct app_config {
   std::string control_tls_key;
   /// Services by name.
   std::map<std::string, service_spec, std::less<>> services;
+  /// `[supervisors.NAME]` by name.
+  std::map<std::string, supervisor_spec, std::less<>> supervisors;
+
+  /// The name of the root supervisor's child that holds `service`: its
+  /// supervisor's name, or the service's own name under the root.
+  std::string root_child(const std::string& service) const;
 
   /// Returns the service names in an order where every service comes after
   /// its dependencies (stop in reverse). Ties break by name.
@@ -137,7 +159,7 @@ struct app_changes {
   std::vector<std::string> removed;
   /// Same type, different settings or options: gets `reconfigure`.
   std::vector<std::string> changed;
-  /// Same name, different type: must be replaced.
+  /// Same name, different type or supervisor: must be replaced.
   std::vector<std::string> replaced;
   bool empty() const noexcept {
     return added.empty() && removed.empty() && changed.empty() &&

@@ -158,12 +158,100 @@ INSTANTIATE_TEST_SUITE_P(
                "app.toml:2:8: services.../etc: invalid service name "
                "'../etc': expected 1 to 64 letters, digits, '_' or '-', "
                "starting with a letter or digit"},
+    error_case{"unknown_supervisor",
+               "[supervisors.workers]\n[services.a]\ntype = \"sink\"\n"
+               "supervisor = \"worker\"\n",
+               "app.toml:4:14: services.a.supervisor: unknown supervisor "
+               "'worker' (did you mean 'workers'?)"},
+    error_case{"supervisor_without_any",
+               "[services.a]\ntype = \"sink\"\nsupervisor = \"w\"\n",
+               "app.toml:3:14: services.a.supervisor: unknown supervisor 'w' "
+               "(no [supervisors.NAME] in the app file)"},
+    error_case{"bad_nested_strategy",
+               "[supervisors.w]\nstrategy = \"all_for_one\"\n",
+               "app.toml:2:12: supervisors.w.strategy: expected one of "
+               "one_for_one, one_for_all, rest_for_one, got \"all_for_one\" "
+               "(did you mean 'one_for_one'?)"},
+    error_case{"unknown_nested_key", "[supervisors.w]\nmax_restart = 3\n",
+               "app.toml:2:1: supervisors.w.max_restart: unknown key "
+               "'max_restart' (did you mean 'max_restarts'?)"},
+    error_case{"supervisor_named_like_a_service",
+               "[supervisors.a]\n[services.a]\ntype = \"sink\"\n",
+               "app.toml:1:1: supervisors.a: supervisor 'a' has the name of a "
+               "service; services and supervisors share one namespace"},
+    error_case{"bad_supervisor_name", "[supervisors.\"a.b\"]\n",
+               "app.toml:1:1: supervisors.a.b: invalid supervisor name 'a.b': "
+               "expected 1 to 64 letters, digits, '_' or '-', starting with a "
+               "letter or digit"},
+    error_case{"cycle_through_a_supervisor",
+               "[supervisors.w]\n[services.a]\ntype = \"sink\"\n"
+               "supervisor = \"w\"\n[services.b]\ntype = \"sink\"\n"
+               "supervisor = \"w\"\ndepends_on = [\"c\"]\n[services.c]\n"
+               "type = \"sink\"\ndepends_on = [\"a\"]\n",
+               "app.toml:8:14: services.b.depends_on: dependency cycle "
+               "through a supervisor (c -> a, b -> c): services of one "
+               "[supervisors.NAME] start and stop together, so nothing "
+               "outside it may both need and be needed by them"},
     error_case{"date_value", "[app]\nname = 1979-05-27\n",
                "app.toml:2:8: app.name: dates and times are not supported; "
                "write a string or a duration like \"5s\""}),
   [](const testing::TestParamInfo<error_case>& info) {
     return std::string{info.param.name};
   });
+
+TEST(app_config, nested_supervisors_from_the_file) {
+  auto r = load("[supervisor]\nstrategy = \"one_for_one\"\n"
+                "[supervisors.workers]\nstrategy = \"one_for_all\"\n"
+                "max_restarts = 2\nperiod = \"10s\"\nbackoff_min = \"5ms\"\n"
+                "jitter = 0\nseed = 7\n"
+                "[services.db]\ntype = \"sink\"\n"
+                "[services.a]\ntype = \"sink\"\nsupervisor = \"workers\"\n"
+                "depends_on = [\"db\"]\n"
+                "[services.b]\ntype = \"sink\"\nsupervisor = \"workers\"\n"
+                "depends_on = [\"a\"]\n"
+                "[services.api]\ntype = \"sink\"\ndepends_on = [\"b\"]\n");
+  ASSERT_TRUE(r.ok()) << all(r.errors);
+  auto& c = r.config;
+  ASSERT_EQ(c.supervisors.count("workers"), 1u);
+  auto& w = c.supervisors.at("workers");
+  EXPECT_EQ(w.name, "workers");
+  EXPECT_EQ(w.strategy, "one_for_all");
+  EXPECT_EQ(w.max_restarts, 2);
+  EXPECT_EQ(w.period, duration{10s});
+  EXPECT_EQ(w.backoff_min, duration{5ms});
+  EXPECT_EQ(w.backoff_max, duration{5s}); // the default
+  EXPECT_EQ(w.jitter, 0.0);
+  EXPECT_EQ(w.seed, 7);
+  EXPECT_EQ(c.services.at("a").supervisor, "workers");
+  EXPECT_EQ(c.services.at("db").supervisor, "");
+  EXPECT_EQ(c.root_child("a"), "workers");
+  EXPECT_EQ(c.root_child("b"), "workers");
+  EXPECT_EQ(c.root_child("api"), "api");
+  EXPECT_EQ(c.root_child("ghost"), "ghost");
+  // Moving a service to another supervisor replaces it on reload.
+  auto moved = load("[supervisors.workers]\n[services.db]\ntype = \"sink\"\n"
+                    "supervisor = \"workers\"\n");
+  ASSERT_TRUE(moved.ok()) << all(moved.errors);
+  auto plain = load("[services.db]\ntype = \"sink\"\n");
+  ASSERT_TRUE(plain.ok()) << all(plain.errors);
+  auto changes = diff(plain.config, moved.config);
+  EXPECT_EQ(changes.replaced, std::vector<std::string>{"db"});
+}
+
+TEST(app_config, every_supervisor_error_in_one_pass) {
+  auto r = load("[supervisors.w]\nstrategy = \"none\"\n"
+                "[services.a]\ntype = \"sink\"\nsupervisor = \"x\"\n"
+                "[services.b]\ntype = \"sink\"\ndepends_on = [\"ghost\"]\n");
+  EXPECT_EQ(r.errors.size(), 3u) << all(r.errors);
+  auto text = all(r.errors);
+  EXPECT_NE(text.find("supervisors.w.strategy"), std::string::npos) << text;
+  EXPECT_NE(text.find("services.a.supervisor: unknown supervisor 'x'"),
+            std::string::npos)
+    << text;
+  EXPECT_NE(text.find("services.b.depends_on[0]: unknown service 'ghost'"),
+            std::string::npos)
+    << text;
+}
 
 TEST(app_config, one_rule_for_service_names) {
   for (auto* good :

@@ -143,7 +143,8 @@ std::string render_reference(const type_catalog& types) {
      build/dev/apps/troupe config --docs > docs/config.md -->
 
 An app is one TOML file: an `[app]` section, optional `[supervisor]` and
-`[control]` sections, and one `[services.NAME]` table per service. Every key is declared in code
+`[control]` sections, optional `[supervisors.NAME]` tables (supervisors under
+the root), and one `[services.NAME]` table per service. Every key is declared in code
 with its type, default, bounds and description; this page is generated from
 those declarations.
 
@@ -182,7 +183,16 @@ Durations are written as strings with a unit: `ns`, `us`, `ms`, `s`, `m`,
   // Every fixed section of the app file, in declaration order ([app] first,
   // its heading above); the services table comes below.
   for (auto& f : root.fields()) {
-    if (!f.section || f.key == "services")
+    if (f.key == "services")
+      continue;
+    if (f.entries) { // e.g. [supervisors.NAME]
+      out << "\n## `[" << f.key << ".NAME]`\n\n";
+      if (!f.description.empty())
+        out << f.description << ".\n\n";
+      out << render_schema_table(*f.entries);
+      continue;
+    }
+    if (!f.section)
       continue;
     if (f.key != "app") {
       out << "\n## `[" << f.key << "]`\n\n";

@@ -93,6 +93,10 @@ void announce_change(caf::scheduled_actor* self, spdlog::logger& log,
                     static_cast<std::ptrdiff_t>(history.size() - limit));
   auto level = change.to == service_state::failed ? spdlog::level::err
                                                   : spdlog::level::info;
+  log_fields fields{{"event", "state_change"},
+                    {"from", to_string(change.from)},
+                    {"to", to_string(change.to)},
+                    {"reason", change.reason}};
   log.log(level, "{} -> {} ({})", to_string(change.from), to_string(change.to),
           change.reason);
   auto gone = std::remove_if(

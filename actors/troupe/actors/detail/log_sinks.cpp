@@ -6,6 +6,8 @@
 #include <spdlog/details/os.h>
 #include <spdlog/sinks/rotating_file_sink.h>
 
+#include "troupe/actors/logging.hpp"
+
 namespace troupe::detail {
 
 namespace {
@@ -119,6 +121,29 @@ void json_log_formatter::format(const spdlog::details::log_msg& msg,
   append(dest, std::to_string(spdlog::details::os::pid()));
   append(dest, ",\"thread\":");
   append(dest, std::to_string(msg.thread_id));
+  // Those of log_fields, set on this (the logging) thread; the innermost
+  // of a key wins, and pid/thread are kept.
+  auto& fields = log_fields::current();
+  for (size_t i = 0; i < fields.size(); ++i) {
+    auto& f = fields[i];
+    if (f.key == "pid" || f.key == "thread")
+      continue;
+    bool shadowed = false;
+    for (size_t j = i + 1; j < fields.size() && !shadowed; ++j)
+      shadowed = fields[j].key == f.key;
+    if (shadowed)
+      continue;
+    append(dest, ",\"");
+    append_json_escaped(f.key, dest);
+    append(dest, "\":");
+    if (f.number) {
+      append(dest, f.value);
+    } else {
+      append(dest, "\"");
+      append_json_escaped(f.value, dest);
+      append(dest, "\"");
+    }
+  }
   append(dest, "}}\n");
 }
 

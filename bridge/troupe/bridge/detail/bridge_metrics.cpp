@@ -147,6 +147,19 @@ void write_endpoint_metrics(exposition_writer& w, const endpoints& eps,
     "max_message_bytes",
     counter, [](auto& ep) { return !is_outbound(ep.cfg.socket); },
     [](auto& ep) { return ep.sock ? ep.sock->peer_disconnects() : 0; });
+  per_reason(
+    w, eps, "troupe_bridge_handshake_failures_total",
+    "Peer connections whose ZMTP handshake failed on a receiving "
+    "endpoint, by reason: protocol (e.g. a plaintext client on a "
+    "CURVE endpoint), auth (refused by authentication), other",
+    [](auto& ep) { return !is_outbound(ep.cfg.socket); },
+    [](auto& ep, auto emit) {
+      auto hs = ep.sock ? ep.sock->failed_handshakes()
+                        : endpoint_socket::handshake_failures{};
+      emit("protocol", hs.protocol);
+      emit("auth", hs.auth);
+      emit("other", hs.other);
+    });
   per_endpoint(w, eps, "troupe_bridge_auth_denied_total",
                "Connections refused by CURVE authentication (an unknown "
                "client key)",

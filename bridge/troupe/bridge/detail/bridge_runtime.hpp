@@ -207,6 +207,9 @@ struct endpoint_runtime {
   /// `net->auth_denied(name)` when last logged (CURVE servers only).
   uint64_t auth_denied_logged = 0;
   log_limiter auth_limiter;
+  /// `sock->failed_handshakes().total()` when last logged.
+  uint64_t handshakes_logged = 0;
+  log_limiter handshake_limiter;
   std::map<std::pair<std::string, std::string>, uint64_t> seq_in;
   /// rep/router: the routing identities of DEALER clients that heartbeat
   /// (the `[beat_call_id][""]` envelope) and when each last did. Read by

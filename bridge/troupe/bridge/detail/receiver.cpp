@@ -13,6 +13,7 @@
 #include <spdlog/logger.h>
 
 #include "troupe/actors/bus_batch.hpp"
+#include "troupe/actors/logging.hpp"
 #include "troupe/bridge/bridge_service.hpp"
 #include "troupe/bridge/detail/bridge_runtime.hpp"
 
@@ -366,12 +367,44 @@ void log_disconnects(endpoint_runtime& ep, spdlog::logger& log) {
     return;
   auto fresh = n - ep.disconnects_logged;
   ep.disconnects_logged = n;
-  if (auto suppressed = ep.disconnect_limiter.admit(0); suppressed >= 0)
+  if (auto suppressed = ep.disconnect_limiter.admit(0); suppressed >= 0) {
+    log_fields fields{{"event", "peer_disconnects"},
+                      {"endpoint", ep.cfg.name},
+                      {"count", fresh},
+                      {"total", n}};
     log.info("endpoint '{}': {} peer connection(s) closed, {} in all (a peer "
              "left, or sent a frame over max_message_bytes = {}){}",
              ep.cfg.name, fresh, n, ep.cfg.max_message_bytes,
              suppressed > 0 ? fmt::format("; {} more suppressed", suppressed)
                             : std::string{});
+  }
+}
+
+// Connections whose ZMTP handshake failed since the last look (a plaintext
+// client on a CURVE endpoint, a wrong server key, a refused client key);
+// the counts are troupe_bridge_handshake_failures_total.
+void log_handshake_failures(endpoint_runtime& ep, spdlog::logger& log) {
+  auto hs = ep.sock->failed_handshakes();
+  auto n = hs.total();
+  if (n == ep.handshakes_logged)
+    return;
+  auto fresh = n - ep.handshakes_logged;
+  ep.handshakes_logged = n;
+  if (auto suppressed = ep.handshake_limiter.admit(0); suppressed >= 0) {
+    log_fields fields{{"event", "handshake_failures"},
+                      {"endpoint", ep.cfg.name},
+                      {"count", fresh},
+                      {"total", n},
+                      {"protocol", hs.protocol},
+                      {"auth", hs.auth},
+                      {"other", hs.other}};
+    log.warn("endpoint '{}': {} peer handshake(s) failed, {} in all "
+             "(protocol {}, auth {}, other {}){}",
+             ep.cfg.name, fresh, n, hs.protocol, hs.auth, hs.other,
+             suppressed > 0
+               ? fmt::format("; {} more lines suppressed", suppressed)
+               : std::string{});
+  }
 }
 
 // CURVE clients the ZAP handler refused since the last look (a key not in
@@ -385,13 +418,18 @@ void log_auth_denied(endpoint_runtime& ep, transport& net,
     return;
   auto fresh = n - ep.auth_denied_logged;
   ep.auth_denied_logged = n;
-  if (auto suppressed = ep.auth_limiter.admit(0); suppressed >= 0)
+  if (auto suppressed = ep.auth_limiter.admit(0); suppressed >= 0) {
+    log_fields fields{{"event", "auth_denied"},
+                      {"endpoint", ep.cfg.name},
+                      {"count", fresh},
+                      {"total", n}};
     log.warn("endpoint '{}': refused {} CURVE client(s) whose key is not in "
              "curve_allowed_clients, {} in all{}",
              ep.cfg.name, fresh, n,
              suppressed > 0
                ? fmt::format("; {} more lines suppressed", suppressed)
                : std::string{});
+  }
 }
 
 } // namespace
@@ -426,8 +464,10 @@ void receive_loop(const receiver_context& ctx,
     for (size_t i = 0; i < polled.size(); ++i)
       if (ready[i] != 0)
         rx.drain(*polled[i]);
-    for (auto* ep : ctx.eps)
+    for (auto* ep : ctx.eps) {
       log_disconnects(*ep, *ctx.log);
+      log_handshake_failures(*ep, *ctx.log);
+    }
     // The refusal count sits behind the ZAP handler's lock: a look every
     // 100 ms is enough for a log line.
     if (auto now = std::chrono::steady_clock::now(); now >= next_auth_check) {
