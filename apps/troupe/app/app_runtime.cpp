@@ -81,18 +81,18 @@ app_runtime::impl::options_of(const config::supervisor_spec& x) {
 }
 
 supervisor_options app_runtime::impl::root_options() {
-  supervisor_options opts;
-  opts.name = cfg.name.empty() ? "app" : cfg.name;
-  opts.strategy = parse_restart_strategy(cfg.restart_strategy)
-                    .value_or(restart_strategy::one_for_one);
-  opts.max_restarts = static_cast<uint32_t>(cfg.max_restarts);
-  opts.period = cfg.restart_period;
-  opts.backoff_min = cfg.backoff_min;
-  opts.backoff_max = std::max(cfg.backoff_max, cfg.backoff_min);
-  opts.jitter = cfg.restart_jitter;
-  opts.seed = static_cast<uint64_t>(cfg.restart_seed);
-  opts.by_level = true;
-  return opts;
+  // The root's keys are [app]'s and [supervisor]'s; the same mapping as a
+  // nested supervisor's.
+  config::supervisor_spec root;
+  root.name = cfg.name.empty() ? "app" : cfg.name;
+  root.strategy = cfg.restart_strategy;
+  root.max_restarts = cfg.max_restarts;
+  root.period = cfg.restart_period;
+  root.backoff_min = cfg.backoff_min;
+  root.backoff_max = cfg.backoff_max;
+  root.jitter = cfg.restart_jitter;
+  root.seed = cfg.restart_seed;
+  return options_of(root);
 }
 
 std::vector<child_info> app_runtime::impl::children() {
