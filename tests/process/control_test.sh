@@ -214,7 +214,7 @@ while ((SECONDS < deadline)); do
   sleep 0.2
 done
 expect_eq "/readyz 503 once the worker fails and is not restarted" "$code" 503
-expect_grep "  naming it" "$WORK/body" '"not_ready":\[\{"name":"w","reason":"(failed|stopped|initialized)"'
+expect_grep "  naming it" "$WORK/body" '"not_ready":\[\{"name":"w","reason":"(failed|stopped|initialized|fatal|unhealthy)"'
 code=$(http_code GET /health)
 expect_eq "/health 503 too (the same verdict)" "$code" 503
 "$TROUPE" ctl --url "$URL" health >"$WORK/ctl" 2>&1

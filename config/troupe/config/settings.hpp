@@ -2,6 +2,7 @@
 
 #include "troupe/config/value.hpp"
 
+#include <memory>
 #include <optional>
 #include <string_view>
 #include <type_traits>
@@ -12,31 +13,37 @@ namespace troupe::config {
 /// its table with typed look-ups by dotted path.
 ///
 /// ```
-/// settings s{table{{"rate", 5}, {"period",
-/// duration{std::chrono::seconds{1}}}}}; auto rate = s.get_or<int64_t>("rate",
-/// 1);          // 5 auto name = s.get_or<std::string>("name", "tick"); //
-/// "tick"
+/// settings s{table{{"rate", 5}}};
+/// auto rate = s.get_or<int64_t>("rate", 1);       // 5
+/// auto name = s.get_or<std::string>("name", "x"); // "x"
 /// ```
+///
+/// The table is immutable and shared: copies of one `settings` (the app's
+/// spec, the supervisor's child spec, the service's own) cost a pointer,
+/// not a table each.
 class settings {
 public:
   settings() = default;
 
   /// Wraps `values`.
-  explicit settings(table values) : values_(std::move(values)) {}
+  explicit settings(table values)
+    : values_(std::make_shared<const table>(std::move(values))) {}
 
   /// Returns all values.
-  const table& values() const noexcept { return values_; }
+  const table& values() const noexcept {
+    return values_ != nullptr ? *values_ : empty();
+  }
 
   /// Returns whether anything is stored at `path`.
   bool contains(std::string_view path) const noexcept {
-    return find(values_, path) != nullptr;
+    return find(values(), path) != nullptr;
   }
 
   /// Returns the value at `path` as `T`, or nothing when it is missing or of
   /// another kind. An integer reads as a double; nothing else converts.
   template <class T>
   std::optional<T> get(std::string_view path) const {
-    auto* x = find(values_, path);
+    auto* x = find(values(), path);
     if (x == nullptr)
       return std::nullopt;
     if constexpr (std::is_same_v<T, double>) {
@@ -68,14 +75,19 @@ public:
   }
 
   friend bool operator==(const settings& x, const settings& y) {
-    return x.values_ == y.values_;
+    return x.values_ == y.values_ || x.values() == y.values();
   }
   friend bool operator!=(const settings& x, const settings& y) {
     return !(x == y);
   }
 
 private:
-  table values_;
+  static const table& empty() noexcept {
+    static const table none;
+    return none;
+  }
+
+  std::shared_ptr<const table> values_;
 };
 
 } // namespace troupe::config

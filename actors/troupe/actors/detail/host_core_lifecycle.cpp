@@ -47,8 +47,8 @@ caf::expected<settings> host_core::checked(const settings& cfg) const {
   auto values = cfg.values();
   auto problems = config::layered_config::check_values(
     s, values, "settings of '" + opts_.name + "'");
-  if (problems.empty())
-    return settings{std::move(values)};
+  if (problems.empty()) // unchanged (defaults were filled in): share it
+    return values == cfg.values() ? cfg : settings{std::move(values)};
   std::string text;
   for (auto& p : problems) {
     if (!text.empty())
