@@ -17,6 +17,7 @@
 #include "troupe/bridge/detail/bridge_runtime.hpp"
 #include "troupe/bridge/detail/peer_table.hpp"
 #include "troupe/bridge/endpoint_config.hpp"
+#include "troupe/bridge/manual_receiver.hpp"
 #include "troupe/bridge/wire.hpp"
 #include "troupe/config/duration.hpp"
 
@@ -48,6 +49,8 @@ struct bridge_service::state {
   std::shared_ptr<transport> net;
   std::vector<std::shared_ptr<endpoint_runtime>> eps;
   std::thread receiver;
+  /// Set: the receiver runs in its `step`s (tests), not on `receiver`.
+  std::shared_ptr<manual_receiver> manual;
   std::atomic<bool> stop{false};
   bool flush_scheduled = false;
   /// Acknowledgements of bus batches held back while a `block` endpoint
@@ -72,10 +75,15 @@ struct bridge_service::state {
 bridge_service::bridge_service() : bridge_service(make_zmq_transport()) {}
 
 bridge_service::bridge_service(std::shared_ptr<transport> net)
+  : bridge_service(std::move(net), nullptr) {}
+
+bridge_service::bridge_service(std::shared_ptr<transport> net,
+                               std::shared_ptr<manual_receiver> receiver)
   : st_(std::make_unique<state>()),
     calls_(std::make_unique<detail::call_state>()),
     peers_(std::make_unique<detail::peer_table>()) {
   st_->net = std::move(net);
+  st_->manual = std::move(receiver);
 }
 
 bridge_service::~bridge_service() {
@@ -184,8 +192,12 @@ hook_result bridge_service::on_start() {
     detail::receiver_context ctx{
       std::move(inbound), st.net.get(),        &st.replies, &calls_->out,
       &st.stop,           st.cfg.peer_timeout, shared_log()};
-    st.receiver = std::thread{
-      [ctx = std::move(ctx), weak] { detail::receive_loop(ctx, weak); }};
+    if (st.manual)
+      st.manual->attach(
+        std::make_unique<detail::receiver_loop>(std::move(ctx), weak));
+    else
+      st.receiver = std::thread{
+        [ctx = std::move(ctx), weak] { detail::receive_loop(ctx, weak); }};
   }
   start_liveness(st.eps, st.cfg);
   return hook_result::success();
@@ -519,6 +531,10 @@ void bridge_service::stop_receiver() {
   if (st.receiver.joinable()) {
     st.net->wake();
     st.receiver.join();
+  }
+  if (st.manual) {
+    st.net->wake(); // ends a step that waits
+    st.manual->detach();
   }
 }
 

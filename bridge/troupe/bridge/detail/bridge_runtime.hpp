@@ -288,11 +288,41 @@ struct receiver_context {
   std::shared_ptr<spdlog::logger> log;
 };
 
+/// The receiver's work, one wake-up at a time. The receiver thread loops
+/// over `step` (receive_loop); a test on the fake transport calls it
+/// directly through a `manual_receiver`, so that it decides when input is
+/// read. One thread at a time.
+class receiver_loop {
+public:
+  receiver_loop(receiver_context ctx, caf::weak_actor_ptr target);
+  ~receiver_loop();
+  receiver_loop(const receiver_loop&) = delete;
+  receiver_loop& operator=(const receiver_loop&) = delete;
+
+  /// One wake-up: waits up to `max_wait` (at most 1 ms while a call waits
+  /// for its socket) for input on the endpoints with credit or a
+  /// `transport::wake`; then sends the queued replies and calls, hands what
+  /// each ready endpoint has to the target (`inbound_atom`,
+  /// `request_in_atom`, `call_reply_atom`) and logs new peer disconnects,
+  /// failed handshakes and refused CURVE clients. Returns false, having
+  /// done nothing but wait, when the target is gone.
+  bool step(std::chrono::milliseconds max_wait);
+
+  /// Sends the replies still queued (e.g. on_stop's "stopping" answers):
+  /// after the last `step`.
+  void finish();
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
 /// The receiver thread: waits for input on `ctx.eps`, checks and counts it,
 /// hands each socket's ready messages to `target` as one `inbound_atom`
 /// batch (requests one by one as `request_in_atom`, replies to calls as
 /// `call_reply_atom`), and sends queued replies and calls. Returns when
-/// `*ctx.stop` is set or the target is gone.
+/// `*ctx.stop` is set or the target is gone: `receiver_loop::step` until
+/// then.
 void receive_loop(const receiver_context& ctx,
                   const caf::weak_actor_ptr& target);
 

@@ -434,51 +434,79 @@ void log_auth_denied(endpoint_runtime& ep, transport& net,
 
 } // namespace
 
-void receive_loop(const receiver_context& ctx,
-                  const caf::weak_actor_ptr& target) {
+struct receiver_loop::impl {
+  impl(receiver_context c, caf::weak_actor_ptr t)
+    : ctx(std::move(c)), target(std::move(t)), rx(ctx),
+      next_auth_check(std::chrono::steady_clock::now()) {}
+
+  receiver_context ctx;
+  caf::weak_actor_ptr target;
+  receiver rx;
   std::vector<endpoint_socket*> socks;
   std::vector<endpoint_runtime*> polled;
   std::vector<char> ready;
   std::vector<reply_queue::item> scratch;
-  receiver rx{ctx};
   bool calls_waiting = false;
-  auto next_auth_check = std::chrono::steady_clock::now();
-  while (!ctx.stop->load(std::memory_order_relaxed)) {
-    // A call that a socket would not take yet is retried every millisecond.
-    // Only sockets with credit: the others wait in ZMQ (whose rcvhwm then
-    // holds the peer back) until the actor returns credit and wakes us.
-    socks.clear();
-    polled.clear();
-    for (auto* ep : ctx.eps)
-      if (receiver::credit(*ep) > 0) {
-        socks.push_back(ep->sock.get());
-        polled.push_back(ep);
-      }
-    ctx.net->wait(socks, calls_waiting ? 1ms : 100ms, ready);
-    auto strong = target.lock();
-    if (!strong)
-      return;
-    rx.dest = caf::actor_cast<caf::actor>(strong);
-    send_replies(*ctx.replies, scratch, rx.routes);
-    calls_waiting = rx.calls.send();
-    for (size_t i = 0; i < polled.size(); ++i)
-      if (ready[i] != 0)
-        rx.drain(*polled[i]);
-    for (auto* ep : ctx.eps) {
-      log_disconnects(*ep, *ctx.log);
-      log_handshake_failures(*ep, *ctx.log);
+  std::chrono::steady_clock::time_point next_auth_check;
+};
+
+receiver_loop::receiver_loop(receiver_context ctx, caf::weak_actor_ptr target)
+  : impl_(std::make_unique<impl>(std::move(ctx), std::move(target))) {}
+
+receiver_loop::~receiver_loop() = default;
+
+bool receiver_loop::step(std::chrono::milliseconds max_wait) {
+  auto& s = *impl_;
+  auto& ctx = s.ctx;
+  // A call that a socket would not take yet is retried every millisecond.
+  // Only sockets with credit: the others wait in ZMQ (whose rcvhwm then
+  // holds the peer back) until the actor returns credit and wakes us.
+  s.socks.clear();
+  s.polled.clear();
+  for (auto* ep : ctx.eps)
+    if (receiver::credit(*ep) > 0) {
+      s.socks.push_back(ep->sock.get());
+      s.polled.push_back(ep);
     }
-    // The refusal count sits behind the ZAP handler's lock: a look every
-    // 100 ms is enough for a log line.
-    if (auto now = std::chrono::steady_clock::now(); now >= next_auth_check) {
-      next_auth_check = now + 100ms;
-      for (auto* ep : ctx.eps)
-        log_auth_denied(*ep, *ctx.net, *ctx.log);
-    }
-    rx.dest = caf::actor{};
+  ctx.net->wait(s.socks, s.calls_waiting ? std::min(max_wait, 1ms) : max_wait,
+                s.ready);
+  auto strong = s.target.lock();
+  if (!strong)
+    return false;
+  s.rx.dest = caf::actor_cast<caf::actor>(strong);
+  send_replies(*ctx.replies, s.scratch, s.rx.routes);
+  s.calls_waiting = s.rx.calls.send();
+  for (size_t i = 0; i < s.polled.size(); ++i)
+    if (s.ready[i] != 0)
+      s.rx.drain(*s.polled[i]);
+  for (auto* ep : ctx.eps) {
+    log_disconnects(*ep, *ctx.log);
+    log_handshake_failures(*ep, *ctx.log);
   }
+  // The refusal count sits behind the ZAP handler's lock: a look every
+  // 100 ms is enough for a log line.
+  if (auto now = std::chrono::steady_clock::now(); now >= s.next_auth_check) {
+    s.next_auth_check = now + 100ms;
+    for (auto* ep : ctx.eps)
+      log_auth_denied(*ep, *ctx.net, *ctx.log);
+  }
+  s.rx.dest = caf::actor{};
+  return true;
+}
+
+void receiver_loop::finish() {
+  auto& s = *impl_;
+  send_replies(*s.ctx.replies, s.scratch, s.rx.routes);
+}
+
+void receive_loop(const receiver_context& ctx,
+                  const caf::weak_actor_ptr& target) {
+  receiver_loop loop{ctx, target};
+  while (!ctx.stop->load(std::memory_order_relaxed))
+    if (!loop.step(100ms))
+      return;
   // Answers queued by on_stop (e.g. "stopping") still go out.
-  send_replies(*ctx.replies, scratch, rx.routes);
+  loop.finish();
 }
 
 } // namespace troupe::bridge::detail
