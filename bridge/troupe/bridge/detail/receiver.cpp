@@ -209,98 +209,146 @@ private:
       ep.in_flight_max.store(now, std::memory_order_relaxed);
   }
 
+  // One received message: its routing frames split off, checked, counted
+  // and recorded, and handed on as a call reply, a request or a message.
   void take(endpoint_runtime& ep, multipart& frames, bus_batch& batch) {
-    bool requests = is_request(ep.cfg.socket);
-    // ROUTER: [identity][""]?[topic][payload][meta]? from REQ and DEALER
-    // peers, [identity][id][""][topic][payload][meta]? from a REQ with
-    // ZMQ_REQ_CORRELATE or a troupe dealer (an empty topic is malformed
-    // anyway, so an empty third frame before two more is a delimiter); the
-    // routing part goes back on the reply. DEALER: [call id][""][topic]
-    // [payload], as a REP peer returns the envelope of the request.
-    size_t routing = 0;
-    if (requests || ep.cfg.socket == socket_kind::dealer)
-      routing = frames.size() > 1 && frames[1].empty() ? 2 : 1;
-    if (requests && routing == 1 && frames.size() >= 5 && frames[2].empty())
-      routing = 3;
-    routing = std::min(routing, frames.size());
-    views_.clear();
-    for (size_t i = routing; i < frames.size(); ++i)
-      views_.emplace_back(frames[i]);
+    auto routing = routing_frames(ep, frames);
     wire_message w;
-    auto err = check_frames(views_, ep.cfg.max_message_bytes,
-                            ep.cfg.codec == codec_kind::json, w);
-    size_t reason = static_cast<size_t>(err);
-    // Heartbeats (and goodbyes) pass whatever the topics, as on sub.
-    if (err == frame_error::none && ep.cfg.socket == socket_kind::pull &&
-        !ep.cfg.topics.empty() && w.topic != heartbeat_topic) {
-      bool known = false;
-      for (auto& t : ep.cfg.topics)
-        known = known || w.topic.compare(0, t.size(), t) == 0;
-      if (!known)
-        reason = unknown_topic;
-    }
+    auto reason = check(ep, frames, routing, w);
     route r;
     r.ep = &ep;
     r.prefix_len = routing;
     for (size_t i = 0; i < routing; ++i)
       r.prefix[i] = std::move(frames[i]);
-    if (err != frame_error::none || reason == unknown_topic) {
-      ep.malformed[reason].fetch_add(1, std::memory_order_relaxed);
-      // Never leave a REQ peer waiting: a malformed request is answered at
-      // once.
-      if (requests)
-        send_routed(*ep.sock, r, "troupe.error",
-                    error_payload("malformed", reason_name(reason)));
-      if (auto suppressed = ep.limiter.admit(reason); suppressed >= 0)
-        ctx_.log->warn("endpoint '{}': rejected inbound message ({}, {} "
-                       "frame(s)){}",
-                       ep.cfg.name, reason_name(reason), frames.size(),
-                       suppressed > 0
-                         ? fmt::format("; {} more suppressed", suppressed)
-                         : std::string{});
+    if (reason != 0) {
+      reject(ep, r, reason, frames.size());
       return;
     }
-    ep.received.fetch_add(1, std::memory_order_relaxed);
-    if (w.has_meta)
-      count_gap(ep, w);
-    if (ep.recorder && w.topic != heartbeat_topic)
-      ep.recorder->push(w.topic, w.payload, w.meta, w.has_meta, wall_ns());
+    count_and_record(ep, w);
     if (ep.cfg.batch && !w.has_meta && w.topic != heartbeat_topic) {
       // Appended to the run of its topic; the frame buffers stay for reuse.
       add_to_run(ep, w.topic, frames[routing + 1], batch);
       return;
     }
-    // The frames become the envelope's strings: moved, not copied.
-    // local_prefix (sub/pull): heartbeats keep their topic.
-    if (!ep.cfg.local_prefix.empty() && w.topic != heartbeat_topic)
+    auto e = to_envelope(ep, frames, routing, w.has_meta);
+    if (is_call(ep.cfg.socket))
+      hand_call_reply(ep, r, std::move(e));
+    else if (is_request(ep.cfg.socket))
+      hand_request(ep, std::move(r), std::move(e));
+    else
+      hand_message(std::move(e), batch);
+  }
+
+  // How many routing frames lead `frames`. ROUTER: [identity][""]?[topic]
+  // [payload][meta]? from REQ and DEALER peers, [identity][id][""][topic]
+  // [payload][meta]? from a REQ with ZMQ_REQ_CORRELATE or a troupe dealer
+  // (an empty topic is malformed anyway, so an empty third frame before two
+  // more is a delimiter); the routing part goes back on the reply. DEALER:
+  // [call id][""][topic][payload], as a REP peer returns the envelope of
+  // the request.
+  static size_t routing_frames(const endpoint_runtime& ep,
+                               const multipart& frames) {
+    bool requests = is_request(ep.cfg.socket);
+    size_t routing = 0;
+    if (requests || ep.cfg.socket == socket_kind::dealer)
+      routing = frames.size() > 1 && frames[1].empty() ? 2 : 1;
+    if (requests && routing == 1 && frames.size() >= 5 && frames[2].empty())
+      routing = 3;
+    return std::min(routing, frames.size());
+  }
+
+  // The frames after the routing ones against the wire format and, on a
+  // pull endpoint with `topics`, against those; fills `w`. Returns the
+  // malformed-input reason, 0 (frame_error::none) for a good message.
+  size_t check(const endpoint_runtime& ep, const multipart& frames,
+               size_t routing, wire_message& w) {
+    views_.clear();
+    for (size_t i = routing; i < frames.size(); ++i)
+      views_.emplace_back(frames[i]);
+    auto err = check_frames(views_, ep.cfg.max_message_bytes,
+                            ep.cfg.codec == codec_kind::json, w);
+    if (err != frame_error::none)
+      return static_cast<size_t>(err);
+    // Heartbeats (and goodbyes) pass whatever the topics, as on sub.
+    if (ep.cfg.socket == socket_kind::pull && !ep.cfg.topics.empty() &&
+        w.topic != heartbeat_topic) {
+      bool known = false;
+      for (auto& t : ep.cfg.topics)
+        known = known || w.topic.compare(0, t.size(), t) == 0;
+      if (!known)
+        return unknown_topic;
+    }
+    return 0;
+  }
+
+  // A malformed message: counted by reason, answered at once when it is a
+  // request (never leave a REQ peer waiting), logged within the limit.
+  void reject(endpoint_runtime& ep, const route& r, size_t reason,
+              size_t frame_count) {
+    ep.malformed[reason].fetch_add(1, std::memory_order_relaxed);
+    if (is_request(ep.cfg.socket))
+      send_routed(*ep.sock, r, "troupe.error",
+                  error_payload("malformed", reason_name(reason)));
+    if (auto suppressed = ep.limiter.admit(reason); suppressed >= 0)
+      ctx_.log->warn("endpoint '{}': rejected inbound message ({}, {} "
+                     "frame(s)){}",
+                     ep.cfg.name, reason_name(reason), frame_count,
+                     suppressed > 0
+                       ? fmt::format("; {} more suppressed", suppressed)
+                       : std::string{});
+  }
+
+  // A good message: counted, its sequence gap (if any) counted, recorded
+  // (heartbeats are not).
+  static void count_and_record(endpoint_runtime& ep, const wire_message& w) {
+    ep.received.fetch_add(1, std::memory_order_relaxed);
+    if (w.has_meta)
+      count_gap(ep, w);
+    if (ep.recorder && w.topic != heartbeat_topic)
+      ep.recorder->push(w.topic, w.payload, w.meta, w.has_meta, wall_ns());
+  }
+
+  // The frames become the envelope's strings: moved, not copied.
+  // local_prefix (sub/pull): heartbeats keep their topic.
+  static envelope to_envelope(const endpoint_runtime& ep, multipart& frames,
+                              size_t routing, bool has_meta) {
+    if (!ep.cfg.local_prefix.empty() && frames[routing] != heartbeat_topic)
       frames[routing].insert(0, ep.cfg.local_prefix);
-    envelope e{std::move(frames[routing]), std::move(frames[routing + 1]),
-               w.has_meta ? std::move(frames[routing + 2]) : std::string{},
-               ep.via};
-    if (is_call(ep.cfg.socket)) {
-      // Unparsable or unknown ids are the actor's to count (late_reply).
-      uint64_t id = 0;
-      if (ep.cfg.socket == socket_kind::req)
-        id = calls.last_sent(&ep);
-      else
-        std::from_chars(r.prefix[0].data(),
-                        r.prefix[0].data() + r.prefix[0].size(), id);
-      caf::anon_send(dest, call_reply_atom::value,
-                     static_cast<uint64_t>(ep.index), id, std::move(e));
-      return;
-    }
-    if (requests) {
-      if (w.topic == heartbeat_topic && routing == 3 &&
-          r.prefix[1] == beat_call_id)
-        note_beat_client(ep, r.prefix[0]);
-      auto id = ++next_id_;
-      routes.emplace(id, std::move(r));
-      take_credit(ep, 1, envelope_bytes(e));
-      caf::anon_send(dest, request_in_atom::value, id,
-                     static_cast<uint64_t>(ep.index), std::move(e));
-      return;
-    }
-    close_run(batch); // in order: a heartbeat after a run goes after it
+    return envelope{std::move(frames[routing]), std::move(frames[routing + 1]),
+                    has_meta ? std::move(frames[routing + 2]) : std::string{},
+                    ep.via};
+  }
+
+  // A peer's reply to one of our calls (req, dealer), by call id:
+  // unparsable or unknown ids are the actor's to count (late_reply).
+  void hand_call_reply(endpoint_runtime& ep, const route& r, envelope e) {
+    uint64_t id = 0;
+    if (ep.cfg.socket == socket_kind::req)
+      id = calls.last_sent(&ep);
+    else
+      std::from_chars(r.prefix[0].data(),
+                      r.prefix[0].data() + r.prefix[0].size(), id);
+    caf::anon_send(dest, call_reply_atom::value,
+                   static_cast<uint64_t>(ep.index), id, std::move(e));
+  }
+
+  // A request (rep, router): its route kept for the reply, its credit
+  // taken, handed on alone.
+  void hand_request(endpoint_runtime& ep, route r, envelope e) {
+    if (e.topic == heartbeat_topic && r.prefix_len == 3 &&
+        r.prefix[1] == beat_call_id)
+      note_beat_client(ep, r.prefix[0]);
+    auto id = ++next_id_;
+    routes.emplace(id, std::move(r));
+    take_credit(ep, 1, envelope_bytes(e));
+    caf::anon_send(dest, request_in_atom::value, id,
+                   static_cast<uint64_t>(ep.index), std::move(e));
+  }
+
+  // A message (sub, pull) that goes alone: after the run before it, in
+  // order (a heartbeat after a run goes after it).
+  void hand_message(envelope e, bus_batch& batch) {
+    close_run(batch);
     ++taken_;
     auto topic = e.topic;
     batch.items.push_back(
