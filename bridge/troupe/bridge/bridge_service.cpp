@@ -341,10 +341,7 @@ void bridge_service::send_payload(endpoint_runtime& ep,
   std::string meta;
   if (ep.cfg.meta) {
     auto seq = ++ep.seq_out[topic];
-    meta = nlohmann::json{{"seq", seq},
-                          {"src", st_->cfg.source_id},
-                          {"ts", now_ns()}}
-             .dump();
+    meta = encode_meta({seq, st_->cfg.source_id, now_ns()});
   }
   // Whatever waits goes first (in one go, as far as ZMQ takes it); only
   // then may this message skip the queue.

@@ -9,7 +9,6 @@
 #include <caf/send.hpp>
 #include <caf/weak_intrusive_ptr.hpp>
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/logger.h>
 
 #include "troupe/actors/bus_batch.hpp"
@@ -124,18 +123,13 @@ int64_t wall_ns() {
 }
 
 void count_gap(endpoint_runtime& ep, const wire_message& w) {
-  auto meta = nlohmann::json::parse(w.meta, nullptr, false);
-  if (!meta.is_object() || !meta.contains("seq") ||
-      !meta["seq"].is_number_unsigned())
+  auto meta = decode_meta(w.meta);
+  if (!meta)
     return;
-  auto seq = meta["seq"].get<uint64_t>();
-  auto src = meta.contains("src") && meta["src"].is_string()
-               ? meta["src"].get<std::string>()
-               : std::string{};
-  auto& last = ep.seq_in[{src, std::string{w.topic}}];
-  if (last != 0 && seq > last + 1)
-    ep.gaps.fetch_add(seq - last - 1, std::memory_order_relaxed);
-  last = seq;
+  auto& last = ep.seq_in[{std::move(meta->src), std::string{w.topic}}];
+  if (last != 0 && meta->seq > last + 1)
+    ep.gaps.fetch_add(meta->seq - last - 1, std::memory_order_relaxed);
+  last = meta->seq;
 }
 
 class receiver {
