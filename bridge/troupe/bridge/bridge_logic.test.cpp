@@ -48,6 +48,9 @@ protected:
   ~bridge_logic() override {
     if (br)
       self->send_exit(br, caf::exit_reason::user_shutdown);
+    // Also after a failed assertion: the actor system waits for them.
+    for (auto& a : others)
+      self->send_exit(a, caf::exit_reason::user_shutdown);
     self->send_exit(bus, caf::exit_reason::user_shutdown);
   }
 
@@ -108,6 +111,8 @@ protected:
   caf::scoped_actor self;
   caf::actor bus;
   std::shared_ptr<fake_transport> net = std::make_shared<fake_transport>();
+  /// Actors a test spawned besides the bridge and the bus.
+  std::vector<caf::actor> others;
   std::shared_ptr<manual_receiver> rx = std::make_shared<manual_receiver>();
   bridge_service::interface br;
 };
@@ -516,6 +521,7 @@ private:
 
 TEST_F(bridge_logic, a_per_message_subscriber_takes_batches_one_at_a_time) {
   auto sub = spawn_service<recording_subscriber>(sys, {"sub", "sub", bus});
+  others.push_back(caf::actor_cast<caf::actor>(sub));
   self->request(sub, 5s, start_atom::value)
     .receive([](service_state) {},
              [](const caf::error& e) { FAIL() << describe(e); });
@@ -589,6 +595,7 @@ private:
 
 TEST_F(bridge_logic, an_untyped_subscriber_takes_default_batches_one_by_one) {
   auto sub = spawn_service<untyped_recorder>(sys, {"sub", "sub", bus});
+  others.push_back(caf::actor_cast<caf::actor>(sub));
   self->request(sub, 5s, start_atom::value)
     .receive([](service_state) {},
              [](const caf::error& e) { FAIL() << describe(e); });
@@ -624,6 +631,7 @@ TEST_F(bridge_logic, an_untyped_subscriber_takes_default_batches_one_by_one) {
 
 TEST_F(bridge_logic, a_slow_subscriber_holds_the_peer_back_through_the_window) {
   auto sub = spawn_service<holding_subscriber>(sys, {"sub", "sub", bus});
+  others.push_back(caf::actor_cast<caf::actor>(sub));
   self->request(sub, 5s, start_atom::value)
     .receive([](service_state) {},
              [](const caf::error& e) { FAIL() << describe(e); });
