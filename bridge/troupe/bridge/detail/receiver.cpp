@@ -61,7 +61,7 @@ void send_replies(reply_queue& q, std::vector<reply_queue::item>& scratch,
     if (i == routes.end())
       continue;
     send_routed(*i->second.ep->sock, i->second, x.topic, x.payload);
-    i->second.ep->sent.fetch_add(1, std::memory_order_relaxed);
+    i->second.ep->counters.sent.fetch_add(1, std::memory_order_relaxed);
     routes.erase(i);
   }
   scratch.clear();
@@ -126,9 +126,9 @@ void count_gap(endpoint_runtime& ep, const wire_message& w) {
   auto meta = decode_meta(w.meta);
   if (!meta)
     return;
-  auto& last = ep.seq_in[{std::move(meta->src), std::string{w.topic}}];
+  auto& last = ep.rx.seq_in[{std::move(meta->src), std::string{w.topic}}];
   if (last != 0 && meta->seq > last + 1)
-    ep.gaps.fetch_add(meta->seq - last - 1, std::memory_order_relaxed);
+    ep.counters.gaps.fetch_add(meta->seq - last - 1, std::memory_order_relaxed);
   last = meta->seq;
 }
 
@@ -178,7 +178,7 @@ public:
   static uint64_t byte_room(const endpoint_runtime& ep) {
     if (is_call(ep.cfg.socket))
       return UINT64_MAX;
-    auto used = ep.in_flight_bytes.load(std::memory_order_acquire);
+    auto used = ep.counters.in_flight_bytes.load(std::memory_order_acquire);
     return used >= ep.window_bytes ? 0 : ep.window_bytes - used;
   }
 
@@ -187,7 +187,7 @@ public:
   static uint64_t credit(const endpoint_runtime& ep) {
     if (is_call(ep.cfg.socket))
       return max_batch;
-    auto used = ep.in_flight.load(std::memory_order_acquire);
+    auto used = ep.counters.in_flight.load(std::memory_order_acquire);
     return used >= ep.window ? 0 : ep.window - used;
   }
 
@@ -197,10 +197,11 @@ public:
 private:
   // Before the hand-off, so that the actor never returns more than taken.
   static void take_credit(endpoint_runtime& ep, uint64_t n, uint64_t bytes) {
-    ep.in_flight_bytes.fetch_add(bytes, std::memory_order_acq_rel);
-    auto now = ep.in_flight.fetch_add(n, std::memory_order_acq_rel) + n;
-    if (now > ep.in_flight_max.load(std::memory_order_relaxed))
-      ep.in_flight_max.store(now, std::memory_order_relaxed);
+    ep.counters.in_flight_bytes.fetch_add(bytes, std::memory_order_acq_rel);
+    auto now =
+      ep.counters.in_flight.fetch_add(n, std::memory_order_acq_rel) + n;
+    if (now > ep.counters.in_flight_max.load(std::memory_order_relaxed))
+      ep.counters.in_flight_max.store(now, std::memory_order_relaxed);
   }
 
   // One received message: its routing frames split off, checked, counted
@@ -279,11 +280,11 @@ private:
   // request (never leave a REQ peer waiting), logged within the limit.
   void reject(endpoint_runtime& ep, const route& r, size_t reason,
               size_t frame_count) {
-    ep.malformed[reason].fetch_add(1, std::memory_order_relaxed);
+    ep.counters.malformed[reason].fetch_add(1, std::memory_order_relaxed);
     if (is_request(ep.cfg.socket))
       send_routed(*ep.sock, r, "troupe.error",
                   error_payload("malformed", reason_name(reason)));
-    if (auto suppressed = ep.limiter.admit(reason); suppressed >= 0)
+    if (auto suppressed = ep.rx.limiter.admit(reason); suppressed >= 0)
       ctx_.log->warn("endpoint '{}': rejected inbound message ({}, {} "
                      "frame(s)){}",
                      ep.cfg.name, reason_name(reason), frame_count,
@@ -295,7 +296,7 @@ private:
   // A good message: counted, its sequence gap (if any) counted, recorded
   // (heartbeats are not).
   static void count_and_record(endpoint_runtime& ep, const wire_message& w) {
-    ep.received.fetch_add(1, std::memory_order_relaxed);
+    ep.counters.received.fetch_add(1, std::memory_order_relaxed);
     if (w.has_meta)
       count_gap(ep, w);
     if (ep.recorder && w.topic != heartbeat_topic)
@@ -355,11 +356,11 @@ private:
   // one comes, which bounds the map by the clients of one peer_timeout.
   void note_beat_client(endpoint_runtime& ep, const std::string& identity) {
     auto t = std::chrono::steady_clock::now();
-    auto [i, added] = ep.beat_clients.insert_or_assign(identity, t);
+    auto [i, added] = ep.rx.beat_clients.insert_or_assign(identity, t);
     if (!added)
       return;
-    for (auto j = ep.beat_clients.begin(); j != ep.beat_clients.end();)
-      j = t - j->second > ctx_.peer_timeout ? ep.beat_clients.erase(j)
+    for (auto j = ep.rx.beat_clients.begin(); j != ep.rx.beat_clients.end();)
+      j = t - j->second > ctx_.peer_timeout ? ep.rx.beat_clients.erase(j)
                                             : std::next(j);
   }
 
@@ -405,11 +406,11 @@ private:
 // that sent a frame over max_message_bytes (libzmq 4.3 reports both alike).
 void log_disconnects(endpoint_runtime& ep, spdlog::logger& log) {
   auto n = ep.sock->peer_disconnects();
-  if (n == ep.disconnects_logged)
+  if (n == ep.rx.disconnects_logged)
     return;
-  auto fresh = n - ep.disconnects_logged;
-  ep.disconnects_logged = n;
-  if (auto suppressed = ep.disconnect_limiter.admit(0); suppressed >= 0) {
+  auto fresh = n - ep.rx.disconnects_logged;
+  ep.rx.disconnects_logged = n;
+  if (auto suppressed = ep.rx.disconnect_limiter.admit(0); suppressed >= 0) {
     log_fields fields{{"event", "peer_disconnects"},
                       {"endpoint", ep.cfg.name},
                       {"count", fresh},
@@ -428,11 +429,11 @@ void log_disconnects(endpoint_runtime& ep, spdlog::logger& log) {
 void log_handshake_failures(endpoint_runtime& ep, spdlog::logger& log) {
   auto hs = ep.sock->failed_handshakes();
   auto n = hs.total();
-  if (n == ep.handshakes_logged)
+  if (n == ep.rx.handshakes_logged)
     return;
-  auto fresh = n - ep.handshakes_logged;
-  ep.handshakes_logged = n;
-  if (auto suppressed = ep.handshake_limiter.admit(0); suppressed >= 0) {
+  auto fresh = n - ep.rx.handshakes_logged;
+  ep.rx.handshakes_logged = n;
+  if (auto suppressed = ep.rx.handshake_limiter.admit(0); suppressed >= 0) {
     log_fields fields{{"event", "handshake_failures"},
                       {"endpoint", ep.cfg.name},
                       {"count", fresh},
@@ -456,11 +457,11 @@ void log_auth_denied(endpoint_runtime& ep, transport& net,
   if (!ep.cfg.curve.server())
     return;
   auto n = net.auth_denied(ep.cfg.name);
-  if (n <= ep.auth_denied_logged)
+  if (n <= ep.rx.auth_denied_logged)
     return;
-  auto fresh = n - ep.auth_denied_logged;
-  ep.auth_denied_logged = n;
-  if (auto suppressed = ep.auth_limiter.admit(0); suppressed >= 0) {
+  auto fresh = n - ep.rx.auth_denied_logged;
+  ep.rx.auth_denied_logged = n;
+  if (auto suppressed = ep.rx.auth_limiter.admit(0); suppressed >= 0) {
     log_fields fields{{"event", "auth_denied"},
                       {"endpoint", ep.cfg.name},
                       {"count", fresh},
