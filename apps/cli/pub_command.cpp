@@ -14,6 +14,7 @@
 
 #include "commands.hpp"
 #include "send_socket.hpp"
+#include "troupe/bridge/wire.hpp"
 #include "troupe/config/duration.hpp"
 
 namespace troupe::cli {
@@ -76,8 +77,7 @@ int pub(const pub_options& opts) {
     auto ts = std::chrono::duration_cast<std::chrono::nanoseconds>(
                 std::chrono::system_clock::now().time_since_epoch())
                 .count();
-    auto meta =
-      nlohmann::json{{"seq", sent + 1}, {"src", src}, {"ts", ts}}.dump();
+    auto meta = bridge::encode_meta({sent + 1, src, ts});
     s.send(zmq::buffer(opts.payload), zmq::send_flags::sndmore);
     s.send(zmq::buffer(meta), zmq::send_flags::none);
   }

@@ -60,7 +60,7 @@ bool bridge_service::on_call(const std::string& topic,
     answer_call(c, caf::make_message(std::move(err)));
     return true;
   }
-  ++ep->calls;
+  ++ep->counters.calls;
   auto id = ++cs.next_id;
   auto timeout = ep->cfg.timeout;
   if (c.timeout > std::chrono::nanoseconds::zero())
@@ -70,19 +70,19 @@ bool bridge_service::on_call(const std::string& topic,
   p.ep = ep;
   p.deadline = std::chrono::steady_clock::now() + timeout;
   p.timer = after(timeout, [this, id] { expire_call(id); });
-  if (ep->calls_in_flight < in_flight_limit(*ep)) {
+  if (ep->counters.calls_in_flight < in_flight_limit(*ep)) {
     send_call(id);
     return true;
   }
-  if (ep->calls_waiting.size() >= static_cast<size_t>(ep->cfg.hwm)) {
+  if (ep->actor.calls_waiting.size() >= static_cast<size_t>(ep->cfg.hwm)) {
     switch (ep->cfg.on_full) {
     case full_policy::drop_newest:
       drop_call(id, call_drop::queue_full);
       return true;
     case full_policy::drop_oldest: {
-      auto oldest = ep->calls_waiting.front();
-      ep->calls_waiting.pop_front();
-      ep->calls_waiting_n = ep->calls_waiting.size();
+      auto oldest = ep->actor.calls_waiting.front();
+      ep->actor.calls_waiting.pop_front();
+      ep->counters.calls_waiting_n = ep->actor.calls_waiting.size();
       drop_call(oldest, call_drop::queue_full);
       break;
     }
@@ -90,8 +90,8 @@ bool bridge_service::on_call(const std::string& topic,
       break; // every waiting call still ends by its deadline
     }
   }
-  ep->calls_waiting.push_back(id);
-  ep->calls_waiting_n = ep->calls_waiting.size();
+  ep->actor.calls_waiting.push_back(id);
+  ep->counters.calls_waiting_n = ep->actor.calls_waiting.size();
   return true;
 }
 
@@ -113,17 +113,17 @@ void bridge_service::send_call(uint64_t id) {
   }
   cs.net->wake();
   p.sent = true;
-  ++ep.calls_in_flight;
-  ep.sent.fetch_add(1, std::memory_order_relaxed);
+  ++ep.counters.calls_in_flight;
+  ep.counters.sent.fetch_add(1, std::memory_order_relaxed);
   count_out();
 }
 
 void bridge_service::pump_calls(endpoint_runtime& ep) {
-  while (ep.calls_in_flight < in_flight_limit(ep) &&
-         !ep.calls_waiting.empty()) {
-    auto id = ep.calls_waiting.front();
-    ep.calls_waiting.pop_front();
-    ep.calls_waiting_n = ep.calls_waiting.size();
+  while (ep.counters.calls_in_flight < in_flight_limit(ep) &&
+         !ep.actor.calls_waiting.empty()) {
+    auto id = ep.actor.calls_waiting.front();
+    ep.actor.calls_waiting.pop_front();
+    ep.counters.calls_waiting_n = ep.actor.calls_waiting.size();
     send_call(id);
   }
 }
@@ -134,8 +134,8 @@ void bridge_service::drop_call(uint64_t id, size_t reason) {
   if (i == cs.pending.end())
     return;
   auto& ep = *i->second.ep;
-  ++ep.call_dropped[reason];
-  ep.dropped.fetch_add(1, std::memory_order_relaxed);
+  ++ep.counters.call_dropped[reason];
+  ep.counters.dropped.fetch_add(1, std::memory_order_relaxed);
   cancel(i->second.timer);
   std::string why;
   if (reason == call_drop::queue_full)
@@ -159,14 +159,14 @@ void bridge_service::expire_call(uint64_t id) {
     return;
   auto& ep = *i->second.ep;
   if (!i->second.sent) {
-    auto& w = ep.calls_waiting;
+    auto& w = ep.actor.calls_waiting;
     w.erase(std::remove(w.begin(), w.end(), id), w.end());
-    ep.calls_waiting_n = w.size();
+    ep.counters.calls_waiting_n = w.size();
     drop_call(id, call_drop::expired);
     return;
   }
-  ep.timeouts.fetch_add(1, std::memory_order_relaxed);
-  --ep.calls_in_flight;
+  ep.counters.timeouts.fetch_add(1, std::memory_order_relaxed);
+  --ep.counters.calls_in_flight;
   auto req = std::move(i->second.req);
   cs.pending.erase(i);
   if (auto s = cs.limiter.admit(0); s >= 0)
@@ -193,15 +193,15 @@ void bridge_service::on_call_reply(uint64_t endpoint, uint64_t id,
   auto i = cs.pending.find(id);
   if (i == cs.pending.end() || !i->second.sent || i->second.ep != &ep) {
     // Its call timed out (the caller has its error), or a peer made it up.
-    ++ep.call_dropped[call_drop::late_reply];
-    ep.dropped.fetch_add(1, std::memory_order_relaxed);
+    ++ep.counters.call_dropped[call_drop::late_reply];
+    ep.counters.dropped.fetch_add(1, std::memory_order_relaxed);
     if (auto s = cs.limiter.admit(1); s >= 0)
       log().warn("endpoint '{}': dropped a late or unmatched reply on '{}'",
                  ep.cfg.name, e.topic);
     return;
   }
-  ++ep.replies;
-  --ep.calls_in_flight;
+  ++ep.counters.replies;
+  --ep.counters.calls_in_flight;
   cancel(i->second.timer);
   auto req = std::move(i->second.req);
   cs.pending.erase(i);
@@ -213,10 +213,10 @@ void bridge_service::end_calls() {
   auto& cs = *calls_;
   for (auto& [id, p] : cs.pending) {
     if (p.sent)
-      ++p.ep->failures;
+      ++p.ep->counters.failures;
     else {
-      ++p.ep->call_dropped[call_drop::stopped];
-      p.ep->dropped.fetch_add(1, std::memory_order_relaxed);
+      ++p.ep->counters.call_dropped[call_drop::stopped];
+      p.ep->counters.dropped.fetch_add(1, std::memory_order_relaxed);
     }
     answer_call(p.req, caf::make_message(make_error(
                          errc::not_running,
@@ -225,9 +225,9 @@ void bridge_service::end_calls() {
   cs.pending.clear();
   if (cs.eps != nullptr)
     for (auto& ep : *cs.eps) {
-      ep->calls_waiting.clear();
-      ep->calls_waiting_n = 0;
-      ep->calls_in_flight = 0;
+      ep->actor.calls_waiting.clear();
+      ep->counters.calls_waiting_n = 0;
+      ep->counters.calls_in_flight = 0;
     }
 }
 
@@ -235,14 +235,15 @@ void bridge_service::add_call_stats(const endpoint_runtime& ep,
                                     nlohmann::json& out) const {
   if (!is_call(ep.cfg.socket))
     return;
-  out["calls"] = ep.calls.load();
-  out["replies"] = ep.replies.load();
-  out["failures"] = ep.failures.load();
-  out["in_flight"] = ep.calls_in_flight.load();
-  out["waiting"] = ep.calls_waiting.size();
+  out["calls"] = ep.counters.calls.load();
+  out["replies"] = ep.counters.replies.load();
+  out["failures"] = ep.counters.failures.load();
+  out["in_flight"] = ep.counters.calls_in_flight.load();
+  out["waiting"] = ep.actor.calls_waiting.size();
   auto& by = out["dropped_by_reason"] = nlohmann::json::object();
   for (size_t r = 0; r < detail::call_drop_count; ++r)
-    by[std::string{detail::call_drop_name(r)}] = ep.call_dropped[r].load();
+    by[std::string{detail::call_drop_name(r)}] =
+      ep.counters.call_dropped[r].load();
 }
 
 } // namespace troupe::bridge

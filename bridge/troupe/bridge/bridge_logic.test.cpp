@@ -2,6 +2,12 @@
 // the tests decide exactly when an endpoint takes messages ("would block"
 // otherwise) and feed exactly the frames they want. A real actor system and
 // the real local bus; every wait is for an event, bounded by 5 s.
+//
+// The receiver runs no thread here: a test reads input with `rx->step()`
+// (manual_receiver.hpp) and then `settle()`s, which orders requests behind
+// what the step handed on (CAF keeps messages between two actors in
+// order), so that what the bridge, the bus and the subscribers did with it
+// is done when the test looks: no polling, no sleep.
 
 #include <gtest/gtest.h>
 
@@ -18,6 +24,7 @@
 #include "troupe/actors/topic_bus.hpp"
 #include "troupe/bridge/bridge_service.hpp"
 #include "troupe/bridge/fake_transport.hpp"
+#include "troupe/bridge/manual_receiver.hpp"
 #include "troupe/bridge/test_support.hpp"
 
 using namespace troupe;
@@ -41,12 +48,15 @@ protected:
   ~bridge_logic() override {
     if (br)
       self->send_exit(br, caf::exit_reason::user_shutdown);
+    // Also after a failed assertion: the actor system waits for them.
+    for (auto& a : others)
+      self->send_exit(a, caf::exit_reason::user_shutdown);
     self->send_exit(bus, caf::exit_reason::user_shutdown);
   }
 
   void start(config::table endpoints, config::table top = {}) {
     top.insert_or_assign("endpoints", config::value{std::move(endpoints)});
-    br = spawn_service<bridge_service>(sys, {"br", "bridge", bus}, net);
+    br = spawn_service<bridge_service>(sys, {"br", "bridge", bus}, net, rx);
     for (auto* step : {"configure", "start"}) {
       std::optional<service_state> st;
       std::string err;
@@ -65,6 +75,27 @@ protected:
     return troupe::bridge::test_support::endpoint_stats(self, br, name);
   }
 
+  /// Returns once the bridge, the bus and then each of `subs` (service
+  /// hosts, which answer the bus's deliveries after their handlers ran)
+  /// handled everything sent to them before, and the bridge handled what
+  /// that caused: the bus's acknowledgements, which return credit.
+  void settle(std::initializer_list<caf::actor> subs = {}) {
+    auto sync = [this](const caf::actor& a) {
+      self->request(a, 5s, status_atom::value)
+        .receive([](const service_status&) {}, [](const caf::error&) {});
+    };
+    auto sync_bus = [this] {
+      self->request(bus, 5s, status_atom::value)
+        .receive([](uint64_t, uint64_t, uint64_t) {}, [](caf::error&) {});
+    };
+    self->request(br, 5s, stats_atom::value)
+      .receive([](const std::string&) {}, [](const caf::error&) {});
+    sync_bus();
+    for (auto& sub : subs)
+      sync(sub);
+    sync_bus();
+  }
+
   template <class Pred>
   nlohmann::json wait_stats(const std::string& name, Pred pred) {
     return troupe::bridge::test_support::wait_stats(self, br, name, pred);
@@ -80,6 +111,9 @@ protected:
   caf::scoped_actor self;
   caf::actor bus;
   std::shared_ptr<fake_transport> net = std::make_shared<fake_transport>();
+  /// Actors a test spawned besides the bridge and the bus.
+  std::vector<caf::actor> others;
+  std::shared_ptr<manual_receiver> rx = std::make_shared<manual_receiver>();
   bridge_service::interface br;
 };
 
@@ -106,9 +140,8 @@ TEST_F(bridge_logic, malformed_frames_are_counted_by_reason) {
   in->inject({"t", "{}", "{}", "x"});      // too_many_frames
   in->inject({std::string{"\xff"}, "{}"}); // topic_not_utf8
   in->inject({"t.ok", "{}"});
-  auto s = wait_stats("in", [](auto& s) {
-    return s["malformed_total"] == 7 && s["received"] == 1;
-  });
+  ASSERT_TRUE(rx->step());
+  auto s = stats("in");
   EXPECT_EQ(s["received"], 1);
   EXPECT_EQ(s["malformed_total"], 7);
   for (auto* r : {"missing_payload", "too_large", "empty_topic", "invalid_json",
@@ -128,7 +161,8 @@ TEST_F(bridge_logic, meta_sequence_gaps_are_counted_per_source) {
     in->inject({"t", "{}", meta("a", seq)});
   for (int seq : {7, 8})
     in->inject({"t", "{}", meta("b", seq)});
-  auto s = wait_stats("in", [](auto& s) { return s["received"] == 5; });
+  ASSERT_TRUE(rx->step());
+  auto s = stats("in");
   EXPECT_EQ(s["received"], 5);
   EXPECT_EQ(s["gaps"], 2);
 }
@@ -316,18 +350,25 @@ TEST_F(bridge_logic, an_unanswered_request_gets_a_timeout_error_reply) {
     {"rpc", ep({{"socket", "rep"}, {"bind", "x"}, {"timeout", "20ms"}})}});
   auto rpc = net->endpoint("rpc");
   rpc->inject({"peer-1", "", "nobody.home", "1"});
-  auto reply = rpc->take_within(5s);
+  ASSERT_TRUE(rx->step());
+  EXPECT_EQ(rpc->sent_count(), 0u); // nobody answered yet
+  // The timeout's reply wakes the receiver, which sends it.
+  std::optional<multipart> reply;
+  for (int i = 0; i < 10 && !reply; ++i) {
+    ASSERT_TRUE(rx->step(5s));
+    reply = rpc->take();
+  }
   ASSERT_TRUE(reply);
   ASSERT_EQ(reply->size(), 4u);
   EXPECT_EQ((*reply)[0], "peer-1"); // routed back to the asking peer
   EXPECT_EQ((*reply)[1], "");
   EXPECT_EQ((*reply)[2], "troupe.error");
   EXPECT_EQ(nlohmann::json::parse((*reply)[3])["code"], "timeout");
-  auto s = wait_stats("rpc", [](auto& s) { return s["timeouts"] == 1; });
-  EXPECT_EQ(s["timeouts"], 1);
+  EXPECT_EQ(stats("rpc")["timeouts"], 1);
   // A malformed request is answered at once, with the reason.
   rpc->inject({"peer-2", "", "calc.x"});
-  reply = rpc->take_within(5s);
+  ASSERT_TRUE(rx->step());
+  reply = rpc->take();
   ASSERT_TRUE(reply);
   EXPECT_EQ((*reply)[0], "peer-2");
   auto err = nlohmann::json::parse(reply->at(3));
@@ -347,20 +388,31 @@ TEST_F(bridge_logic, inbound_batches_never_exceed_the_credit_window) {
     in->inject({"w.x", std::to_string(i)});
   start(
     config::table{{"in", ep({{"socket", "pull"}, {"bind", "x"}, {"hwm", 8}})}});
+  // Each step takes one window: 8 until the bus took them, then no more.
   int got = 0;
-  for (bool more = true; more && got < 100;)
-    self->receive(
-      [&](deliver_atom, const std::string&, const caf::message& m) {
-        got += static_cast<int>(test_support::items(m));
-      },
-      caf::after(5s) >> [&] { more = false; });
+  for (int round = 0; round < 13; ++round) {
+    ASSERT_TRUE(rx->step());
+    ASSERT_TRUE(rx->step()); // no credit left: reads nothing
+    auto want = std::min(got + 8, 100);
+    while (got < want) {
+      bool timed_out = false;
+      self->receive(
+        [&](deliver_atom, const std::string&, const caf::message& m) {
+          got += static_cast<int>(test_support::items(m));
+        },
+        caf::after(5s) >> [&] { timed_out = true; });
+      ASSERT_FALSE(timed_out) << got;
+    }
+    ASSERT_EQ(got, want) << "round " << round;
+    settle();
+    ASSERT_EQ(stats("in")["in_flight"], 0) << "round " << round;
+  }
   EXPECT_EQ(got, 100);
-  auto s = wait_stats("in", [](auto& s) { return s["in_flight"] == 0; });
+  auto s = stats("in");
   EXPECT_EQ(s["received"], 100);
   EXPECT_EQ(s["window"], 8);
   EXPECT_EQ(s["in_flight"], 0);
-  EXPECT_LE(s["in_flight_max"].get<uint64_t>(), 8u);
-  EXPECT_GT(s["in_flight_max"].get<uint64_t>(), 0u);
+  EXPECT_EQ(s["in_flight_max"], 8);
 }
 
 TEST_F(bridge_logic,
@@ -379,21 +431,31 @@ TEST_F(bridge_logic,
                                  {"bind", "x"},
                                  {"hwm", 1000},
                                  {"max_in_flight_bytes", 1000}})}});
+  // A step reads 64 (one read: 10 fill the window), then nothing until the
+  // bus took them: 64 + 36.
   int got = 0;
-  for (bool more = true; more && got < 100;)
-    self->receive(
-      [&](deliver_atom, const std::string&, const caf::message& m) {
-        got += static_cast<int>(test_support::items(m));
-      },
-      caf::after(5s) >> [&] { more = false; });
-  EXPECT_EQ(got, 100);
-  auto s = wait_stats("in", [](auto& s) { return s["in_flight"] == 0; });
+  for (int want : {64, 100}) {
+    ASSERT_TRUE(rx->step());
+    ASSERT_TRUE(rx->step());
+    while (got < want) {
+      bool timed_out = false;
+      self->receive(
+        [&](deliver_atom, const std::string&, const caf::message& m) {
+          got += static_cast<int>(test_support::items(m));
+        },
+        caf::after(5s) >> [&] { timed_out = true; });
+      ASSERT_FALSE(timed_out) << got;
+    }
+    ASSERT_EQ(got, want);
+    settle();
+  }
+  auto s = stats("in");
   EXPECT_EQ(s["received"], 100);
   EXPECT_EQ(s["window_bytes"], 1000);
   EXPECT_EQ(s["in_flight_bytes"], 0);
   // Bytes are not tracked at their peak; messages are: 10 fill the window,
-  // a read takes at most 64.
-  EXPECT_LE(s["in_flight_max"].get<uint64_t>(), 64u);
+  // a read takes 64.
+  EXPECT_EQ(s["in_flight_max"], 64);
 }
 
 namespace {
@@ -459,6 +521,7 @@ private:
 
 TEST_F(bridge_logic, a_per_message_subscriber_takes_batches_one_at_a_time) {
   auto sub = spawn_service<recording_subscriber>(sys, {"sub", "sub", bus});
+  others.push_back(caf::actor_cast<caf::actor>(sub));
   self->request(sub, 5s, start_atom::value)
     .receive([](service_state) {},
              [](const caf::error& e) { FAIL() << describe(e); });
@@ -471,8 +534,11 @@ TEST_F(bridge_logic, a_per_message_subscriber_takes_batches_one_at_a_time) {
                                  {"codec", "raw"},
                                  {"batch", true},
                                  {"local_prefix", "local."}})}});
-  wait_stats("in",
-             [](auto& s) { return s["received"] == 4 && s["in_flight"] == 0; });
+  ASSERT_TRUE(rx->step());
+  settle({caf::actor_cast<caf::actor>(sub)});
+  auto s = stats("in");
+  EXPECT_EQ(s["received"], 4);
+  EXPECT_EQ(s["in_flight"], 0);
   std::vector<std::string> seen;
   self->request(sub, 5s, seen_atom::value)
     .receive([&](std::vector<std::string>& x) { seen = std::move(x); },
@@ -529,6 +595,7 @@ private:
 
 TEST_F(bridge_logic, an_untyped_subscriber_takes_default_batches_one_by_one) {
   auto sub = spawn_service<untyped_recorder>(sys, {"sub", "sub", bus});
+  others.push_back(caf::actor_cast<caf::actor>(sub));
   self->request(sub, 5s, start_atom::value)
     .receive([](service_state) {},
              [](const caf::error& e) { FAIL() << describe(e); });
@@ -542,8 +609,11 @@ TEST_F(bridge_logic, an_untyped_subscriber_takes_default_batches_one_by_one) {
                                  {"bind", "x"},
                                  {"codec", "raw"},
                                  {"meta", true}})}});
-  wait_stats("in",
-             [](auto& s) { return s["received"] == 5 && s["in_flight"] == 0; });
+  ASSERT_TRUE(rx->step());
+  settle({caf::actor_cast<caf::actor>(sub)});
+  auto s = stats("in");
+  EXPECT_EQ(s["received"], 5);
+  EXPECT_EQ(s["in_flight"], 0);
   std::vector<std::string> seen;
   self->request(sub, 5s, seen_atom::value)
     .receive([&](std::vector<std::string>& x) { seen = std::move(x); },
@@ -561,6 +631,7 @@ TEST_F(bridge_logic, an_untyped_subscriber_takes_default_batches_one_by_one) {
 
 TEST_F(bridge_logic, a_slow_subscriber_holds_the_peer_back_through_the_window) {
   auto sub = spawn_service<holding_subscriber>(sys, {"sub", "sub", bus});
+  others.push_back(caf::actor_cast<caf::actor>(sub));
   self->request(sub, 5s, start_atom::value)
     .receive([](service_state) {},
              [](const caf::error& e) { FAIL() << describe(e); });
@@ -575,22 +646,29 @@ TEST_F(bridge_logic, a_slow_subscriber_holds_the_peer_back_through_the_window) {
       .receive([&](int x) { n = x; }, [](const caf::error&) {});
     return n;
   };
+  auto sub_actor = caf::actor_cast<caf::actor>(sub);
   // The window fills and stays full: no credit while the subscriber holds.
-  auto s = wait_stats("in", [](auto& s) { return s["in_flight"] == 8; });
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(rx->step());
+    settle({sub_actor});
+  }
+  auto s = stats("in");
   ASSERT_EQ(s["in_flight"], 8);
-  auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (count() < 8 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(1ms);
   EXPECT_EQ(count(), 8);
-  EXPECT_EQ(stats("in")["received"], 8);
-  // Released, the rest flows.
+  EXPECT_EQ(s["received"], 8);
+  // Released, the rest flows: a window per step.
   self->send(sub, release_atom::value);
-  while (count() < 100 && std::chrono::steady_clock::now() < deadline + 5s)
-    std::this_thread::sleep_for(1ms);
+  settle({sub_actor});
+  for (int i = 0; i < 12; ++i) {
+    ASSERT_EQ(stats("in")["in_flight"], 0) << "step " << i;
+    ASSERT_TRUE(rx->step());
+    settle({sub_actor});
+  }
   EXPECT_EQ(count(), 100);
-  s = wait_stats("in", [](auto& s) { return s["in_flight"] == 0; });
+  s = stats("in");
+  EXPECT_EQ(s["in_flight"], 0);
   EXPECT_EQ(s["received"], 100);
-  EXPECT_LE(s["in_flight_max"].get<uint64_t>(), 8u);
+  EXPECT_EQ(s["in_flight_max"], 8);
   self->send_exit(sub, caf::exit_reason::user_shutdown);
 }
 
@@ -630,6 +708,7 @@ TEST_F(bridge_logic,
                                  {"codec", "raw"},
                                  {"batch", true},
                                  {"local_prefix", "local."}})}});
+  ASSERT_TRUE(rx->step());
   std::vector<std::pair<std::string, std::vector<std::string>>> runs;
   while (runs.size() < 3) {
     bool timed_out = false;
@@ -652,7 +731,9 @@ TEST_F(bridge_logic,
   EXPECT_EQ(runs[1], (run{"local.b", {"b0"}}));
   EXPECT_EQ(runs[2], (run{"local.a", {"a5"}}));
   // Credit counts messages, not batches: all of it comes back.
-  auto s = wait_stats("in", [](auto& s) { return s["in_flight"] == 0; });
+  settle();
+  auto s = stats("in");
+  EXPECT_EQ(s["in_flight"], 0);
   EXPECT_EQ(s["received"], 7);
   EXPECT_EQ(s["in_flight_max"], 7);
 }

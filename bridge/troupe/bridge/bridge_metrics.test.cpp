@@ -59,28 +59,30 @@ std::vector<std::string> lines_of(const std::string& text, const char* part) {
 
 TEST(bridge_metrics, every_endpoint_figure_becomes_a_labelled_family) {
   auto in = make_ep("in", socket_kind::pull);
-  in->received = 7;
-  in->in_flight = 2;
-  in->in_flight_max = 9;
-  in->in_flight_bytes = 64;
+  in->counters.received = 7;
+  in->counters.in_flight = 2;
+  in->counters.in_flight_max = 9;
+  in->counters.in_flight_bytes = 64;
   in->window = 16;
   in->window_bytes = 4096;
-  in->malformed[static_cast<size_t>(frame_error::invalid_json)] = 3;
+  in->counters.malformed[static_cast<size_t>(frame_error::invalid_json)] = 3;
   auto rpc = make_ep("rpc", socket_kind::dealer);
-  rpc->sent = 5;
-  rpc->calls = 6;
-  rpc->replies = 4;
-  rpc->failures = 1;
-  rpc->calls_in_flight = 1;
-  rpc->calls_waiting_n = 2;
-  rpc->call_dropped[detail::call_drop::late_reply] = 1;
+  rpc->counters.sent = 5;
+  rpc->counters.calls = 6;
+  rpc->counters.replies = 4;
+  rpc->counters.failures = 1;
+  rpc->counters.calls_in_flight = 1;
+  rpc->counters.calls_waiting_n = 2;
+  rpc->counters.call_dropped[detail::call_drop::late_reply] = 1;
   auto out = make_ep("out", socket_kind::pub);
-  out->queued = 2;
-  out->pending_bytes = 40;
+  out->counters.queued = 2;
+  out->counters.pending_bytes = 40;
   out->cfg.max_queued = 10;
   out->cfg.max_queued_bytes = 1000;
-  out->out_dropped[static_cast<size_t>(detail::out_drop::queue_full)] = 1;
-  out->out_dropped[static_cast<size_t>(detail::out_drop::slow_subscriber)] = 2;
+  out->counters.out_dropped[static_cast<size_t>(detail::out_drop::queue_full)] =
+    1;
+  out->counters
+    .out_dropped[static_cast<size_t>(detail::out_drop::slow_subscriber)] = 2;
   refusals net;
   net.denied["in"] = 4;
   metric_registry reg;
@@ -164,7 +166,7 @@ TEST(bridge_metrics, every_endpoint_figure_becomes_a_labelled_family) {
     lines_of(text, "# TYPE troupe_bridge_call_dropped_total counter").size(),
     1u);
   // Figures are read at every write, not copied once.
-  out->queued = 0;
+  out->counters.queued = 0;
   EXPECT_EQ(
     lines_of(reg.render({{"service", "br"}}), "troupe_bridge_queued{"),
     (v{R"(troupe_bridge_queued{service="br",endpoint="out",socket="pub"} 0)"}));

@@ -153,7 +153,7 @@ bool say_goodbye_to_clients(endpoint_runtime& ep, std::string_view bye,
                             std::chrono::nanoseconds fresh) {
   auto t = std::chrono::steady_clock::now();
   bool sent = false;
-  for (auto& [identity, last] : ep.beat_clients) {
+  for (auto& [identity, last] : ep.rx.beat_clients) {
     if (t - last > fresh)
       continue;
     std::array<std::string_view, 5> parts{

@@ -17,6 +17,7 @@
 #include "troupe/bridge/detail/bridge_runtime.hpp"
 #include "troupe/bridge/detail/peer_table.hpp"
 #include "troupe/bridge/endpoint_config.hpp"
+#include "troupe/bridge/manual_receiver.hpp"
 #include "troupe/bridge/wire.hpp"
 #include "troupe/config/duration.hpp"
 
@@ -48,6 +49,8 @@ struct bridge_service::state {
   std::shared_ptr<transport> net;
   std::vector<std::shared_ptr<endpoint_runtime>> eps;
   std::thread receiver;
+  /// Set: the receiver runs in its `step`s (tests), not on `receiver`.
+  std::shared_ptr<manual_receiver> manual;
   std::atomic<bool> stop{false};
   bool flush_scheduled = false;
   /// Acknowledgements of bus batches held back while a `block` endpoint
@@ -72,10 +75,15 @@ struct bridge_service::state {
 bridge_service::bridge_service() : bridge_service(make_zmq_transport()) {}
 
 bridge_service::bridge_service(std::shared_ptr<transport> net)
+  : bridge_service(std::move(net), nullptr) {}
+
+bridge_service::bridge_service(std::shared_ptr<transport> net,
+                               std::shared_ptr<manual_receiver> receiver)
   : st_(std::make_unique<state>()),
     calls_(std::make_unique<detail::call_state>()),
     peers_(std::make_unique<detail::peer_table>()) {
   st_->net = std::move(net);
+  st_->manual = std::move(receiver);
 }
 
 bridge_service::~bridge_service() {
@@ -184,8 +192,12 @@ hook_result bridge_service::on_start() {
     detail::receiver_context ctx{
       std::move(inbound), st.net.get(),        &st.replies, &calls_->out,
       &st.stop,           st.cfg.peer_timeout, shared_log()};
-    st.receiver = std::thread{
-      [ctx = std::move(ctx), weak] { detail::receive_loop(ctx, weak); }};
+    if (st.manual)
+      st.manual->attach(
+        std::make_unique<detail::receiver_loop>(std::move(ctx), weak));
+    else
+      st.receiver = std::thread{
+        [ctx = std::move(ctx), weak] { detail::receive_loop(ctx, weak); }};
   }
   start_liveness(st.eps, st.cfg);
   return hook_result::success();
@@ -223,8 +235,9 @@ void bridge_service::return_credit(endpoint_runtime& ep, uint64_t n,
                                    uint64_t bytes) {
   // The receiver skips a socket without credit; it must hear of new credit.
   auto was_bytes =
-    ep.in_flight_bytes.fetch_sub(bytes, std::memory_order_acq_rel);
-  if (ep.in_flight.fetch_sub(n, std::memory_order_acq_rel) >= ep.window ||
+    ep.counters.in_flight_bytes.fetch_sub(bytes, std::memory_order_acq_rel);
+  if (ep.counters.in_flight.fetch_sub(n, std::memory_order_acq_rel) >=
+        ep.window ||
       was_bytes >= ep.window_bytes)
     st_->net->wake();
 }
@@ -243,7 +256,7 @@ void bridge_service::on_request(uint64_t id, uint64_t endpoint,
     if (i == st_->pending_requests.end())
       return;
     auto& ep = *st_->eps[i->second.endpoint];
-    ep.timeouts.fetch_add(1, std::memory_order_relaxed);
+    ep.counters.timeouts.fetch_add(1, std::memory_order_relaxed);
     if (auto s = st_->out_limiter.admit(1); s >= 0)
       log().warn("endpoint '{}': no answer to a request on '{}' within {}",
                  ep.cfg.name, i->second.topic,
@@ -271,7 +284,7 @@ void bridge_service::on_reply(uint64_t id, bool ok,
   if (ok) {
     send_reply(id, topic, payload);
   } else {
-    ep.error_replies.fetch_add(1, std::memory_order_relaxed);
+    ep.counters.error_replies.fetch_add(1, std::memory_order_relaxed);
     send_reply(id, "troupe.error", error_payload("service_error", payload));
   }
 }
@@ -312,7 +325,7 @@ bool bridge_service::send_out(size_t index, const std::string& topic,
     send_payload(ep, topic, st_->scratch, nullptr);
     return true;
   }
-  ep.unencodable.fetch_add(1, std::memory_order_relaxed);
+  ep.counters.unencodable.fetch_add(1, std::memory_order_relaxed);
   if (auto s = st_->out_limiter.admit(0); s >= 0)
     log().warn("endpoint '{}': cannot encode the message on '{}' as {} "
                "(publish an envelope, an envelope_batch, nlohmann::json, "
@@ -328,25 +341,22 @@ void bridge_service::send_payload(endpoint_runtime& ep,
                                   const caf::message* envelope_msg) {
   std::string meta;
   if (ep.cfg.meta) {
-    auto seq = ++ep.seq_out[topic];
-    meta = nlohmann::json{{"seq", seq},
-                          {"src", st_->cfg.source_id},
-                          {"ts", now_ns()}}
-             .dump();
+    auto seq = ++ep.actor.seq_out[topic];
+    meta = encode_meta({seq, st_->cfg.source_id, now_ns()});
   }
   // Whatever waits goes first (in one go, as far as ZMQ takes it); only
   // then may this message skip the queue.
-  if (!ep.pending.empty())
+  if (!ep.actor.pending.empty())
     drain(ep);
-  if (ep.pending.empty() && send_now(ep, topic, payload, meta)) {
-    ep.sent.fetch_add(1, std::memory_order_relaxed);
+  if (ep.actor.pending.empty() && send_now(ep, topic, payload, meta)) {
+    ep.counters.sent.fetch_add(1, std::memory_order_relaxed);
     count_out();
     return;
   }
   auto bytes = topic.size() + payload.size() + meta.size();
   auto fits = [&ep, bytes] {
-    return ep.pending.size() < ep.cfg.max_queued &&
-           ep.pending_bytes + bytes <= ep.cfg.max_queued_bytes;
+    return ep.actor.pending.size() < ep.cfg.max_queued &&
+           ep.counters.pending_bytes + bytes <= ep.cfg.max_queued_bytes;
   };
   switch (ep.cfg.on_full) {
   case full_policy::drop_newest:
@@ -355,7 +365,7 @@ void bridge_service::send_payload(endpoint_runtime& ep,
   case full_policy::drop_oldest:
     // Make room, unless it would not fit into an empty queue either.
     if (bytes <= ep.cfg.max_queued_bytes)
-      while (!ep.pending.empty() && !fits()) {
+      while (!ep.actor.pending.empty() && !fits()) {
         pop_pending(ep);
         count_drop(ep, out_drop::drop_oldest, 1);
       }
@@ -373,25 +383,25 @@ void bridge_service::send_payload(endpoint_runtime& ep,
     // silently.
     count_drop(ep, out_drop::queue_full, 1);
     if (auto s = st_->out_limiter.admit(3); s >= 0)
-      log().warn("endpoint '{}': {} message(s), {} bytes already wait for "
-                 "ZMQ (max_queued = {}, max_queued_bytes = {}): dropped one "
-                 "of {} bytes (queue_full){}",
-                 ep.cfg.name, ep.pending.size(), ep.pending_bytes.load(),
-                 ep.cfg.max_queued, ep.cfg.max_queued_bytes, bytes,
-                 s > 0 ? " (" + std::to_string(s) + " more suppressed)"
-                       : std::string{});
+      log().warn(
+        "endpoint '{}': {} message(s), {} bytes already wait for "
+        "ZMQ (max_queued = {}, max_queued_bytes = {}): dropped one "
+        "of {} bytes (queue_full){}",
+        ep.cfg.name, ep.actor.pending.size(), ep.counters.pending_bytes.load(),
+        ep.cfg.max_queued, ep.cfg.max_queued_bytes, bytes,
+        s > 0 ? " (" + std::to_string(s) + " more suppressed)" : std::string{});
     return;
   }
   // An envelope's payload stays in its (shared) message; anything else is
   // copied, since its buffer is reused.
   if (envelope_msg != nullptr)
-    ep.pending.push_back(outbound_frames{topic, *envelope_msg, std::string{},
-                                         std::move(meta), true});
+    ep.actor.pending.push_back(outbound_frames{
+      topic, *envelope_msg, std::string{}, std::move(meta), true});
   else
-    ep.pending.push_back(outbound_frames{
+    ep.actor.pending.push_back(outbound_frames{
       topic, caf::message{}, std::string{payload}, std::move(meta), false});
-  ep.pending_bytes += bytes;
-  ep.queued = ep.pending.size();
+  ep.counters.pending_bytes += bytes;
+  ep.counters.queued = ep.actor.pending.size();
   if (!st_->flush_scheduled) {
     st_->flush_scheduled = true;
     after(1ms, [this] { flush(); });
@@ -401,7 +411,7 @@ void bridge_service::send_payload(endpoint_runtime& ep,
 bool bridge_service::send_now(endpoint_runtime& ep, std::string_view topic,
                               std::string_view payload, std::string_view meta) {
   if (detail::try_send(*ep.sock, topic, payload, meta)) {
-    ep.stalled_since.reset();
+    ep.actor.stalled_since.reset();
     return true;
   }
   if (ep.cfg.socket != socket_kind::pub)
@@ -411,9 +421,9 @@ bool bridge_service::send_now(endpoint_runtime& ep, std::string_view topic,
   // one misses it (ZMQ's own PUB semantics), so that one stalled
   // subscriber cannot stop the others or the heartbeats.
   auto t = std::chrono::steady_clock::now();
-  if (!ep.stalled_since)
-    ep.stalled_since = t;
-  if (t - *ep.stalled_since < ep.cfg.stall_timeout)
+  if (!ep.actor.stalled_since)
+    ep.actor.stalled_since = t;
+  if (t - *ep.actor.stalled_since < ep.cfg.stall_timeout)
     return false;
   std::array<std::string_view, 3> parts{topic, payload, meta};
   if (!ep.sock->send_past_full(parts.data(), meta.empty() ? 2 : 3))
@@ -431,29 +441,29 @@ bool bridge_service::send_now(endpoint_runtime& ep, std::string_view topic,
 
 void bridge_service::count_drop(endpoint_runtime& ep, out_drop reason,
                                 uint64_t n) {
-  ep.out_dropped[static_cast<size_t>(reason)] += n;
-  ep.dropped.fetch_add(n, std::memory_order_relaxed);
+  ep.counters.out_dropped[static_cast<size_t>(reason)] += n;
+  ep.counters.dropped.fetch_add(n, std::memory_order_relaxed);
   // Also among the service's losses, which `troupe run` adds up.
   count_lost("endpoint_" + std::string{detail::out_drop_name(reason)}, n);
 }
 
 void bridge_service::pop_pending(endpoint_runtime& ep) {
-  ep.pending_bytes -= ep.pending.front().bytes();
-  ep.pending.pop_front();
-  ep.queued = ep.pending.size();
+  ep.counters.pending_bytes -= ep.actor.pending.front().bytes();
+  ep.actor.pending.pop_front();
+  ep.counters.queued = ep.actor.pending.size();
 }
 
 void bridge_service::drain(endpoint_runtime& ep) {
   uint64_t n = 0;
-  while (!ep.pending.empty()) {
-    auto& f = ep.pending.front();
+  while (!ep.actor.pending.empty()) {
+    auto& f = ep.actor.pending.front();
     if (!send_now(ep, f.topic, f.payload(), f.meta))
       break;
     pop_pending(ep);
     ++n;
   }
   if (n > 0) {
-    ep.sent.fetch_add(n, std::memory_order_relaxed);
+    ep.counters.sent.fetch_add(n, std::memory_order_relaxed);
     count_out(n);
   }
 }
@@ -463,7 +473,7 @@ void bridge_service::flush() {
   bool left = false;
   for (auto& ep : st_->eps) {
     drain(*ep);
-    left = left || !ep->pending.empty();
+    left = left || !ep->actor.pending.empty();
   }
   if (left) {
     st_->flush_scheduled = true;
@@ -476,14 +486,14 @@ void bridge_service::flush() {
 hook_result bridge_service::on_stop() {
   // Whatever ZMQ still would not take is lost now: say so, and count it.
   for (auto& ep : st_->eps)
-    if (!ep->pending.empty()) {
+    if (!ep->actor.pending.empty()) {
       log().warn("endpoint '{}': {} message(s) still queued at stop, "
                  "dropped",
-                 ep->cfg.name, ep->pending.size());
-      count_drop(*ep, out_drop::stopped, ep->pending.size());
-      ep->pending.clear();
-      ep->pending_bytes = 0;
-      ep->queued = 0;
+                 ep->cfg.name, ep->actor.pending.size());
+      count_drop(*ep, out_drop::stopped, ep->actor.pending.size());
+      ep->actor.pending.clear();
+      ep->counters.pending_bytes = 0;
+      ep->counters.queued = 0;
     }
   st_->flush_scheduled = false;
   st_->holds.clear();
@@ -520,6 +530,10 @@ void bridge_service::stop_receiver() {
     st.net->wake();
     st.receiver.join();
   }
+  if (st.manual) {
+    st.net->wake(); // ends a step that waits
+    st.manual->detach();
+  }
 }
 
 void bridge_service::shut_down() {
@@ -547,7 +561,7 @@ std::string bridge_service::stats_json() const {
     nlohmann::json malformed = nlohmann::json::object();
     uint64_t malformed_total = 0;
     for (size_t r = 1; r < detail::reason_count; ++r) {
-      auto n = ep->malformed[r].load(std::memory_order_relaxed);
+      auto n = ep->counters.malformed[r].load(std::memory_order_relaxed);
       malformed[std::string{detail::reason_name(r)}] = n;
       malformed_total += n;
     }
@@ -559,35 +573,35 @@ std::string bridge_service::stats_json() const {
                     : is_inbound(ep->cfg.socket) ? "in"
                                                  : "out"},
       {"address", ep->address},
-      {"received", ep->received.load()},
-      {"sent", ep->sent.load()},
-      {"dropped", ep->dropped.load()},
-      {"queued", ep->queued.load()},
-      {"unencodable", ep->unencodable.load()},
-      {"gaps", ep->gaps.load()},
-      {"timeouts", ep->timeouts.load()},
-      {"error_replies", ep->error_replies.load()},
+      {"received", ep->counters.received.load()},
+      {"sent", ep->counters.sent.load()},
+      {"dropped", ep->counters.dropped.load()},
+      {"queued", ep->counters.queued.load()},
+      {"unencodable", ep->counters.unencodable.load()},
+      {"gaps", ep->counters.gaps.load()},
+      {"timeouts", ep->counters.timeouts.load()},
+      {"error_replies", ep->counters.error_replies.load()},
       {"malformed_total", malformed_total},
       {"auth_denied", st_->net->auth_denied(ep->cfg.name)},
       {"malformed", malformed},
     });
     add_call_stats(*ep, eps.back());
     if (is_outbound(ep->cfg.socket)) {
-      eps.back()["queued_bytes"] = ep->pending_bytes.load();
+      eps.back()["queued_bytes"] = ep->counters.pending_bytes.load();
       eps.back()["max_queued"] = ep->cfg.max_queued;
       eps.back()["max_queued_bytes"] = ep->cfg.max_queued_bytes;
       auto& by = eps.back()["dropped_by_reason"] = nlohmann::json::object();
       for (size_t r = 0; r < detail::out_drop_count; ++r)
         by[std::string{detail::out_drop_name(static_cast<out_drop>(r))}] =
-          ep->out_dropped[r].load();
+          ep->counters.out_dropped[r].load();
     }
     if (!is_outbound(ep->cfg.socket))
       eps.back()["peer_disconnects"] =
         ep->sock ? ep->sock->peer_disconnects() : 0;
     if (is_inbound(ep->cfg.socket) || is_request(ep->cfg.socket)) {
-      eps.back()["in_flight"] = ep->in_flight.load();
-      eps.back()["in_flight_max"] = ep->in_flight_max.load();
-      eps.back()["in_flight_bytes"] = ep->in_flight_bytes.load();
+      eps.back()["in_flight"] = ep->counters.in_flight.load();
+      eps.back()["in_flight_max"] = ep->counters.in_flight_max.load();
+      eps.back()["in_flight_bytes"] = ep->counters.in_flight_bytes.load();
       eps.back()["window_bytes"] = ep->window_bytes;
       eps.back()["window"] = ep->window;
     }

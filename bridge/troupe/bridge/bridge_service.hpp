@@ -20,6 +20,7 @@
 namespace troupe::bridge {
 
 struct bridge_config;
+class manual_receiver;
 
 namespace detail {
 struct endpoint_runtime;
@@ -110,6 +111,11 @@ public:
 
   /// Talks through `net`, e.g. a `fake_transport` in tests.
   explicit bridge_service(std::shared_ptr<transport> net);
+
+  /// Talks through `net`; its receiver runs only when a test calls
+  /// `receiver->step()`, on the test's thread (manual_receiver.hpp).
+  bridge_service(std::shared_ptr<transport> net,
+                 std::shared_ptr<manual_receiver> receiver);
   ~bridge_service() override;
 
   auto handlers() {

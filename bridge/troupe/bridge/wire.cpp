@@ -114,4 +114,24 @@ frame_error check_frames(const std::vector<std::string_view>& frames,
   return frame_error::none;
 }
 
+std::string encode_meta(const meta_frame& m) {
+  return nlohmann::json{{"seq", m.seq}, {"src", m.src}, {"ts", m.ts}}.dump();
+}
+
+std::optional<meta_frame> decode_meta(std::string_view text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object())
+    return std::nullopt;
+  auto seq = j.find("seq");
+  if (seq == j.end() || !seq->is_number_unsigned())
+    return std::nullopt;
+  meta_frame m;
+  m.seq = seq->get<uint64_t>();
+  if (auto src = j.find("src"); src != j.end() && src->is_string())
+    m.src = src->get<std::string>();
+  if (auto ts = j.find("ts"); ts != j.end() && ts->is_number_integer())
+    m.ts = ts->get<int64_t>();
+  return m;
+}
+
 } // namespace troupe::bridge

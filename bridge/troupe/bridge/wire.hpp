@@ -2,6 +2,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -56,5 +58,25 @@ frame_error check_frames(const std::vector<std::string_view>& frames,
 /// Returns whether `text` is well-formed UTF-8 (no overlong forms, no
 /// surrogates, nothing above U+10FFFF).
 bool is_utf8(std::string_view text) noexcept;
+
+/// The optional `[meta]` frame that a bridge endpoint with `meta = true`
+/// and `troupe pub --meta` send: `{"seq", "src", "ts"}`.
+struct meta_frame {
+  /// Per topic and sender, counting from 1: a jump is a gap.
+  uint64_t seq = 0;
+  /// Who sent it: a bridge's `source_id`, "troupe-pub:PID".
+  std::string src;
+  /// When it was sent: nanoseconds since the Unix epoch.
+  int64_t ts = 0;
+};
+
+/// `m` as the JSON text of a meta frame, e.g.
+/// `{"seq":1,"src":"a","ts":1700000000000000000}`.
+std::string encode_meta(const meta_frame& m);
+
+/// Reads a meta frame. Returns nothing unless `text` is a JSON object with
+/// an unsigned integer `seq`; `src` is empty and `ts` 0 when missing or of
+/// another type. Throws nothing, whatever the bytes (but `bad_alloc`).
+std::optional<meta_frame> decode_meta(std::string_view text);
 
 } // namespace troupe::bridge

@@ -97,3 +97,30 @@ TEST(wire, random_bytes_never_crash) {
     }
   }
 }
+
+TEST(wire, meta_frames_round_trip) {
+  meta_frame m{7, "node-a", 1700000000123456789};
+  auto text = encode_meta(m);
+  EXPECT_EQ(text, R"({"seq":7,"src":"node-a","ts":1700000000123456789})");
+  auto back = decode_meta(text);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->seq, 7u);
+  EXPECT_EQ(back->src, "node-a");
+  EXPECT_EQ(back->ts, 1700000000123456789);
+}
+
+TEST(wire, meta_frames_without_an_unsigned_seq_are_not_read) {
+  EXPECT_FALSE(decode_meta(""));
+  EXPECT_FALSE(decode_meta("not json"));
+  EXPECT_FALSE(decode_meta("[1]"));
+  EXPECT_FALSE(decode_meta(R"({"src":"a"})"));
+  EXPECT_FALSE(decode_meta(R"({"seq":-1})"));
+  EXPECT_FALSE(decode_meta(R"({"seq":1.5})"));
+  EXPECT_FALSE(decode_meta(R"({"seq":"1"})"));
+  // What else is missing or mistyped is left empty.
+  auto m = decode_meta(R"({"seq":3,"src":5,"ts":"x"})");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->seq, 3u);
+  EXPECT_EQ(m->src, "");
+  EXPECT_EQ(m->ts, 0);
+}

@@ -161,13 +161,17 @@ void fake_transport::wait(const std::vector<endpoint_socket*>& socks,
     return any;
   };
   ready.assign(socks.size(), 0);
+  // A wake-up (or input) since the last wait ends this one at once, as a
+  // ZeroMQ wake-up does: none is lost between two waits.
   std::unique_lock<std::mutex> guard{mtx_};
-  auto seen = events_;
+  auto seen = seen_;
+  seen_ = events_;
   guard.unlock();
   if (scan())
     return;
   guard.lock();
   cv_.wait_for(guard, timeout, [&] { return events_ != seen; });
+  seen_ = events_;
   guard.unlock();
   scan();
 }

@@ -80,6 +80,8 @@ private:
   std::mutex mtx_;
   std::condition_variable cv_;
   uint64_t events_ = 0;
+  /// `events_` when the last `wait` began or ended.
+  uint64_t seen_ = 0;
   std::map<std::string, std::shared_ptr<fake_endpoint>> eps_;
   std::map<std::string, std::string> failures_;
 };

@@ -51,13 +51,14 @@ void per_reason(exposition_writer& w, const endpoints& eps, const char* name,
 template <class Emit>
 void out_drops(const endpoint_runtime& ep, Emit emit) {
   for (size_t r = 0; r < out_drop_count; ++r)
-    emit(out_drop_name(static_cast<out_drop>(r)), ep.out_dropped[r].load());
+    emit(out_drop_name(static_cast<out_drop>(r)),
+         ep.counters.out_dropped[r].load());
 }
 
 template <class Emit>
 void call_drops(const endpoint_runtime& ep, Emit emit) {
   for (size_t r = 0; r < call_drop_count; ++r)
-    emit(call_drop_name(r), ep.call_dropped[r].load());
+    emit(call_drop_name(r), ep.counters.call_dropped[r].load());
 }
 
 } // namespace
@@ -76,17 +77,18 @@ void write_endpoint_metrics(exposition_writer& w, const endpoints& eps,
   auto gauge = metric_type::gauge;
   per_endpoint(w, eps, "troupe_bridge_received_total",
                "Messages received from ZMQ on an endpoint", counter, all,
-               [](auto& ep) { return ep.received.load(); });
+               [](auto& ep) { return ep.counters.received.load(); });
   per_endpoint(w, eps, "troupe_bridge_sent_total",
                "Messages sent to ZMQ on an endpoint", counter, all,
-               [](auto& ep) { return ep.sent.load(); });
+               [](auto& ep) { return ep.counters.sent.load(); });
   per_endpoint(w, eps, "troupe_bridge_queued",
                "Messages waiting in the bridge for ZMQ to take them (pub, "
                "push)",
-               gauge, out, [](auto& ep) { return ep.queued.load(); });
+               gauge, out, [](auto& ep) { return ep.counters.queued.load(); });
   per_endpoint(w, eps, "troupe_bridge_queued_bytes",
                "Bytes (topic + payload + meta) waiting in the bridge for ZMQ",
-               gauge, out, [](auto& ep) { return ep.pending_bytes.load(); });
+               gauge, out,
+               [](auto& ep) { return ep.counters.pending_bytes.load(); });
   per_endpoint(w, eps, "troupe_bridge_max_queued",
                "The bound of troupe_bridge_queued (max_queued)", gauge, out,
                [](auto& ep) { return ep.cfg.max_queued; });
@@ -95,31 +97,31 @@ void write_endpoint_metrics(exposition_writer& w, const endpoints& eps,
                gauge, out, [](auto& ep) { return ep.cfg.max_queued_bytes; });
   per_endpoint(w, eps, "troupe_bridge_unencodable_total",
                "Local messages that could not be encoded for the wire", counter,
-               all, [](auto& ep) { return ep.unencodable.load(); });
+               all, [](auto& ep) { return ep.counters.unencodable.load(); });
   per_endpoint(w, eps, "troupe_bridge_sequence_gaps_total",
                "Messages missing by sequence number (meta frames)", counter,
-               all, [](auto& ep) { return ep.gaps.load(); });
+               all, [](auto& ep) { return ep.counters.gaps.load(); });
   per_endpoint(w, eps, "troupe_bridge_request_timeouts_total",
                "Requests that timed out in a service", counter, all,
-               [](auto& ep) { return ep.timeouts.load(); });
+               [](auto& ep) { return ep.counters.timeouts.load(); });
   per_endpoint(w, eps, "troupe_bridge_error_replies_total",
                "Requests answered with an error", counter, all,
-               [](auto& ep) { return ep.error_replies.load(); });
+               [](auto& ep) { return ep.counters.error_replies.load(); });
   per_endpoint(
     w, eps, "troupe_bridge_in_flight",
     "Inbound messages not yet handed to the bus (sub, pull, rep, "
     "router) or calls awaiting a reply (req, dealer)",
     gauge, [](auto& ep) { return takes_in(ep) || is_call(ep.cfg.socket); },
     [](auto& ep) {
-      return is_call(ep.cfg.socket) ? ep.calls_in_flight.load()
-                                    : ep.in_flight.load();
+      return is_call(ep.cfg.socket) ? ep.counters.calls_in_flight.load()
+                                    : ep.counters.in_flight.load();
     });
   per_endpoint(w, eps, "troupe_bridge_in_flight_max",
                "The most inbound messages ever in flight at once", gauge, in,
-               [](auto& ep) { return ep.in_flight_max.load(); });
+               [](auto& ep) { return ep.counters.in_flight_max.load(); });
   per_endpoint(w, eps, "troupe_bridge_in_flight_bytes",
                "Bytes of the inbound messages in flight", gauge, in,
-               [](auto& ep) { return ep.in_flight_bytes.load(); });
+               [](auto& ep) { return ep.counters.in_flight_bytes.load(); });
   per_endpoint(w, eps, "troupe_bridge_window",
                "Inbound credit window: at most this many messages in flight",
                gauge, in, [](auto& ep) { return ep.window; });
@@ -128,18 +130,18 @@ void write_endpoint_metrics(exposition_writer& w, const endpoints& eps,
                in, [](auto& ep) { return ep.window_bytes; });
   per_endpoint(w, eps, "troupe_bridge_calls_total",
                "Calls from local services to a req or dealer endpoint", counter,
-               calls, [](auto& ep) { return ep.calls.load(); });
+               calls, [](auto& ep) { return ep.counters.calls.load(); });
   per_endpoint(w, eps, "troupe_bridge_call_replies_total",
                "Calls answered by the peer", counter, calls,
-               [](auto& ep) { return ep.replies.load(); });
+               [](auto& ep) { return ep.counters.replies.load(); });
   per_endpoint(w, eps, "troupe_bridge_call_failures_total",
                "Calls that could not be sent", counter, calls,
-               [](auto& ep) { return ep.failures.load(); });
+               [](auto& ep) { return ep.counters.failures.load(); });
   per_endpoint(w, eps, "troupe_bridge_calls_waiting",
                "Calls waiting for their turn (req: one in flight; dealer: "
                "hwm)",
                gauge, calls,
-               [](auto& ep) { return ep.calls_waiting_n.load(); });
+               [](auto& ep) { return ep.counters.calls_waiting_n.load(); });
   per_endpoint(
     w, eps, "troupe_bridge_peer_disconnects_total",
     "Peer connections ZeroMQ closed on a receiving endpoint: a "
@@ -178,7 +180,7 @@ void write_endpoint_metrics(exposition_writer& w, const endpoints& eps,
              "Malformed input received, by reason", all,
              [](const endpoint_runtime& ep, auto emit) {
                for (size_t r = 1; r < reason_count; ++r)
-                 emit(reason_name(r), ep.malformed[r].load());
+                 emit(reason_name(r), ep.counters.malformed[r].load());
              });
   per_reason(
     w, eps, "troupe_bridge_dropped_total",

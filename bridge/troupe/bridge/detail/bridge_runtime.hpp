@@ -141,28 +141,24 @@ uint64_t envelope_bytes(const envelope& e);
 bool try_send(endpoint_socket& s, std::string_view topic,
               std::string_view payload, std::string_view meta);
 
-/// One endpoint at run time. Every counter is an atomic: the receiver
-/// thread writes the inbound ones, the actor the others, and the metrics
-/// collector (bridge_service::register_metrics) reads them all from the
-/// control plane's thread. The deques, the maps and `stalled_since` are the
-/// actor's (or, below "Receiver thread only", the receiver's) alone.
-struct endpoint_runtime {
-  endpoint_config cfg;
-  std::unique_ptr<endpoint_socket> sock;
-  std::string address;
-  /// "BRIDGE/ENDPOINT": the `via` of everything received here.
-  std::string via;
+/// The counters of one endpoint: atomics, each written by one thread (named
+/// per field) and read by any (stats, the metrics collector on the control
+/// plane's thread).
+struct shared_counters {
+  /// Receiver: messages that passed the wire check.
   std::atomic<uint64_t> received{0};
+  /// Actor (outbound), receiver (replies on rep/router).
   std::atomic<uint64_t> sent{0};
+  /// Actor: outbound drops, by any reason (their sum).
   std::atomic<uint64_t> dropped{0};
+  /// Actor: local messages no codec could encode.
   std::atomic<uint64_t> unencodable{0};
+  /// Receiver: messages missing by the meta sequence.
   std::atomic<uint64_t> gaps{0};
+  /// Actor: requests nobody answered within `timeout`.
   std::atomic<uint64_t> timeouts{0};
+  /// Actor: requests answered with an error.
   std::atomic<uint64_t> error_replies{0};
-  /// sub/pull with `record`: the bag being written (the receiver thread
-  /// pushes, the metrics collector reads its counters); stopped by
-  /// bridge_service::shut_down once the receiver is gone.
-  std::shared_ptr<bag_recorder> recorder;
   // Inbound credit (sub, pull, rep, router): messages handed to the actor
   // and not yet passed on (to the bus, or answered for requests). The
   // receiver thread adds, the actor subtracts; at `window` the receiver
@@ -171,11 +167,9 @@ struct endpoint_runtime {
   /// The same in bytes (`credit_bytes`): at `window_bytes` the receiver
   /// stops reading too.
   std::atomic<uint64_t> in_flight_bytes{0};
-  /// The most `in_flight` ever was (receiver thread writes).
+  /// Receiver: the most `in_flight` ever was.
   std::atomic<uint64_t> in_flight_max{0};
-  uint64_t window = 0;
-  uint64_t window_bytes = 0;
-  size_t index = 0;
+  /// Receiver: rejected input by reason.
   std::array<std::atomic<uint64_t>, reason_count> malformed{};
   // req/dealer (the actor writes): calls taken, and how each ended:
   // calls = sent + waiting + dropped unsent; sent = replies + timeouts +
@@ -185,21 +179,29 @@ struct endpoint_runtime {
   std::atomic<uint64_t> failures{0};
   std::array<std::atomic<uint64_t>, call_drop_count> call_dropped{};
   std::atomic<uint64_t> calls_in_flight{0};
-  /// `calls_waiting.size()`, for other threads.
+  /// `actor_owned::calls_waiting.size()`, for other threads.
   std::atomic<uint64_t> calls_waiting_n{0};
-  /// Outbound (pub, push; the actor writes): `pending.size()` and the sum
-  /// of `bytes()` over `pending`, and drops by reason (their sum is in
+  /// Outbound (pub, push; the actor writes): `actor_owned::pending.size()`
+  /// and the sum of `bytes()` over it, and drops by reason (their sum is in
   /// `dropped`).
   std::atomic<uint64_t> queued{0};
   std::atomic<uint64_t> pending_bytes{0};
   std::array<std::atomic<uint64_t>, out_drop_count> out_dropped{};
-  // Actor thread only.
+};
+
+/// What only the bridge actor touches (outbound queues, calls waiting).
+struct actor_owned {
   std::deque<uint64_t> calls_waiting;
   std::deque<outbound_frames> pending;
   /// pub: since when no message got past a full subscriber, if one is.
   std::optional<std::chrono::steady_clock::time_point> stalled_since;
   std::map<std::string, uint64_t, std::less<>> seq_out;
-  // Receiver thread only.
+};
+
+/// What only the receiver touches while it runs (its thread, or a test's
+/// `manual_receiver::step`); the actor reads `beat_clients` once the
+/// receiver is gone.
+struct receiver_owned {
   log_limiter limiter;
   /// `sock->peer_disconnects()` when last logged.
   uint64_t disconnects_logged = 0;
@@ -213,9 +215,31 @@ struct endpoint_runtime {
   std::map<std::pair<std::string, std::string>, uint64_t> seq_in;
   /// rep/router: the routing identities of DEALER clients that heartbeat
   /// (the `[beat_call_id][""]` envelope) and when each last did. Read by
-  /// the actor's say_goodbye once this thread is gone: a stopping server
+  /// the actor's say_goodbye once the receiver is gone: a stopping server
   /// says goodbye to the clients heard within peer_timeout.
   std::map<std::string, std::chrono::steady_clock::time_point> beat_clients;
+};
+
+/// One endpoint at run time: what is set at start and fixed until stop
+/// (any thread reads it), and three parts by owner: `counters` (atomics,
+/// any thread), `actor` (the bridge actor only), `rx` (the receiver only).
+struct endpoint_runtime {
+  endpoint_config cfg;
+  std::unique_ptr<endpoint_socket> sock;
+  std::string address;
+  /// "BRIDGE/ENDPOINT": the `via` of everything received here.
+  std::string via;
+  /// sub/pull with `record`: the bag being written (the receiver pushes,
+  /// the metrics collector reads its counters); stopped by
+  /// bridge_service::shut_down once the receiver is gone.
+  std::shared_ptr<bag_recorder> recorder;
+  /// The credit windows (`hwm`, `max_in_flight_bytes`).
+  uint64_t window = 0;
+  uint64_t window_bytes = 0;
+  size_t index = 0;
+  shared_counters counters;
+  actor_owned actor;
+  receiver_owned rx;
 };
 
 /// Writes the figures of `eps` (and of `net`'s CURVE refusals) as the
@@ -288,11 +312,41 @@ struct receiver_context {
   std::shared_ptr<spdlog::logger> log;
 };
 
+/// The receiver's work, one wake-up at a time. The receiver thread loops
+/// over `step` (receive_loop); a test on the fake transport calls it
+/// directly through a `manual_receiver`, so that it decides when input is
+/// read. One thread at a time.
+class receiver_loop {
+public:
+  receiver_loop(receiver_context ctx, caf::weak_actor_ptr target);
+  ~receiver_loop();
+  receiver_loop(const receiver_loop&) = delete;
+  receiver_loop& operator=(const receiver_loop&) = delete;
+
+  /// One wake-up: waits up to `max_wait` (at most 1 ms while a call waits
+  /// for its socket) for input on the endpoints with credit or a
+  /// `transport::wake`; then sends the queued replies and calls, hands what
+  /// each ready endpoint has to the target (`inbound_atom`,
+  /// `request_in_atom`, `call_reply_atom`) and logs new peer disconnects,
+  /// failed handshakes and refused CURVE clients. Returns false, having
+  /// done nothing but wait, when the target is gone.
+  bool step(std::chrono::milliseconds max_wait);
+
+  /// Sends the replies still queued (e.g. on_stop's "stopping" answers):
+  /// after the last `step`.
+  void finish();
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
 /// The receiver thread: waits for input on `ctx.eps`, checks and counts it,
 /// hands each socket's ready messages to `target` as one `inbound_atom`
 /// batch (requests one by one as `request_in_atom`, replies to calls as
 /// `call_reply_atom`), and sends queued replies and calls. Returns when
-/// `*ctx.stop` is set or the target is gone.
+/// `*ctx.stop` is set or the target is gone: `receiver_loop::step` until
+/// then.
 void receive_loop(const receiver_context& ctx,
                   const caf::weak_actor_ptr& target);
 

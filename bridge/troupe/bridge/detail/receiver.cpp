@@ -9,7 +9,6 @@
 #include <caf/send.hpp>
 #include <caf/weak_intrusive_ptr.hpp>
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/logger.h>
 
 #include "troupe/actors/bus_batch.hpp"
@@ -62,7 +61,7 @@ void send_replies(reply_queue& q, std::vector<reply_queue::item>& scratch,
     if (i == routes.end())
       continue;
     send_routed(*i->second.ep->sock, i->second, x.topic, x.payload);
-    i->second.ep->sent.fetch_add(1, std::memory_order_relaxed);
+    i->second.ep->counters.sent.fetch_add(1, std::memory_order_relaxed);
     routes.erase(i);
   }
   scratch.clear();
@@ -124,18 +123,13 @@ int64_t wall_ns() {
 }
 
 void count_gap(endpoint_runtime& ep, const wire_message& w) {
-  auto meta = nlohmann::json::parse(w.meta, nullptr, false);
-  if (!meta.is_object() || !meta.contains("seq") ||
-      !meta["seq"].is_number_unsigned())
+  auto meta = decode_meta(w.meta);
+  if (!meta)
     return;
-  auto seq = meta["seq"].get<uint64_t>();
-  auto src = meta.contains("src") && meta["src"].is_string()
-               ? meta["src"].get<std::string>()
-               : std::string{};
-  auto& last = ep.seq_in[{src, std::string{w.topic}}];
-  if (last != 0 && seq > last + 1)
-    ep.gaps.fetch_add(seq - last - 1, std::memory_order_relaxed);
-  last = seq;
+  auto& last = ep.rx.seq_in[{std::move(meta->src), std::string{w.topic}}];
+  if (last != 0 && meta->seq > last + 1)
+    ep.counters.gaps.fetch_add(meta->seq - last - 1, std::memory_order_relaxed);
+  last = meta->seq;
 }
 
 class receiver {
@@ -184,7 +178,7 @@ public:
   static uint64_t byte_room(const endpoint_runtime& ep) {
     if (is_call(ep.cfg.socket))
       return UINT64_MAX;
-    auto used = ep.in_flight_bytes.load(std::memory_order_acquire);
+    auto used = ep.counters.in_flight_bytes.load(std::memory_order_acquire);
     return used >= ep.window_bytes ? 0 : ep.window_bytes - used;
   }
 
@@ -193,7 +187,7 @@ public:
   static uint64_t credit(const endpoint_runtime& ep) {
     if (is_call(ep.cfg.socket))
       return max_batch;
-    auto used = ep.in_flight.load(std::memory_order_acquire);
+    auto used = ep.counters.in_flight.load(std::memory_order_acquire);
     return used >= ep.window ? 0 : ep.window - used;
   }
 
@@ -203,104 +197,153 @@ public:
 private:
   // Before the hand-off, so that the actor never returns more than taken.
   static void take_credit(endpoint_runtime& ep, uint64_t n, uint64_t bytes) {
-    ep.in_flight_bytes.fetch_add(bytes, std::memory_order_acq_rel);
-    auto now = ep.in_flight.fetch_add(n, std::memory_order_acq_rel) + n;
-    if (now > ep.in_flight_max.load(std::memory_order_relaxed))
-      ep.in_flight_max.store(now, std::memory_order_relaxed);
+    ep.counters.in_flight_bytes.fetch_add(bytes, std::memory_order_acq_rel);
+    auto now =
+      ep.counters.in_flight.fetch_add(n, std::memory_order_acq_rel) + n;
+    if (now > ep.counters.in_flight_max.load(std::memory_order_relaxed))
+      ep.counters.in_flight_max.store(now, std::memory_order_relaxed);
   }
 
+  // One received message: its routing frames split off, checked, counted
+  // and recorded, and handed on as a call reply, a request or a message.
   void take(endpoint_runtime& ep, multipart& frames, bus_batch& batch) {
-    bool requests = is_request(ep.cfg.socket);
-    // ROUTER: [identity][""]?[topic][payload][meta]? from REQ and DEALER
-    // peers, [identity][id][""][topic][payload][meta]? from a REQ with
-    // ZMQ_REQ_CORRELATE or a troupe dealer (an empty topic is malformed
-    // anyway, so an empty third frame before two more is a delimiter); the
-    // routing part goes back on the reply. DEALER: [call id][""][topic]
-    // [payload], as a REP peer returns the envelope of the request.
-    size_t routing = 0;
-    if (requests || ep.cfg.socket == socket_kind::dealer)
-      routing = frames.size() > 1 && frames[1].empty() ? 2 : 1;
-    if (requests && routing == 1 && frames.size() >= 5 && frames[2].empty())
-      routing = 3;
-    routing = std::min(routing, frames.size());
-    views_.clear();
-    for (size_t i = routing; i < frames.size(); ++i)
-      views_.emplace_back(frames[i]);
+    auto routing = routing_frames(ep, frames);
     wire_message w;
-    auto err = check_frames(views_, ep.cfg.max_message_bytes,
-                            ep.cfg.codec == codec_kind::json, w);
-    size_t reason = static_cast<size_t>(err);
-    // Heartbeats (and goodbyes) pass whatever the topics, as on sub.
-    if (err == frame_error::none && ep.cfg.socket == socket_kind::pull &&
-        !ep.cfg.topics.empty() && w.topic != heartbeat_topic) {
-      bool known = false;
-      for (auto& t : ep.cfg.topics)
-        known = known || w.topic.compare(0, t.size(), t) == 0;
-      if (!known)
-        reason = unknown_topic;
-    }
+    auto reason = check(ep, frames, routing, w);
     route r;
     r.ep = &ep;
     r.prefix_len = routing;
     for (size_t i = 0; i < routing; ++i)
       r.prefix[i] = std::move(frames[i]);
-    if (err != frame_error::none || reason == unknown_topic) {
-      ep.malformed[reason].fetch_add(1, std::memory_order_relaxed);
-      // Never leave a REQ peer waiting: a malformed request is answered at
-      // once.
-      if (requests)
-        send_routed(*ep.sock, r, "troupe.error",
-                    error_payload("malformed", reason_name(reason)));
-      if (auto suppressed = ep.limiter.admit(reason); suppressed >= 0)
-        ctx_.log->warn("endpoint '{}': rejected inbound message ({}, {} "
-                       "frame(s)){}",
-                       ep.cfg.name, reason_name(reason), frames.size(),
-                       suppressed > 0
-                         ? fmt::format("; {} more suppressed", suppressed)
-                         : std::string{});
+    if (reason != 0) {
+      reject(ep, r, reason, frames.size());
       return;
     }
-    ep.received.fetch_add(1, std::memory_order_relaxed);
-    if (w.has_meta)
-      count_gap(ep, w);
-    if (ep.recorder && w.topic != heartbeat_topic)
-      ep.recorder->push(w.topic, w.payload, w.meta, w.has_meta, wall_ns());
+    count_and_record(ep, w);
     if (ep.cfg.batch && !w.has_meta && w.topic != heartbeat_topic) {
       // Appended to the run of its topic; the frame buffers stay for reuse.
       add_to_run(ep, w.topic, frames[routing + 1], batch);
       return;
     }
-    // The frames become the envelope's strings: moved, not copied.
-    // local_prefix (sub/pull): heartbeats keep their topic.
-    if (!ep.cfg.local_prefix.empty() && w.topic != heartbeat_topic)
+    auto e = to_envelope(ep, frames, routing, w.has_meta);
+    if (is_call(ep.cfg.socket))
+      hand_call_reply(ep, r, std::move(e));
+    else if (is_request(ep.cfg.socket))
+      hand_request(ep, std::move(r), std::move(e));
+    else
+      hand_message(std::move(e), batch);
+  }
+
+  // How many routing frames lead `frames`. ROUTER: [identity][""]?[topic]
+  // [payload][meta]? from REQ and DEALER peers, [identity][id][""][topic]
+  // [payload][meta]? from a REQ with ZMQ_REQ_CORRELATE or a troupe dealer
+  // (an empty topic is malformed anyway, so an empty third frame before two
+  // more is a delimiter); the routing part goes back on the reply. DEALER:
+  // [call id][""][topic][payload], as a REP peer returns the envelope of
+  // the request.
+  static size_t routing_frames(const endpoint_runtime& ep,
+                               const multipart& frames) {
+    bool requests = is_request(ep.cfg.socket);
+    size_t routing = 0;
+    if (requests || ep.cfg.socket == socket_kind::dealer)
+      routing = frames.size() > 1 && frames[1].empty() ? 2 : 1;
+    if (requests && routing == 1 && frames.size() >= 5 && frames[2].empty())
+      routing = 3;
+    return std::min(routing, frames.size());
+  }
+
+  // The frames after the routing ones against the wire format and, on a
+  // pull endpoint with `topics`, against those; fills `w`. Returns the
+  // malformed-input reason, 0 (frame_error::none) for a good message.
+  size_t check(const endpoint_runtime& ep, const multipart& frames,
+               size_t routing, wire_message& w) {
+    views_.clear();
+    for (size_t i = routing; i < frames.size(); ++i)
+      views_.emplace_back(frames[i]);
+    auto err = check_frames(views_, ep.cfg.max_message_bytes,
+                            ep.cfg.codec == codec_kind::json, w);
+    if (err != frame_error::none)
+      return static_cast<size_t>(err);
+    // Heartbeats (and goodbyes) pass whatever the topics, as on sub.
+    if (ep.cfg.socket == socket_kind::pull && !ep.cfg.topics.empty() &&
+        w.topic != heartbeat_topic) {
+      bool known = false;
+      for (auto& t : ep.cfg.topics)
+        known = known || w.topic.compare(0, t.size(), t) == 0;
+      if (!known)
+        return unknown_topic;
+    }
+    return 0;
+  }
+
+  // A malformed message: counted by reason, answered at once when it is a
+  // request (never leave a REQ peer waiting), logged within the limit.
+  void reject(endpoint_runtime& ep, const route& r, size_t reason,
+              size_t frame_count) {
+    ep.counters.malformed[reason].fetch_add(1, std::memory_order_relaxed);
+    if (is_request(ep.cfg.socket))
+      send_routed(*ep.sock, r, "troupe.error",
+                  error_payload("malformed", reason_name(reason)));
+    if (auto suppressed = ep.rx.limiter.admit(reason); suppressed >= 0)
+      ctx_.log->warn("endpoint '{}': rejected inbound message ({}, {} "
+                     "frame(s)){}",
+                     ep.cfg.name, reason_name(reason), frame_count,
+                     suppressed > 0
+                       ? fmt::format("; {} more suppressed", suppressed)
+                       : std::string{});
+  }
+
+  // A good message: counted, its sequence gap (if any) counted, recorded
+  // (heartbeats are not).
+  static void count_and_record(endpoint_runtime& ep, const wire_message& w) {
+    ep.counters.received.fetch_add(1, std::memory_order_relaxed);
+    if (w.has_meta)
+      count_gap(ep, w);
+    if (ep.recorder && w.topic != heartbeat_topic)
+      ep.recorder->push(w.topic, w.payload, w.meta, w.has_meta, wall_ns());
+  }
+
+  // The frames become the envelope's strings: moved, not copied.
+  // local_prefix (sub/pull): heartbeats keep their topic.
+  static envelope to_envelope(const endpoint_runtime& ep, multipart& frames,
+                              size_t routing, bool has_meta) {
+    if (!ep.cfg.local_prefix.empty() && frames[routing] != heartbeat_topic)
       frames[routing].insert(0, ep.cfg.local_prefix);
-    envelope e{std::move(frames[routing]), std::move(frames[routing + 1]),
-               w.has_meta ? std::move(frames[routing + 2]) : std::string{},
-               ep.via};
-    if (is_call(ep.cfg.socket)) {
-      // Unparsable or unknown ids are the actor's to count (late_reply).
-      uint64_t id = 0;
-      if (ep.cfg.socket == socket_kind::req)
-        id = calls.last_sent(&ep);
-      else
-        std::from_chars(r.prefix[0].data(),
-                        r.prefix[0].data() + r.prefix[0].size(), id);
-      caf::anon_send(dest, call_reply_atom::value,
-                     static_cast<uint64_t>(ep.index), id, std::move(e));
-      return;
-    }
-    if (requests) {
-      if (w.topic == heartbeat_topic && routing == 3 &&
-          r.prefix[1] == beat_call_id)
-        note_beat_client(ep, r.prefix[0]);
-      auto id = ++next_id_;
-      routes.emplace(id, std::move(r));
-      take_credit(ep, 1, envelope_bytes(e));
-      caf::anon_send(dest, request_in_atom::value, id,
-                     static_cast<uint64_t>(ep.index), std::move(e));
-      return;
-    }
-    close_run(batch); // in order: a heartbeat after a run goes after it
+    return envelope{std::move(frames[routing]), std::move(frames[routing + 1]),
+                    has_meta ? std::move(frames[routing + 2]) : std::string{},
+                    ep.via};
+  }
+
+  // A peer's reply to one of our calls (req, dealer), by call id:
+  // unparsable or unknown ids are the actor's to count (late_reply).
+  void hand_call_reply(endpoint_runtime& ep, const route& r, envelope e) {
+    uint64_t id = 0;
+    if (ep.cfg.socket == socket_kind::req)
+      id = calls.last_sent(&ep);
+    else
+      std::from_chars(r.prefix[0].data(),
+                      r.prefix[0].data() + r.prefix[0].size(), id);
+    caf::anon_send(dest, call_reply_atom::value,
+                   static_cast<uint64_t>(ep.index), id, std::move(e));
+  }
+
+  // A request (rep, router): its route kept for the reply, its credit
+  // taken, handed on alone.
+  void hand_request(endpoint_runtime& ep, route r, envelope e) {
+    if (e.topic == heartbeat_topic && r.prefix_len == 3 &&
+        r.prefix[1] == beat_call_id)
+      note_beat_client(ep, r.prefix[0]);
+    auto id = ++next_id_;
+    routes.emplace(id, std::move(r));
+    take_credit(ep, 1, envelope_bytes(e));
+    caf::anon_send(dest, request_in_atom::value, id,
+                   static_cast<uint64_t>(ep.index), std::move(e));
+  }
+
+  // A message (sub, pull) that goes alone: after the run before it, in
+  // order (a heartbeat after a run goes after it).
+  void hand_message(envelope e, bus_batch& batch) {
+    close_run(batch);
     ++taken_;
     auto topic = e.topic;
     batch.items.push_back(
@@ -313,11 +356,11 @@ private:
   // one comes, which bounds the map by the clients of one peer_timeout.
   void note_beat_client(endpoint_runtime& ep, const std::string& identity) {
     auto t = std::chrono::steady_clock::now();
-    auto [i, added] = ep.beat_clients.insert_or_assign(identity, t);
+    auto [i, added] = ep.rx.beat_clients.insert_or_assign(identity, t);
     if (!added)
       return;
-    for (auto j = ep.beat_clients.begin(); j != ep.beat_clients.end();)
-      j = t - j->second > ctx_.peer_timeout ? ep.beat_clients.erase(j)
+    for (auto j = ep.rx.beat_clients.begin(); j != ep.rx.beat_clients.end();)
+      j = t - j->second > ctx_.peer_timeout ? ep.rx.beat_clients.erase(j)
                                             : std::next(j);
   }
 
@@ -363,11 +406,11 @@ private:
 // that sent a frame over max_message_bytes (libzmq 4.3 reports both alike).
 void log_disconnects(endpoint_runtime& ep, spdlog::logger& log) {
   auto n = ep.sock->peer_disconnects();
-  if (n == ep.disconnects_logged)
+  if (n == ep.rx.disconnects_logged)
     return;
-  auto fresh = n - ep.disconnects_logged;
-  ep.disconnects_logged = n;
-  if (auto suppressed = ep.disconnect_limiter.admit(0); suppressed >= 0) {
+  auto fresh = n - ep.rx.disconnects_logged;
+  ep.rx.disconnects_logged = n;
+  if (auto suppressed = ep.rx.disconnect_limiter.admit(0); suppressed >= 0) {
     log_fields fields{{"event", "peer_disconnects"},
                       {"endpoint", ep.cfg.name},
                       {"count", fresh},
@@ -386,11 +429,11 @@ void log_disconnects(endpoint_runtime& ep, spdlog::logger& log) {
 void log_handshake_failures(endpoint_runtime& ep, spdlog::logger& log) {
   auto hs = ep.sock->failed_handshakes();
   auto n = hs.total();
-  if (n == ep.handshakes_logged)
+  if (n == ep.rx.handshakes_logged)
     return;
-  auto fresh = n - ep.handshakes_logged;
-  ep.handshakes_logged = n;
-  if (auto suppressed = ep.handshake_limiter.admit(0); suppressed >= 0) {
+  auto fresh = n - ep.rx.handshakes_logged;
+  ep.rx.handshakes_logged = n;
+  if (auto suppressed = ep.rx.handshake_limiter.admit(0); suppressed >= 0) {
     log_fields fields{{"event", "handshake_failures"},
                       {"endpoint", ep.cfg.name},
                       {"count", fresh},
@@ -414,11 +457,11 @@ void log_auth_denied(endpoint_runtime& ep, transport& net,
   if (!ep.cfg.curve.server())
     return;
   auto n = net.auth_denied(ep.cfg.name);
-  if (n <= ep.auth_denied_logged)
+  if (n <= ep.rx.auth_denied_logged)
     return;
-  auto fresh = n - ep.auth_denied_logged;
-  ep.auth_denied_logged = n;
-  if (auto suppressed = ep.auth_limiter.admit(0); suppressed >= 0) {
+  auto fresh = n - ep.rx.auth_denied_logged;
+  ep.rx.auth_denied_logged = n;
+  if (auto suppressed = ep.rx.auth_limiter.admit(0); suppressed >= 0) {
     log_fields fields{{"event", "auth_denied"},
                       {"endpoint", ep.cfg.name},
                       {"count", fresh},
@@ -434,51 +477,79 @@ void log_auth_denied(endpoint_runtime& ep, transport& net,
 
 } // namespace
 
-void receive_loop(const receiver_context& ctx,
-                  const caf::weak_actor_ptr& target) {
+struct receiver_loop::impl {
+  impl(receiver_context c, caf::weak_actor_ptr t)
+    : ctx(std::move(c)), target(std::move(t)), rx(ctx),
+      next_auth_check(std::chrono::steady_clock::now()) {}
+
+  receiver_context ctx;
+  caf::weak_actor_ptr target;
+  receiver rx;
   std::vector<endpoint_socket*> socks;
   std::vector<endpoint_runtime*> polled;
   std::vector<char> ready;
   std::vector<reply_queue::item> scratch;
-  receiver rx{ctx};
   bool calls_waiting = false;
-  auto next_auth_check = std::chrono::steady_clock::now();
-  while (!ctx.stop->load(std::memory_order_relaxed)) {
-    // A call that a socket would not take yet is retried every millisecond.
-    // Only sockets with credit: the others wait in ZMQ (whose rcvhwm then
-    // holds the peer back) until the actor returns credit and wakes us.
-    socks.clear();
-    polled.clear();
-    for (auto* ep : ctx.eps)
-      if (receiver::credit(*ep) > 0) {
-        socks.push_back(ep->sock.get());
-        polled.push_back(ep);
-      }
-    ctx.net->wait(socks, calls_waiting ? 1ms : 100ms, ready);
-    auto strong = target.lock();
-    if (!strong)
-      return;
-    rx.dest = caf::actor_cast<caf::actor>(strong);
-    send_replies(*ctx.replies, scratch, rx.routes);
-    calls_waiting = rx.calls.send();
-    for (size_t i = 0; i < polled.size(); ++i)
-      if (ready[i] != 0)
-        rx.drain(*polled[i]);
-    for (auto* ep : ctx.eps) {
-      log_disconnects(*ep, *ctx.log);
-      log_handshake_failures(*ep, *ctx.log);
+  std::chrono::steady_clock::time_point next_auth_check;
+};
+
+receiver_loop::receiver_loop(receiver_context ctx, caf::weak_actor_ptr target)
+  : impl_(std::make_unique<impl>(std::move(ctx), std::move(target))) {}
+
+receiver_loop::~receiver_loop() = default;
+
+bool receiver_loop::step(std::chrono::milliseconds max_wait) {
+  auto& s = *impl_;
+  auto& ctx = s.ctx;
+  // A call that a socket would not take yet is retried every millisecond.
+  // Only sockets with credit: the others wait in ZMQ (whose rcvhwm then
+  // holds the peer back) until the actor returns credit and wakes us.
+  s.socks.clear();
+  s.polled.clear();
+  for (auto* ep : ctx.eps)
+    if (receiver::credit(*ep) > 0) {
+      s.socks.push_back(ep->sock.get());
+      s.polled.push_back(ep);
     }
-    // The refusal count sits behind the ZAP handler's lock: a look every
-    // 100 ms is enough for a log line.
-    if (auto now = std::chrono::steady_clock::now(); now >= next_auth_check) {
-      next_auth_check = now + 100ms;
-      for (auto* ep : ctx.eps)
-        log_auth_denied(*ep, *ctx.net, *ctx.log);
-    }
-    rx.dest = caf::actor{};
+  ctx.net->wait(s.socks, s.calls_waiting ? std::min(max_wait, 1ms) : max_wait,
+                s.ready);
+  auto strong = s.target.lock();
+  if (!strong)
+    return false;
+  s.rx.dest = caf::actor_cast<caf::actor>(strong);
+  send_replies(*ctx.replies, s.scratch, s.rx.routes);
+  s.calls_waiting = s.rx.calls.send();
+  for (size_t i = 0; i < s.polled.size(); ++i)
+    if (s.ready[i] != 0)
+      s.rx.drain(*s.polled[i]);
+  for (auto* ep : ctx.eps) {
+    log_disconnects(*ep, *ctx.log);
+    log_handshake_failures(*ep, *ctx.log);
   }
+  // The refusal count sits behind the ZAP handler's lock: a look every
+  // 100 ms is enough for a log line.
+  if (auto now = std::chrono::steady_clock::now(); now >= s.next_auth_check) {
+    s.next_auth_check = now + 100ms;
+    for (auto* ep : ctx.eps)
+      log_auth_denied(*ep, *ctx.net, *ctx.log);
+  }
+  s.rx.dest = caf::actor{};
+  return true;
+}
+
+void receiver_loop::finish() {
+  auto& s = *impl_;
+  send_replies(*s.ctx.replies, s.scratch, s.rx.routes);
+}
+
+void receive_loop(const receiver_context& ctx,
+                  const caf::weak_actor_ptr& target) {
+  receiver_loop loop{ctx, target};
+  while (!ctx.stop->load(std::memory_order_relaxed))
+    if (!loop.step(100ms))
+      return;
   // Answers queued by on_stop (e.g. "stopping") still go out.
-  send_replies(*ctx.replies, scratch, rx.routes);
+  loop.finish();
 }
 
 } // namespace troupe::bridge::detail
