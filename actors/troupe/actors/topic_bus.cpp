@@ -16,6 +16,7 @@
 
 #include "troupe/actors/atoms.hpp"
 #include "troupe/actors/bus_batch.hpp"
+#include "troupe/actors/detail/bus_ack.hpp"
 
 namespace troupe {
 
@@ -74,6 +75,9 @@ struct publish_ack {
   caf::strong_actor_ptr bus;
   /// Items of the batch that matched no subscriber: nothing took them.
   uint64_t unrouted = 0;
+  /// The worker of the thread that drops the last reference, when known
+  /// (see detail::ack_from_here); else the scheduler's shared way in.
+  caf::execution_unit* unit = nullptr;
 
   publish_ack() = default;
   publish_ack(const publish_ack&) = delete;
@@ -83,12 +87,12 @@ struct publish_ack {
     if (!publisher)
       return;
     try {
-      // No execution unit: the scheduler's thread-safe way in, whichever
+      // Without a unit: the scheduler's thread-safe way in, whichever
       // thread this runs on.
       publisher->enqueue(caf::make_mailbox_element(std::move(bus),
                                                    id.response_id(), {},
                                                    caf::make_message(unrouted)),
-                         nullptr);
+                         unit);
     } catch (...) { // NOLINT(bugprone-empty-catch): nobody to tell
     }
   }
@@ -130,9 +134,8 @@ bool matches(const bus_state::subscriber& s, const std::string& topic) {
   // Inline, not std::string::compare(pos, n, str): that one is out of line
   // and checks its position, per message and prefix.
   return std::any_of(s.prefixes.begin(), s.prefixes.end(), [&](auto& p) {
-    return topic.size() >= p.size() &&
-           std::char_traits<char>::compare(topic.data(), p.data(),
-                                           p.size()) == 0;
+    return topic.size() >= p.size() && std::char_traits<char>::compare(
+                                         topic.data(), p.data(), p.size()) == 0;
   });
 }
 
@@ -198,6 +201,7 @@ void publish_acknowledged(bus_actor* self, bus_batch& b) {
   for (auto& s : st.subs)
     if (s.batches && !s.outbox.empty())
       send_outbox(self, s, ack_for(s, &ack));
+  detail::ack_from_here(ack, self->context());
 }
 
 bus_state::subscriber* find_sub(bus_state& st, const caf::actor& h) {
@@ -292,6 +296,18 @@ caf::behavior bus_fun(bus_actor* self) {
 }
 
 } // namespace
+
+namespace detail {
+
+void ack_from_here(const std::shared_ptr<void>& ack,
+                   caf::execution_unit* unit) {
+  // Only this thread holds `ack`: nobody can copy it meanwhile, and the
+  // last reference goes here.
+  if (ack && ack.use_count() == 1)
+    static_cast<publish_ack*>(ack.get())->unit = unit;
+}
+
+} // namespace detail
 
 caf::actor spawn_topic_bus(caf::actor_system& sys) {
   return sys.spawn(bus_fun);

@@ -10,6 +10,7 @@
 #include <caf/scheduled_actor.hpp>
 #include <caf/send.hpp>
 
+#include "troupe/actors/detail/bus_ack.hpp"
 #include "troupe/actors/detail/host_core.hpp"
 
 namespace troupe::detail {
@@ -96,6 +97,9 @@ void host_core::dispatch_batch(const bus_batch& b) {
   for (auto& x : b.items)
     deliver_one(x.topic, x.msg);
   current_ack_ = outer;
+  // Unless a hold or another subscriber keeps it, the acknowledgement goes
+  // as `b` is dropped after this handler, on this thread.
+  ack_from_here(b.ack, self_->context());
 }
 
 delivery_hold host_core::hold_delivery() {
