@@ -201,7 +201,10 @@ void publish_acknowledged(bus_actor* self, bus_batch& b) {
   for (auto& s : st.subs)
     if (s.batches && !s.outbox.empty())
       send_outbox(self, s, ack_for(s, &ack));
-  detail::ack_from_here(ack, self->context());
+  // No subscriber kept it (nothing matched, or only the publisher itself):
+  // the answer goes as this function returns, from this worker.
+  if (ack.use_count() == 1)
+    ack->unit = self->context();
 }
 
 bus_state::subscriber* find_sub(bus_state& st, const caf::actor& h) {
