@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,14 @@ struct bus_batch {
   /// its epoch; 0 when unknown): how long it waited in the subscriber's
   /// mailbox (`troupe_service_mailbox_wait_seconds`).
   int64_t sent_ns = 0;
+  /// Set by the bus on a batch it delivers for a publisher that waits for
+  /// its items to be taken (`service::publish_batch(batch, on_taken)`, and
+  /// every plain `publish`): the publisher hears back once the last copy
+  /// of this, in every batch and `delivery_hold` sharing it, is gone. So
+  /// a subscriber acknowledges by dropping the batch (or the hold it took)
+  /// and sends nothing back to the bus. Empty when nobody waits; ignored on
+  /// a batch handed to the bus.
+  std::shared_ptr<void> ack = nullptr;
 };
 
 } // namespace troupe

@@ -10,11 +10,13 @@
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/mailbox_element.hpp>
 #include <caf/response_promise.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include "troupe/actors/atoms.hpp"
 #include "troupe/actors/bus_batch.hpp"
+#include "troupe/actors/detail/bus_ack.hpp"
 
 namespace troupe {
 
@@ -59,66 +61,89 @@ int64_t now_ns() {
     .count();
 }
 
-void send_outbox(bus_actor* self, bus_state::subscriber& s) {
+// A `publish_batch` request: answered (with the number of its items that
+// matched no subscriber) when the last reference goes, i.e. once every
+// subscriber it reached dropped the batches and holds that share it (or is
+// gone, its mailbox with them). The answer goes from whichever thread
+// drops the last reference straight to the publisher: a subscriber does
+// not answer the bus, and the bus does not wake up to pass the answer on.
+struct publish_ack {
+  /// Where the answer goes, and the request it answers.
+  caf::strong_actor_ptr publisher;
+  caf::message_id id;
+  /// The sender of the answer.
+  caf::strong_actor_ptr bus;
+  /// Items of the batch that matched no subscriber: nothing took them.
+  uint64_t unrouted = 0;
+  /// The worker of the thread that drops the last reference, when known
+  /// (see detail::ack_from_here); else the scheduler's shared way in.
+  caf::execution_unit* unit = nullptr;
+
+  publish_ack() = default;
+  publish_ack(const publish_ack&) = delete;
+  publish_ack& operator=(const publish_ack&) = delete;
+
+  ~publish_ack() {
+    if (!publisher)
+      return;
+    try {
+      // Without a unit: the scheduler's thread-safe way in, whichever
+      // thread this runs on.
+      publisher->enqueue(caf::make_mailbox_element(std::move(bus),
+                                                   id.response_id(), {},
+                                                   caf::make_message(unrouted)),
+                         unit);
+    } catch (...) { // NOLINT(bugprone-empty-catch): nobody to tell
+    }
+  }
+};
+
+// Sends the subscriber's outbox; with `ack`, the batch shares it (the
+// publisher waits for it).
+void send_outbox(bus_actor* self, bus_state::subscriber& s,
+                 const std::shared_ptr<publish_ack>& ack = nullptr) {
   if (s.outbox.empty())
     return;
-  if (s.outbox.size() == 1) {
+  if (s.outbox.size() == 1 && !ack) {
     auto& x = s.outbox.front();
     self->send(s.handle, deliver_atom::value, std::move(x.topic),
                std::move(x.msg));
     s.outbox.clear();
     return;
   }
-  bus_batch b{std::move(s.outbox), now_ns()};
+  bus_batch b{std::move(s.outbox), now_ns(), ack};
   s.outbox = {};
   s.outbox.reserve(b.items.size());
   self->send(s.handle, deliver_batch_atom::value, std::move(b));
 }
 
-// A `publish_batch` request: answered once every subscriber it reached
-// with a batch answered (or is gone).
-struct batch_ack {
-  caf::response_promise rp;
-  /// Who published: its own deliveries do not count (a service that takes
-  /// what it publishes would otherwise wait for itself).
-  caf::strong_actor_ptr publisher;
-  size_t waiting = 0;
-  /// Items of the batch that matched no subscriber: nothing took them.
-  uint64_t unrouted = 0;
-
-  void one_done() {
-    if (--waiting == 0)
-      rp.deliver(unrouted);
-  }
-};
-
-// Sends the subscriber's outbox as a request and counts it in `ack`.
-void send_outbox_tracked(bus_actor* self, bus_state::subscriber& s,
-                         const std::shared_ptr<batch_ack>& ack) {
-  if (ack->publisher &&
-      caf::actor_cast<caf::strong_actor_ptr>(s.handle) == ack->publisher) {
-    send_outbox(self, s);
-    return;
-  }
-  bus_batch b{std::move(s.outbox), now_ns()};
-  s.outbox = {};
-  s.outbox.reserve(b.items.size());
-  ++ack->waiting;
-  self
-    ->request(s.handle, caf::infinite, deliver_batch_atom::value, std::move(b))
-    .then([ack] { ack->one_done(); }, [ack](caf::error&) { ack->one_done(); });
+// The acknowledgement a batch for `s` carries: none for the publisher
+// itself (a service that takes what it publishes would otherwise wait for
+// itself).
+std::shared_ptr<publish_ack> ack_for(const bus_state::subscriber& s,
+                                     const std::shared_ptr<publish_ack>* ack) {
+  if (ack == nullptr || !*ack)
+    return nullptr;
+  if ((*ack)->publisher && s.handle &&
+      s.handle->ctrl() == (*ack)->publisher.get())
+    return nullptr;
+  return *ack;
 }
 
 bool matches(const bus_state::subscriber& s, const std::string& topic) {
+  // Inline, not std::string::compare(pos, n, str): that one is out of line
+  // and checks its position, per message and prefix.
   return std::any_of(s.prefixes.begin(), s.prefixes.end(), [&](auto& p) {
-    return topic.compare(0, p.size(), p) == 0;
+    return topic.size() >= p.size() && std::char_traits<char>::compare(
+                                         topic.data(), p.data(), p.size()) == 0;
   });
 }
 
 // Hands one message to subscriber `s`: directly, or through its outbox.
-// With `ack`, a full outbox goes out as a request counted in it.
+// With `ack`, a full outbox goes out sharing it, and the rest leaves when
+// the acknowledged publish is done (no flush needed).
 void put(bus_actor* self, bus_state::subscriber& s, std::string topic,
-         caf::message msg, const std::shared_ptr<batch_ack>* ack) {
+         caf::message msg, const std::shared_ptr<publish_ack>* ack) {
   auto& st = self->state;
   ++st.delivered;
   if (!s.batches) {
@@ -127,11 +152,8 @@ void put(bus_actor* self, bus_state::subscriber& s, std::string topic,
   }
   s.outbox.push_back(bus_item{std::move(topic), std::move(msg)});
   if (s.outbox.size() >= max_batch) {
-    if (ack != nullptr)
-      send_outbox_tracked(self, s, *ack);
-    else
-      send_outbox(self, s);
-  } else if (!st.flush_pending) {
+    send_outbox(self, s, ack_for(s, ack));
+  } else if (ack == nullptr && !st.flush_pending) {
     // Goes behind everything already queued: batches fill while the bus
     // is busy and leave at once when it is not.
     st.flush_pending = true;
@@ -142,7 +164,7 @@ void put(bus_actor* self, bus_state::subscriber& s, std::string topic,
 // The last subscriber a message matches gets `topic` and `msg` moved, the
 // others copies.
 void publish(bus_actor* self, std::string& topic, caf::message& msg,
-             const std::shared_ptr<batch_ack>* ack = nullptr) {
+             const std::shared_ptr<publish_ack>* ack = nullptr) {
   auto& st = self->state;
   ++st.published;
   auto& hits = st.hits;
@@ -162,20 +184,27 @@ void publish(bus_actor* self, std::string& topic, caf::message& msg,
 }
 
 // Publishes a batch whose publisher waits for it to be taken: whatever
-// the batch adds to an outbox goes out at once, as requests.
+// the batch adds to an outbox goes out at once, sharing its
+// acknowledgement.
 void publish_acknowledged(bus_actor* self, bus_batch& b) {
-  auto ack = std::make_shared<batch_ack>();
-  ack->publisher = self->current_sender();
-  ack->rp = self->make_response_promise();
-  ack->waiting = 1; // this function's own share, dropped at the end
+  auto ack = std::make_shared<publish_ack>();
+  // Taking the promise keeps CAF from answering when the handler returns;
+  // the answer goes when `ack` does.
+  auto rp = self->make_response_promise();
+  ack->publisher = rp.source();
+  ack->id = rp.id();
+  ack->bus = self->ctrl();
   auto& st = self->state;
   for (auto& x : b.items)
     publish(self, x.topic, x.msg, &ack);
   // Earlier items of other publishers in these outboxes go along, in order.
   for (auto& s : st.subs)
     if (s.batches && !s.outbox.empty())
-      send_outbox_tracked(self, s, ack);
-  ack->one_done();
+      send_outbox(self, s, ack_for(s, &ack));
+  // No subscriber kept it (nothing matched, or only the publisher itself):
+  // the answer goes as this function returns, from this worker.
+  if (ack.use_count() == 1)
+    ack->unit = self->context();
 }
 
 bus_state::subscriber* find_sub(bus_state& st, const caf::actor& h) {
@@ -270,6 +299,18 @@ caf::behavior bus_fun(bus_actor* self) {
 }
 
 } // namespace
+
+namespace detail {
+
+void ack_from_here(const std::shared_ptr<void>& ack,
+                   caf::execution_unit* unit) {
+  // Only this thread holds `ack`: nobody can copy it meanwhile, and the
+  // last reference goes here.
+  if (ack && ack.use_count() == 1)
+    static_cast<publish_ack*>(ack.get())->unit = unit;
+}
+
+} // namespace detail
 
 caf::actor spawn_topic_bus(caf::actor_system& sys) {
   return sys.spawn(bus_fun);

@@ -22,12 +22,16 @@ namespace troupe {
 ///   per message. Messages from one publisher reach each subscriber in the
 ///   order they were published.
 /// - `(publish_batch_atom, bus_batch)`: publishes each item in order. Sent
-///   as a request (`service::publish_batch(batch, on_taken)`), it is
-///   answered (with the number of its items that matched no subscriber,
-///   a `uint64_t`) once every subscriber that takes
-///   batches answered the `deliver_batch` request carrying its items (a
-///   service host answers after its handlers ran and any `delivery_hold`
-///   is gone) or is gone; what the batch adds to outboxes leaves at once.
+///   as a request (`service::publish_batch(batch, on_taken)`, and every
+///   plain `publish`), it is answered (with the number of its items that
+///   matched no subscriber, a `uint64_t`) once every batch-taking
+///   subscriber it reached let go of the `deliver_batch` messages carrying
+///   its items (a service host does after its handlers ran and any
+///   `delivery_hold` is gone) or is gone: those batches share one
+///   acknowledgement (`bus_batch::ack`), and whichever subscriber drops the
+///   last reference sends the answer to the publisher itself, so nothing
+///   goes back through the bus. What the batch adds to outboxes leaves at
+///   once.
 /// - `(status_atom)` answers `(subscriptions, published, delivered)`.
 caf::actor spawn_topic_bus(caf::actor_system& sys);
 

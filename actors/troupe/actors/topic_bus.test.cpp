@@ -400,6 +400,30 @@ CAF_TEST(a delivery hold keeps on_taken back until released) {
   CAF_CHECK_EQUAL(*taken, 1);
 }
 
+CAF_TEST(the subscriber answers the publisher without the bus) {
+  // The acknowledgement goes from the subscriber straight to the
+  // publisher: it arrives even when the bus is gone by the time the
+  // subscriber lets go of its hold.
+  auto log = std::make_shared<log_t>();
+  auto taken = std::make_shared<int>(0);
+  auto h = spawn_service<holder>(sys, opts("holder"), log);
+  auto p = spawn_service<batcher>(sys, opts("p"), taken);
+  start_ok(h);
+  start_ok(p);
+  // Three bus batches (256 each) for one publish share one hold.
+  self->send(p, batch_atom::value, std::string{"demo.x"}, int32_t{600});
+  run();
+  CAF_CHECK_EQUAL(log->seen.size(), 600u);
+  CAF_CHECK_EQUAL(log->holds, 1);
+  CAF_CHECK_EQUAL(*taken, 0);
+  anon_send_exit(bus, caf::exit_reason::user_shutdown);
+  run();
+  CAF_CHECK_EQUAL(*taken, 0);
+  self->send(h, release_atom::value);
+  run();
+  CAF_CHECK_EQUAL(*taken, 1);
+}
+
 CAF_TEST(hold_delivery outside an acknowledged batch holds nothing) {
   auto log = std::make_shared<log_t>();
   auto h = spawn_service<holder>(sys, opts("holder"), log);

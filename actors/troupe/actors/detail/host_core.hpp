@@ -79,10 +79,11 @@ public:
   // -- host plumbing ----------------------------------------------------------
 
   void deliver(const std::string& topic, const caf::message& msg);
-  /// Delivers every item; when the bus asked for an acknowledgement, sends
-  /// it now or, if the service took a `delivery_hold`, once that is gone.
-  /// While the service is held back (see `publish`), keeps the batch and
-  /// its acknowledgement until the service may go on.
+  /// Delivers every item; the publisher's acknowledgement (`b.ack`, if it
+  /// waits for one) goes when the batch is dropped or, if the service took
+  /// a `delivery_hold`, once that is gone. While the service is held back
+  /// (see `publish`), keeps the batch and its acknowledgement until the
+  /// service may go on.
   void deliver_batch(const bus_batch& b);
   void run_task(uint64_t id, uint64_t generation);
 
@@ -246,13 +247,6 @@ private:
 
   // -- publish credit (host_core_bus.cpp)
 
-  /// A bus delivery kept while the service is held back; `ack` answers its
-  /// publisher once handled (null when nobody waits).
-  struct held_delivery {
-    bus_batch batch;
-    std::shared_ptr<caf::response_promise> ack;
-  };
-
   /// Sends the outbox to the bus as one acknowledged batch.
   void flush_outbox();
   /// Sends `b` to the bus as an acknowledged batch counted against the
@@ -263,15 +257,10 @@ private:
   bool holding_back() const noexcept {
     return held_back_ || held_next_ < held_.size();
   }
-  /// Delivers `b`; `ack` (may be null) answers its publisher afterwards.
-  void dispatch_batch(const bus_batch& b,
-                      std::shared_ptr<caf::response_promise> ack,
-                      bool is_request);
+  /// Delivers `b` (its `ack`, if any, is what `hold_delivery` holds).
+  void dispatch_batch(const bus_batch& b);
   /// Hands one bus message to the matching subscriptions.
   void deliver_one(const std::string& topic, const caf::message& msg);
-  /// Takes the response promise of the current request: it answers when
-  /// the last copy is gone. Null when no answer is expected.
-  std::shared_ptr<caf::response_promise> take_ack();
   /// Sends `batch` to the bus as a request; `done` runs on its answer,
   /// with the number of items that matched no subscriber.
   void request_publish(bus_batch batch,
@@ -328,9 +317,9 @@ private:
   std::optional<caf::typed_response_promise<service_state>> stop_promise_;
   uint64_t stop_generation_ = 0;
 
-  // the acknowledgement of the batch being delivered (deliver_batch only)
-  bool delivering_batch_ = false;
-  delivery_hold current_hold_;
+  // the acknowledgement of the batch being delivered (dispatch_batch only;
+  // null when its publisher waits for none)
+  const std::shared_ptr<void>* current_ack_ = nullptr;
 
   /// Records the duration of a sampled dispatch.
   void observe_processing(std::chrono::steady_clock::duration d);
@@ -349,9 +338,10 @@ private:
   uint64_t unacked_ = 0;
   bool held_back_ = false;
   uint64_t held_back_times_ = 0;
-  // A vector and the index of the next one, not a deque: a deque's first
-  // block would cost every idle service ~600 bytes.
-  std::vector<held_delivery> held_;
+  // Bus deliveries kept while held back (each with its publisher's
+  // acknowledgement, `ack`). A vector and the index of the next one, not a
+  // deque: a deque's first block would cost every idle service ~600 bytes.
+  std::vector<bus_batch> held_;
   size_t held_next_ = 0;
   uint64_t held_messages_ = 0;
   std::vector<uint64_t> due_tasks_;

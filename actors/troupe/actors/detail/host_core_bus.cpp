@@ -7,10 +7,10 @@
 #include <caf/actor_cast.hpp>
 #include <caf/behavior.hpp>
 #include <caf/mailbox_element.hpp>
-#include <caf/response_promise.hpp>
 #include <caf/scheduled_actor.hpp>
 #include <caf/send.hpp>
 
+#include "troupe/actors/detail/bus_ack.hpp"
 #include "troupe/actors/detail/host_core.hpp"
 
 namespace troupe::detail {
@@ -26,7 +26,7 @@ constexpr size_t max_outbox = 1024;
 
 void host_core::deliver(const std::string& topic, const caf::message& msg) {
   if (state_ == service_state::running && holding_back()) {
-    held_.push_back(held_delivery{bus_batch{{bus_item{topic, msg}}}, nullptr});
+    held_.push_back(bus_batch{{bus_item{topic, msg}}});
     ++held_messages_;
     return;
   }
@@ -50,7 +50,10 @@ void host_core::deliver_one(const std::string& topic, const caf::message& msg) {
   // NOLINTNEXTLINE(modernize-loop-convert)
   for (size_t i = 0; i < subscriptions_.size(); ++i) {
     auto& sub = subscriptions_[i];
-    if (topic.compare(0, sub.prefix.size(), sub.prefix) != 0)
+    // Inline, not the out-of-line std::string::compare(pos, n, str).
+    if (topic.size() < sub.prefix.size() ||
+        std::char_traits<char>::compare(topic.data(), sub.prefix.data(),
+                                        sub.prefix.size()) != 0)
       continue;
     try {
       auto fn = sub.fn; // the handler may cancel the run and clear the list
@@ -71,61 +74,38 @@ void host_core::deliver_one(const std::string& topic, const caf::message& msg) {
     count_dropped(lost::unhandled, "bus message of unexpected type");
 }
 
-std::shared_ptr<caf::response_promise> host_core::take_ack() {
-  auto rp = self_->make_response_promise();
-  if (!rp.pending())
-    return nullptr;
-  // Answers when the last holder lets go.
-  return std::shared_ptr<caf::response_promise>(
-    new caf::response_promise(std::move(rp)), [](caf::response_promise* p) {
-      try {
-        p->deliver(caf::unit);
-      } catch (...) { // NOLINT(bugprone-empty-catch): nobody to tell
-      }
-      delete p; // NOLINT(cppcoreguidelines-owning-memory)
-    });
-}
-
 void host_core::deliver_batch(const bus_batch& b) {
   if (b.sent_ns != 0 && (++batches_seen_ & (sample_every - 1)) == 0)
     observe_mailbox_wait(b.sent_ns);
   if (state_ == service_state::running && holding_back()) {
-    // The publisher's acknowledgement waits with the batch: it stays held
-    // back in turn.
-    auto ack = current_is_request() ? take_ack() : nullptr;
+    // The copy shares the publisher's acknowledgement (`b.ack`): it stays
+    // held back in turn.
     held_messages_ += b.items.size();
-    held_.push_back(held_delivery{b, std::move(ack)});
+    held_.push_back(b);
     return;
   }
-  // Only a publisher that asked for an acknowledgement sent a request.
-  dispatch_batch(b, nullptr, current_is_request());
+  dispatch_batch(b);
 }
 
-void host_core::dispatch_batch(const bus_batch& b,
-                               std::shared_ptr<caf::response_promise> ack,
-                               bool is_request) {
+void host_core::dispatch_batch(const bus_batch& b) {
   dispatch_scope scope{*this};
-  delivering_batch_ = is_request || ack != nullptr;
-  if (ack)
-    current_hold_ = delivery_hold{std::move(ack)};
+  // Only a publisher that waits for its items sent an acknowledgement: it
+  // goes when `b` is dropped (after this handler), or when the service
+  // drops the last copy of a hold on it.
+  auto* outer = current_ack_;
+  current_ack_ = b.ack ? &b.ack : nullptr;
   for (auto& x : b.items)
     deliver_one(x.topic, x.msg);
-  delivering_batch_ = false;
-  // Without a hold, CAF answers the request as this handler returns; with
-  // one, the answer goes when the service drops its last copy.
-  current_hold_.release();
+  current_ack_ = outer;
+  // Unless a hold or another subscriber keeps it, the acknowledgement goes
+  // as `b` is dropped after this handler, on this thread.
+  ack_from_here(b.ack, self_->context());
 }
 
 delivery_hold host_core::hold_delivery() {
-  if (!delivering_batch_)
+  if (current_ack_ == nullptr)
     return {};
-  if (!current_hold_) {
-    auto ack = take_ack();
-    if (!ack)
-      return {};
-    current_hold_ = delivery_hold{std::move(ack)};
-  }
-  return current_hold_;
+  return delivery_hold{*current_ack_};
 }
 
 void host_core::resume() {
@@ -136,8 +116,8 @@ void host_core::resume() {
         held_.clear();
         held_next_ = 0;
       }
-      held_messages_ -= h.batch.items.size();
-      dispatch_batch(h.batch, std::move(h.ack), false);
+      held_messages_ -= h.items.size();
+      dispatch_batch(h);
     } else if (!due_tasks_.empty()) {
       auto id = due_tasks_.front();
       due_tasks_.erase(due_tasks_.begin());
