@@ -56,26 +56,44 @@ hook_result counter::on_configure(const settings& cfg) {
 
 hook_result counter::on_start() {
   last_tick_ = now();
+  stale_ = false;
+  watching_ = false;
   subscribe<int64_t>(topic_, [this](const std::string&, int64_t seq) {
     ++count_;
     if (last_seq_ >= 0 && seq != last_seq_ + 1)
       log().warn("gap in ticks: {} after {}", seq, last_seq_);
     last_seq_ = seq;
     last_tick_ = now();
-  });
-  // A periodic health check: degraded while ticks are overdue.
-  every(stale_after_ / 2, [this] {
-    auto quiet = now() - last_tick_;
-    if (quiet > stale_after_)
-      set_health(
-        "ticks", health_status::degraded,
-        "no tick for " +
-          config::format_duration(
-            std::chrono::duration_cast<std::chrono::milliseconds>(quiet)));
-    else
+    if (stale_) {
+      stale_ = false;
       clear_health("ticks");
+    }
+    if (!watching_)
+      watch(stale_after_);
   });
+  watch(stale_after_);
   return hook_result::success();
+}
+
+// A watchdog, not a poll: one timer that comes due when ticks would be
+// overdue and moves on while they arrive. Once degraded it stops until the
+// next tick, so an idle counter costs no timer at all (100,000 counters
+// polling every stale_after / 2 cost 100,000 timer messages a second).
+void counter::watch(std::chrono::nanoseconds delay) {
+  watching_ = true;
+  after(delay, [this] {
+    watching_ = false;
+    auto quiet =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(now() - last_tick_);
+    if (quiet < stale_after_) {
+      watch(stale_after_ - quiet);
+      return;
+    }
+    stale_ = true;
+    set_health("ticks", health_status::degraded,
+               "no tick for more than " +
+                 config::format_duration(stale_after_));
+  });
 }
 
 hook_result echo::on_configure(const settings& cfg) {

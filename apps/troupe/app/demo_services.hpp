@@ -52,9 +52,13 @@ public:
   hook_result on_start() override;
 
 private:
+  void watch(std::chrono::nanoseconds delay);
+
   std::string topic_ = "demo.tick";
   std::chrono::nanoseconds stale_after_{std::chrono::seconds{2}};
   std::chrono::steady_clock::time_point last_tick_;
+  bool watching_ = false; // a watch() timer is pending
+  bool stale_ = false;    // degraded for want of ticks
   int64_t count_ = 0;
   int64_t last_seq_ = -1;
 };

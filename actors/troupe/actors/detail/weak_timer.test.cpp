@@ -28,7 +28,7 @@ time_point at(std::chrono::nanoseconds since_epoch) {
 
 // Forwards every int it receives to `sink`, so a scoped actor can wait for
 // the deliveries in order.
-caf::behavior relay(caf::event_based_actor*, caf::actor sink) {
+caf::behavior relay(caf::event_based_actor*, const caf::actor& sink) {
   return {[sink](int x) { caf::anon_send(sink, x); }};
 }
 
@@ -89,7 +89,8 @@ CAF_TEST(a pending message does not keep its receiver alive) {
   {
     caf::scoped_actor self{sys};
     auto r = sys.spawn([]() -> caf::behavior { return {[](int) {}}; });
-    alive = caf::weak_actor_ptr{caf::actor_cast<caf::strong_actor_ptr>(r).get()};
+    alive =
+      caf::weak_actor_ptr{caf::actor_cast<caf::strong_actor_ptr>(r).get()};
     send_later(sys, caf::actor_cast<caf::strong_actor_ptr>(r), 1h,
                caf::make_message(1));
     CAF_CHECK_EQUAL(pending_timers(sys), 1u);
@@ -110,8 +111,8 @@ CAF_TEST(one timer serves many receivers in bursts) {
   std::vector<caf::actor> relays;
   for (int i = 0; i < 1000; ++i) {
     relays.push_back(sys.spawn(relay, caf::actor{self}));
-    send_later(sys, caf::actor_cast<caf::strong_actor_ptr>(relays.back()),
-               1s, caf::make_message(i));
+    send_later(sys, caf::actor_cast<caf::strong_actor_ptr>(relays.back()), 1s,
+               caf::make_message(i));
   }
   CAF_CHECK(pending_timers(sys) <= 1000u);
   int n = 0;
