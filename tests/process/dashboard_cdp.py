@@ -27,9 +27,14 @@ import tempfile
 import time
 import urllib.request
 
-CHROMIUM, BASE, TOKEN = sys.argv[1], sys.argv[2].rstrip("/"), sys.argv[3]
-READ_TOKEN = sys.argv[4]
-SHOTS = sys.argv[5] if len(sys.argv) > 5 else ""
+# --tree: only the supervision tree, against apps/examples/nested.toml with
+# no token (dashboard_cdp.py --tree CHROMIUM BASE_URL).
+TREE = len(sys.argv) > 1 and sys.argv[1] == "--tree"
+ARGS = sys.argv[2:] if TREE else sys.argv[1:]
+CHROMIUM, BASE = ARGS[0], ARGS[1].rstrip("/")
+TOKEN = ARGS[2] if len(ARGS) > 2 else ""
+READ_TOKEN = ARGS[3] if len(ARGS) > 3 else ""
+SHOTS = ARGS[4] if len(ARGS) > 4 else ""
 
 failures = 0
 
@@ -45,8 +50,8 @@ def fail(what):
 
 
 def api(path, method="GET"):
-    req = urllib.request.Request(BASE + path, method=method,
-                                 headers={"Authorization": "Bearer " + TOKEN})
+    headers = {"Authorization": "Bearer " + TOKEN} if TOKEN else {}
+    req = urllib.request.Request(BASE + path, method=method, headers=headers)
     with urllib.request.urlopen(req, timeout=10) as res:
         return json.loads(res.read())
 
@@ -231,7 +236,7 @@ def cards(b):
 def main():
     b = Browser()
     try:
-        run(b)
+        (run_tree if TREE else run)(b)
     finally:
         b.close()
     print("%d failure(s) in the browser checks" % failures)
@@ -259,6 +264,19 @@ def at_ms(iso):
     return t.replace(tzinfo=datetime.timezone.utc).timestamp() * 1000
 
 
+def wait_state(name, want, timeout):
+    """Asks GET /services/NAME until its state is `want` or `timeout` (s)
+    passed; returns the last state seen."""
+    deadline = time.monotonic() + timeout
+    state = None
+    while time.monotonic() < deadline:
+        state = api("/services/" + name)["state"]
+        if state == want:
+            break
+        time.sleep(0.1)
+    return state
+
+
 def restart_times():
     """worker0's restarts in the app's log tail: {N: when (ms)}."""
     out = {}
@@ -268,6 +286,50 @@ def restart_times():
         if m:
             out[int(m.group(1))] = at_ms(line["at"])
     return out
+
+
+def run_tree(b):
+    """The supervision tree of apps/examples/nested.toml: w0 and w1 in the
+    branch of supervisor 'pool', the root's services (w2, generator) outside
+    it, each branch's heading counting its services."""
+    b.viewport(1280, 900, False)
+    b.call("Page.navigate", {"url": BASE + "/"})
+    names = [s["name"] for s in api("/services")]
+    if not b.wait_for("(%s).length >= %d" % (CARDS, len(names)), 15):
+        fail("the services never appeared (%d expected)" % len(names))
+        return
+    ok("every service on the page (%d)" % len(names))
+    where = b.eval(
+        "(function(){var out={};document.querySelectorAll('[data-service]')"
+        ".forEach(function(c){var s=c.closest('[data-supervisor]');"
+        "out[c.getAttribute('data-service')]=s?s.getAttribute("
+        "'data-supervisor'):'';});return out;})()")
+    members = sorted(n for n, sup in where.items() if sup == "pool")
+    if members == ["w0", "w1"]:
+        ok("supervisor 'pool' holds w0 and w1 on the page")
+    else:
+        fail("in supervisor 'pool' on the page: %s (want w0, w1)" % members)
+    outside = [n for n in ("w2", "generator") if where.get(n) == ""]
+    if outside == ["w2", "generator"]:
+        ok("w2 and generator are under the root, outside the pool")
+    else:
+        fail("under the root on the page: %s" % where)
+    head = b.wait_for("(function(){var h=document.querySelector("
+                      "'[data-supervisor=\"pool\"] > .root');"
+                      "return h&&h.textContent.indexOf('2 services')>=0"
+                      "&&h.textContent;})()", 5)
+    if head:
+        ok("the pool's heading: " + head)
+    else:
+        fail("the pool's heading: %r" % b.eval(
+            "(function(){var h=document.querySelector("
+            "'[data-supervisor=\"pool\"] > .root');"
+            "return h&&h.textContent;})()"))
+    errors = b.console_errors()
+    if not errors:
+        ok("no errors in the console")
+    else:
+        fail("console errors:\n    " + "\n    ".join(errors))
 
 
 def run(b):
@@ -466,13 +528,7 @@ def run(b):
         ok("clicked stop on generator")
     else:
         fail("no enabled stop button on generator")
-    deadline = time.monotonic() + 15
-    state = None
-    while time.monotonic() < deadline:
-        state = api("/services/generator")["state"]
-        if state == "stopped":
-            break
-        time.sleep(0.1)
+    state = wait_state("generator", "stopped", 15)
     if state == "stopped":
         ok("generator stopped (GET /services/generator)")
     else:
@@ -493,6 +549,51 @@ def run(b):
            tuple(colours))
     else:
         fail("state colours: %s" % colours)
+
+    # 7b. A click on start starts it again, a click on restart restarts
+    #     worker1 (its restart count, through the API, goes up).
+    #     worker0 restarts all the time (fail_every), and the generator
+    #     depends on it through the bridges: a start that meets it down is
+    #     refused (409, shown in the toast), and the user clicks again.
+    refusals = []
+    state = None
+    for _ in range(5):
+        if not (b.wait_for("(function(){var e=document.querySelector("
+                           "'[data-service=\"generator\"] [data-action="
+                           "\"start\"]');return e&&!e.disabled;})()", 10)
+                and b.click('[data-service="generator"] '
+                            '[data-action="start"]')):
+            break
+        state = wait_state("generator", "running", 5)
+        if state == "running":
+            break
+        refusals.append(b.eval("document.getElementById('toast')"
+                               ".textContent"))
+    if state == "running":
+        ok("a click on start runs generator again (GET /services/generator)"
+           + ("; refused first: %s" % refusals if refusals else ""))
+    else:
+        fail("generator is %s after clicks on start (toasts: %s)" %
+             (state, refusals))
+    before = api("/services/worker1")["restarts"]
+    if b.wait_for("(function(){var e=document.querySelector('[data-service="
+                  "\"worker1\"] [data-action=\"restart\"]');"
+                  "return e&&!e.disabled;})()", 10) and \
+            b.click('[data-service="worker1"] [data-action="restart"]'):
+        ok("clicked restart on worker1")
+    else:
+        fail("no enabled restart button on worker1")
+    deadline = time.monotonic() + 15
+    after = before
+    while time.monotonic() < deadline and after == before:
+        after = api("/services/worker1")["restarts"]
+        time.sleep(0.1)
+    if after > before and wait_state("worker1", "running", 15) == "running":
+        ok("worker1 restarted and runs (restarts %d -> %d)" %
+           (before, after))
+    else:
+        fail("worker1's restarts %d -> %d after the click" %
+             (before, after))
 
     # 8. A phone-sized screen: one column, nothing wider than the screen.
     b.viewport(390, 844, True)
@@ -518,7 +619,10 @@ def run(b):
     #    the 403 that step 2 asked for.
     errors = [e for e in b.console_errors()
               if not re.search(r"status of 403 .*/services/generator/stop",
-                               e)]
+                               e)
+              and not (refusals and
+                       re.search(r"status of 409 .*/services/generator/start",
+                                 e))]
     if not errors:
         ok("no errors in the console")
     else:

@@ -98,4 +98,23 @@ sed 's/^/    /' "$WORK/cdp"
 kill -TERM "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
 expect_exit "SIGTERM stops the demo (0)" "$?" 0 "$WORK/err"
+
+# 3. The supervision tree of an app with a nested supervisor
+#    (apps/examples/nested.toml, no token): the pool's services in its own
+#    branch of the tree.
+http=$(free_port)
+"$TROUPE" run "$APPS/examples/nested.toml" --set "control.http=127.0.0.1:$http" \
+  >"$WORK/out" 2>"$WORK/err" &
+pid=$!
+await_running nested 30
+if "$PY" "$HERE/dashboard_cdp.py" --tree "$CHROMIUM" "http://127.0.0.1:$http" \
+  >"$WORK/cdp" 2>&1; then
+  pass "browser checks of the tree"
+else
+  fail "browser checks of the tree"
+fi
+sed 's/^/    /' "$WORK/cdp"
+kill -TERM "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+expect_exit "SIGTERM stops the nested app (0)" "$?" 0 "$WORK/err"
 finish
