@@ -3,6 +3,7 @@
     proxy_peer.py pubsub FRONT BACK N
     proxy_peer.py keys KEYDIR
     proxy_peer.py pipeline FRONT BACK N [KEYDIR]
+    proxy_peer.py backend_curve FRONT BACK N KEYDIR
     proxy_peer.py requests FRONT BACK N
     proxy_peer.py paused FRONT BACK MARKER
     proxy_peer.py metrics URL METRIC SERVICE SIDE|- DIRECTION|- AT_LEAST
@@ -20,6 +21,7 @@ import time
 import urllib.request
 
 import zmq
+from zmq.utils import monitor as zmq_monitor
 
 ctx = zmq.Context()
 
@@ -69,8 +71,9 @@ def read_key(path):
 
 
 def keys(keydir):
-    """Writes CURVE key pairs server.{pub,key} and client.{pub,key}."""
-    for who in ("server", "client"):
+    """Writes CURVE key pairs server.{pub,key}, client.{pub,key} and
+    worker.{pub,key}."""
+    for who in ("server", "client", "worker"):
         public, secret = zmq.curve_keypair()
         write_key(os.path.join(keydir, who + ".pub"), public)
         write_key(os.path.join(keydir, who + ".key"), secret)
@@ -135,6 +138,92 @@ def pipeline(front, back, n, keydir=None):
     print(f"per worker: {per_worker}")
     quiet = all(w.poll(300) == 0 for w in workers)
     check("nothing more arrives", quiet)
+
+
+def curve_client(kind, back, server_pub, public, secret):
+    """A socket connecting to BACK as a CURVE client with the key pair
+    (PUBLIC, SECRET), or in plaintext when PUBLIC is None; with a monitor
+    for its handshake events."""
+    s = ctx.socket(kind)
+    s.setsockopt(zmq.LINGER, 0)
+    if public is not None:
+        s.curve_serverkey = server_pub
+        s.curve_publickey = public
+        s.curve_secretkey = secret
+    mon = s.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED
+                               | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+                               | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+                               | zmq.EVENT_HANDSHAKE_FAILED_AUTH
+                               | zmq.EVENT_DISCONNECTED)
+    s.connect(back)
+    return s, mon
+
+
+def await_event(mon, wanted, seconds=10):
+    """The first event of MON among WANTED within SECONDS (None if none);
+    a HANDSHAKE_SUCCEEDED on the way is returned whatever WANTED is."""
+    deadline = time.monotonic() + seconds
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0 or not mon.poll(int(left * 1000)):
+            return None
+        event = zmq_monitor.recv_monitor_message(mon)["event"]
+        if event in wanted or event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+            return event
+
+
+def event_name(event):
+    return next((k for k in dir(zmq) if k.startswith("EVENT_")
+                 and getattr(zmq, k) == event), str(event))
+
+
+def backend_curve(front, back, n, keydir):
+    """A pipeline proxy whose backend is a CURVE server that allows only
+    worker.pub: a worker with that key gets every job; a worker with
+    another key (refused by the allowed list) and a plaintext one get
+    none. The producer on the frontend is plaintext."""
+    server_pub = read_key(os.path.join(keydir, "server.pub"))
+    other_pub, other_sec = zmq.curve_keypair()
+    failed = (zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL,
+              zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL,
+              zmq.EVENT_HANDSHAKE_FAILED_AUTH, zmq.EVENT_DISCONNECTED)
+    # The refused peers connect first, so that a backend without CURVE
+    # would deal them jobs as well.
+    intruder, intruder_mon = curve_client(zmq.PULL, back, server_pub,
+                                          other_pub, other_sec)
+    plain, plain_mon = curve_client(zmq.PULL, back, None, None, None)
+    worker, worker_mon = curve_client(
+        zmq.PULL, back, server_pub,
+        read_key(os.path.join(keydir, "worker.pub")),
+        read_key(os.path.join(keydir, "worker.key")))
+    event = await_event(worker_mon, failed)
+    check("the allowed worker's CURVE handshake succeeds",
+          event == zmq.EVENT_HANDSHAKE_SUCCEEDED,
+          f"event {event_name(event)}")
+    event = await_event(intruder_mon, failed)
+    check("a worker with another key is refused",
+          event is not None and event != zmq.EVENT_HANDSHAKE_SUCCEEDED,
+          f"event {event_name(event)}")
+    event = await_event(plain_mon, failed)
+    check("a plaintext worker is refused",
+          event is not None and event != zmq.EVENT_HANDSHAKE_SUCCEEDED,
+          f"event {event_name(event)}")
+    producer = ctx.socket(zmq.PUSH)
+    producer.setsockopt(zmq.LINGER, 0)
+    producer.connect(front)
+    for i in range(n):
+        producer.send_multipart([b"tasks", json.dumps({"i": i}).encode()])
+    got = []
+    while len(got) < n and worker.poll(10000):
+        topic, payload = worker.recv_multipart()
+        got.append(json.loads(payload)["i"])
+    check(f"all {n} jobs reach the allowed worker, once",
+          sorted(got) == list(range(n)), f"got {len(got)}")
+    check("the refused workers get nothing",
+          intruder.poll(300) == 0 and plain.poll(0) == 0)
+    check("nothing more arrives", worker.poll(300) == 0)
+    for s in (intruder, plain, worker):
+        s.disable_monitor()
 
 
 def requests(front, back, n):
@@ -245,6 +334,8 @@ def main():
     elif cmd == "pipeline":
         pipeline(sys.argv[2], sys.argv[3], int(sys.argv[4]),
                  sys.argv[5] if len(sys.argv) > 5 else None)
+    elif cmd == "backend_curve":
+        backend_curve(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])
     elif cmd == "requests":
         requests(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     elif cmd == "paused":

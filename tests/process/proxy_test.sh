@@ -3,9 +3,13 @@
 # of each proxy: pubsub (the subscription reaches the publisher through the
 # proxy, every message arrives), pipeline with CURVE on the frontend (every
 # job delivered once to two workers, nothing from a client with another key
-# or none), requests (REQ -> ROUTER/DEALER -> two REP servers, every answer
-# right). ZMQ's statistics show in /metrics and the status over the control
-# plane; a reload pauses and resumes a proxy; SIGTERM stops cleanly.
+# or none), a second pipeline with CURVE on the backend (a worker with the
+# allowed key gets every job; one with another key and a plaintext one are
+# refused and get none; the refusal by key is counted in
+# troupe_proxy_auth_denied_total{side="backend"}), requests (REQ ->
+# ROUTER/DEALER -> two REP servers, every answer right). ZMQ's statistics
+# show in /metrics and the status over the control plane; a reload pauses
+# and resumes a proxy; SIGTERM stops cleanly.
 # Usage: proxy_test.sh PATH/TO/troupe PATH/TO/apps/examples
 source "$(dirname "$0")/lib.sh"
 TROUPE="$(realpath "$1")"
@@ -18,14 +22,29 @@ peer() { "$PY" "$HERE/proxy_peer.py" "$@"; }
 mkdir -p "$WORK/keys"
 peer keys "$WORK/keys" || { fail "cannot write keys"; finish; exit 1; }
 client_pub=$(tail -1 "$WORK/keys/client.pub")
+worker_pub=$(tail -1 "$WORK/keys/worker.pub")
 
 declare -A addr
-for p in events_front events_back jobs_front jobs_back calls_front calls_back; do
+for p in events_front events_back jobs_front jobs_back calls_front calls_back \
+         tasks_front tasks_back; do
   addr[$p]="tcp://127.0.0.1:$(free_port)"
 done
 http=$(free_port)
 URL="http://127.0.0.1:$http"
 cp "$EXAMPLES/proxy.toml" "$WORK/app.toml"
+# A fourth proxy, a pipeline whose backend is a CURVE server that allows
+# only the worker's key (the frontend stays plaintext).
+cat >>"$WORK/app.toml" <<EOF
+
+[services.tasks]
+type = "proxy"
+mode = "pipeline"
+frontend.bind = "${addr[tasks_front]}"
+backend.bind = "${addr[tasks_back]}"
+backend.curve_secret_key_file = "$WORK/keys/server.key"
+backend.curve_allowed_clients = ["$worker_pub"]
+stats_interval = "100ms"
+EOF
 args=(--set "control.http=127.0.0.1:$http"
       --set "services.jobs.frontend.curve_secret_key_file=$WORK/keys/server.key"
       --set "services.jobs.frontend.curve_allowed_clients=[\"$client_pub\"]")
@@ -50,6 +69,8 @@ run_peer "pubsub through the proxy" \
   pubsub "${addr[events_front]}" "${addr[events_back]}" "$N"
 run_peer "pipeline through the proxy (CURVE frontend)" \
   pipeline "${addr[jobs_front]}" "${addr[jobs_back]}" "$N" "$WORK/keys"
+run_peer "pipeline through the proxy (CURVE backend)" \
+  backend_curve "${addr[tasks_front]}" "${addr[tasks_back]}" "$N" "$WORK/keys"
 run_peer "requests through the proxy" \
   requests "${addr[calls_front]}" "${addr[calls_back]}" 100
 
@@ -65,6 +86,10 @@ run_peer "calls statistics in /metrics (requests and replies)" \
   metrics "$URL" $m calls backend in 100
 run_peer "refused CURVE client counted" \
   metrics "$URL" troupe_proxy_auth_denied_total jobs frontend - 1
+run_peer "refused CURVE worker counted on the backend" \
+  metrics "$URL" troupe_proxy_auth_denied_total tasks backend - 1
+run_peer "the allowed worker's jobs counted on the backend" \
+  metrics "$URL" $m tasks backend out "$N"
 run_peer "jobs statistics in the status" \
   status "$URL" jobs backend.messages_out "$N"
 
