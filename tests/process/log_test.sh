@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Logs as an operator meets them, from a real `troupe run`: dated text
 # lines, JSON lines (parsed back), app.log_file with size rotation, SIGHUP
-# reopening a file that logrotate moved away, and a log file that cannot be
-# opened.
+# and SIGUSR1 reopening a file that logrotate moved away (SIGUSR1 reloading
+# the app file too), and a log file that cannot be opened.
 # Usage: log_test.sh PATH/TO/troupe
 source "$(dirname "$0")/lib.sh"
 TROUPE="$(realpath "$1")"
@@ -143,7 +143,45 @@ expect_grep "new file has the reload line" "$WORK/hup.log" \
   'reload: no service changed'
 expect_eq "moved file got nothing more" "$(wc -l <"$WORK/hup.log.1")" "$before"
 
-# 5. A log file that cannot be opened: a clear error, exit 1.
+# 5. SIGUSR1 does what SIGHUP does (docs/operations.md, Signals and Logs):
+#    it reloads the app file, and reopens a log file that logrotate moved
+#    away. One signal, after the file moved and the app file changed.
+cat >"$WORK/usr.toml" <<'TOML'
+[app]
+name = "usr"
+log_file = "usr.log"
+log_max_size = 0
+status_interval = "1h"
+
+[services.tick]
+type = "ticker"
+period = "1s"
+TOML
+(cd "$WORK" && exec "$TROUPE" run usr.toml >"$WORK/out" 2>"$WORK/err") &
+pid=$!
+await_running usr 20
+mv "$WORK/usr.log" "$WORK/usr.log.1"
+sed -i 's/^period = "1s"$/period = "200ms"/' "$WORK/usr.toml"
+kill -USR1 "$pid"
+if wait_for_line "$WORK/usr.log" "reload: reconfigured 'tick'" 20; then
+  pass "SIGUSR1 reopens usr.log and reloads the app file (tick reconfigured)"
+else
+  fail "no reconfigured line in a reopened usr.log after SIGUSR1"
+  quote 10 "$WORK/err"
+fi
+if kill -0 "$pid" 2>/dev/null; then pass "  the app still runs after SIGUSR1"
+else fail "  SIGUSR1 ended the app"; fi
+before=$(wc -l <"$WORK/usr.log.1")
+kill -TERM "$pid"; wait "$pid"
+expect_exit "  and stops on SIGTERM with 0" "$?" "0" "$WORK/err"
+expect_eq "  the moved file got nothing more" "$(wc -l <"$WORK/usr.log.1")" \
+  "$before"
+if grep -q 'reload:' "$WORK/usr.log.1"; then
+  fail "  the reload was logged to the moved file"; quote 5 "$WORK/usr.log.1"
+else pass "  the reload was logged to the new file only"; fi
+expect_grep "  the new file has the drain too" "$WORK/usr.log" 'drain|stopped'
+
+# 6. A log file that cannot be opened: a clear error, exit 1.
 "$TROUPE" run "$WORK/text.toml" --set "app.log_file=$WORK/text.toml/x.log" \
   --duration 1s >"$WORK/out" 2>"$WORK/err"
 expect_exit "unopenable log_file exits 1" "$?" "1" "$WORK/err"

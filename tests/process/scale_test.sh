@@ -4,7 +4,10 @@
 # bound (the drain used to poll every service after each stop: 1,000 took
 # 166 s). Then an app whose start takes seconds (a chain of slow_start
 # services, one dependency level each) gets SIGTERM while it starts: the
-# start is aborted, what started is stopped, and it exits 0.
+# start is aborted, what started is stopped, and it exits 0. Last, an app
+# of 20,000 services at one level gets SIGTERM while it starts them: the
+# start is aborted (or, if it won the race, drained) within
+# shutdown_timeout.
 #   scale_test.sh TROUPE HANG_PLUGIN
 TROUPE="$1"
 PLUGIN="$2"
@@ -78,4 +81,55 @@ else
   pass "the last of the chain never started"
 fi
 expect_grep "what started is stopped" "$WORK/err" "\[s0\] stopping -> stopped"
+
+# A wide app whose start takes seconds (in a Debug build): W counters at one
+# level, shutdown_timeout = "10s", SIGTERM 0.5 s after it logged that it
+# starts them, not after it runs. A stop request aborts the start (the
+# issue: SIGTERM used to wait until every service had started) and the
+# drain honours shutdown_timeout: the process is gone within it and a
+# margin, with 0 (drained) or 3 (a service still stopping, named).
+W=20000
+WIDE_TIMEOUT=10
+MARGIN=20 # the final table and the exit after the drain, on a loaded machine
+{
+  printf '[app]\nname = "wide"\nstatus_interval = "1h"\n'
+  printf 'shutdown_timeout = "%ss"\n' "$WIDE_TIMEOUT"
+  for ((i = 0; i < W; i++)); do
+    printf '[services.c%d]\ntype = "counter"\nlog_level = "warn"\n' "$i"
+  done
+} >"$WORK/wide.toml"
+: >"$WORK/err"
+"$TROUPE" run "$WORK/wide.toml" >"$WORK/out" 2>"$WORK/err" &
+pid=$!
+if ! wait_for_line "$WORK/err" "\[wide\] initialized -> starting" "$BOUND"; then
+  kill -9 "$pid"; fail "wide: the start never began"; quote 20 "$WORK/err"
+  finish; exit 1
+fi
+sleep 0.5
+sent=$(date +%s%N)
+kill -TERM "$pid"
+wait_exit $((WIDE_TIMEOUT + MARGIN))
+took=$((($(date +%s%N) - sent) / 1000000))
+pass "SIGTERM during the start of $W services: gone $took ms later (shutdown_timeout ${WIDE_TIMEOUT} s + ${MARGIN} s)"
+case "$rc" in
+  0) pass "  exit 0: drained" ;;
+  3) expect_grep "  exit 3 names the service still stopping" "$WORK/err" \
+       "exit 3: '[^']+' did not stop within app.shutdown_timeout \(${WIDE_TIMEOUT}s\)" ;;
+  *) fail "  exit $rc, expected 0 or 3"; quote 20 "$WORK/err" ;;
+esac
+if grep -q "app 'wide' running" "$WORK/err"; then
+  # The start won the race: the signal was handled once it ran.
+  expect_grep "  the start finished first; the drain ran" "$WORK/err" \
+    "drain: stopping .*\($W services\)"
+else
+  expect_grep "  the signal is taken while starting" "$WORK/err" \
+    "signal 15 received while starting: stopping"
+  expect_grep "  the drain aborts the start" "$WORK/err" "drain: aborting the start"
+fi
+if ((rc == 0)); then
+  # TYPE SERVICES RUNNING ...: nothing runs at the end.
+  expect_eq "  the final summary: $W counters, none running" \
+    "$(awk '/^final status:/ {f = 1; next} f && $1 == "counter" {print $2, $3}' "$WORK/out")" \
+    "$W 0"
+fi
 finish
