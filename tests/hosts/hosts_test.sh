@@ -203,14 +203,25 @@ await_more() {
   fail "$3: still $n"
 }
 
-# A partition: consumer1's link is down for 10 s, then up again. ZMQ's TCP
-# connections survive it; the proxy hands jobs to consumer2 meanwhile
-# (consumer1's pipe fills to its high-water mark and waits), and consumer1
-# gets jobs again once the link is back, without a restart.
+# A partition: consumer1's link is down for 10 s, then up again. TCP would
+# keep the connections through it; the app files set ZMTP heartbeats
+# (zmtp_heartbeat_ivl 1s, timeout 3s) on both sides of every link, so
+# consumer1's connections are closed after 3 s of silence (the producer's
+# results endpoint counts the closed one) and made again by ZMQ once the
+# link is back: the partition heals by reconnects. The proxy hands jobs to
+# consumer2 meanwhile, and consumer1 gets jobs again, without a restart.
+closed_before=$(metric producer troupe_bridge_peer_disconnects_total 'endpoint="results"')
 ip -n "$sw" link set vconsumer1 down
 c1=$(jobs_at consumer1) c2=$(jobs_at consumer2)
 pass "consumer1 cut off (link down)"
 sleep 10 # the partition itself, not a wait for an event
+closed_after=$(metric producer troupe_bridge_peer_disconnects_total 'endpoint="results"')
+if [[ "$closed_before" =~ ^[0-9]+$ && "$closed_after" =~ ^[0-9]+$ ]] &&
+  ((closed_after > closed_before)); then
+  pass "the producer closed consumer1's silent connection (ZMTP heartbeat; disconnects $closed_before -> $closed_after)"
+else
+  fail "no connection closed during the cut: disconnects '$closed_before' -> '$closed_after'"
+fi
 await_more consumer2 "${c2%.*}" "consumer2 takes jobs during the partition"
 expect_grep "the producer's heartbeats mark consumer1 lost" "$WORK/producer.err" \
   "peer 'consumer1': no heartbeat on 'results'"

@@ -144,7 +144,9 @@ config::schema make_schema() {
                       "default: true on sub and pull");
   ep.string("record", "sub/pull: also store every message received here "
                       "(topic, payload, meta, receive time) in this bag file, "
-                      "as `troupe record` does; replaced at each start. "
+                      "as `troupe record` does; replaced when the app "
+                      "starts, FILE.r1, FILE.r2 ... after a restart of the "
+                      "bridge in the same run. "
                       "Written on a thread of its own: when the disk falls "
                       "behind, messages are left out of the file (counted in "
                       "troupe_bridge_record_dropped_total), never held back")
@@ -158,7 +160,7 @@ config::schema make_schema() {
                                      "spans this long; 0s: no bound")
     .fallback(config::duration{0})
     .at_least(0);
-  add_reconnect_schema(ep);
+  add_connection_schema(ep);
   *full = s.find("endpoints")->entries;
   add_curve_schema(ep);
   return s;
@@ -284,7 +286,7 @@ std::string parse_bridge_config(const config::settings& cfg,
     if (batch && *batch && !is_inbound(ep.socket))
       return prefix.append("batch applies to sub and pull endpoints");
     ep.batch = is_inbound(ep.socket) && batch.value_or(true);
-    if (auto err = parse_reconnect(s, ep); !err.empty())
+    if (auto err = parse_connection(s, ep); !err.empty())
       return prefix.append(err);
     if (auto err = parse_curve_config(s, ep.curve); !err.empty())
       return prefix.append(err);

@@ -115,6 +115,14 @@ struct endpoint_config {
   /// connect: upper bound of the doubling wait (ZMQ_RECONNECT_IVL_MAX);
   /// zero: always `reconnect_ivl`.
   std::chrono::nanoseconds reconnect_ivl_max{0};
+  /// Either side: how often ZMTP PINGs go to each peer connection
+  /// (ZMQ_HEARTBEAT_IVL); zero: none (libzmq's default). A connection with
+  /// no traffic for `zmtp_heartbeat_timeout` is closed, and a connecting
+  /// side reconnects: a half-open connection (a peer host gone or cut off)
+  /// is noticed instead of kept for as long as TCP keeps it.
+  std::chrono::nanoseconds zmtp_heartbeat_ivl{0};
+  /// ZMQ_HEARTBEAT_TIMEOUT; zero: `zmtp_heartbeat_ivl` (libzmq's default).
+  std::chrono::nanoseconds zmtp_heartbeat_timeout{0};
 };
 
 /// The bridge's settings, parsed.

@@ -27,7 +27,7 @@ void add_side(config::schema& s, const std::string& key,
              "sending a larger one is disconnected")
     .fallback(1 << 20)
     .at_least(1);
-  add_reconnect_schema(side);
+  add_connection_schema(side);
   add_curve_schema(side);
 }
 
@@ -80,7 +80,7 @@ std::string parse_side(const config::settings& cfg, const std::string& key,
   ep.hwm = static_cast<int>(s.get_or<int64_t>("hwm", 1000));
   ep.max_message_bytes =
     static_cast<size_t>(s.get_or<int64_t>("max_message_bytes", 1 << 20));
-  if (auto err = parse_reconnect(s, ep); !err.empty())
+  if (auto err = parse_connection(s, ep); !err.empty())
     return prefix + err;
   if (auto err = parse_curve_config(s, ep.curve); !err.empty())
     return prefix + err;

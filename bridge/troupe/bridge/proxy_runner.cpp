@@ -73,7 +73,7 @@ struct proxy_runner::impl {
       s.set(zmq::sockopt::linger, millis(linger));
       s.set(zmq::sockopt::maxmsgsize,
             static_cast<int64_t>(ep.max_message_bytes));
-      apply_reconnect(s, ep);
+      apply_connection(s, ep);
       security->apply(s, ep);
     } catch (const zmq::error_t& e) {
       return ep.name + ": " + e.what();

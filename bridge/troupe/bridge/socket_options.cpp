@@ -14,7 +14,7 @@ int to_millis(std::chrono::nanoseconds d) {
 
 } // namespace
 
-void add_reconnect_schema(config::schema& ep) {
+void add_connection_schema(config::schema& ep) {
   ep.duration("reconnect_ivl",
               "connect: time between attempts to reach a peer that is down "
               "or went away (ZMQ_RECONNECT_IVL); the peer is used again as "
@@ -29,9 +29,25 @@ void add_reconnect_schema(config::schema& ep) {
     .fallback(config::duration{std::chrono::seconds{0}})
     .at_least(0)
     .at_most(86400);
+  ep.duration("zmtp_heartbeat_ivl",
+              "bind or connect: how often ZMTP PINGs go to each peer "
+              "connection (ZMQ_HEARTBEAT_IVL); a connection silent for "
+              "zmtp_heartbeat_timeout is closed and, on a connecting "
+              "endpoint, made again, so a peer host that is cut off or gone "
+              "is noticed; 0s: none")
+    .fallback(config::duration{std::chrono::seconds{0}})
+    .at_least(0)
+    .at_most(3600);
+  ep.duration("zmtp_heartbeat_timeout",
+              "bind or connect: how long a connection may stay silent "
+              "(no message, no PONG) before it is closed "
+              "(ZMQ_HEARTBEAT_TIMEOUT); 0s: zmtp_heartbeat_ivl")
+    .fallback(config::duration{std::chrono::seconds{0}})
+    .at_least(0)
+    .at_most(3600);
 }
 
-std::string parse_reconnect(const config::settings& ep, endpoint_config& out) {
+std::string parse_connection(const config::settings& ep, endpoint_config& out) {
   out.reconnect_ivl =
     ep.get_or<config::duration>("reconnect_ivl", out.reconnect_ivl);
   out.reconnect_ivl_max =
@@ -39,12 +55,25 @@ std::string parse_reconnect(const config::settings& ep, endpoint_config& out) {
   if (out.reconnect_ivl_max.count() != 0 &&
       out.reconnect_ivl_max < out.reconnect_ivl)
     return "reconnect_ivl_max must be 0s or at least reconnect_ivl";
+  out.zmtp_heartbeat_ivl =
+    ep.get_or<config::duration>("zmtp_heartbeat_ivl", out.zmtp_heartbeat_ivl);
+  out.zmtp_heartbeat_timeout = ep.get_or<config::duration>(
+    "zmtp_heartbeat_timeout", out.zmtp_heartbeat_timeout);
+  if (out.zmtp_heartbeat_timeout.count() != 0 &&
+      out.zmtp_heartbeat_ivl.count() == 0)
+    return "zmtp_heartbeat_timeout needs zmtp_heartbeat_ivl above 0s";
   return {};
 }
 
-void apply_reconnect(zmq::socket_t& s, const endpoint_config& ep) {
+void apply_connection(zmq::socket_t& s, const endpoint_config& ep) {
   s.set(zmq::sockopt::reconnect_ivl, to_millis(ep.reconnect_ivl));
   s.set(zmq::sockopt::reconnect_ivl_max, to_millis(ep.reconnect_ivl_max));
+  if (ep.zmtp_heartbeat_ivl.count() > 0) {
+    s.set(zmq::sockopt::heartbeat_ivl, to_millis(ep.zmtp_heartbeat_ivl));
+    if (ep.zmtp_heartbeat_timeout.count() > 0)
+      s.set(zmq::sockopt::heartbeat_timeout,
+            to_millis(ep.zmtp_heartbeat_timeout));
+  }
 }
 
 std::string bind_socket(zmq::socket_t& s, const std::string& address) {

@@ -10,17 +10,19 @@
 
 namespace troupe::bridge {
 
-/// Declares `reconnect_ivl` and `reconnect_ivl_max` (ZMQ_RECONNECT_IVL,
-/// ZMQ_RECONNECT_IVL_MAX) in the endpoint schema `ep`.
-void add_reconnect_schema(config::schema& ep);
+/// Declares the connection options in the endpoint schema `ep`:
+/// `reconnect_ivl` and `reconnect_ivl_max` (ZMQ_RECONNECT_IVL,
+/// ZMQ_RECONNECT_IVL_MAX), `zmtp_heartbeat_ivl` and `zmtp_heartbeat_timeout`
+/// (ZMQ_HEARTBEAT_IVL, ZMQ_HEARTBEAT_TIMEOUT).
+void add_connection_schema(config::schema& ep);
 
-/// Reads `reconnect_ivl` and `reconnect_ivl_max` of one endpoint into `out`.
-/// Returns an error message naming the key, else "".
-std::string parse_reconnect(const config::settings& ep, endpoint_config& out);
+/// Reads the connection options of one endpoint into `out`. Returns an
+/// error message naming the key, else "".
+std::string parse_connection(const config::settings& ep, endpoint_config& out);
 
-/// Sets the reconnect interval and its maximum of `ep` on `s` (before
-/// connect). Throws zmq::error_t like any socket option.
-void apply_reconnect(zmq::socket_t& s, const endpoint_config& ep);
+/// Sets the connection options of `ep` on `s` (before bind or connect).
+/// Throws zmq::error_t like any socket option.
+void apply_connection(zmq::socket_t& s, const endpoint_config& ep);
 
 /// Binds `s` to `address`; returns "" or an error message that says what
 /// went wrong, e.g. that bind takes an address or interface, not a host

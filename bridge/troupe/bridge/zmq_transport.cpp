@@ -241,7 +241,7 @@ public:
           s.set(zmq::sockopt::xpub_nodrop, 1); // EAGAIN, not silent loss
       }
       security_->apply(s, cfg);
-      apply_reconnect(s, cfg);
+      apply_connection(s, cfg);
       if (!cfg.bind.empty()) {
         error = bind_socket(s, cfg.bind);
         if (!error.empty())
