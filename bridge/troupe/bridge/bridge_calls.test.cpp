@@ -19,6 +19,8 @@
 #include "troupe/bridge/bridge_service.hpp"
 #include "troupe/bridge/call.hpp"
 #include "troupe/bridge/fake_transport.hpp"
+#include "troupe/bridge/proxy_config.hpp"
+#include "troupe/bridge/proxy_runner.hpp"
 #include "troupe/bridge/test_support.hpp"
 
 using namespace troupe;
@@ -366,4 +368,61 @@ TEST_F(bridge_calls, troupe_req_and_heartbeating_dealer_call_a_troupe_router) {
   EXPECT_EQ(stats("viareq")["replies"], 20);
   EXPECT_EQ(stats("srv")["malformed_total"], 0);
   self->send_exit(d, caf::exit_reason::user_shutdown);
+}
+
+TEST_F(bridge_calls, troupe_callers_reach_a_troupe_router_through_a_proxy) {
+  // A requests proxy (ROUTER front, DEALER back) between the callers and
+  // the server: each request reaches the router with one more identity in
+  // front ([proxy][client][id][""]), and the reply must go back with all
+  // of them.
+  proxy_config pc;
+  pc.mode = proxy_mode::requests;
+  pc.frontend.name = "frontend";
+  pc.frontend.bind = "tcp://127.0.0.1:*";
+  pc.backend.name = "backend";
+  pc.backend.bind = "tcp://127.0.0.1:*";
+  pc.linger = 0s;
+  proxy_runner proxy;
+  ASSERT_EQ(proxy.start(pc), "");
+  auto d = sys.spawn(doubler, bus);
+  self->request(bus, 5s, status_atom::value)
+    .receive([](uint64_t, uint64_t, uint64_t) {}, [](caf::error&) {});
+  br = spawn_service<bridge_service>(sys, {"br", "bridge", bus});
+  std::optional<service_state> st;
+  auto on_state = [&](service_state s) { st = s; };
+  auto front = proxy.frontend_address();
+  self
+    ->request(
+      br, 5s, configure_atom::value,
+      settings{config::table{
+        {"heartbeat_interval", "10ms"},
+        {"endpoints",
+         config::table{
+           {"srv", ep({{"socket", "router"},
+                       {"connect", config::list{proxy.backend_address()}}})},
+           {"viareq",
+            ep({{"socket", "req"}, {"connect", config::list{front}}})},
+           {"viadealer", ep({{"socket", "dealer"},
+                             {"connect", config::list{front}},
+                             {"heartbeat", true}})}}}}})
+    .receive(on_state, [](caf::error&) {});
+  ASSERT_TRUE(st);
+  st.reset();
+  self->request(br, 5s, start_atom::value).receive(on_state, [](caf::error&) {
+  });
+  ASSERT_TRUE(st);
+  for (int i = 1; i <= 20; ++i) {
+    ask("viareq", "calc.double", std::to_string(i));
+    EXPECT_EQ(result(), "reply calc.double " + std::to_string(2 * i));
+    ask("viadealer", "calc.double", std::to_string(i));
+    EXPECT_EQ(result(), "reply calc.double " + std::to_string(2 * i));
+  }
+  EXPECT_EQ(stats("viareq")["replies"], 20);
+  EXPECT_EQ(stats("viadealer")["replies"], 20);
+  EXPECT_EQ(stats("srv")["malformed_total"], 0);
+  self
+    ->request(br, 5s, stop_atom::value, std::string{"test"}, caf::timespan{1s})
+    .receive([](service_state) {}, [](caf::error&) {});
+  self->send_exit(d, caf::exit_reason::user_shutdown);
+  EXPECT_TRUE(proxy.stop(5s));
 }

@@ -29,19 +29,24 @@ constexpr size_t max_batch = 1024;
 /// Messages read from a socket at once, between checks of the byte window.
 constexpr size_t chunk = 64;
 
+// The most routing frames a request may carry: identities added by up to
+// five proxies (ROUTER-DEALER) in front of a server, a request id and the
+// delimiter.
+constexpr size_t max_routing = 8;
+
 // A request in flight: which endpoint it came from and the routing frames
-// (identity; the request id of a correlating REQ or of a troupe dealer;
+// (identities; the request id of a correlating REQ or of a troupe dealer;
 // the empty delimiter) its reply needs.
 struct route {
   endpoint_runtime* ep = nullptr;
-  std::array<std::string, 3> prefix;
+  std::array<std::string, max_routing> prefix;
   size_t prefix_len = 0;
 };
 
 void send_routed(endpoint_socket& s, const route& r, std::string_view topic,
                  std::string_view payload) {
   // ROUTER never blocks; a reply to a peer that left is dropped.
-  std::array<std::string_view, 5> parts;
+  std::array<std::string_view, max_routing + 2> parts;
   size_t n = 0;
   for (size_t i = 0; i < r.prefix_len; ++i)
     parts[n++] = r.prefix[i];
@@ -236,20 +241,29 @@ private:
 
   // How many routing frames lead `frames`. ROUTER: [identity][""]?[topic]
   // [payload][meta]? from REQ and DEALER peers, [identity][id][""][topic]
-  // [payload][meta]? from a REQ with ZMQ_REQ_CORRELATE or a troupe dealer
-  // (an empty topic is malformed anyway, so an empty third frame before two
-  // more is a delimiter); the routing part goes back on the reply. DEALER:
+  // [payload][meta]? from a REQ with ZMQ_REQ_CORRELATE or a troupe dealer,
+  // and one more identity in front for each ROUTER-DEALER proxy on the way
+  // ([proxy][client][id][""]...). So: up to and with the first empty frame
+  // that two more follow (an empty topic is malformed anyway, so such a
+  // frame is a delimiter), else the identity alone (a DEALER peer that
+  // sends no delimiter). The routing part goes back on the reply. DEALER:
   // [call id][""][topic][payload], as a REP peer returns the envelope of
   // the request.
   static size_t routing_frames(const endpoint_runtime& ep,
                                const multipart& frames) {
     bool requests = is_request(ep.cfg.socket);
-    size_t routing = 0;
-    if (requests || ep.cfg.socket == socket_kind::dealer)
-      routing = frames.size() > 1 && frames[1].empty() ? 2 : 1;
-    if (requests && routing == 1 && frames.size() >= 5 && frames[2].empty())
-      routing = 3;
-    return std::min(routing, frames.size());
+    if (!requests && ep.cfg.socket != socket_kind::dealer)
+      return 0;
+    size_t n = frames.size();
+    if (n > 1 && frames[1].empty())
+      return 2;
+    if (requests) {
+      size_t last = std::min(n < 3 ? 0 : n - 3, max_routing - 1);
+      for (size_t k = 2; k <= last; ++k)
+        if (frames[k].empty())
+          return k + 1;
+    }
+    return std::min<size_t>(1, n);
   }
 
   // The frames after the routing ones against the wire format and, on a
