@@ -83,6 +83,11 @@ task_id service::every(std::chrono::nanoseconds interval,
   return host().add_task(interval, std::move(fn), true);
 }
 
+task_id service::every_tracked(std::chrono::nanoseconds interval,
+                               std::function<void()> fn) {
+  return host().add_task(interval, std::move(fn), true, true);
+}
+
 task_id service::after(std::chrono::nanoseconds delay,
                        std::function<void()> fn) {
   return host().add_task(delay, std::move(fn), false);

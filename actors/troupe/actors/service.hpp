@@ -174,6 +174,13 @@ protected:
   /// Runs `fn` once after `delay` if still running. Cancelled on stop.
   task_id after(std::chrono::nanoseconds delay, std::function<void()> fn);
 
+  /// Like `every`, for the work the service tracks (`track()`): it also
+  /// runs while a stop waits for tracked work, as `subscribe_replies`
+  /// handlers do — e.g. to hand out again jobs whose results are late, so
+  /// that a stop can still end the work. Ends with the stop.
+  task_id every_tracked(std::chrono::nanoseconds interval,
+                        std::function<void()> fn);
+
   /// Cancels a task; no-op for unknown or finished tasks.
   void cancel(task_id id);
 

@@ -40,6 +40,9 @@ struct script {
   bool requires_configuration = false;
   // Started tasks and observations.
   bool tick_every_second = false;
+  // every(1s) and every_tracked(1s), and tracked work: counts both.
+  bool tick_tracked = false;
+  int tracked_ticks = 0;
   bool tick_every_zero = false;
   int ticks = 0;
   int on_stop_calls = 0;
@@ -94,6 +97,14 @@ public:
   hook_result on_start() override {
     if (s_->tick_every_second)
       every(1s, [s = s_] { ++s->ticks; });
+    if (s_->tick_tracked) {
+      every(1s, [s = s_] { ++s->ticks; });
+      // Ends the tracked work at its third run, as a late reply would.
+      every_tracked(1s, [s = s_] {
+        if (++s->tracked_ticks == 3)
+          s->held.done();
+      });
+    }
     if (s_->tick_every_zero)
       every(0s, [s = s_] { ++s->ticks; }); // throws: a zero period
 
@@ -486,6 +497,46 @@ CAF_TEST(tasks run while running and never after stop) {
   consume_messages();
   CAF_CHECK_EQUAL(s->ticks, 4);
   CAF_REQUIRE(stop());
+}
+
+CAF_TEST(a tracked task runs while a stop waits and never after it) {
+  s->tick_tracked = true;
+  s->hold_work_on_start = true;
+  CAF_REQUIRE(start());
+  advance_time(1s);
+  consume_messages();
+  CAF_CHECK_EQUAL(s->ticks, 1);
+  CAF_CHECK_EQUAL(s->tracked_ticks, 1);
+  auto rh = begin_stop(svc, 10s);
+  CAF_CHECK_EQUAL(status().state, service_state::stopping);
+  // Stopping: the plain task ended, the tracked one goes on, and its
+  // third run ends the work and with it the stop.
+  advance_time(1s);
+  consume_messages();
+  CAF_CHECK_EQUAL(s->ticks, 1);
+  CAF_CHECK_EQUAL(s->tracked_ticks, 2);
+  CAF_CHECK_EQUAL(status().state, service_state::stopping);
+  advance_time(1s);
+  consume_messages();
+  CAF_CHECK_EQUAL(s->tracked_ticks, 3);
+  CAF_CHECK_EQUAL(stop_answer(rh), service_state::stopped);
+  CAF_CHECK(!status().stopped_hard);
+  // Stopped: neither runs again.
+  advance_time(10s);
+  consume_messages();
+  run();
+  CAF_CHECK_EQUAL(s->ticks, 1);
+  CAF_CHECK_EQUAL(s->tracked_ticks, 3);
+}
+
+CAF_TEST(without tracked work a tracked task ends with the stop at once) {
+  s->tick_tracked = true;
+  CAF_REQUIRE(start());
+  CAF_REQUIRE(stop());
+  advance_time(5s);
+  consume_messages();
+  run();
+  CAF_CHECK_EQUAL(s->tracked_ticks, 0);
 }
 
 CAF_TEST(a pending timer does not keep a stopped service alive) {

@@ -141,9 +141,12 @@ hook_result generator::on_start() {
     };
     subscribe_replies("troupe.peer.lost", on_peer);
     subscribe_replies("troupe.peer.gone", on_peer);
+    // Also while a stop waits for the jobs still out: a job lost in a
+    // worker that crashed just before the stop goes out again then too.
     if (redispatch_after_ > 0s)
-      every(std::max<std::chrono::nanoseconds>(redispatch_after_ / 4, 10ms),
-            [this] { redispatch(false); });
+      every_tracked(
+        std::max<std::chrono::nanoseconds>(redispatch_after_ / 4, 10ms),
+        [this] { redispatch(false); });
   }
   log().info("producing {} jobs/s for {} worker(s) on '{}N'", rate_, workers_,
              topic_);

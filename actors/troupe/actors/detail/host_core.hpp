@@ -175,8 +175,10 @@ public:
   void reset_errors();
   void set_health(std::string check, health_status status, std::string msg);
   void clear_health(const std::string& check);
+  /// `for_tracked`: the task also runs while a stop waits for tracked work
+  /// (`service::every_tracked`).
   task_id add_task(std::chrono::nanoseconds interval, std::function<void()> fn,
-                   bool periodic);
+                   bool periodic, bool for_tracked = false);
   void cancel(task_id id);
   work_token track();
   /// Queues `msg` in the outbox, which goes to the bus as one
@@ -205,6 +207,8 @@ private:
     std::function<void()> fn;
     std::chrono::nanoseconds interval;
     bool periodic;
+    // Kept, like reply subscriptions, while a stop waits for tracked work.
+    bool for_tracked = false;
   };
 
   struct subscription {

@@ -273,8 +273,8 @@ void host_core::finish_stop(bool hard) {
   in_flight_->on_idle = nullptr;
   ++stop_generation_;
   stopped_hard_ = hard;
-  if (!subscriptions_.empty())
-    cancel_run(); // the reply subscriptions a waiting stop kept
+  if (!subscriptions_.empty() || !tasks_.empty())
+    cancel_run(); // what a waiting stop kept for its tracked work
 
   auto r = guarded("on_stop", [&] { return impl_.on_stop(); });
   if (failed_in_hook_)

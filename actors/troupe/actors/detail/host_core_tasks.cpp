@@ -14,7 +14,14 @@
 namespace troupe::detail {
 
 void host_core::run_task(uint64_t id, uint64_t generation) {
-  if (generation != run_generation_ || state_ != service_state::running)
+  if (generation != run_generation_)
+    return;
+  if (state_ == service_state::stopping) {
+    // Only the tasks for tracked work a waiting stop kept (cancel_run).
+    run_task_now(id);
+    return;
+  }
+  if (state_ != service_state::running)
     return;
   if (holding_back()) {
     // Runs (and a periodic one is scheduled again) once the service may
@@ -46,11 +53,12 @@ void host_core::run_task_now(uint64_t id) {
 }
 
 task_id host_core::add_task(std::chrono::nanoseconds interval,
-                            std::function<void()> fn, bool periodic) {
+                            std::function<void()> fn, bool periodic,
+                            bool for_tracked) {
   if (periodic && interval <= std::chrono::nanoseconds::zero())
     throw std::invalid_argument("every(): interval must be positive");
   auto id = ++next_task_id_;
-  tasks_.emplace(id, task{std::move(fn), interval, periodic});
+  tasks_.emplace(id, task{std::move(fn), interval, periodic, for_tracked});
   schedule(id, interval);
   return id;
 }
@@ -65,7 +73,16 @@ work_token host_core::track() {
 
 void host_core::cancel_run(bool keep_replies) {
   ++run_generation_;
-  tasks_.clear();
+  if (!keep_replies) {
+    tasks_.clear();
+  } else {
+    // Tasks for tracked work go on (scheduled anew: the new generation
+    // makes every pending timer of the run stale); the others end.
+    for (auto i = tasks_.begin(); i != tasks_.end();)
+      i = i->second.for_tracked ? std::next(i) : tasks_.erase(i);
+    for (auto& [id, t] : tasks_)
+      schedule(id, t.interval);
+  }
   drop_held();
   auto kept = [keep_replies](const subscription& s) {
     return keep_replies && s.replies;
