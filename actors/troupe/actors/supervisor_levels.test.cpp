@@ -174,6 +174,48 @@ CAF_TEST(levels follow depends_on) {
     CAF_CHECK_EQUAL(ks[i].level, i);
 }
 
+CAF_TEST(depends_on is kept at run time among siblings) {
+  // c depends on a; e on a sibling-less name (another supervisor's
+  // business, not checked here).
+  auto sup = spawn_supervisor(
+    sys, options(), {spec("a"), spec("c", {"a"}), spec("e", {"elsewhere"})});
+  CAF_REQUIRE(start(sup));
+  auto op = [&](auto atom, const char* name) {
+    return call<service_state>(sup, atom, std::string{name});
+  };
+  auto refused = [](const caf::expected<service_state>& r,
+                    const std::string& text) {
+    return !r && is(r.error(), errc::invalid_transition) &&
+           describe(r.error()).find(text) != std::string::npos;
+  };
+  // a's dependent runs: no stop, no removal.
+  auto r = op(stop_child_atom::value, "a");
+  CAF_CHECK(refused(r, "cannot stop 'a': 'c' depends on it and runs"));
+  r = op(remove_child_atom::value, "a");
+  CAF_CHECK(refused(r, "cannot remove 'a': 'c' depends on it and runs"));
+  CAF_CHECK(kid(sup, "a").handle);
+  // Dependents first, then it goes.
+  CAF_CHECK(op(stop_child_atom::value, "c"));
+  r = op(stop_child_atom::value, "a");
+  CAF_REQUIRE(r);
+  CAF_CHECK_EQUAL(*r, service_state::stopped);
+  // c cannot start or restart while a is down.
+  r = op(start_child_atom::value, "c");
+  CAF_CHECK(refused(r, "cannot start 'c': it depends on 'a', not running"));
+  r = op(restart_child_atom::value, "c");
+  CAF_CHECK(refused(r, "cannot restart 'c': it depends on 'a', not running"));
+  CAF_CHECK(!kid(sup, "c").handle);
+  CAF_CHECK(op(start_child_atom::value, "a"));
+  r = op(start_child_atom::value, "c");
+  CAF_REQUIRE(r);
+  CAF_CHECK_EQUAL(*r, service_state::running);
+  CAF_CHECK(op(restart_child_atom::value, "c"));
+  // A dependency on no sibling does not hold e back.
+  CAF_CHECK(op(restart_child_atom::value, "e"));
+  CAF_CHECK(op(stop_child_atom::value, "e"));
+  CAF_CHECK(op(start_child_atom::value, "e"));
+}
+
 CAF_TEST(start goes level by level and stop in reverse) {
   auto sup = spawn_supervisor(
     sys, options(),

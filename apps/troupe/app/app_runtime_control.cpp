@@ -387,6 +387,13 @@ control_result app_runtime::action(const std::string& name, control_action act,
       also.push_back(*it);
     }
   }
+  if (act == control_action::start) {
+    // Said plainly, not as the supervisor's transition error.
+    auto now = state_of(name);
+    if (now == service_state::running || now == service_state::starting)
+      return control_error(409, "'" + name + "' is already " +
+                                  std::string{to_string(now)});
+  }
   auto st = change(name, act);
   if (!st)
     return control_error(409, describe(st.error()));

@@ -362,6 +362,40 @@ caf::error supervisor_core::no_child(const std::string& name) const {
                                            "' has no child '" + name + "'");
 }
 
+caf::error supervisor_core::dependency_down(const child_ptr& c,
+                                            std::string_view verb) const {
+  for (auto& dep : c->spec.depends_on)
+    if (auto d = find(dep); d && d->ph != phase::up) {
+      std::string text{"cannot "};
+      text.append(verb).append(" '").append(c->spec.name);
+      text.append("': it depends on '").append(dep).append("', not running (");
+      text.append(dep).append(": ").append(to_string(d->state)).append(")");
+      return make_error(errc::invalid_transition, std::move(text));
+    }
+  return {};
+}
+
+caf::error supervisor_core::dependents_up(const child_ptr& c,
+                                          std::string_view verb) const {
+  std::string names;
+  size_t n = 0;
+  for (auto& x : children_) {
+    if (x == c || (x->ph != phase::up && x->ph != phase::starting))
+      continue;
+    auto& deps = x->spec.depends_on;
+    if (std::find(deps.begin(), deps.end(), c->spec.name) != deps.end()) {
+      names += (n++ == 0 ? "'" : ", '") + x->spec.name + "'";
+    }
+  }
+  if (n == 0)
+    return {};
+  return make_error(errc::invalid_transition,
+                    "cannot " + std::string{verb} + " '" + c->spec.name +
+                      "': " + names +
+                      (n == 1 ? " depends on it and runs; stop it first"
+                              : " depend on it and run; stop them first"));
+}
+
 caf::error supervisor_core::not_running() const {
   return make_error(errc::not_running, "supervisor '" + own_.name + "' is " +
                                          to_string(state_) + ", not running");
@@ -413,6 +447,8 @@ supervisor_core::start_child(const std::string& name) {
     return make_error(errc::invalid_transition,
                       "child '" + name + "' is " + to_string(c->state) +
                         (c->group != 0 ? " with a restart scheduled" : ""));
+  if (auto err = dependency_down(c, "start"))
+    return err;
   auto promise = self_->make_response_promise<service_state>();
   enqueue(
     "start child " + name,
@@ -430,6 +466,8 @@ supervisor_core::stop_child(const std::string& name) {
   auto c = find(name);
   if (!c)
     return no_child(name);
+  if (auto err = dependents_up(c, "stop"))
+    return err;
   c->group = 0; // a stop by hand cancels a scheduled restart
   auto promise = self_->make_response_promise<service_state>();
   enqueue(
@@ -452,6 +490,8 @@ supervisor_core::restart_child(const std::string& name) {
     return no_child(name);
   if (state_ != service_state::running)
     return not_running();
+  if (auto err = dependency_down(c, "restart"))
+    return err;
   c->group = 0;
   auto promise = self_->make_response_promise<service_state>();
   enqueue(
@@ -534,6 +574,8 @@ supervisor_core::remove_child(const std::string& name) {
   auto c = find(name);
   if (!c)
     return no_child(name);
+  if (auto err = dependents_up(c, "remove"))
+    return err;
   c->group = 0;
   auto promise = self_->make_response_promise<service_state>();
   auto forget = [this, c, promise](const done_fn& done) mutable {

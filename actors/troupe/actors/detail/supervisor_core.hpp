@@ -10,6 +10,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -200,6 +201,13 @@ private:
   child_ptr find_sender() const;
   caf::error no_child(const std::string& name) const;
   caf::error not_running() const;
+  // depends_on among siblings, kept at run time as the app's control plane
+  // keeps it (a dependency elsewhere, e.g. under another supervisor, is
+  // the app's to check): an error naming the first sibling `c` depends on
+  // that is not running, or nothing.
+  caf::error dependency_down(const child_ptr& c, std::string_view verb) const;
+  // An error naming the running siblings that depend on `c`, or nothing.
+  caf::error dependents_up(const child_ptr& c, std::string_view verb) const;
 
   // failure handling
   void child_ended(const child_ptr& c, bool abnormal, const std::string& why);
