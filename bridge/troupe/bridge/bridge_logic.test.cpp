@@ -11,6 +11,11 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
+#include <unistd.h>
+
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/event_based_actor.hpp>
@@ -22,6 +27,7 @@
 #include "troupe/actors/init.hpp"
 #include "troupe/actors/service_host.hpp"
 #include "troupe/actors/topic_bus.hpp"
+#include "troupe/bridge/bag.hpp"
 #include "troupe/bridge/bridge_service.hpp"
 #include "troupe/bridge/fake_transport.hpp"
 #include "troupe/bridge/manual_receiver.hpp"
@@ -94,6 +100,33 @@ protected:
     for (auto& sub : subs)
       sync(sub);
     sync_bus();
+  }
+
+  /// Subscribes the test's own actor to `prefix` on the bus, and waits
+  /// until the bus has taken the subscription.
+  void subscribe_self(std::string prefix) {
+    self->send(bus, subscribe_atom::value, std::move(prefix),
+               caf::actor_cast<caf::actor>(self));
+    self->request(bus, 5s, status_atom::value)
+      .receive([](uint64_t, uint64_t, uint64_t) {}, [](caf::error&) {});
+  }
+
+  /// Receives the bus's deliveries to the test's own actor, adding their
+  /// items to `got`, until `got` reaches `want`; fails when none comes
+  /// within 5 s.
+  testing::AssertionResult receive_items(int& got, int want) {
+    while (got < want) {
+      bool timed_out = false;
+      self->receive(
+        [&](deliver_atom, const std::string&, const caf::message& m) {
+          got += static_cast<int>(test_support::items(m));
+        },
+        caf::after(5s) >> [&] { timed_out = true; });
+      if (timed_out)
+        return testing::AssertionFailure()
+               << "no delivery within 5 s at " << got << " of " << want;
+    }
+    return testing::AssertionSuccess();
   }
 
   template <class Pred>
@@ -376,11 +409,87 @@ TEST_F(bridge_logic, an_unanswered_request_gets_a_timeout_error_reply) {
   EXPECT_EQ(err["message"], "missing_payload");
 }
 
+TEST_F(bridge_logic, a_request_through_proxies_is_answered_on_its_whole_route) {
+  // Each ROUTER-DEALER proxy on the way puts one more identity in front:
+  // [proxy][client][request id][""][topic][payload]. The reply goes back
+  // with all four routing frames, and nothing is counted malformed.
+  start(config::table{
+    {"rpc", ep({{"socket", "router"}, {"bind", "x"}, {"timeout", "20ms"}})}});
+  auto rpc = net->endpoint("rpc");
+  rpc->inject({"proxy-2", "proxy-1", "client-7", "42", "", "nobody.home", "1"});
+  std::optional<multipart> reply;
+  for (int i = 0; i < 10 && !reply; ++i) {
+    ASSERT_TRUE(rx->step(5s));
+    reply = rpc->take();
+  }
+  ASSERT_TRUE(reply);
+  ASSERT_EQ(reply->size(), 7u);
+  EXPECT_EQ(
+    std::vector<std::string>(reply->begin(), reply->begin() + 5),
+    (std::vector<std::string>{"proxy-2", "proxy-1", "client-7", "42", ""}));
+  EXPECT_EQ((*reply)[5], "troupe.error");
+  EXPECT_EQ(nlohmann::json::parse((*reply)[6])["code"], "timeout");
+  EXPECT_EQ(stats("rpc")["malformed_total"], 0);
+  // A DEALER peer without a delimiter: the identity alone routes, and the
+  // payload may be empty.
+  rpc->inject({"peer-3", "nobody.home", ""});
+  reply.reset();
+  for (int i = 0; i < 10 && !reply; ++i) {
+    ASSERT_TRUE(rx->step(5s));
+    reply = rpc->take();
+  }
+  ASSERT_TRUE(reply);
+  ASSERT_EQ(reply->size(), 3u);
+  EXPECT_EQ((*reply)[0], "peer-3");
+  EXPECT_EQ((*reply)[1], "troupe.error");
+}
+
+TEST_F(bridge_logic, a_restarted_bridge_keeps_the_recording_before_it) {
+  // record = "FILE": the first start in a process replaces FILE and any
+  // FILE.rN of an earlier run; a restart records into FILE.r1, so what came
+  // before a crash stays.
+  auto dir = std::filesystem::temp_directory_path() /
+             ("troupe-record-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto file = (dir / "in.bag").string();
+  { std::ofstream stale{file + ".r1"}; } // left by an earlier run
+  auto endpoints = config::table{
+    {"in", ep({{"socket", "pull"}, {"bind", "x"}, {"record", file}})}};
+  auto count = [](const std::string& path) {
+    std::string err;
+    auto r = bag_reader::open(path, err);
+    bag_summary sum;
+    if (!r || !r->summarize(sum, err))
+      return std::string{"error: "} + err;
+    return std::to_string(sum.messages);
+  };
+  auto run = [&](int messages) {
+    for (int i = 0; i < messages; ++i)
+      net->endpoint("in")->inject({"w.x", std::to_string(i)});
+    ASSERT_TRUE(rx->step());
+    settle();
+    self
+      ->request(br, 5s, stop_atom::value, std::string{"test"},
+                caf::timespan{5s})
+      .receive([](service_state) {}, [](const caf::error&) {});
+  };
+  start(endpoints);
+  EXPECT_FALSE(std::filesystem::exists(file + ".r1")); // the stale one went
+  run(3);
+  // The same bridge started again (a supervisor's restart spawns a new
+  // instance; the rule is per process and file, so it is the same).
+  std::optional<service_state> st;
+  self->request(br, 5s, start_atom::value)
+    .receive([&](service_state s) { st = s; }, [](const caf::error&) {});
+  ASSERT_TRUE(st);
+  run(5);
+  EXPECT_EQ(count(file), "3");
+  EXPECT_EQ(count(file + ".r1"), "5");
+  std::filesystem::remove_all(dir);
+}
+
 TEST_F(bridge_logic, inbound_batches_never_exceed_the_credit_window) {
-  self->send(bus, subscribe_atom::value, std::string{"w."},
-             caf::actor_cast<caf::actor>(self));
-  self->request(bus, 5s, status_atom::value)
-    .receive([](uint64_t, uint64_t, uint64_t) {}, [](caf::error&) {});
+  subscribe_self("w.");
   // All 100 are ready at once; a window of 8 lets at most 8 through before
   // the actor has passed them on.
   auto in = net->endpoint("in");
@@ -394,15 +503,7 @@ TEST_F(bridge_logic, inbound_batches_never_exceed_the_credit_window) {
     ASSERT_TRUE(rx->step());
     ASSERT_TRUE(rx->step()); // no credit left: reads nothing
     auto want = std::min(got + 8, 100);
-    while (got < want) {
-      bool timed_out = false;
-      self->receive(
-        [&](deliver_atom, const std::string&, const caf::message& m) {
-          got += static_cast<int>(test_support::items(m));
-        },
-        caf::after(5s) >> [&] { timed_out = true; });
-      ASSERT_FALSE(timed_out) << got;
-    }
+    ASSERT_TRUE(receive_items(got, want));
     ASSERT_EQ(got, want) << "round " << round;
     settle();
     ASSERT_EQ(stats("in")["in_flight"], 0) << "round " << round;
@@ -417,10 +518,7 @@ TEST_F(bridge_logic, inbound_batches_never_exceed_the_credit_window) {
 
 TEST_F(bridge_logic,
        inbound_bytes_never_exceed_the_byte_window_by_more_than_a_read) {
-  self->send(bus, subscribe_atom::value, std::string{"w."},
-             caf::actor_cast<caf::actor>(self));
-  self->request(bus, 5s, status_atom::value)
-    .receive([](uint64_t, uint64_t, uint64_t) {}, [](caf::error&) {});
+  subscribe_self("w.");
   // 100 messages of 3 + 97 = 100 bytes (a JSON string), all ready; a
   // window of 1000 bytes
   // (and 1000 messages) lets at most one read of 64 past it.
@@ -437,15 +535,7 @@ TEST_F(bridge_logic,
   for (int want : {64, 100}) {
     ASSERT_TRUE(rx->step());
     ASSERT_TRUE(rx->step());
-    while (got < want) {
-      bool timed_out = false;
-      self->receive(
-        [&](deliver_atom, const std::string&, const caf::message& m) {
-          got += static_cast<int>(test_support::items(m));
-        },
-        caf::after(5s) >> [&] { timed_out = true; });
-      ASSERT_FALSE(timed_out) << got;
-    }
+    ASSERT_TRUE(receive_items(got, want));
     ASSERT_EQ(got, want);
     settle();
   }
@@ -693,10 +783,7 @@ TEST_F(bridge_logic, an_endpoint_that_cannot_open_fails_start) {
 
 TEST_F(bridge_logic,
        a_batch_endpoint_publishes_one_envelope_batch_per_topic_run) {
-  self->send(bus, subscribe_atom::value, std::string{"local."},
-             caf::actor_cast<caf::actor>(self));
-  self->request(bus, 5s, status_atom::value)
-    .receive([](uint64_t, uint64_t, uint64_t) {}, [](caf::error&) {});
+  subscribe_self("local.");
   // Ready before the bridge starts, so that one read takes them all.
   auto in = net->endpoint("in");
   for (int i = 0; i < 5; ++i)

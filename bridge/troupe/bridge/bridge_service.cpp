@@ -3,7 +3,9 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <map>
+#include <mutex>
 #include <thread>
 
 #include <caf/actor_cast.hpp>
@@ -29,6 +31,35 @@ using detail::out_drop;
 using detail::outbound_frames;
 
 namespace {
+
+// Where an endpoint's `record = "FILE"` goes at this start. The first
+// start in this process replaces FILE (and the FILE.rN of an earlier run);
+// a restart within the process (the supervisor restarting a crashed
+// bridge) records into FILE.r1, FILE.r2, ... so that what was recorded
+// before the crash, the case one debugs, is kept.
+std::string record_path_for_this_start(const std::string& path) {
+  static std::mutex mtx;
+  static std::map<std::string, int> starts;
+  int n = 0;
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    n = starts[path]++;
+  }
+  if (n > 0)
+    return path + ".r" + std::to_string(n);
+  std::error_code ec;
+  for (int k = 1;; ++k) {
+    auto restart_file = path + ".r" + std::to_string(k);
+    if (!std::filesystem::exists(restart_file, ec))
+      break;
+    std::filesystem::remove(restart_file, ec);
+    for (int split = 1;; ++split)
+      if (!std::filesystem::remove(restart_file + "." + std::to_string(split),
+                                   ec))
+        break;
+  }
+  return path;
+}
 
 // Untyped subscribers (`subscribe_message`) take the envelope batches of
 // inbound endpoints (batch = true, the default) one envelope at a time.
@@ -139,10 +170,11 @@ hook_result bridge_service::on_start() {
     ep->via = st.via_prefix + cfg.name;
     if (!cfg.record.empty()) {
       bag_recorder::options ro;
-      ro.path = cfg.record;
+      ro.path = record_path_for_this_start(cfg.record);
       ro.limits = {cfg.record_max_bytes, cfg.record_max_duration};
       ro.overwrite = true;
       ro.source = ep->via + " " + ep->address;
+      auto ro_path = ro.path;
       ep->recorder = bag_recorder::start(std::move(ro), error);
       if (!ep->recorder) {
         st.eps.push_back(std::move(ep)); // closed by shut_down
@@ -150,7 +182,7 @@ hook_result bridge_service::on_start() {
         return hook_result::fail("endpoint '" + cfg.name +
                                  "': record: " + error);
       }
-      log().info("endpoint '{}': recording into {}", cfg.name, cfg.record);
+      log().info("endpoint '{}': recording into {}", cfg.name, ro_path);
     }
     if (is_inbound(cfg.socket) || is_request(cfg.socket) || is_call(cfg.socket))
       inbound.push_back(ep.get());
