@@ -11,7 +11,7 @@ source "$HERE/lib.sh"
 PY=/usr/bin/python3
 unset TROUPE_CONTROL_URL TROUPE_CONTROL_TOKEN TROUPE_CONTROL_CACERT
 if ! command -v openssl >/dev/null || ! command -v curl >/dev/null; then
-  echo "SKIP - needs the openssl and curl commands"; exit 0
+  echo "SKIP - needs the openssl and curl commands"; exit 77
 fi
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
