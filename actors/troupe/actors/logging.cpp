@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "troupe/actors/detail/log_sinks.hpp"
+#include "troupe/config/enum_names.hpp"
 
 namespace troupe {
 
@@ -47,11 +48,11 @@ void set_format(spdlog::sinks::sink& sink, log_format format) {
 } // namespace
 
 std::optional<log_format> parse_log_format(std::string_view name) noexcept {
-  if (name == "text")
-    return log_format::text;
-  if (name == "json")
-    return log_format::json;
-  return std::nullopt;
+  constexpr enum_names<log_format, 2> names{{{
+    {log_format::text, "text"},
+    {log_format::json, "json"},
+  }}};
+  return names.parse(name);
 }
 
 std::shared_ptr<spdlog::logger> init_logging(spdlog::level::level_enum level) {

@@ -3,13 +3,34 @@
 #include <unistd.h>
 
 #include "troupe/bridge/socket_options.hpp"
+#include "troupe/config/enum_names.hpp"
 
 namespace troupe::bridge {
 
 namespace {
 
-const std::vector<std::string> socket_names = {
-  "pub", "sub", "push", "pull", "req", "rep", "router", "dealer"};
+constexpr enum_names<socket_kind, 8> socket_kinds{{{
+  {socket_kind::pub, "pub"},
+  {socket_kind::sub, "sub"},
+  {socket_kind::push, "push"},
+  {socket_kind::pull, "pull"},
+  {socket_kind::req, "req"},
+  {socket_kind::rep, "rep"},
+  {socket_kind::router, "router"},
+  {socket_kind::dealer, "dealer"},
+}}};
+static_assert(socket_kinds.covers());
+
+constexpr enum_names<codec_kind, 2> codecs{{{
+  {codec_kind::json, "json"},
+  {codec_kind::raw, "raw"},
+}}};
+
+constexpr enum_names<full_policy, 3> full_policies{{{
+  {full_policy::block, "block"},
+  {full_policy::drop_oldest, "drop_oldest"},
+  {full_policy::drop_newest, "drop_newest"},
+}}};
 
 // Why `heartbeat = true` does not apply to a `socket` endpoint; empty when
 // it does (push, dealer).
@@ -67,7 +88,7 @@ config::schema make_schema() {
       problem.message = std::move(err);
       return nullptr;
     });
-  ep.string("socket", "ZMQ socket type").require().one_of(socket_names);
+  ep.string("socket", "ZMQ socket type").require().one_of(socket_kinds.names());
   ep.string("bind", "Address to bind, e.g. \"tcp://127.0.0.1:5571\"")
     .fallback("");
   ep.list("connect", "Addresses to connect to")
@@ -79,7 +100,7 @@ config::schema make_schema() {
     .fallback(config::list{});
   ep.string("codec", "Payload encoding")
     .fallback("json")
-    .one_of({"json", "raw"});
+    .one_of(codecs.names());
   ep.integer("hwm", "ZMQ high-water mark (messages); also the inbound "
                     "credit window (sub, pull) and the calls in flight "
                     "(dealer) or waiting (req, dealer)")
@@ -88,7 +109,7 @@ config::schema make_schema() {
   ep.string("on_full", "Outbound policy when ZMQ will not take a message "
                        "(req/dealer: when hwm calls already wait)")
     .fallback("block")
-    .one_of({"block", "drop_oldest", "drop_newest"});
+    .one_of(full_policies.names());
   ep.integer("max_queued",
              "pub, push: most messages waiting in the bridge for ZMQ; "
              "beyond, drop_oldest drops the oldest, block and drop_newest "
@@ -185,7 +206,7 @@ std::vector<std::string> strings(const config::settings& s,
 } // namespace
 
 std::string_view to_string(socket_kind k) noexcept {
-  return socket_names[static_cast<size_t>(k)];
+  return socket_kinds.name(k);
 }
 
 bool is_inbound(socket_kind k) noexcept {
@@ -230,28 +251,21 @@ std::string parse_bridge_config(const config::settings& cfg,
     endpoint_config ep;
     ep.name = name;
     auto socket = s.get_or<std::string>("socket", "");
-    bool known = false;
-    for (size_t i = 0; i < socket_names.size(); ++i)
-      if (socket_names[i] == socket) {
-        ep.socket = static_cast<socket_kind>(i);
-        known = true;
-      }
+    auto kind = socket_kinds.parse(socket);
     auto prefix = "endpoint '" + name + "': ";
-    if (!known)
+    if (!kind)
       return prefix.append("unknown socket '").append(socket).append("'");
+    ep.socket = *kind;
     ep.bind = s.get_or<std::string>("bind", "");
     ep.connect = strings(s, "connect");
     if (ep.bind.empty() == ep.connect.empty())
       return "endpoint '" + name + "': set exactly one of bind or connect";
     ep.topics = strings(s, "topics");
-    ep.codec = s.get_or<std::string>("codec", "json") == "raw"
-                 ? codec_kind::raw
-                 : codec_kind::json;
+    ep.codec = codecs.parse(s.get_or<std::string>("codec", "json"))
+                 .value_or(codec_kind::json);
     ep.hwm = static_cast<int>(s.get_or<int64_t>("hwm", 10000));
-    auto full = s.get_or<std::string>("on_full", "block");
-    ep.on_full = full == "drop_oldest"   ? full_policy::drop_oldest
-                 : full == "drop_newest" ? full_policy::drop_newest
-                                         : full_policy::block;
+    ep.on_full = full_policies.parse(s.get_or<std::string>("on_full", "block"))
+                   .value_or(full_policy::block);
     ep.meta = s.get_or<bool>("meta", false);
     ep.heartbeat = s.get_or<bool>("heartbeat", false);
     if (ep.heartbeat)

@@ -1,10 +1,17 @@
 #include "troupe/bridge/proxy_config.hpp"
 
 #include "troupe/bridge/socket_options.hpp"
+#include "troupe/config/enum_names.hpp"
 
 namespace troupe::bridge {
 
 namespace {
+
+constexpr enum_names<proxy_mode, 3> proxy_modes{{{
+  {proxy_mode::pubsub, "pubsub"},
+  {proxy_mode::pipeline, "pipeline"},
+  {proxy_mode::requests, "requests"},
+}}};
 
 void add_side(config::schema& s, const std::string& key,
               const std::string& what) {
@@ -38,7 +45,7 @@ config::schema make_schema() {
                    "forwarded); pipeline: PULL -> PUSH; requests: ROUTER <-> "
                    "DEALER")
     .require()
-    .one_of({"pubsub", "pipeline", "requests"});
+    .one_of(proxy_modes.names());
   add_side(s, "frontend",
            "Where publishers, producers or clients meet the proxy");
   add_side(s, "backend",
@@ -90,15 +97,7 @@ std::string parse_side(const config::settings& cfg, const std::string& key,
 } // namespace
 
 std::string_view to_string(proxy_mode m) noexcept {
-  switch (m) {
-  case proxy_mode::pubsub:
-    return "pubsub";
-  case proxy_mode::pipeline:
-    return "pipeline";
-  case proxy_mode::requests:
-    return "requests";
-  }
-  return "?";
+  return proxy_modes.name(m, "?");
 }
 
 std::string_view frontend_socket_name(proxy_mode m) noexcept {
@@ -133,12 +132,8 @@ const config::schema& proxy_schema() {
 std::string parse_proxy_config(const config::settings& cfg, proxy_config& out) {
   out = proxy_config{};
   auto mode = cfg.get_or<std::string>("mode", "");
-  if (mode == "pubsub")
-    out.mode = proxy_mode::pubsub;
-  else if (mode == "pipeline")
-    out.mode = proxy_mode::pipeline;
-  else if (mode == "requests")
-    out.mode = proxy_mode::requests;
+  if (auto m = proxy_modes.parse(mode))
+    out.mode = *m;
   else
     return "mode: expected pubsub, pipeline or requests, got '" + mode + "'";
   if (auto err = parse_side(cfg, "frontend", out.frontend); !err.empty())

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "troupe/config/enum_names.hpp"
+
 namespace troupe::bridge {
 
 namespace {
@@ -22,28 +24,25 @@ bool is_json_object(std::string_view text) noexcept {
 
 } // namespace
 
+namespace {
+
+constexpr enum_names<frame_error, 9> frame_errors{{{
+  {frame_error::none, "none"},
+  {frame_error::no_frames, "no_frames"},
+  {frame_error::missing_payload, "missing_payload"},
+  {frame_error::too_many_frames, "too_many_frames"},
+  {frame_error::empty_topic, "empty_topic"},
+  {frame_error::topic_not_utf8, "topic_not_utf8"},
+  {frame_error::too_large, "too_large"},
+  {frame_error::invalid_json, "invalid_json"},
+  {frame_error::invalid_meta, "invalid_meta"},
+}}};
+static_assert(frame_errors.covers());
+
+} // namespace
+
 std::string_view to_string(frame_error x) noexcept {
-  switch (x) {
-  case frame_error::none:
-    return "none";
-  case frame_error::no_frames:
-    return "no_frames";
-  case frame_error::missing_payload:
-    return "missing_payload";
-  case frame_error::too_many_frames:
-    return "too_many_frames";
-  case frame_error::empty_topic:
-    return "empty_topic";
-  case frame_error::topic_not_utf8:
-    return "topic_not_utf8";
-  case frame_error::too_large:
-    return "too_large";
-  case frame_error::invalid_json:
-    return "invalid_json";
-  case frame_error::invalid_meta:
-    return "invalid_meta";
-  }
-  return "unknown";
+  return frame_errors.name(x);
 }
 
 bool is_utf8(std::string_view text) noexcept {

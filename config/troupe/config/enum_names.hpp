@@ -17,8 +17,10 @@
 #include <array>
 #include <cstddef>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace troupe {
 
@@ -41,6 +43,15 @@ struct enum_names {
       if (entry.second == text)
         return entry.first;
     return std::nullopt;
+  }
+
+  /// Every name, in table order (e.g. for a schema's `one_of`).
+  std::vector<std::string> names() const {
+    std::vector<std::string> out;
+    out.reserve(N);
+    for (auto& entry : entries)
+      out.emplace_back(entry.second);
+    return out;
   }
 
   /// Whether the entries are the values 0 .. N-1 in order (for enums that

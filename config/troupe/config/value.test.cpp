@@ -1,6 +1,7 @@
 #include "troupe/config/value.hpp"
 
 #include "troupe/config/duration.hpp"
+#include "troupe/config/enum_names.hpp"
 #include "troupe/config/settings.hpp"
 
 #include <gtest/gtest.h>
@@ -113,4 +114,30 @@ TEST(settings, typed_lookups) {
   EXPECT_FALSE(s.get<std::string>("rate").has_value());
   EXPECT_TRUE(s.contains("nested.on"));
   EXPECT_FALSE(s.contains("nested.off"));
+}
+
+namespace {
+
+enum class shade : uint8_t { light, dark, count };
+
+constexpr troupe::enum_names<shade, 2> shades{{{
+  {shade::light, "light"},
+  {shade::dark, "dark"},
+}}};
+
+} // namespace
+
+TEST(enum_names, one_table_serves_name_parse_and_the_list_of_names) {
+  static_assert(shades.covers());
+  static_assert(shades.name(shade::dark) == "dark");
+  static_assert(*shades.parse("light") == shade::light);
+  EXPECT_EQ(shades.name(shade::count), "unknown");
+  EXPECT_EQ(shades.name(shade::count, "?"), "?");
+  EXPECT_FALSE(shades.parse("Dark").has_value());
+  EXPECT_EQ(shades.names(), (std::vector<std::string>{"light", "dark"}));
+  constexpr troupe::enum_names<shade, 2> swapped{{{
+    {shade::dark, "dark"},
+    {shade::light, "light"},
+  }}};
+  static_assert(!swapped.covers());
 }
