@@ -47,10 +47,12 @@ function(troupe_add_layer)
   install(TARGETS ${target} EXPORT troupeTargets
           LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT runtime
                   NAMELINK_COMPONENT dev)
-  # *_cli.hpp: shared by the library and the troupe CLI, needs CLI11; not
-  # part of the installed API.
+  # *_cli.hpp: shared by the library and the troupe CLI, needs CLI11; zmq/:
+  # the bridge's own helpers around cppzmq (<zmq.hpp>). Neither is part of
+  # the installed API.
   install(DIRECTORY "${dir}/troupe" DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
-          COMPONENT dev FILES_MATCHING PATTERN "*.hpp" PATTERN "*_cli.hpp" EXCLUDE)
+          COMPONENT dev FILES_MATCHING PATTERN "*.hpp" PATTERN "*_cli.hpp" EXCLUDE
+          PATTERN "zmq" EXCLUDE)
 
   if(TROUPE_BUILD_TESTS AND test_sources)
     set(test_target troupe-${L_NAME}-test)

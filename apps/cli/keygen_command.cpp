@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "commands.hpp"
-#include "troupe/bridge/curve_security.hpp"
+#include "troupe/bridge/zmq/curve_security.hpp"
 
 namespace troupe::cli {
 

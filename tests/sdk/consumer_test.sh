@@ -57,6 +57,10 @@ fi
 if [[ -e "$PREFIX/include/troupe/app/run_cli.hpp" ]]; then
   fail "run_cli.hpp (needs CLI11) is installed"
 fi
+# No installed header needs a third-party header a user of the API does not
+# (cppzmq, CLI11, toml++, httplib).
+third=$(grep -rlE '#include <(zmq\.hpp|CLI/|toml\+\+/|httplib\.h)' "$PREFIX/include/troupe" 2>/dev/null | sed "s|$PREFIX/include/||" | tr '\n' ' ')
+expect_eq "no installed header includes cppzmq, CLI11, toml++ or httplib" "$third" ""
 private=$(grep -hoE 'tomlplusplus|httplib|CLI11' "$PREFIX/lib/cmake/troupe/troupeTargets.cmake" | sort -u | tr '\n' ' ')
 expect_eq "toml++, httplib and CLI11 stay private to troupe's libraries" "$private" ""
 leaks=$(grep -rlF "$SRC" "$PREFIX/lib/cmake" 2>/dev/null)

@@ -18,7 +18,7 @@
 #include "troupe/actors/init.hpp"
 #include "troupe/actors/service_host.hpp"
 #include "troupe/actors/topic_bus.hpp"
-#include "troupe/bridge/curve_security.hpp"
+#include "troupe/bridge/zmq/curve_security.hpp"
 
 using namespace troupe;
 using namespace troupe::bridge;

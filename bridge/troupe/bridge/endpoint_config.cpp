@@ -2,7 +2,7 @@
 
 #include <unistd.h>
 
-#include "troupe/bridge/socket_options.hpp"
+#include "troupe/bridge/zmq/socket_options.hpp"
 #include "troupe/config/enum_names.hpp"
 
 namespace troupe::bridge {

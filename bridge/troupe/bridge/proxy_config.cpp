@@ -1,6 +1,6 @@
 #include "troupe/bridge/proxy_config.hpp"
 
-#include "troupe/bridge/socket_options.hpp"
+#include "troupe/bridge/zmq/socket_options.hpp"
 #include "troupe/config/enum_names.hpp"
 
 namespace troupe::bridge {

@@ -8,8 +8,8 @@
 
 #include <zmq.hpp>
 
-#include "troupe/bridge/curve_security.hpp"
-#include "troupe/bridge/socket_options.hpp"
+#include "troupe/bridge/zmq/curve_security.hpp"
+#include "troupe/bridge/zmq/socket_options.hpp"
 
 namespace troupe::bridge {
 

@@ -7,8 +7,8 @@
 #include <unistd.h>
 #include <zmq.hpp>
 
-#include "troupe/bridge/curve_security.hpp"
-#include "troupe/bridge/socket_options.hpp"
+#include "troupe/bridge/zmq/curve_security.hpp"
+#include "troupe/bridge/zmq/socket_options.hpp"
 #include "troupe/bridge/transport.hpp"
 #include "troupe/bridge/wire.hpp"
 

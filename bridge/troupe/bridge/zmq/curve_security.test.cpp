@@ -1,7 +1,7 @@
 // CURVE keys and the ZAP handler against real sockets on 127.0.0.1. Refusals
 // are awaited as socket monitor events, not as silence.
 
-#include "troupe/bridge/curve_security.hpp"
+#include "troupe/bridge/zmq/curve_security.hpp"
 
 #include <gtest/gtest.h>
 

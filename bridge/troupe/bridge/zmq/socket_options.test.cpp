@@ -1,7 +1,7 @@
 // Endpoint addresses and reconnects: the settings reach the socket, host
 // names work in connect, and bind with a host name says why it fails.
 
-#include "troupe/bridge/socket_options.hpp"
+#include "troupe/bridge/zmq/socket_options.hpp"
 
 #include <gtest/gtest.h>
 

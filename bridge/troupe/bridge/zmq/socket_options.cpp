@@ -1,4 +1,4 @@
-#include "troupe/bridge/socket_options.hpp"
+#include "troupe/bridge/zmq/socket_options.hpp"
 
 #include <chrono>
 #include <cstdint>

@@ -1,4 +1,4 @@
-#include "troupe/bridge/curve_security.hpp"
+#include "troupe/bridge/zmq/curve_security.hpp"
 
 #include <array>
 #include <atomic>
