@@ -7,10 +7,10 @@
 #include <unistd.h>
 #include <zmq.hpp>
 
-#include "troupe/bridge/zmq/curve_security.hpp"
-#include "troupe/bridge/zmq/socket_options.hpp"
 #include "troupe/bridge/transport.hpp"
 #include "troupe/bridge/wire.hpp"
+#include "troupe/bridge/zmq/curve_security.hpp"
+#include "troupe/bridge/zmq/socket_options.hpp"
 
 namespace troupe::bridge {
 
