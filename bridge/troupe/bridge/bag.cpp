@@ -143,6 +143,19 @@ std::string bag_split_path(const std::string& path, size_t n) {
   return n == 0 ? path : path + "." + std::to_string(n);
 }
 
+std::string remove_bag(const std::string& path) {
+  for (size_t n = 0; n == 0 || exists(bag_split_path(path, n)); ++n) {
+    std::error_code ec;
+    for (auto* side : {"", "-journal", "-wal", "-shm"}) {
+      fs::remove(bag_split_path(path, n) + side, ec);
+      if (ec)
+        return bag_split_path(path, n) + side +
+               ": cannot remove: " + ec.message();
+    }
+  }
+  return {};
+}
+
 std::string check_bag_file(const std::string& path) {
   std::error_code ec;
   auto status = fs::status(path, ec);
@@ -361,22 +374,14 @@ bag_writer::create(const std::string& path, bag_limits limits, bool overwrite,
   }
   // FILE and its splits; FILE.1 ... also when FILE itself is gone, since a
   // rotation would stop at a stale FILE.N.
-  for (size_t n = 0; n == 0 || exists(bag_split_path(path, n)); ++n) {
-    if (!exists(bag_split_path(path, n)))
-      continue;
-    if (!overwrite) {
-      err = bag_split_path(path, n) + ": exists; not overwritten";
-      return nullptr;
-    }
-    std::error_code ec;
-    for (auto* side : {"", "-journal", "-wal", "-shm"}) {
-      fs::remove(bag_split_path(path, n) + side, ec);
-      if (ec) {
-        err =
-          bag_split_path(path, n) + side + ": cannot remove: " + ec.message();
+  if (!overwrite) {
+    for (size_t n = 0; n == 0 || exists(bag_split_path(path, n)); ++n)
+      if (exists(bag_split_path(path, n))) {
+        err = bag_split_path(path, n) + ": exists; not overwritten";
         return nullptr;
       }
-    }
+  } else if (err = remove_bag(path); !err.empty()) {
+    return nullptr;
   }
   auto p = std::make_unique<impl>();
   p->base = path;

@@ -53,6 +53,11 @@ struct bag_limits {
 /// `path.N` after.
 std::string bag_split_path(const std::string& path, size_t n);
 
+/// Removes the recording in `path`: FILE, its splits FILE.1 ... (also when
+/// FILE itself is gone) and SQLite's side files. Returns "" or what could
+/// not be removed, naming the file.
+std::string remove_bag(const std::string& path);
+
 /// Checks that `path` is a complete troupe bag file of a version this troupe
 /// reads. Returns "" or what is wrong, naming the file ("FILE: truncated:
 /// ...", "FILE: not a troupe bag: ...").

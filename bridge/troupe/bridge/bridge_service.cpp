@@ -15,6 +15,7 @@
 #include <spdlog/logger.h>
 
 #include "troupe/actors/metrics.hpp"
+#include "troupe/bridge/bag.hpp"
 #include "troupe/bridge/codec.hpp"
 #include "troupe/bridge/detail/bridge_runtime.hpp"
 #include "troupe/bridge/detail/peer_table.hpp"
@@ -47,17 +48,11 @@ std::string record_path_for_this_start(const std::string& path) {
   }
   if (n > 0)
     return path + ".r" + std::to_string(n);
+  // Best effort: a FILE.rN that stays is replaced when a restart reaches N.
   std::error_code ec;
-  for (int k = 1;; ++k) {
-    auto restart_file = path + ".r" + std::to_string(k);
-    if (!std::filesystem::exists(restart_file, ec))
-      break;
-    std::filesystem::remove(restart_file, ec);
-    for (int split = 1;; ++split)
-      if (!std::filesystem::remove(restart_file + "." + std::to_string(split),
-                                   ec))
-        break;
-  }
+  for (int k = 1; std::filesystem::exists(path + ".r" + std::to_string(k), ec);
+       ++k)
+    (void)remove_bag(path + ".r" + std::to_string(k));
   return path;
 }
 
