@@ -346,6 +346,14 @@ control_result app_runtime::action(const std::string& name, control_action act,
     d.expected[n] = what != control_action::stop;
     return std::nullopt;
   };
+  if (act == control_action::start) {
+    // Said plainly, not as the supervisor's transition error, and before
+    // a cascade starts anything for it.
+    auto now = state_of(name);
+    if (now == service_state::running || now == service_state::starting)
+      return control_error(409, "'" + name + "' is already " +
+                                  std::string{to_string(now)});
+  }
   if (act != control_action::stop) {
     std::vector<std::string> down;
     for (auto& n : needs)
@@ -386,13 +394,6 @@ control_result app_runtime::action(const std::string& name, control_action act,
         return control_error(409, std::move(*failed));
       also.push_back(*it);
     }
-  }
-  if (act == control_action::start) {
-    // Said plainly, not as the supervisor's transition error.
-    auto now = state_of(name);
-    if (now == service_state::running || now == service_state::starting)
-      return control_error(409, "'" + name + "' is already " +
-                                  std::string{to_string(now)});
   }
   auto st = change(name, act);
   if (!st)
