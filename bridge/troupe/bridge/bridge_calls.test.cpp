@@ -72,18 +72,32 @@ protected:
   void start(config::table endpoints, std::shared_ptr<transport> t) {
     br =
       spawn_service<bridge_service>(sys, {"br", "bridge", bus}, std::move(t));
+    configure_and_start(config::table{{"endpoints", std::move(endpoints)}});
+  }
+
+  /// Configures the bridge `br` with `top` and starts it.
+  void configure_and_start(config::table top) {
     std::optional<service_state> st;
     std::string err;
     auto on_state = [&](service_state s) { st = s; };
     auto on_error = [&](const caf::error& e) { err = describe(e); };
-    self
-      ->request(br, 5s, configure_atom::value,
-                settings{config::table{{"endpoints", std::move(endpoints)}}})
+    self->request(br, 5s, configure_atom::value, settings{std::move(top)})
       .receive(on_state, on_error);
     ASSERT_TRUE(st) << err;
     st.reset();
     self->request(br, 5s, start_atom::value).receive(on_state, on_error);
     ASSERT_TRUE(st) << err;
+  }
+
+  /// Makes `n` calls of calc.double through each of `endpoints` in turn
+  /// and checks every reply.
+  void expect_doubled(std::initializer_list<const char*> endpoints, int n) {
+    for (int i = 1; i <= n; ++i)
+      for (auto* endpoint : endpoints) {
+        ask(endpoint, "calc.double", std::to_string(i));
+        EXPECT_EQ(result(), "reply calc.double " + std::to_string(2 * i))
+          << endpoint;
+      }
   }
 
   void ask(const std::string& endpoint, const std::string& topic,
@@ -317,47 +331,26 @@ TEST_F(bridge_calls, troupe_req_and_heartbeating_dealer_call_a_troupe_router) {
   self->request(bus, 5s, status_atom::value)
     .receive([](uint64_t, uint64_t, uint64_t) {}, [](caf::error&) {});
   br = spawn_service<bridge_service>(sys, {"br", "bridge", bus});
-  std::optional<service_state> st;
-  auto on_state = [&](service_state s) { st = s; };
-  self
-    ->request(br, 5s, configure_atom::value,
-              settings{config::table{
-                {"heartbeat_interval", "10ms"},
-                {"endpoints",
-                 config::table{{"srv", ep({{"socket", "router"},
-                                           {"bind", "tcp://127.0.0.1:*"}})}}}}})
-    .receive(on_state, [](caf::error&) {});
-  ASSERT_TRUE(st);
-  st.reset();
-  self->request(br, 5s, start_atom::value).receive(on_state, [](caf::error&) {
-  });
-  ASSERT_TRUE(st);
+  ASSERT_NO_FATAL_FAILURE(configure_and_start(config::table{
+    {"heartbeat_interval", "10ms"},
+    {"endpoints",
+     config::table{
+       {"srv", ep({{"socket", "router"}, {"bind", "tcp://127.0.0.1:*"}})}}}}));
   auto at = stats("srv")["address"].get<std::string>();
   self
     ->request(br, 5s, stop_atom::value, std::string{"test"}, caf::timespan{1s})
     .receive([](service_state) {}, [](caf::error&) {});
   // Now with the callers, at the address the router got.
-  self
-    ->request(
-      br, 5s, configure_atom::value,
-      settings{config::table{
-        {"heartbeat_interval", "10ms"},
-        {"endpoints",
-         config::table{
-           {"srv", ep({{"socket", "router"}, {"bind", at}})},
-           {"viareq", ep({{"socket", "req"}, {"connect", config::list{at}}})},
-           {"viadealer", ep({{"socket", "dealer"},
-                             {"connect", config::list{at}},
-                             {"heartbeat", true}})}}}}})
-    .receive(on_state, [](caf::error&) {});
-  self->request(br, 5s, start_atom::value).receive(on_state, [](caf::error&) {
-  });
-  for (int i = 1; i <= 20; ++i) {
-    ask("viareq", "calc.double", std::to_string(i));
-    EXPECT_EQ(result(), "reply calc.double " + std::to_string(2 * i));
-    ask("viadealer", "calc.double", std::to_string(i));
-    EXPECT_EQ(result(), "reply calc.double " + std::to_string(2 * i));
-  }
+  ASSERT_NO_FATAL_FAILURE(configure_and_start(config::table{
+    {"heartbeat_interval", "10ms"},
+    {"endpoints",
+     config::table{
+       {"srv", ep({{"socket", "router"}, {"bind", at}})},
+       {"viareq", ep({{"socket", "req"}, {"connect", config::list{at}}})},
+       {"viadealer", ep({{"socket", "dealer"},
+                         {"connect", config::list{at}},
+                         {"heartbeat", true}})}}}}));
+  expect_doubled({"viareq", "viadealer"}, 20);
   // Beats went out beside the calls (every 10 ms); their answers come in
   // but are not replies to calls.
   auto dealer = troupe::bridge::test_support::wait_stats(
@@ -388,35 +381,18 @@ TEST_F(bridge_calls, troupe_callers_reach_a_troupe_router_through_a_proxy) {
   self->request(bus, 5s, status_atom::value)
     .receive([](uint64_t, uint64_t, uint64_t) {}, [](caf::error&) {});
   br = spawn_service<bridge_service>(sys, {"br", "bridge", bus});
-  std::optional<service_state> st;
-  auto on_state = [&](service_state s) { st = s; };
   auto front = proxy.frontend_address();
-  self
-    ->request(
-      br, 5s, configure_atom::value,
-      settings{config::table{
-        {"heartbeat_interval", "10ms"},
-        {"endpoints",
-         config::table{
-           {"srv", ep({{"socket", "router"},
-                       {"connect", config::list{proxy.backend_address()}}})},
-           {"viareq",
-            ep({{"socket", "req"}, {"connect", config::list{front}}})},
-           {"viadealer", ep({{"socket", "dealer"},
-                             {"connect", config::list{front}},
-                             {"heartbeat", true}})}}}}})
-    .receive(on_state, [](caf::error&) {});
-  ASSERT_TRUE(st);
-  st.reset();
-  self->request(br, 5s, start_atom::value).receive(on_state, [](caf::error&) {
-  });
-  ASSERT_TRUE(st);
-  for (int i = 1; i <= 20; ++i) {
-    ask("viareq", "calc.double", std::to_string(i));
-    EXPECT_EQ(result(), "reply calc.double " + std::to_string(2 * i));
-    ask("viadealer", "calc.double", std::to_string(i));
-    EXPECT_EQ(result(), "reply calc.double " + std::to_string(2 * i));
-  }
+  ASSERT_NO_FATAL_FAILURE(configure_and_start(config::table{
+    {"heartbeat_interval", "10ms"},
+    {"endpoints",
+     config::table{
+       {"srv", ep({{"socket", "router"},
+                   {"connect", config::list{proxy.backend_address()}}})},
+       {"viareq", ep({{"socket", "req"}, {"connect", config::list{front}}})},
+       {"viadealer", ep({{"socket", "dealer"},
+                         {"connect", config::list{front}},
+                         {"heartbeat", true}})}}}}));
+  expect_doubled({"viareq", "viadealer"}, 20);
   EXPECT_EQ(stats("viareq")["replies"], 20);
   EXPECT_EQ(stats("viadealer")["replies"], 20);
   EXPECT_EQ(stats("srv")["malformed_total"], 0);
