@@ -19,24 +19,14 @@ source "$HERE/lib.sh"
 RUN=15       # seconds of work with the fault injector on
 CRASHES=3    # at least this many worker crashes before SIGTERM
 
-jobs=$(free_port) results=$(free_port) stats=$(free_port)
-"$TROUPE" run "$APPS/demo/demo-controller.toml" --set app.status_interval=1s \
-  --set services.generator.redispatch_after=2s \
-  --set "services.controller_bridge.endpoints.jobs.bind=tcp://127.0.0.1:$jobs" \
-  --set "services.controller_bridge.endpoints.results.bind=tcp://127.0.0.1:$results" \
-  --set "services.controller_bridge.endpoints.stats.bind=tcp://127.0.0.1:$stats" \
-  >"$WORK/ctl.out" 2>"$WORK/ctl.err" &
-ctl=$!
+start_demo_controller "$APPS" --set services.generator.redispatch_after=2s
 # 2,000 jobs/s over four workers: worker0 throws about every 3 s, worker1
 # every 4 s. The supervisor's intensity limit (10 restarts a minute by
 # default) is raised so that the crashes go on for the whole run instead
 # of stopping the worker process.
-"$TROUPE" run "$APPS/demo/demo-worker.toml" \
+start_demo_worker "$APPS" wrk \
   --set services.worker0.fail_every=1500 --set services.worker1.fail_every=2000 \
-  --set supervisor.max_restarts=1000 \
-  --set "services.worker_bridge.endpoints.jobs.connect=[\"tcp://127.0.0.1:$jobs\"]" \
-  --set "services.worker_bridge.endpoints.results.connect=[\"tcp://127.0.0.1:$results\"]" \
-  >"$WORK/wrk.out" 2>"$WORK/wrk.err" &
+  --set supervisor.max_restarts=1000
 wrk=$!
 if wait_for_line "$WORK/ctl.err" "app 'demo-controller' running" 30 &&
   wait_for_line "$WORK/wrk.err" "app 'demo-worker' running" 30; then

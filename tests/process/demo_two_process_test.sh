@@ -9,18 +9,9 @@ APPS="$2"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/lib.sh"
 
-jobs=$(free_port) results=$(free_port) stats=$(free_port)
-"$TROUPE" run "$APPS/demo/demo-controller.toml" --set app.status_interval=1s \
-  --set "services.controller_bridge.endpoints.jobs.bind=tcp://127.0.0.1:$jobs" \
-  --set "services.controller_bridge.endpoints.results.bind=tcp://127.0.0.1:$results" \
-  --set "services.controller_bridge.endpoints.stats.bind=tcp://127.0.0.1:$stats" \
-  >"$WORK/ctl.out" 2>"$WORK/ctl.err" &
-ctl=$!
-"$TROUPE" run "$APPS/demo/demo-worker.toml" \
-  --set services.worker0.fail_every=0 --set services.worker1.fail_every=0 \
-  --set "services.worker_bridge.endpoints.jobs.connect=[\"tcp://127.0.0.1:$jobs\"]" \
-  --set "services.worker_bridge.endpoints.results.connect=[\"tcp://127.0.0.1:$results\"]" \
-  >"$WORK/wrk.out" 2>"$WORK/wrk.err" &
+start_demo_controller "$APPS"
+start_demo_worker "$APPS" wrk \
+  --set services.worker0.fail_every=0 --set services.worker1.fail_every=0
 wrk=$!
 if wait_for_line "$WORK/ctl.err" "app 'demo-controller' running" 30 &&
   wait_for_line "$WORK/wrk.err" "app 'demo-worker' running" 30; then

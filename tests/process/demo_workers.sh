@@ -5,23 +5,14 @@
 # ports. Returns once every process runs, both workers were seen on the
 # results link and results flow (each step a pass or a fail).
 # start_worker NAME SOURCE_ID starts another worker (its pid in $!).
-jobs=$(free_port) results=$(free_port) stats=$(free_port) http=$(free_port)
-"$TROUPE" run "$APPS/demo/demo-controller.toml" --set app.status_interval=1s \
-  --set "control.http=127.0.0.1:$http" \
-  --set services.controller_bridge.peer_timeout=2s \
-  --set "services.controller_bridge.endpoints.jobs.bind=tcp://127.0.0.1:$jobs" \
-  --set "services.controller_bridge.endpoints.results.bind=tcp://127.0.0.1:$results" \
-  --set "services.controller_bridge.endpoints.stats.bind=tcp://127.0.0.1:$stats" \
-  >"$WORK/ctl.out" 2>"$WORK/ctl.err" &
-ctl=$!
+http=$(free_port)
+start_demo_controller "$APPS" --set "control.http=127.0.0.1:$http" \
+  --set services.controller_bridge.peer_timeout=2s
 start_worker() { # NAME SOURCE_ID
-  "$TROUPE" run "$APPS/demo/demo-worker.toml" \
+  start_demo_worker "$APPS" "$1" \
     --set services.worker0.fail_every=0 --set services.worker1.fail_every=0 \
     --set "services.worker_bridge.source_id=$2" \
-    --set services.worker_bridge.heartbeat_interval=200ms \
-    --set "services.worker_bridge.endpoints.jobs.connect=[\"tcp://127.0.0.1:$jobs\"]" \
-    --set "services.worker_bridge.endpoints.results.connect=[\"tcp://127.0.0.1:$results\"]" \
-    >"$WORK/$1.out" 2>"$WORK/$1.err" &
+    --set services.worker_bridge.heartbeat_interval=200ms
 }
 start_worker wa worker-a
 wa=$!

@@ -128,6 +128,34 @@ start_demo() {
   await_running demo 30
 }
 
+# start_demo_controller APPS [--set ...]: the two-process demo's controller
+# (apps/demo/demo-controller.toml, status every second) with its jobs,
+# results and stats endpoints bound on free ports ($jobs, $results,
+# $stats); its pid in `ctl`, its output in $WORK/ctl.out and ctl.err.
+start_demo_controller() {
+  local apps="$1"
+  shift
+  jobs=$(free_port) results=$(free_port) stats=$(free_port)
+  "$TROUPE" run "$apps/demo/demo-controller.toml" --set app.status_interval=1s "$@" \
+    --set "services.controller_bridge.endpoints.jobs.bind=tcp://127.0.0.1:$jobs" \
+    --set "services.controller_bridge.endpoints.results.bind=tcp://127.0.0.1:$results" \
+    --set "services.controller_bridge.endpoints.stats.bind=tcp://127.0.0.1:$stats" \
+    >"$WORK/ctl.out" 2>"$WORK/ctl.err" &
+  ctl=$!
+}
+
+# start_demo_worker APPS NAME [--set ...]: a demo worker process
+# (apps/demo/demo-worker.toml) connected to the controller's $jobs and
+# $results; its pid in $!, its output in $WORK/NAME.out and NAME.err.
+start_demo_worker() {
+  local apps="$1" name="$2"
+  shift 2
+  "$TROUPE" run "$apps/demo/demo-worker.toml" "$@" \
+    --set "services.worker_bridge.endpoints.jobs.connect=[\"tcp://127.0.0.1:$jobs\"]" \
+    --set "services.worker_bridge.endpoints.results.connect=[\"tcp://127.0.0.1:$results\"]" \
+    >"$WORK/$name.out" 2>"$WORK/$name.err" &
+}
+
 # await_running APP SECONDS: waits until app APP (pid in `pid`) logs that it
 # runs; otherwise kills it, fails the test and exits.
 await_running() {
