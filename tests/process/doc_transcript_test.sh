@@ -69,9 +69,8 @@ stop_app() {
   expect_exit "SIGTERM stops the app (0)" "$?" 0 "$WORK/err"
 }
 
-# The app the control-plane transcripts show: a ticker `tick` and a counter
-# `count` that depends on it.
-cat >"$WORK/shop.toml" <<'TOML'
+# A ticker alone, for the routes (`tick`, and `tick2` added and removed).
+cat >"$WORK/tick.toml" <<'TOML'
 [app]
 name = "shop"
 status_interval = "60s"
@@ -79,11 +78,19 @@ status_interval = "60s"
 [services.tick]
 type = "ticker"
 period = "250ms"
+TOML
+
+# The app the control-plane transcripts show: that ticker `tick` and a
+# counter `count` that depends on it.
+{
+  cat "$WORK/tick.toml"
+  cat <<'TOML'
 
 [services.count]
 type = "counter"
 depends_on = ["tick"]
 TOML
+} >"$WORK/shop.toml"
 
 # An app for the paging example: more running counters than one page of 100,
 # named as the doc names them (c0000, c0001, ...); the doc's 20,000 would
@@ -125,16 +132,6 @@ with open(os.path.join(d, "csv.bag"), "w") as f:
 PY
 }
 
-# A ticker alone, for the routes (`tick`, and `tick2` added and removed).
-cat >"$WORK/tick.toml" <<'TOML'
-[app]
-name = "shop"
-status_interval = "60s"
-
-[services.tick]
-type = "ticker"
-period = "250ms"
-TOML
 
 # expect_answer WHAT DIR REGEX CODE PYEXPR: the one command saved in DIR
 # (doc_transcripts.py --save) whose text matches REGEX got the HTTP status
