@@ -47,6 +47,17 @@ else
 fi
 echo "    lost before SIGTERM (service reason count):"
 "$PY" "$HERE/demo_http.py" "$url" lost 2>&1 | sed 's/^/      /'
+# Jobs that reach a worker while it is down wait on the bus for its next
+# instance (docs/services.md, "Redelivery"): at 500 jobs/s per worker and a
+# restart backoff of at least 100 ms, every restart leaves some.
+bus=$("$PY" "$HERE/demo_http.py" "$url" bus 2>&1)
+echo "$bus" | sed 's/^/    bus: /'
+redelivered=$(echo "$bus" | awk '$1 == "troupe_bus_redelivered_total" {print $2}')
+if [[ "$redelivered" =~ ^[0-9]+$ ]] && ((redelivered >= 1)); then
+  pass "batches handed to a restarted worker's next instance: $redelivered"
+else
+  fail "troupe_bus_redelivered_total is '$redelivered' after $restarts restart(s)"
+fi
 
 kill -TERM "$pid"
 wait "$pid"

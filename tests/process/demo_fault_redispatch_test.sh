@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Issue 23's original case: the two-process demo with the fault injector
 # on. Workers in the worker process throw every few thousand jobs
-# (fail_every) and their supervisor restarts them; the jobs waiting in a
-# crashed worker's mailbox, and those that reach it while it is down, are
-# lost inside the worker process, which itself stays up and keeps
+# (fail_every) and their supervisor restarts them. The jobs waiting in a
+# crashed worker's mailbox, and those that reach it while it is down, go
+# to its next instance: the worker process's bus keeps them for it
+# (docs/services.md, "Redelivery"). The worker process stays up and keeps
 # heartbeating, so no peer is reported lost. The controller's generator
-# hands out again every job whose result is later than redispatch_after
-# (short here), and the aggregator drops duplicate results by job id.
-# After ~15 s with several crashes, SIGTERM drains the controller: the
-# accounting line must say `missing 0`, with the crashes' jobs as `failed`
-# (each reported before its crash) and jobs handed out again; both
+# would still hand out again every job whose result is later than
+# redispatch_after (short here; the aggregator drops duplicates by id),
+# which before redelivery was what recovered these jobs; now it is
+# reported, not required. After ~15 s with several crashes, SIGTERM
+# drains the controller: the accounting line must say `missing 0`, with
+# the crashes' jobs as `failed` (each reported before its crash); both
 # processes exit 0.
 #   demo_fault_redispatch_test.sh TROUPE APPS_DIR
 TROUPE="$1"
@@ -59,8 +61,6 @@ if kill -0 $wrk 2>/dev/null; then
 else
   fail "the worker process ended"; quote 20 "$WORK/wrk.err"
 fi
-expect_grep "jobs were handed out again" "$WORK/ctl.err" \
-  'handed out [1-9][0-9]* job\(s\) again'
 
 kill -TERM $ctl
 wait $ctl
@@ -70,8 +70,10 @@ grep -E "accounting:|at-least-once:|unaccounted|unanswered|lost on" "$WORK/ctl.e
 expect_grep "every job accounted for, none missing; the crashes' jobs failed" \
   "$WORK/ctl.err" \
   'accounting: produced [1-9][0-9]* = results [1-9][0-9]* \+ failed [1-9][0-9]* \+ missing 0([^0-9]|$)'
-expect_grep "jobs handed out again and duplicates are reported" "$WORK/ctl.err" \
-  'at-least-once: [1-9][0-9]* job\(s\) handed out again, [0-9]+ duplicate'
+# Handed out again by the generator: not needed when the worker process
+# redelivers, but allowed (a slow result past redispatch_after).
+grep -Eo 'at-least-once: [0-9]+ job\(s\) handed out again, [0-9]+ duplicate' \
+  "$WORK/ctl.err" | sed 's/^/    info: /'
 kill -TERM $wrk
 wait $wrk
 expect_exit "the worker process exits 0" "$?" 0 "$WORK/wrk.err"

@@ -4,6 +4,8 @@
     demo_http.py URL lost       troupe_service_messages_lost_total, one
                                 "SERVICE REASON COUNT" line per nonzero series
     demo_http.py URL dropped    every nonzero *_dropped_total series
+    demo_http.py URL bus        the topic bus's troupe_bus_* samples, one
+                                "NAME VALUE" line each
 Exits 1 when the control plane does not answer.
 """
 import json
@@ -42,6 +44,11 @@ try:
         for name, labels, v in series(get("/metrics"), r"troupe_\w+_dropped_total"):
             if v > 0:
                 print(name, labels, int(v))
+    elif sys.argv[2] == "bus":
+        for line in get("/metrics").splitlines():
+            m = re.match(r"^(troupe_bus_[a-z_]+) (\S+)$", line)
+            if m:
+                print(m.group(1), int(float(m.group(2))))
     else:
         sys.exit(f"unknown command {sys.argv[2]}")
 except OSError as e:

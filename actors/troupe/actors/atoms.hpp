@@ -26,6 +26,16 @@ using publish_batch_atom = caf::atom_constant<caf::atom("pub_batch")>;
 using deliver_batch_atom = caf::atom_constant<caf::atom("dlv_batch")>;
 /// The bus's note to itself: send what it gathered for batch subscribers.
 using bus_flush_atom = caf::atom_constant<caf::atom("bus_flush")>;
+/// `(bus_suspend_atom, subscriber)`: a named subscriber failed; the bus keeps
+/// what it subscribed to for its next instance.
+using bus_suspend_atom = caf::atom_constant<caf::atom("bus_susp")>;
+/// `(bus_redeliver_atom, bus_batch)`: a batch its subscriber did not handle.
+using bus_redeliver_atom = caf::atom_constant<caf::atom("bus_redlv")>;
+/// `(bus_giveup_atom, name)`: the failed subscriber `name` will not come
+/// back (its supervisor does not restart it); what waits for it is lost.
+using bus_giveup_atom = caf::atom_constant<caf::atom("bus_giveup")>;
+/// The bus's note to itself: drop what it kept too long for a subscriber.
+using bus_expire_atom = caf::atom_constant<caf::atom("bus_expire")>;
 
 /// Host-internal timers (tasks and stop deadlines).
 using task_atom = caf::atom_constant<caf::atom("task")>;

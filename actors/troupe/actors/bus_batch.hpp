@@ -10,6 +10,10 @@
 
 namespace troupe {
 
+namespace detail {
+struct bus_delivery;
+} // namespace detail
+
 /// One message on the local topic bus: its topic and the message itself.
 struct bus_item {
   /// The topic it was published under.
@@ -35,8 +39,21 @@ struct bus_batch {
   /// of this, in every batch and `delivery_hold` sharing it, is gone. So
   /// a subscriber acknowledges by dropping the batch (or the hold it took)
   /// and sends nothing back to the bus. Empty when nobody waits; ignored on
-  /// a batch handed to the bus.
-  std::shared_ptr<void> ack = nullptr;
+  /// a batch handed to the bus. A batch with one that its subscriber never
+  /// accepted (its actor died with the batch in its mailbox) goes back to
+  /// the bus when destroyed, to be delivered again (docs/services.md,
+  /// "Redelivery").
+  std::shared_ptr<detail::bus_delivery> ack = nullptr;
+
+  bus_batch() = default;
+  bus_batch(std::vector<bus_item> xs, int64_t sent = 0,
+            std::shared_ptr<detail::bus_delivery> a = nullptr) noexcept
+    : items(std::move(xs)), sent_ns(sent), ack(std::move(a)) {}
+  bus_batch(const bus_batch&) = default;
+  bus_batch(bus_batch&&) noexcept = default;
+  bus_batch& operator=(const bus_batch&) = default;
+  bus_batch& operator=(bus_batch&&) noexcept = default;
+  ~bus_batch();
 };
 
 } // namespace troupe

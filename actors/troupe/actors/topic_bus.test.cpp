@@ -2,6 +2,7 @@
 
 #include "troupe/actors/topic_bus.hpp"
 
+#include "troupe/actors/detail/bus_ack.hpp"
 #include "troupe/actors/metrics.hpp"
 #include "troupe/actors/service_host.hpp"
 #include "troupe/actors/testing.hpp"
@@ -239,6 +240,21 @@ private:
   std::shared_ptr<log_t> log_;
 };
 
+// Publishes ticks `from`, `from + 1`, ... on "t.x", `count` of them, in
+// one dispatch: one acknowledged bus batch of `count` items.
+class ticker : public service {
+public:
+  using interface =
+    service_actor::extend<caf::reacts_to<burst_atom, int32_t, int32_t>>;
+
+  auto handlers() {
+    return std::make_tuple([this](burst_atom, int32_t from, int32_t count) {
+      for (int32_t i = from; i < from + count; ++i)
+        publish("t.x", tick{i});
+    });
+  }
+};
+
 struct fixture : testing::service_fixture {
   caf::actor bus = spawn_topic_bus(sys);
 
@@ -265,6 +281,20 @@ struct fixture : testing::service_fixture {
   void start_ok(const Handle& h) {
     auto r = start(h);
     CAF_REQUIRE(r && *r == service_state::running);
+  }
+
+  /// (redelivered, waiting, lost) of `on`.
+  std::tuple<uint64_t, uint64_t, uint64_t> redelivery(const caf::actor& on) {
+    auto rh = self->request(on, caf::infinite, status_atom::value,
+                            bus_redeliver_atom::value);
+    consume_messages();
+    std::tuple<uint64_t, uint64_t, uint64_t> result;
+    rh.receive(
+      [&](uint64_t a, uint64_t b, uint64_t c) {
+        result = {a, b, c};
+      },
+      [&](caf::error& err) { CAF_FAIL(describe(err)); });
+    return result;
   }
 
   std::tuple<uint64_t, uint64_t, uint64_t> bus_counts() {
@@ -633,6 +663,141 @@ CAF_TEST(a batch stops at the item whose handler failed the service) {
   CAF_CHECK_EQUAL(st.state, service_state::failed);
   CAF_CHECK_EQUAL(st.messages_in, 3u);
   CAF_CHECK_EQUAL(st.messages_dropped, 2u);
+}
+
+CAF_TEST(what a failed subscriber did not handle goes to its next instance) {
+  auto seen1 = std::make_shared<std::vector<int32_t>>();
+  auto seen2 = std::make_shared<std::vector<int32_t>>();
+  auto w1 = spawn_service<tick_sink>(sys, opts("worker"), seen1, 2, -1);
+  auto p = spawn_service<ticker>(sys, opts("ticker"));
+  start_ok(w1);
+  start_ok(p);
+  // One batch of 1..5: the worker handles 1, throws at 2 and fails; 3, 4
+  // and 5 go back to the bus, which keeps them and what is published
+  // meanwhile (10, 11) for the worker's next instance.
+  self->send(p, burst_atom::value, int32_t{1}, int32_t{5});
+  consume_messages();
+  self->send(p, burst_atom::value, int32_t{10}, int32_t{2});
+  consume_messages();
+  CAF_CHECK_EQUAL(*seen1, (std::vector<int32_t>{1, 2}));
+  CAF_CHECK_EQUAL(status(w1).state, service_state::failed);
+  CAF_CHECK_EQUAL(status(w1).messages_dropped, 0u);
+  CAF_CHECK_EQUAL(redelivery(bus), std::make_tuple(0u, 5u, 0u));
+  // The publisher waits for them (its publish window).
+  CAF_CHECK_EQUAL(status(p).messages_dropped, 0u);
+  // The next instance, under the same name, gets them in the order the bus
+  // took them.
+  auto w2 = spawn_service<tick_sink>(sys, opts("worker"), seen2, -1, -1);
+  start_ok(w2);
+  consume_messages();
+  CAF_CHECK_EQUAL(*seen2, (std::vector<int32_t>{3, 4, 5, 10, 11}));
+  CAF_CHECK_EQUAL(status(w2).messages_in, 5u);
+  CAF_CHECK_EQUAL(redelivery(bus), std::make_tuple(2u, 0u, 0u));
+  auto st = status(p);
+  CAF_CHECK_EQUAL(st.messages_dropped, 0u);
+  CAF_CHECK_EQUAL(st.held_back, false);
+}
+
+CAF_TEST(what waits for a next instance too long is lost and counted) {
+  auto short_bus = spawn_topic_bus(sys, 2s);
+  auto with = [&](std::string name) {
+    service_options o{std::move(name), "test", short_bus};
+    o.publish_window = 10000;
+    return o;
+  };
+  auto seen = std::make_shared<std::vector<int32_t>>();
+  auto w = spawn_service<tick_sink>(sys, with("worker"), seen, 1, -1);
+  auto reg = std::make_shared<metric_registry>();
+  auto po = with("ticker");
+  po.metrics = reg;
+  auto p = spawn_service<ticker>(sys, po);
+  start_ok(w);
+  start_ok(p);
+  self->send(p, burst_atom::value, int32_t{1}, int32_t{4});
+  consume_messages();
+  CAF_CHECK_EQUAL(redelivery(short_bus), std::make_tuple(0u, 3u, 0u));
+  CAF_CHECK_EQUAL(status(p).messages_dropped, 0u);
+  advance_time(1s);
+  consume_messages();
+  CAF_CHECK_EQUAL(redelivery(short_bus), std::make_tuple(0u, 3u, 0u));
+  advance_time(2s);
+  consume_messages();
+  // Counted where the publisher can see it, with the reason.
+  CAF_CHECK_EQUAL(redelivery(short_bus), std::make_tuple(0u, 0u, 3u));
+  auto st = status(p);
+  CAF_CHECK_EQUAL(st.messages_dropped, 3u);
+  auto lost = reg->values("troupe_service_messages_lost_total");
+  CAF_CHECK_EQUAL(lost.size(), 1u);
+  if (!lost.empty()) {
+    CAF_CHECK_EQUAL(lost.front().second, 3.0);
+    CAF_CHECK(lost.front().first ==
+              (metric_labels{{"reason", "subscriber_failed"}}));
+  }
+  anon_send_exit(short_bus, caf::exit_reason::user_shutdown);
+  consume_messages();
+}
+
+CAF_TEST(when no next instance will come what waits is lost at once) {
+  auto seen = std::make_shared<std::vector<int32_t>>();
+  auto w = spawn_service<tick_sink>(sys, opts("worker"), seen, 1, -1);
+  auto p = spawn_service<ticker>(sys, opts("ticker"));
+  start_ok(w);
+  start_ok(p);
+  self->send(p, burst_atom::value, int32_t{1}, int32_t{3});
+  consume_messages();
+  CAF_CHECK_EQUAL(redelivery(bus), std::make_tuple(0u, 2u, 0u));
+  // What a supervisor that will not restart the worker sends.
+  self->send(bus, bus_giveup_atom::value, std::string{"worker"});
+  consume_messages();
+  CAF_CHECK_EQUAL(redelivery(bus), std::make_tuple(0u, 0u, 2u));
+  CAF_CHECK_EQUAL(status(p).messages_dropped, 2u);
+  // What is published for it from now on matches no subscriber.
+  self->send(p, burst_atom::value, int32_t{5}, int32_t{1});
+  consume_messages();
+  CAF_CHECK_EQUAL(redelivery(bus), std::make_tuple(0u, 0u, 2u));
+  CAF_CHECK_EQUAL(status(p).messages_dropped, 3u);
+}
+
+CAF_TEST(a batch that dies unhandled in a mailbox goes back to the bus) {
+  auto seen = std::make_shared<std::vector<int32_t>>();
+  auto w = spawn_service<tick_sink>(sys, opts("worker"), seen, -1, -1);
+  start_ok(w);
+  // A batch for a "worker" instance that died before handling it: its last
+  // copy goes as its mailbox is destroyed.
+  {
+    auto d = std::make_shared<detail::bus_delivery>();
+    d->ack = std::make_shared<detail::publish_ack>();
+    d->bus = bus.address();
+    d->name = "worker";
+    d->to = w.id() + 1000; // not the live one
+    bus_batch b{{bus_item{"t.x", caf::make_message(tick{7})}}, 0, std::move(d)};
+  }
+  consume_messages();
+  CAF_CHECK_EQUAL(*seen, (std::vector<int32_t>{7}));
+  CAF_CHECK_EQUAL(redelivery(bus), std::make_tuple(1u, 0u, 0u));
+  // One that its subscriber took is not given back.
+  {
+    auto d = std::make_shared<detail::bus_delivery>();
+    d->ack = std::make_shared<detail::publish_ack>();
+    d->bus = bus.address();
+    d->name = "worker";
+    d->taken = true;
+    bus_batch b{{bus_item{"t.x", caf::make_message(tick{8})}}, 0, std::move(d)};
+  }
+  consume_messages();
+  CAF_CHECK_EQUAL(*seen, (std::vector<int32_t>{7}));
+  // Without a next instance or a wait for one, it is lost, and counted.
+  auto ack = std::make_shared<detail::publish_ack>();
+  {
+    auto d = std::make_shared<detail::bus_delivery>();
+    d->ack = ack;
+    d->bus = bus.address();
+    d->name = "nobody";
+    bus_batch b{{bus_item{"t.x", caf::make_message(tick{9})}}, 0, std::move(d)};
+  }
+  consume_messages();
+  CAF_CHECK_EQUAL(ack->lost.load(), 1u);
+  CAF_CHECK_EQUAL(redelivery(bus), std::make_tuple(1u, 0u, 1u));
 }
 
 CAF_TEST(a stop waiting for tracked work still takes replies and nothing else) {

@@ -2,13 +2,17 @@
 // health, metrics, start/stop/restart, and adding and removing services.
 
 #include <algorithm>
+#include <array>
+#include <optional>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
 
+#include <caf/scoped_actor.hpp>
 #include <spdlog/spdlog.h>
 
+#include "troupe/actors/atoms.hpp"
 #include "troupe/actors/metrics.hpp"
 #include "troupe/app/app_metrics.hpp"
 #include "troupe/app/app_runtime.hpp"
@@ -216,6 +220,67 @@ bool app_runtime::live() {
   return st && st->state != service_state::failed;
 }
 
+namespace {
+
+// The topic bus's own figures (topic_bus.hpp, `status_atom`): what it
+// moved, and what waits for a failed service's next instance.
+void write_bus_metrics(exposition_writer& w, caf::actor_system& sys,
+                       const caf::actor& bus, caf::timespan timeout) {
+  if (!bus)
+    return;
+  caf::scoped_actor self{sys};
+  using triple = std::array<uint64_t, 3>;
+  auto get = [&](auto... xs) {
+    std::optional<triple> out;
+    self->request(bus, timeout, xs...)
+      .receive(
+        [&](uint64_t a, uint64_t b, uint64_t c) {
+          out = triple{a, b, c};
+        },
+        [](caf::error&) {});
+    return out;
+  };
+  struct family {
+    const char* name;
+    const char* help;
+    metric_type type;
+  };
+  auto write = [&](const family& f, uint64_t value) {
+    w.family(f.name, f.help, f.type);
+    w.sample({}, static_cast<double>(value));
+  };
+  if (auto x = get(status_atom::value)) {
+    write({"troupe_bus_subscriptions", "Topic prefixes subscribed on the bus",
+           metric_type::gauge},
+          (*x)[0]);
+    write({"troupe_bus_published_total", "Messages published on the bus",
+           metric_type::counter},
+          (*x)[1]);
+    write({"troupe_bus_delivered_total",
+           "Messages the bus handed to subscribers (one per subscriber)",
+           metric_type::counter},
+          (*x)[2]);
+  }
+  if (auto x = get(status_atom::value, bus_redeliver_atom::value)) {
+    write({"troupe_bus_redelivered_total",
+           "Batches a failed service did not handle, delivered to its next "
+           "instance",
+           metric_type::counter},
+          (*x)[0]);
+    write({"troupe_bus_waiting_messages",
+           "Messages kept for the next instance of a failed service",
+           metric_type::gauge},
+          (*x)[1]);
+    write({"troupe_bus_redelivery_lost_total",
+           "Messages lost because no next instance of their failed "
+           "subscriber took them in time",
+           metric_type::counter},
+          (*x)[2]);
+  }
+}
+
+} // namespace
+
 std::string app_runtime::metrics_text() {
   auto& d = *impl_;
   exposition_writer w;
@@ -248,6 +313,7 @@ std::string app_runtime::metrics_text() {
   }
   write_service_metrics(w, shown);
   write_type_metrics(w, sts);
+  write_bus_metrics(w, d.sys, d.bus, d.timeout);
   // Everything else (a service's own metrics, the bridge's endpoints) is
   // in the services' registries.
   std::vector<std::pair<std::string, std::shared_ptr<metric_registry>>> own;

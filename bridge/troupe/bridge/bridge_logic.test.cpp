@@ -351,7 +351,7 @@ TEST_F(bridge_logic, a_full_block_endpoint_holds_its_publisher_back) {
   auto probe = sys.spawn([bus = bus, b](caf::event_based_actor* a) {
     auto taken = std::make_shared<bool>(false);
     a->request(bus, caf::infinite, publish_batch_atom::value, b)
-      .then([taken](uint64_t) { *taken = true; });
+      .then([taken](uint64_t, uint64_t) { *taken = true; });
     return caf::behavior{[taken](status_atom) { return *taken; }};
   });
   auto taken = [&] {

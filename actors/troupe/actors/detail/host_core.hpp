@@ -29,6 +29,8 @@ class histogram;
 
 namespace troupe::detail {
 
+struct bus_delivery;
+
 /// Announces a state change of a service or supervisor: appends `change`
 /// to `history` (keeping the newest `limit` entries), logs it (a change to
 /// `failed` as an error), and sends `(state_changed_atom, change)` as `self`
@@ -142,8 +144,12 @@ public:
     /// Published on a topic that no service subscribed to at the time
     /// (normal for events nobody listens to; work lost otherwise).
     no_subscriber,
+    /// Published, reached a subscriber that failed (or died) before it
+    /// handled it, and could not be delivered to its next instance
+    /// (counted by the publisher: the subscriber is gone).
+    subscriber_failed,
   };
-  static constexpr size_t lost_reasons = 6;
+  static constexpr size_t lost_reasons = 7;
   /// Counts `n` lost messages: in the status (`messages_dropped`), in the
   /// service's metrics by reason (kept across restarts), and in a log line
   /// at most once a second.
@@ -266,13 +272,22 @@ private:
   /// Hands one bus message to the matching subscriptions.
   void deliver_one(const std::string& topic, const caf::message& msg);
   /// Sends `batch` to the bus as a request; `done` runs on its answer,
-  /// with the number of items that matched no subscriber.
+  /// with the number of items that matched no subscriber and the number
+  /// that a failed subscriber lost for good.
   void request_publish(bus_batch batch,
-                       const std::function<void(uint64_t)>& done);
+                       const std::function<void(uint64_t, uint64_t)>& done);
   /// Runs what waited while held back, until held back again.
   void resume();
   /// Drops what waited (the run ended): counted as lost, publishers told.
   void drop_held();
+  /// The run failed: gives what waited back to the bus, to be delivered to
+  /// the next instance (what no publisher waits for stays, for drop_held).
+  void give_back_held();
+  /// The run failed: tells the bus (once per run, before cancel_run
+  /// unsubscribes) to keep this service's prefixes, and what is published
+  /// under them, for its next instance; from now until the next start,
+  /// bus batches that reach this one go back (`suspended_`).
+  void suspend_on_bus();
   void run_task_now(uint64_t id);
   caf::scheduled_actor* self_;
   service& impl_;
@@ -312,6 +327,9 @@ private:
 
   // tasks and subscriptions of the current run
   uint64_t run_generation_ = 0;
+  // Subscribed on the bus in this run; failed since (see suspend_on_bus).
+  bool bus_subscribed_ = false;
+  bool suspended_ = false;
   uint64_t next_task_id_ = 0;
   std::unordered_map<uint64_t, task> tasks_;
   std::vector<subscription> subscriptions_;
@@ -323,7 +341,7 @@ private:
 
   // the acknowledgement of the batch being delivered (dispatch_batch only;
   // null when its publisher waits for none)
-  const std::shared_ptr<void>* current_ack_ = nullptr;
+  const std::shared_ptr<bus_delivery>* current_ack_ = nullptr;
 
   /// Records the duration of a sampled dispatch.
   void observe_processing(std::chrono::steady_clock::duration d);

@@ -77,6 +77,13 @@ void host_core::deliver_one(const std::string& topic, const caf::message& msg) {
 void host_core::deliver_batch(const bus_batch& b) {
   if (b.sent_ns != 0 && (++batches_seen_ & (sample_every - 1)) == 0)
     observe_mailbox_wait(b.sent_ns);
+  if (suspended_ && state_ != service_state::running && b.ack) {
+    // Failed (and maybe stopped by its supervisor since), not handled:
+    // back to the bus for the next instance, which the bus keeps them for
+    // (see suspend_on_bus). Its publisher waits meanwhile.
+    give_back(*b.ack, b.items, true);
+    return;
+  }
   if (state_ == service_state::running && holding_back()) {
     // The copy shares the publisher's acknowledgement (`b.ack`): it stays
     // held back in turn.
@@ -94,8 +101,19 @@ void host_core::dispatch_batch(const bus_batch& b) {
   // drops the last copy of a hold on it.
   auto* outer = current_ack_;
   current_ack_ = b.ack ? &b.ack : nullptr;
-  for (auto& x : b.items)
-    deliver_one(x.topic, x.msg);
+  if (b.ack)
+    b.ack->taken = true;
+  auto& xs = b.items;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    if (b.ack && suspended_ && state_ != service_state::running) {
+      // A handler failed the run half-way: the rest goes back to the bus
+      // for the next instance (the item that threw does not).
+      give_back(*b.ack, {xs.begin() + static_cast<ptrdiff_t>(i), xs.end()},
+                true);
+      break;
+    }
+    deliver_one(xs[i].topic, xs[i].msg);
+  }
   current_ack_ = outer;
   // Unless a hold or another subscriber keeps it, the acknowledgement goes
   // as `b` is dropped after this handler, on this thread.
@@ -103,9 +121,12 @@ void host_core::dispatch_batch(const bus_batch& b) {
 }
 
 delivery_hold host_core::hold_delivery() {
-  if (current_ack_ == nullptr)
+  // The publish's acknowledgement itself, not this batch's share of it:
+  // the batch is taken already (nothing to give back), and every batch of
+  // one publish gives the same hold.
+  if (current_ack_ == nullptr || !(*current_ack_)->ack)
     return {};
-  return delivery_hold{*current_ack_};
+  return delivery_hold{(*current_ack_)->ack};
 }
 
 void host_core::resume() {
@@ -128,11 +149,30 @@ void host_core::resume() {
   }
 }
 
+void host_core::give_back_held() {
+  std::vector<bus_batch> kept;
+  for (auto i = held_next_; i < held_.size(); ++i) {
+    auto& b = held_[i];
+    if (!b.ack) {
+      kept.push_back(std::move(b));
+      continue;
+    }
+    held_messages_ -= b.items.size();
+    give_back(*b.ack, std::move(b.items), true);
+  }
+  held_ = std::move(kept);
+  held_next_ = 0;
+}
+
 void host_core::drop_held() {
   if (held_messages_ > 0)
     count_dropped(lost::held_at_stop, "held back when the run ended",
                   held_messages_);
-  // Each publisher hears that its batch was taken (as lost, counted here).
+  // Each publisher hears that its batch was taken (as lost, counted here,
+  // not given back as the batches go).
+  for (auto i = held_next_; i < held_.size(); ++i)
+    if (auto& a = held_[i].ack)
+      a->taken = true;
   held_.clear();
   held_next_ = 0;
   held_messages_ = 0;
@@ -167,25 +207,30 @@ void host_core::send_credited(bus_batch b, std::function<void()> on_taken) {
     held_back_ = true;
     ++held_back_times_;
   }
-  request_publish(std::move(b), [this, gen = run_generation_, n,
-                                 f = std::move(on_taken)](uint64_t unrouted) {
-    if (unrouted > 0)
-      count_dropped(lost::no_subscriber,
-                    "published on a topic nobody subscribes to", unrouted);
-    if (gen != run_generation_)
-      return; // a run that ended forgot its credit
-    unacked_ -= std::min(unacked_, n);
-    if (f)
-      f();
-    if (held_back_ && unacked_ <= publish_window_ / 2) {
-      held_back_ = false;
-      resume();
-    }
-  });
+  request_publish(
+    std::move(b), [this, gen = run_generation_, n,
+                   f = std::move(on_taken)](uint64_t unrouted, uint64_t gone) {
+      if (unrouted > 0)
+        count_dropped(lost::no_subscriber,
+                      "published on a topic nobody subscribes to", unrouted);
+      if (gone > 0)
+        count_dropped(lost::subscriber_failed,
+                      "lost by a subscriber that failed, not delivered again",
+                      gone);
+      if (gen != run_generation_)
+        return; // a run that ended forgot its credit
+      unacked_ -= std::min(unacked_, n);
+      if (f)
+        f();
+      if (held_back_ && unacked_ <= publish_window_ / 2) {
+        held_back_ = false;
+        resume();
+      }
+    });
 }
 
-void host_core::request_publish(bus_batch batch,
-                                const std::function<void(uint64_t)>& done) {
+void host_core::request_publish(
+  bus_batch batch, const std::function<void(uint64_t, uint64_t)>& done) {
   // A request: the bus answers once every batch-taking subscriber handled
   // the items. `request` is a member of the typed actor classes; the host
   // only knows the scheduled_actor base, which has all a request needs.
@@ -197,9 +242,11 @@ void host_core::request_publish(bus_batch batch,
     self_->context());
   self_->add_multiplexed_response_handler(
     id.response_id(),
-    caf::behavior{[done](uint64_t unrouted) mutable { done(unrouted); },
-                  [done]() mutable { done(0); },
-                  [done](caf::error&) mutable { done(0); }});
+    caf::behavior{[done](uint64_t unrouted, uint64_t lost) mutable {
+                    done(unrouted, lost);
+                  },
+                  [done]() mutable { done(0, 0); },
+                  [done](caf::error&) mutable { done(0, 0); }});
 }
 
 void host_core::publish_batch(bus_batch batch) {
@@ -237,9 +284,13 @@ void host_core::add_subscription(std::string prefix,
                                  bool replies) {
   bool first = std::none_of(subscriptions_.begin(), subscriptions_.end(),
                             [&](auto& s) { return s.prefix == prefix; });
-  if (first && opts_.bus)
+  if (first && opts_.bus) {
+    // Batches; by name, so that the bus can hand what this instance did
+    // not handle to the next one.
     caf::anon_send(opts_.bus, subscribe_atom::value, prefix,
-                   caf::actor_cast<caf::actor>(self_), true); // batches
+                   caf::actor_cast<caf::actor>(self_), true, opts_.name);
+    bus_subscribed_ = true;
+  }
   subscriptions_.push_back(subscription{
     std::move(prefix),
     std::make_shared<service::subscription_handler>(std::move(fn)), replies});

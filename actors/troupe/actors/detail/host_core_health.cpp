@@ -59,8 +59,8 @@ void host_core::count_dropped(lost reason, const char* why, uint64_t n) {
   // In the registry, which outlives restarts: losses of every instance add
   // up. Registered at the first loss: an idle service pays nothing.
   static constexpr const char* names[lost_reasons] = {
-    "not_running", "unhandled",    "no_bus",
-    "run_ended",   "held_at_stop", "no_subscriber"};
+    "not_running",  "unhandled",     "no_bus",           "run_ended",
+    "held_at_stop", "no_subscriber", "subscriber_failed"};
   auto& c = lost_[static_cast<size_t>(reason)];
   if (c == nullptr)
     c = &lost_counter(names[static_cast<size_t>(reason)]);

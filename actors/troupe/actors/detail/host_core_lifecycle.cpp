@@ -101,7 +101,10 @@ caf::result<service_state> host_core::start() {
     prior == service_state::stopped || prior == service_state::failed;
   stopped_hard_ = false;
   enter(service_state::starting, restart ? "restart" : "start");
+  suspended_ = false; // a new run takes bus deliveries again
   auto r = guarded("on_start", [&] { return impl_.on_start(); });
+  if (r.outcome() == hook_result::kind::failure)
+    suspend_on_bus(); // what the bus handed over on subscribing goes back
   if (r.outcome() != hook_result::kind::success)
     cancel_run(); // drop whatever on_start registered
   if (auto err = settle("on_start", r, prior))
@@ -246,8 +249,19 @@ caf::error host_core::settle(const char* hook, const hook_result& r,
   return {};
 }
 
+void host_core::suspend_on_bus() {
+  if (suspended_)
+    return;
+  suspended_ = true;
+  if (opts_.bus && bus_subscribed_)
+    caf::anon_send(opts_.bus, bus_suspend_atom::value,
+                   caf::actor_cast<caf::actor>(self_));
+}
+
 void host_core::fail(const std::string& what, const char* source) {
   failed_in_hook_ = true;
+  suspend_on_bus();
+  give_back_held();
   cancel_run();
   hook_result verdict = hook_result::fail(what);
   try {

@@ -325,16 +325,26 @@ void supervisor_core::child_ended(const child_ptr& c, bool abnormal,
     ++errors_;
     last_error_ = "child '" + c->spec.name + "' failed: " + why;
   }
-  if (state_ != service_state::running)
+  if (state_ != service_state::running) {
+    if (abnormal)
+      no_next_instance(c);
     return;
+  }
   auto policy = c->spec.restart;
   if (policy == restart_policy::temporary ||
       (policy == restart_policy::transient && !abnormal)) {
     log_->info("child '{}' {} ({}); {} child, not restarted", c->spec.name,
                abnormal ? "failed" : "stopped", why, to_string(policy));
+    if (abnormal)
+      no_next_instance(c);
     return;
   }
   schedule_restart(c, why);
+}
+
+void supervisor_core::no_next_instance(const child_ptr& c) {
+  if (c->spec.options.bus)
+    self_->send(c->spec.options.bus, bus_giveup_atom::value, c->spec.name);
 }
 
 void supervisor_core::schedule_restart(const child_ptr& c,
@@ -418,8 +428,11 @@ void supervisor_core::escalate(const std::string& why) {
 
 void supervisor_core::cancel_restarts() {
   // Pending timers still fire; with no child in their group they do nothing.
-  for (auto& c : children_)
+  for (auto& c : children_) {
+    if (c->group != 0)
+      no_next_instance(c);
     c->group = 0;
+  }
 }
 
 // -- jobs ---------------------------------------------------------------------

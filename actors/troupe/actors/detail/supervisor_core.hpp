@@ -214,6 +214,10 @@ private:
   void schedule_restart(const child_ptr& c, const std::string& why);
   void escalate(const std::string& why);
   void cancel_restarts();
+  // A failed child will not be started again: the bus drops (counts as
+  // lost at their publishers) the messages it keeps for its next instance,
+  // instead of keeping them for its 10 s.
+  void no_next_instance(const child_ptr& c);
 
   void enter(service_state next, const std::string& reason);
 
