@@ -5,6 +5,7 @@
 #include "troupe/actors/detail/bus_ack.hpp"
 #include "troupe/actors/metrics.hpp"
 #include "troupe/actors/service_host.hpp"
+#include "troupe/actors/supervisor.hpp"
 #include "troupe/actors/testing.hpp"
 
 using namespace troupe;
@@ -758,6 +759,73 @@ CAF_TEST(when no next instance will come what waits is lost at once) {
   CAF_CHECK_EQUAL(status(p).messages_dropped, 3u);
 }
 
+CAF_TEST(the next instance of a supervised worker gets what the last missed) {
+  // The first instance throws at tick 2; the ones after it do not.
+  auto seen = std::make_shared<std::vector<int32_t>>();
+  auto instances = std::make_shared<int>(0);
+  auto worker = [&](restart_policy policy) {
+    child_spec c;
+    c.name = "worker";
+    c.type = "tick_sink";
+    c.restart = policy;
+    c.options = opts("worker");
+    c.factory = [seen, instances](caf::actor_system& sys, service_options o) {
+      auto throw_at = (*instances)++ == 0 ? 2 : -1;
+      return caf::actor_cast<service_actor>(
+        spawn_service<tick_sink>(sys, std::move(o), seen, throw_at, -1));
+    };
+    return c;
+  };
+  supervisor_options so;
+  so.name = "sup";
+  so.backoff_min = 10ms;
+  so.backoff_max = 10ms;
+  so.jitter = 0;
+  auto sup = spawn_supervisor(sys, so, {worker(restart_policy::permanent)});
+  start_ok(sup);
+  auto p = spawn_service<ticker>(sys, opts("ticker"));
+  start_ok(p);
+  self->send(p, burst_atom::value, int32_t{1}, int32_t{5});
+  consume_messages();
+  CAF_CHECK_EQUAL(*seen, (std::vector<int32_t>{1, 2}));
+  CAF_CHECK_EQUAL(redelivery(bus), std::make_tuple(0u, 3u, 0u));
+  advance_time(10ms); // the restart's backoff
+  consume_messages();
+  CAF_CHECK_EQUAL(*instances, 2);
+  CAF_CHECK_EQUAL(*seen, (std::vector<int32_t>{1, 2, 3, 4, 5}));
+  CAF_CHECK_EQUAL(redelivery(bus), std::make_tuple(1u, 0u, 0u));
+  CAF_CHECK_EQUAL(status(p).messages_dropped, 0u);
+  CAF_CHECK_EQUAL(status(p).held_back, false);
+  anon_send_exit(sup, caf::exit_reason::user_shutdown);
+  consume_messages();
+}
+
+CAF_TEST(a supervisor that will not restart a worker has its messages lost) {
+  auto seen = std::make_shared<std::vector<int32_t>>();
+  child_spec c;
+  c.name = "worker";
+  c.type = "tick_sink";
+  c.restart = restart_policy::temporary;
+  c.options = opts("worker");
+  c.factory = [seen](caf::actor_system& sys, service_options o) {
+    return caf::actor_cast<service_actor>(
+      spawn_service<tick_sink>(sys, std::move(o), seen, 2, -1));
+  };
+  supervisor_options so;
+  so.name = "sup";
+  auto sup = spawn_supervisor(sys, so, {c});
+  start_ok(sup);
+  auto p = spawn_service<ticker>(sys, opts("ticker"));
+  start_ok(p);
+  self->send(p, burst_atom::value, int32_t{1}, int32_t{5});
+  consume_messages();
+  // Counted at once, not after the bus's 30 s.
+  CAF_CHECK_EQUAL(redelivery(bus), std::make_tuple(0u, 0u, 3u));
+  CAF_CHECK_EQUAL(status(p).messages_dropped, 3u);
+  anon_send_exit(sup, caf::exit_reason::user_shutdown);
+  consume_messages();
+}
+
 CAF_TEST(a batch that dies unhandled in a mailbox goes back to the bus) {
   auto seen = std::make_shared<std::vector<int32_t>>();
   auto w = spawn_service<tick_sink>(sys, opts("worker"), seen, -1, -1);
@@ -786,7 +854,8 @@ CAF_TEST(a batch that dies unhandled in a mailbox goes back to the bus) {
   }
   consume_messages();
   CAF_CHECK_EQUAL(*seen, (std::vector<int32_t>{7}));
-  // Without a next instance or a wait for one, it is lost, and counted.
+  // Without a next instance yet, it waits for one; when none will come,
+  // it is lost, and counted.
   auto ack = std::make_shared<detail::publish_ack>();
   {
     auto d = std::make_shared<detail::bus_delivery>();
@@ -795,6 +864,10 @@ CAF_TEST(a batch that dies unhandled in a mailbox goes back to the bus) {
     d->name = "nobody";
     bus_batch b{{bus_item{"t.x", caf::make_message(tick{9})}}, 0, std::move(d)};
   }
+  consume_messages();
+  CAF_CHECK_EQUAL(ack->lost.load(), 0u);
+  CAF_CHECK_EQUAL(redelivery(bus), std::make_tuple(1u, 1u, 0u));
+  self->send(bus, bus_giveup_atom::value, std::string{"nobody"});
   consume_messages();
   CAF_CHECK_EQUAL(ack->lost.load(), 1u);
   CAF_CHECK_EQUAL(redelivery(bus), std::make_tuple(1u, 0u, 1u));

@@ -344,7 +344,7 @@ void supervisor_core::child_ended(const child_ptr& c, bool abnormal,
 
 void supervisor_core::no_next_instance(const child_ptr& c) {
   if (c->spec.options.bus)
-    self_->send(c->spec.options.bus, bus_giveup_atom::value, c->spec.name);
+    caf::anon_send(c->spec.options.bus, bus_giveup_atom::value, c->spec.name);
 }
 
 void supervisor_core::schedule_restart(const child_ptr& c,
