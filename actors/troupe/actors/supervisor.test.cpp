@@ -354,6 +354,47 @@ CAF_TEST(permanent restarts after a normal stop) {
   CAF_CHECK_EQUAL(p.state, service_state::running);
 }
 
+CAF_TEST(a supervisor counts restarts and keeps history like a service) {
+  // One lifecycle_core for both: a restart counts once it runs (not when a
+  // start from stopped fails), uptime runs through stopping, and the
+  // history keeps the newest `history_limit` changes.
+  auto sup = started(options(), {spec("a")});
+  CAF_CHECK_EQUAL(status(sup).restarts, 0u);
+  CAF_REQUIRE(stop(sup));
+  switches["a"]->fail_start = true;
+  auto r = start(sup);
+  CAF_CHECK(!r);
+  auto st = status(sup);
+  CAF_CHECK_EQUAL(st.state, service_state::failed);
+  CAF_CHECK_EQUAL(st.restarts, 0u);
+  CAF_CHECK(st.last_error.find("child 'a' failed to start") !=
+            std::string::npos);
+  switches["a"]->fail_start = false;
+  r = start(sup);
+  CAF_REQUIRE(r);
+  CAF_CHECK_EQUAL(*r, service_state::running);
+  st = status(sup);
+  CAF_CHECK_EQUAL(st.restarts, 1u);
+  CAF_CHECK_EQUAL(st.errors, 1u);
+  // spawned, then starting, running, stopping, stopped, starting, failed,
+  // starting, running.
+  CAF_CHECK_EQUAL(st.history.size(), 9u);
+  // A nested supervisor keeps as much history as its options say, as a
+  // service does (it used to keep 32 changes whatever they said).
+  auto nested = supervisor_factory(options(), {spec("b")});
+  service_options o{"inner", "supervisor"};
+  o.history_limit = 3;
+  auto inner = caf::actor_cast<supervisor_actor>(nested(sys, o));
+  CAF_REQUIRE(start(inner));
+  CAF_REQUIRE(stop(inner));
+  CAF_REQUIRE(start(inner));
+  st = status(inner);
+  CAF_CHECK_EQUAL(st.restarts, 1u);
+  CAF_CHECK_EQUAL(st.history.size(), 3u);
+  CAF_CHECK_EQUAL(st.history.back().to, service_state::running);
+  anon_send_exit(inner, caf::exit_reason::user_shutdown);
+}
+
 CAF_TEST(temporary is never restarted) {
   auto sup = started(options(), {spec("tmp", restart_policy::temporary)});
   fail(sup, "tmp");

@@ -32,7 +32,7 @@ host_core::host_core(caf::scheduled_actor* self, service& impl,
                      service_options opts)
   : self_(self), impl_(impl), opts_(std::move(opts)),
     level_(opts_.log_level.value_or(spdlog::default_logger()->level())),
-    restarts_(opts_.restarts),
+    life_("service", opts_.name, opts_.history_limit, opts_.restarts),
     in_flight_(std::make_shared<in_flight_counter>()) {
   if (!opts_.metrics)
     opts_.metrics = std::make_shared<metric_registry>();
@@ -41,9 +41,6 @@ host_core::host_core(caf::scheduled_actor* self, service& impl,
   self_->set_error_handler([this](caf::scheduled_actor*, caf::error& err) {
     log_stray_error(self_, log(), err);
   });
-  history_.push_back(state_change{opts_.name, service_state::initialized,
-                                  service_state::initialized, "spawned",
-                                  now()});
 }
 
 host_core::~host_core() {
@@ -79,37 +76,6 @@ spdlog::logger& host_core::log_at(spdlog::level::level_enum level) const {
   return silent;
 }
 
-void announce_change(caf::scheduled_actor* self, spdlog::logger& log,
-                     std::vector<state_change>& history, size_t limit,
-                     std::vector<caf::actor_addr>& listeners,
-                     const state_change& change) {
-  // A vector, not a deque: an idle service holds four changes, and a
-  // deque's first 512-byte block cost every service ~300 bytes more. The
-  // erase is rare (once per change past `limit`) and short.
-  history.push_back(change);
-  if (history.size() > limit)
-    history.erase(history.begin(),
-                  history.begin() +
-                    static_cast<std::ptrdiff_t>(history.size() - limit));
-  auto level = change.to == service_state::failed ? spdlog::level::err
-                                                  : spdlog::level::info;
-  log_fields fields{{"event", "state_change"},
-                    {"from", to_string(change.from)},
-                    {"to", to_string(change.to)},
-                    {"reason", change.reason}};
-  log.log(level, "{} -> {} ({})", to_string(change.from), to_string(change.to),
-          change.reason);
-  auto gone = std::remove_if(
-    listeners.begin(), listeners.end(), [&](const caf::actor_addr& addr) {
-      auto l = caf::actor_cast<caf::actor>(addr);
-      if (!l)
-        return true;
-      caf::unsafe_send_as(self, l, state_changed_atom::value, change);
-      return false;
-    });
-  listeners.erase(gone, listeners.end());
-}
-
 void log_stray_error(caf::scheduled_actor* self, spdlog::logger& log,
                      const caf::error& err) {
   const auto& from = self->current_sender();
@@ -119,10 +85,7 @@ void log_stray_error(caf::scheduled_actor* self, spdlog::logger& log,
 }
 
 void host_core::add_listener(const caf::actor& listener) {
-  // Held weakly: a supervisor holds its children, and a child holding its
-  // supervisor back would keep both alive forever.
-  if (listener)
-    listeners_.push_back(listener.address());
+  life_.add_listener(listener);
 }
 
 std::chrono::steady_clock::time_point host_core::clock_now() const noexcept {

@@ -19,6 +19,7 @@
 #include <spdlog/common.h>
 #include <spdlog/fwd.h>
 
+#include "troupe/actors/detail/lifecycle_core.hpp"
 #include "troupe/actors/service.hpp"
 #include "troupe/actors/service_options.hpp"
 
@@ -30,17 +31,6 @@ class histogram;
 namespace troupe::detail {
 
 struct bus_delivery;
-
-/// Announces a state change of a service or supervisor: appends `change`
-/// to `history` (keeping the newest `limit` entries), logs it (a change to
-/// `failed` as an error), and sends `(state_changed_atom, change)` as `self`
-/// to every listener still alive, forgetting the ones that are gone. Sent
-/// as `self` so a supervisor tells its current child from a replaced
-/// instance.
-void announce_change(caf::scheduled_actor* self, spdlog::logger& log,
-                     std::vector<state_change>& history, size_t limit,
-                     std::vector<caf::actor_addr>& listeners,
-                     const state_change& change);
 
 /// Logs, at warn, an error that no handler of `self` takes (one sent to it
 /// as an ordinary message, or the answer to a request made without an error
@@ -125,7 +115,7 @@ public:
 
   // -- domain dispatch accounting ---------------------------------------------
 
-  service_state current() const noexcept { return state_; }
+  service_state current() const noexcept { return life_.state(); }
   void count_in(uint64_t n = 1) noexcept { messages_in_ += n; }
   void count_out(uint64_t n) noexcept { messages_out_ += n; }
   /// Why a message was lost: the `reason` label of
@@ -169,7 +159,7 @@ public:
   // -- toolkit for the service ------------------------------------------------
 
   const std::string& name() const noexcept { return opts_.name; }
-  const settings& config() const noexcept { return config_; }
+  const settings& config() const noexcept { return life_.config(); }
   /// The service's logger, created at the first call (from the actor's
   /// thread, as every call here): an idle service that logs nothing never
   /// pays for one.
@@ -297,33 +287,24 @@ private:
   mutable std::shared_ptr<spdlog::logger> log_;
   spdlog::level::level_enum level_;
 
-  service_state state_ = service_state::initialized;
-  bool configured_ = false;
-  settings config_;
+  // state, transitions, configuration, history, listeners, errors and
+  // restarts: shared with the supervisor
+  lifecycle_core life_;
 
   // counters
-  timestamp started_at_{};
-  std::chrono::steady_clock::time_point running_since_{};
   uint64_t messages_in_ = 0;
   uint64_t messages_out_ = 0;
   uint64_t messages_dropped_ = 0;
-  uint64_t errors_ = 0;
-  uint64_t restarts_ = 0;
-  std::string last_error_;
   bool stopped_hard_ = false;
   // Set by fail(), cleared when a hook starts: tells a hook's caller that a
   // fatal record_error inside the hook already failed the service.
   bool failed_in_hook_ = false;
-  std::vector<state_change> history_;
 
   // health checks by name
   std::map<std::string, health_check> checks_;
 
   // shown in status
   std::map<std::string, std::string> metadata_;
-
-  // state listeners, held weakly
-  std::vector<caf::actor_addr> listeners_;
 
   // tasks and subscriptions of the current run
   uint64_t run_generation_ = 0;

@@ -25,7 +25,7 @@ constexpr size_t max_outbox = 1024;
 } // namespace
 
 void host_core::deliver(const std::string& topic, const caf::message& msg) {
-  if (state_ == service_state::running && holding_back()) {
+  if (life_.state() == service_state::running && holding_back()) {
     held_.push_back(bus_batch{{bus_item{topic, msg}}});
     ++held_messages_;
     return;
@@ -37,8 +37,8 @@ void host_core::deliver(const std::string& topic, const caf::message& msg) {
 void host_core::deliver_one(const std::string& topic, const caf::message& msg) {
   // While a stop waits for tracked work, only the reply subscriptions are
   // left (cancel_run kept them): their messages may end that work.
-  if (state_ != service_state::running &&
-      (state_ != service_state::stopping || subscriptions_.empty())) {
+  if (life_.state() != service_state::running &&
+      (life_.state() != service_state::stopping || subscriptions_.empty())) {
     count_dropped(lost::not_running, "bus message while not running");
     return;
   }
@@ -77,14 +77,14 @@ void host_core::deliver_one(const std::string& topic, const caf::message& msg) {
 void host_core::deliver_batch(const bus_batch& b) {
   if (b.sent_ns != 0 && (++batches_seen_ & (sample_every - 1)) == 0)
     observe_mailbox_wait(b.sent_ns);
-  if (suspended_ && state_ != service_state::running && b.ack) {
+  if (suspended_ && life_.state() != service_state::running && b.ack) {
     // Failed (and maybe stopped by its supervisor since), not handled:
     // back to the bus for the next instance, which the bus keeps them for
     // (see suspend_on_bus). Its publisher waits meanwhile.
     give_back(*b.ack, b.items, true);
     return;
   }
-  if (state_ == service_state::running && holding_back()) {
+  if (life_.state() == service_state::running && holding_back()) {
     // The copy shares the publisher's acknowledgement (`b.ack`): it stays
     // held back in turn.
     held_messages_ += b.items.size();
@@ -105,7 +105,7 @@ void host_core::dispatch_batch(const bus_batch& b) {
     b.ack->taken = true;
   auto& xs = b.items;
   for (size_t i = 0; i < xs.size(); ++i) {
-    if (b.ack && suspended_ && state_ != service_state::running) {
+    if (b.ack && suspended_ && life_.state() != service_state::running) {
       // A handler failed the run half-way: the rest goes back to the bus
       // for the next instance (the item that threw does not).
       give_back(*b.ack, {xs.begin() + static_cast<ptrdiff_t>(i), xs.end()},
@@ -130,7 +130,7 @@ delivery_hold host_core::hold_delivery() {
 }
 
 void host_core::resume() {
-  while (!held_back_ && state_ == service_state::running) {
+  while (!held_back_ && life_.state() == service_state::running) {
     if (held_next_ < held_.size()) {
       auto h = std::move(held_[held_next_++]);
       if (held_next_ == held_.size()) {
@@ -265,7 +265,7 @@ void host_core::publish_batch(bus_batch batch, std::function<void()> on_taken) {
   flush_outbox(); // what was published before goes first
   auto done = [this, f = std::move(on_taken)] {
     // Runs only while the run that published lasts (send_credited).
-    if (state_ != service_state::running || !f)
+    if (life_.state() != service_state::running || !f)
       return;
     dispatch_scope scope{*this};
     try {

@@ -12,18 +12,12 @@ namespace troupe::detail {
 
 service_status host_core::status() const {
   service_status st;
-  st.name = opts_.name;
+  life_.fill(st, clock_now());
   st.type = opts_.type;
-  st.state = state_;
   st.health = health().overall;
-  st.started_at = started_at_;
-  if (state_ == service_state::running || state_ == service_state::stopping)
-    st.uptime = clock_now() - running_since_;
   st.messages_in = messages_in_;
   st.messages_out = messages_out_;
   st.messages_dropped = messages_dropped_;
-  st.errors = errors_;
-  st.restarts = restarts_;
   st.in_flight = in_flight_->count;
   st.publish_unacked = unacked_;
   st.held_back = held_back_;
@@ -33,9 +27,7 @@ service_status host_core::status() const {
   // working through while this handler runs (ASan caught it). The queue's
   // own count is what CAF last moved out of its inbox and has not handled.
   st.mailbox_size = self_->mailbox().queue().total_task_size();
-  st.last_error = last_error_;
   st.stopped_hard = stopped_hard_;
-  st.history.assign(history_.begin(), history_.end());
   st.metadata = metadata_;
   return st;
 }
@@ -44,10 +36,10 @@ health_report host_core::health() const {
   health_report rep;
   for (auto& [name, check] : checks_)
     rep.checks.push_back(check);
-  if (state_ == service_state::failed)
+  if (life_.state() == service_state::failed)
     rep.checks.push_back(health_check{"state", health_status::fatal,
-                                      "failed: " + last_error_,
-                                      history_.back().at});
+                                      "failed: " + life_.last_error(),
+                                      life_.history().back().at});
   rep.overall = rollup(rep.checks);
   return rep;
 }
@@ -71,7 +63,7 @@ void host_core::count_dropped(lost reason, const char* why, uint64_t n) {
   if (t - last_drop_log_ >= std::chrono::seconds{1}) {
     log_at(spdlog::level::warn)
       .warn("dropped {} message(s): {} (state {})", drops_since_log_, why,
-            to_string(state_));
+            to_string(life_.state()));
     last_drop_log_ = t;
     drops_since_log_ = 0;
   }
@@ -84,8 +76,7 @@ void host_core::handler_failed(const char* where, const std::string& what) {
 // -- toolkit ------------------------------------------------------------------
 
 void host_core::record_error(std::string what, bool fatal, const char* source) {
-  ++errors_;
-  last_error_ = what;
+  life_.note_error(what);
   if (fatal) {
     fail(what, source);
     return;
@@ -95,8 +86,7 @@ void host_core::record_error(std::string what, bool fatal, const char* source) {
 }
 
 void host_core::reset_errors() {
-  errors_ = 0;
-  last_error_.clear();
+  life_.reset_errors();
   checks_.erase(errors_check);
 }
 

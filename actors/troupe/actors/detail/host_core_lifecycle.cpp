@@ -19,12 +19,6 @@ namespace troupe::detail {
 
 namespace {
 
-std::string invalid_text(const std::string& name, lifecycle_action action,
-                         service_state current) {
-  return "cannot " + to_string(action) + " service '" + name + "' while " +
-         to_string(current);
-}
-
 // Every service may set its own log level, whatever its type's schema says.
 const config::schema& log_level_schema() {
   static const config::schema s = [] {
@@ -61,11 +55,9 @@ caf::expected<settings> host_core::checked(const settings& cfg) const {
 // -- lifecycle requests -------------------------------------------------------
 
 caf::result<service_state> host_core::configure(const settings& raw) {
-  auto t = check_transition(state_, lifecycle_action::configure,
-                            impl_.requires_configuration(), configured_);
-  if (!t.allowed)
-    return make_error(
-      t.refusal, invalid_text(opts_.name, lifecycle_action::configure, state_));
+  if (auto err = life_.check(lifecycle_action::configure,
+                             impl_.requires_configuration()))
+    return err;
   auto full = checked(raw);
   if (!full) {
     log_at(spdlog::level::warn)
@@ -73,30 +65,28 @@ caf::result<service_state> host_core::configure(const settings& raw) {
     return full.error();
   }
   auto& cfg = *full;
-  auto prior = state_;
+  auto prior = life_.state();
   auto r = guarded("on_configure", [&] { return impl_.on_configure(cfg); });
   if (auto err = settle("on_configure", r, prior))
     return err;
-  configured_ = true;
-  config_ = cfg;
+  life_.set_config(cfg);
   apply_log_level(cfg);
   enter(service_state::configured, "configure");
-  return state_;
+  return life_.state();
 }
 
 caf::result<service_state> host_core::start() {
-  auto t = check_transition(state_, lifecycle_action::start,
-                            impl_.requires_configuration(), configured_);
+  auto t =
+    life_.allowed(lifecycle_action::start, impl_.requires_configuration());
   if (!t.allowed) {
     if (t.refusal == errc::not_configured)
       return make_error(errc::not_configured,
                         "cannot start service '" + opts_.name +
                           "': it requires configuration and has none "
                           "(send configure first)");
-    return make_error(
-      t.refusal, invalid_text(opts_.name, lifecycle_action::start, state_));
+    return life_.check(lifecycle_action::start, impl_.requires_configuration());
   }
-  auto prior = state_;
+  auto prior = life_.state();
   bool restart =
     prior == service_state::stopped || prior == service_state::failed;
   stopped_hard_ = false;
@@ -109,35 +99,29 @@ caf::result<service_state> host_core::start() {
     cancel_run(); // drop whatever on_start registered
   if (auto err = settle("on_start", r, prior))
     return err;
-  if (restart)
-    ++restarts_;
-  started_at_ = now();
-  running_since_ = clock_now();
   enter(service_state::running, restart ? "restart" : "start");
-  return state_;
+  return life_.state();
 }
 
 caf::result<service_state> host_core::stop(const std::string& reason,
                                            caf::timespan deadline) {
-  auto t = check_transition(state_, lifecycle_action::stop,
-                            impl_.requires_configuration(), configured_);
-  if (!t.allowed)
-    return make_error(t.refusal,
-                      invalid_text(opts_.name, lifecycle_action::stop, state_));
+  if (auto err =
+        life_.check(lifecycle_action::stop, impl_.requires_configuration()))
+    return err;
   auto why = reason.empty() ? std::string{"stop"} : "stop: " + reason;
-  if (state_ == service_state::failed) {
+  if (life_.state() == service_state::failed) {
     // Nothing runs in failed; let the service clean up and settle.
     enter(service_state::stopping, why);
     finish_stop(false);
-    return state_;
+    return life_.state();
   }
   enter(service_state::stopping, why);
   cancel_run(in_flight_->count > 0);
   if (in_flight_->count == 0) {
     finish_stop(false);
-    if (state_ == service_state::failed)
-      return make_error(errc::hook_failed, last_error_);
-    return state_;
+    if (life_.state() == service_state::failed)
+      return make_error(errc::hook_failed, life_.last_error());
+    return life_.state();
   }
   log_at(spdlog::level::info)
     .info(
@@ -147,7 +131,7 @@ caf::result<service_state> host_core::stop(const std::string& reason,
   stop_promise_ = self_->make_response_promise<service_state>();
   auto gen = ++stop_generation_;
   in_flight_->on_idle = [this, gen] {
-    if (state_ == service_state::stopping && gen == stop_generation_)
+    if (life_.state() == service_state::stopping && gen == stop_generation_)
       finish_stop(false);
   };
   send_later(self_->home_system(),
@@ -157,13 +141,10 @@ caf::result<service_state> host_core::stop(const std::string& reason,
 }
 
 caf::result<service_state> host_core::reconfigure(const settings& raw) {
-  auto t = check_transition(state_, lifecycle_action::reconfigure,
-                            impl_.requires_configuration(), configured_);
-  if (!t.allowed)
-    return make_error(
-      t.refusal,
-      invalid_text(opts_.name, lifecycle_action::reconfigure, state_));
-  if (state_ != service_state::running)
+  if (auto err = life_.check(lifecycle_action::reconfigure,
+                             impl_.requires_configuration()))
+    return err;
+  if (life_.state() != service_state::running)
     return configure(raw);
   auto full = checked(raw);
   if (!full) {
@@ -174,16 +155,17 @@ caf::result<service_state> host_core::reconfigure(const settings& raw) {
   }
   auto& cfg = *full;
   auto r = guarded("on_reconfigure", [&] { return impl_.on_reconfigure(cfg); });
-  if (auto err = settle("on_reconfigure", r, state_))
+  if (auto err = settle("on_reconfigure", r, life_.state()))
     return err;
-  config_ = cfg;
+  life_.set_config(cfg);
   apply_log_level(cfg);
   log_at(spdlog::level::info).info("reconfigured while running");
-  return state_;
+  return life_.state();
 }
 
 void host_core::on_deadline(uint64_t generation) {
-  if (state_ != service_state::stopping || generation != stop_generation_)
+  if (life_.state() != service_state::stopping ||
+      generation != stop_generation_)
     return;
   log_at(spdlog::level::warn)
     .warn("stop deadline passed with {} unit(s) of work in flight; "
@@ -195,13 +177,10 @@ void host_core::on_deadline(uint64_t generation) {
 // -- internals ----------------------------------------------------------------
 
 void host_core::enter(service_state next, const std::string& reason) {
-  auto prev = state_;
-  state_ = next;
-  announce_change(self_,
-                  log_at(next == service_state::failed ? spdlog::level::err
-                                                       : spdlog::level::info),
-                  history_, opts_.history_limit, listeners_,
-                  state_change{opts_.name, prev, next, reason, now()});
+  life_.enter(self_,
+              log_at(next == service_state::failed ? spdlog::level::err
+                                                   : spdlog::level::info),
+              next, reason);
   if (on_enter)
     on_enter(next);
 }
@@ -227,21 +206,20 @@ caf::error host_core::settle(const char* hook, const hook_result& r,
   // transition it was part of did not happen.
   if (failed_in_hook_)
     return make_error(errc::hook_failed,
-                      std::string{hook} + " failed: " + last_error_);
+                      std::string{hook} + " failed: " + life_.last_error());
   switch (r.outcome()) {
   case hook_result::kind::success:
     return {};
   case hook_result::kind::refusal: {
     auto text = std::string{hook} + " refused: " + r.message();
     log_at(spdlog::level::warn).warn("{}", text);
-    if (state_ != prior)
+    if (life_.state() != prior)
       enter(prior, text);
     return make_error(errc::hook_refused, std::move(text));
   }
   case hook_result::kind::failure: {
     auto text = std::string{hook} + " failed: " + r.message();
-    ++errors_;
-    last_error_ = text;
+    life_.note_error(text);
     fail(text, hook);
     return make_error(errc::hook_failed, std::move(text));
   }
@@ -305,14 +283,13 @@ void host_core::finish_stop(bool hard) {
                : "stopped");
     if (stop_promise_) {
       // A hard stop is still a stop; status().stopped_hard tells.
-      stop_promise_->deliver(state_);
+      stop_promise_->deliver(life_.state());
       stop_promise_.reset();
     }
     break;
   case hook_result::kind::failure:
-    ++errors_;
-    last_error_ = "on_stop failed: " + r.message();
-    fail(last_error_, "on_stop");
+    life_.note_error("on_stop failed: " + r.message());
+    fail(life_.last_error(), "on_stop");
     break;
   }
 }

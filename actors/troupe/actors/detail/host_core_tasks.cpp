@@ -16,12 +16,12 @@ namespace troupe::detail {
 void host_core::run_task(uint64_t id, uint64_t generation) {
   if (generation != run_generation_)
     return;
-  if (state_ == service_state::stopping) {
+  if (life_.state() == service_state::stopping) {
     // Only the tasks for tracked work a waiting stop kept (cancel_run).
     run_task_now(id);
     return;
   }
-  if (state_ != service_state::running)
+  if (life_.state() != service_state::running)
     return;
   if (holding_back()) {
     // Runs (and a periodic one is scheduled again) once the service may

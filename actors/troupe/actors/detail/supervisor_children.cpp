@@ -320,7 +320,7 @@ void supervisor_core::restart_group(uint64_t group, size_t i,
   // which then skips them here.
   while (i < children_.size() && children_[i]->group != group)
     ++i;
-  if (i >= children_.size() || state_ != service_state::running) {
+  if (i >= children_.size() || life_.state() != service_state::running) {
     k();
     return;
   }
@@ -398,7 +398,8 @@ caf::error supervisor_core::dependents_up(const child_ptr& c,
 
 caf::error supervisor_core::not_running() const {
   return make_error(errc::not_running, "supervisor '" + own_.name + "' is " +
-                                         to_string(state_) + ", not running");
+                                         to_string(life_.state()) +
+                                         ", not running");
 }
 
 // -- management ---------------------------------------------------------------
@@ -441,7 +442,7 @@ supervisor_core::start_child(const std::string& name) {
   auto c = find(name);
   if (!c)
     return no_child(name);
-  if (state_ != service_state::running)
+  if (life_.state() != service_state::running)
     return not_running();
   if (c->ph == phase::up || c->ph == phase::starting || c->group != 0)
     return make_error(errc::invalid_transition,
@@ -488,7 +489,7 @@ supervisor_core::restart_child(const std::string& name) {
   auto c = find(name);
   if (!c)
     return no_child(name);
-  if (state_ != service_state::running)
+  if (life_.state() != service_state::running)
     return not_running();
   if (auto err = dependency_down(c, "restart"))
     return err;
@@ -541,7 +542,7 @@ caf::result<service_state> supervisor_core::add_child(child_spec spec) {
   children_.push_back(c);
   assign_levels();
   log_->info("child '{}' added", c->spec.name);
-  if (state_ != service_state::running)
+  if (life_.state() != service_state::running)
     return c->state; // starts with the supervisor
   auto promise = self_->make_response_promise<service_state>();
   enqueue(

@@ -16,8 +16,6 @@ namespace troupe::detail {
 
 namespace {
 
-constexpr size_t history_limit = 32;
-
 std::string ms(caf::timespan x) {
   return std::to_string(
            std::chrono::duration_cast<std::chrono::milliseconds>(x).count()) +
@@ -30,7 +28,8 @@ supervisor_core::supervisor_core(supervisor_pointer self,
                                  supervisor_options opts, service_options own,
                                  std::vector<child_spec> specs)
   : self_(self), opts_(std::move(opts)), own_(std::move(own)),
-    log_(make_service_logger(own_.name)), restarts_(own_.restarts),
+    log_(make_service_logger(own_.name)),
+    life_("supervisor", own_.name, own_.history_limit, own_.restarts),
     rng_(opts_.seed != 0 ? opts_.seed : std::random_device{}()) {
   if (own_.log_level)
     log_->set_level(*own_.log_level);
@@ -43,9 +42,6 @@ supervisor_core::supervisor_core(supervisor_pointer self,
     children_.push_back(std::move(c));
   }
   assign_levels();
-  history_.push_back(state_change{own_.name, service_state::initialized,
-                                  service_state::initialized, "spawned",
-                                  caf::make_timestamp()});
 }
 
 supervisor_core::~supervisor_core() {
@@ -57,40 +53,28 @@ supervisor_core::~supervisor_core() {
 // -- the supervisor's own lifecycle -------------------------------------------
 
 caf::result<service_state> supervisor_core::configure(const settings& cfg) {
-  auto t =
-    check_transition(state_, lifecycle_action::configure, false, configured_);
-  if (!t.allowed)
-    return make_error(t.refusal, "cannot configure supervisor '" + own_.name +
-                                   "' while " + to_string(state_));
-  configured_ = true;
-  config_ = cfg;
+  if (auto err = life_.check(lifecycle_action::configure))
+    return err;
+  life_.set_config(cfg);
   enter(service_state::configured, "configure");
-  return state_;
+  return life_.state();
 }
 
 caf::result<service_state> supervisor_core::reconfigure(const settings& cfg) {
   // The same table as a service's: not in initialized (configure first).
-  auto t =
-    check_transition(state_, lifecycle_action::reconfigure, false, configured_);
-  if (!t.allowed)
-    return make_error(t.refusal, "cannot reconfigure supervisor '" + own_.name +
-                                   "' while " + to_string(state_));
-  if (state_ != service_state::running)
+  if (auto err = life_.check(lifecycle_action::reconfigure))
+    return err;
+  if (life_.state() != service_state::running)
     return configure(cfg);
-  config_ = cfg;
-  return state_;
+  life_.set_config(cfg);
+  return life_.state();
 }
 
 caf::result<service_state> supervisor_core::start() {
-  auto t =
-    check_transition(state_, lifecycle_action::start, false, configured_);
-  if (!t.allowed)
-    return make_error(t.refusal, "cannot start supervisor '" + own_.name +
-                                   "' while " + to_string(state_));
-  bool restart =
-    state_ == service_state::stopped || state_ == service_state::failed;
-  if (restart)
-    ++restarts_;
+  if (auto err = life_.check(lifecycle_action::start))
+    return err;
+  bool restart = life_.state() == service_state::stopped ||
+                 life_.state() == service_state::failed;
   recent_restarts_.clear();
   enter(service_state::starting, restart ? "restart" : "start");
   auto promise = self_->make_response_promise<service_state>();
@@ -105,17 +89,14 @@ caf::result<service_state> supervisor_core::start() {
         start_done_ = nullptr;
         start_promise_ = {};
         if (!failed) {
-          started_at_ = caf::make_timestamp();
-          running_since_ = self_->clock().now();
           enter(service_state::running, "all children started");
-          promise.deliver(state_);
+          promise.deliver(life_.state());
           done();
           return;
         }
         auto text =
           "child '" + failed->spec.name + "' failed to start: " + describe(err);
-        ++errors_;
-        last_error_ = text;
+        life_.note_error(text);
         log_->error("{}; stopping the children already started", text);
         std::vector<child_ptr> started;
         for (auto i = children_.rbegin(); i != children_.rend(); ++i)
@@ -150,14 +131,10 @@ void supervisor_core::abort_start(const caf::error& err) {
 caf::result<service_state> supervisor_core::stop(const std::string& reason,
                                                  caf::timespan deadline) {
   // A stop while starting aborts the start (see supervisor_actor).
-  bool aborting = state_ == service_state::starting;
-  if (!aborting) {
-    auto t =
-      check_transition(state_, lifecycle_action::stop, false, configured_);
-    if (!t.allowed)
-      return make_error(t.refusal, "cannot stop supervisor '" + own_.name +
-                                     "' while " + to_string(state_));
-  }
+  bool aborting = life_.state() == service_state::starting;
+  if (!aborting)
+    if (auto err = life_.check(lifecycle_action::stop))
+      return err;
   auto why = reason.empty() ? std::string{"stop"} : "stop: " + reason;
   cancel_restarts();
   abandon_jobs("supervisor '" + own_.name + "' is stopping");
@@ -179,7 +156,7 @@ caf::result<service_state> supervisor_core::stop(const std::string& reason,
     stop_all(all, "supervisor stopping", [this, promise, done]() mutable {
       stop_until_.reset();
       enter(service_state::stopped, "stopped");
-      promise.deliver(state_);
+      promise.deliver(life_.state());
       done();
     });
   });
@@ -188,9 +165,8 @@ caf::result<service_state> supervisor_core::stop(const std::string& reason,
 
 service_status supervisor_core::status() const {
   service_status st;
-  st.name = own_.name;
+  life_.fill(st, self_->clock().now());
   st.type = own_.type.empty() ? "supervisor" : own_.type;
-  st.state = state_;
   st.health = health_status::healthy;
   for (auto& c : children_) {
     if (c->group != 0)
@@ -198,15 +174,8 @@ service_status supervisor_core::status() const {
     else if (c->state == service_state::failed)
       st.health = worst(st.health, health_status::unhealthy);
   }
-  if (state_ == service_state::failed)
+  if (life_.state() == service_state::failed)
     st.health = health_status::fatal;
-  st.started_at = started_at_;
-  if (state_ == service_state::running)
-    st.uptime = self_->clock().now() - running_since_;
-  st.errors = errors_;
-  st.restarts = restarts_;
-  st.last_error = last_error_;
-  st.history.assign(history_.begin(), history_.end());
   return st;
 }
 
@@ -224,9 +193,9 @@ caf::result<health_report> supervisor_core::health() {
     promise.deliver(acc->rep);
   };
   auto now = caf::make_timestamp();
-  if (state_ == service_state::failed)
-    acc->rep.checks.push_back(health_check{"state", health_status::fatal,
-                                           "failed: " + last_error_, now});
+  if (life_.state() == service_state::failed)
+    acc->rep.checks.push_back(health_check{
+      "state", health_status::fatal, "failed: " + life_.last_error(), now});
   for (auto& c : children_) {
     if (c->group != 0) {
       acc->rep.checks.push_back(health_check{
@@ -266,8 +235,7 @@ caf::result<health_report> supervisor_core::health() {
 }
 
 void supervisor_core::add_listener(const caf::actor& listener) {
-  if (listener)
-    listeners_.push_back(listener.address()); // weakly, like a service
+  life_.add_listener(listener);
 }
 
 // -- events -------------------------------------------------------------------
@@ -308,7 +276,7 @@ void supervisor_core::on_down(const caf::down_msg& msg) {
 }
 
 void supervisor_core::on_timer(uint64_t group) {
-  if (state_ != service_state::running)
+  if (life_.state() != service_state::running)
     return;
   enqueue("restart", [this, group](const done_fn& done) {
     restart_group(group, 0, done);
@@ -322,10 +290,9 @@ void supervisor_core::child_ended(const child_ptr& c, bool abnormal,
   if (c->ph == phase::up)
     c->ph = phase::ended;
   if (abnormal) {
-    ++errors_;
-    last_error_ = "child '" + c->spec.name + "' failed: " + why;
+    life_.note_error("child '" + c->spec.name + "' failed: " + why);
   }
-  if (state_ != service_state::running) {
+  if (life_.state() != service_state::running) {
     if (abnormal)
       no_next_instance(c);
     return;
@@ -412,15 +379,14 @@ void supervisor_core::escalate(const std::string& why) {
   log_->error("restart intensity exceeded: {}; stopping all children and "
               "escalating",
               why);
-  ++errors_;
-  last_error_ = "restart intensity exceeded: " + why;
+  life_.note_error("restart intensity exceeded: " + why);
   cancel_restarts();
   abandon_jobs("supervisor '" + own_.name + "' is escalating a failure");
   enter(service_state::stopping, "escalating: " + why);
   enqueue("escalate", [this](const done_fn& done) {
     std::vector<child_ptr> all{children_.rbegin(), children_.rend()};
     stop_all(all, "supervisor escalating", [this, done] {
-      enter(service_state::failed, last_error_);
+      enter(service_state::failed, life_.last_error());
       done();
     });
   });
@@ -466,11 +432,7 @@ void supervisor_core::abandon_jobs(const std::string& why) {
 }
 
 void supervisor_core::enter(service_state next, const std::string& reason) {
-  auto prev = state_;
-  state_ = next;
-  announce_change(
-    self_, *log_, history_, history_limit, listeners_,
-    state_change{own_.name, prev, next, reason, caf::make_timestamp()});
+  life_.enter(self_, *log_, next, reason);
 }
 
 } // namespace troupe::detail

@@ -23,6 +23,7 @@
 #include <caf/typed_response_promise.hpp>
 #include <spdlog/logger.h>
 
+#include "troupe/actors/detail/lifecycle_core.hpp"
 #include "troupe/actors/supervisor.hpp"
 
 namespace troupe::detail {
@@ -230,18 +231,11 @@ private:
   // messages find their child in constant time.
   std::unordered_map<caf::actor_id, child_ptr> by_id_;
 
-  service_state state_ = service_state::initialized;
-  bool configured_ = false;
-  settings config_;
-  std::vector<caf::actor_addr> listeners_;
-  std::vector<state_change> history_;
-  timestamp started_at_{};
-  caf::actor_clock::time_point running_since_{};
+  // state, transitions, configuration, history, listeners, errors and
+  // restarts: shared with the service host
+  lifecycle_core life_;
   // While the supervisor's own stop runs: when it must be done.
   std::optional<caf::actor_clock::time_point> stop_until_;
-  uint64_t restarts_ = 0;
-  uint64_t errors_ = 0;
-  std::string last_error_;
 
   std::deque<job> jobs_;
   bool busy_ = false;
