@@ -12,10 +12,10 @@
 #include <string>
 #include <utility>
 
-#include <caf/scoped_actor.hpp>
 #include <nlohmann/json.hpp>
 
 #include "actor_setup.hpp"
+#include "troupe/actors/ask.hpp"
 #include "troupe/actors/atoms.hpp"
 #include "troupe/actors/topic_bus.hpp"
 #include "troupe/bridge/bridge_service.hpp"
@@ -29,19 +29,14 @@ using warm_atom = caf::atom_constant<caf::atom("bb_warm")>;
 /// Tells the pinger to start.
 using go_atom = caf::atom_constant<caf::atom("bb_go")>;
 
-/// Sends a request from a scoped actor and returns the answer; throws,
-/// naming `what`, on an error or after 60 s.
+/// troupe::ask with a 60 s limit that throws, naming `what`, on an error.
 template <class T, class Handle, class... Ts>
-T ask(caf::actor_system& sys, const Handle& h, const std::string& what,
-      Ts&&... xs) {
-  caf::scoped_actor self{sys};
-  std::optional<T> out;
-  std::string err;
-  self->request(h, std::chrono::seconds{60}, std::forward<Ts>(xs)...)
-    .receive([&](T& x) { out = std::move(x); },
-             [&](caf::error& e) { err = sys.render(e); });
+T ask_or_throw(caf::actor_system& sys, const Handle& h, const std::string& what,
+               Ts&&... xs) {
+  auto out =
+    troupe::ask<T>(sys, h, std::chrono::seconds{60}, std::forward<Ts>(xs)...);
   if (!out)
-    throw std::runtime_error(what + " failed: " + err);
+    throw std::runtime_error(what + " failed: " + sys.render(out.error()));
   return std::move(*out);
 }
 
@@ -67,11 +62,12 @@ public:
     bus_ = guard_.add(spawn_topic_bus(sys_));
     br_ = guard_.add(spawn_service<bridge::bridge_service>(
       sys_, service_options{"br", "bridge", bus_}));
-    auto s = ask<service_state>(
+    auto s = ask_or_throw<service_state>(
       sys_, br_, "bridge configure", configure_atom::value,
       settings{config::table{{"endpoints", std::move(endpoints)}}});
     expect_state("bridge configure", s, service_state::configured);
-    s = ask<service_state>(sys_, br_, "bridge start", start_atom::value);
+    s =
+      ask_or_throw<service_state>(sys_, br_, "bridge start", start_atom::value);
     expect_state("bridge start", s, service_state::running);
   }
 
@@ -85,15 +81,16 @@ public:
   typename Impl::interface add(const std::string& name, Ts&&... xs) {
     auto h = guard_.add(spawn_service<Impl>(
       sys_, service_options{name, "bench", bus_}, std::forward<Ts>(xs)...));
-    auto s = ask<service_state>(sys_, h, name + " start", start_atom::value);
+    auto s =
+      ask_or_throw<service_state>(sys_, h, name + " start", start_atom::value);
     expect_state(name + " start", s, service_state::running);
     return h;
   }
 
   /// The bridge's statistics of one endpoint.
   nlohmann::json endpoint_stats(const std::string& name) {
-    auto all = nlohmann::json::parse(
-      ask<std::string>(sys_, br_, "bridge stats", bridge::stats_atom::value));
+    auto all = nlohmann::json::parse(ask_or_throw<std::string>(
+      sys_, br_, "bridge stats", bridge::stats_atom::value));
     for (auto& ep : all["endpoints"])
       if (ep["name"] == name)
         return ep;
@@ -106,9 +103,9 @@ public:
 
   /// Stops the bridge (closing its sockets) before the node goes.
   void stop_bridge() {
-    ask<service_state>(sys_, br_, "bridge stop", stop_atom::value,
-                       std::string{"bench done"},
-                       caf::timespan{std::chrono::seconds{5}});
+    ask_or_throw<service_state>(sys_, br_, "bridge stop", stop_atom::value,
+                                std::string{"bench done"},
+                                caf::timespan{std::chrono::seconds{5}});
   }
 
 private:

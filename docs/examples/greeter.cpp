@@ -6,8 +6,8 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
-#include <caf/scoped_actor.hpp>
 
+#include "troupe/actors/ask.hpp"
 #include "troupe/actors/errc.hpp"
 #include "troupe/actors/init.hpp"
 #include "troupe/actors/logging.hpp"
@@ -59,13 +59,12 @@ std::string text(const std::string& x) {
   return x;
 }
 
-template <class T, class... Ts>
-void ask(caf::scoped_actor& self, const greeter::interface& svc, Ts... xs) {
-  self->request(svc, std::chrono::seconds{1}, xs...)
-    .receive([](const T& x) { std::printf("-> %s\n", text(x).c_str()); },
-             [](const caf::error& err) {
-               std::printf("-> error %s\n", troupe::describe(err).c_str());
-             });
+template <class T>
+void show(const caf::expected<T>& answer) {
+  if (answer)
+    std::printf("-> %s\n", text(*answer).c_str());
+  else
+    std::printf("-> error %s\n", troupe::describe(answer.error()).c_str());
 }
 
 int main() {
@@ -74,15 +73,19 @@ int main() {
   troupe::init_actor_system_config(cfg);
   caf::actor_system sys{cfg};
   auto svc = troupe::spawn_service<greeter>(sys, {"greeter", "greeter"});
-  caf::scoped_actor self{sys};
   using state = troupe::service_state;
-  ask<std::string>(self, svc, greet_atom::value, std::string{"world"});
-  ask<state>(self, svc, troupe::start_atom::value);
-  ask<state>(self, svc, troupe::configure_atom::value,
-             troupe::settings{troupe::config::table{{"greeting", "Hi"}}});
-  ask<state>(self, svc, troupe::start_atom::value);
-  ask<std::string>(self, svc, greet_atom::value, std::string{"world"});
-  ask<state>(self, svc, troupe::stop_atom::value, std::string{"done"},
-             caf::timespan{std::chrono::seconds{1}});
+  caf::timespan limit = std::chrono::seconds{1};
+  // troupe::ask (troupe/actors/ask.hpp): a request from outside an actor
+  show(troupe::ask<std::string>(sys, svc, limit, greet_atom::value,
+                                std::string{"world"}));
+  show(troupe::ask<state>(sys, svc, limit, troupe::start_atom::value));
+  show(troupe::ask<state>(
+    sys, svc, limit, troupe::configure_atom::value,
+    troupe::settings{troupe::config::table{{"greeting", "Hi"}}}));
+  show(troupe::ask<state>(sys, svc, limit, troupe::start_atom::value));
+  show(troupe::ask<std::string>(sys, svc, limit, greet_atom::value,
+                                std::string{"world"}));
+  show(troupe::ask<state>(sys, svc, limit, troupe::stop_atom::value,
+                          std::string{"done"}, limit));
   return 0;
 }

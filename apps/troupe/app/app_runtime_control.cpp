@@ -2,14 +2,12 @@
 // health, metrics, start/stop/restart, and adding and removing services.
 
 #include <algorithm>
-#include <array>
-#include <optional>
 #include <set>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
 
-#include <caf/scoped_actor.hpp>
 #include <spdlog/spdlog.h>
 
 #include "troupe/actors/atoms.hpp"
@@ -228,17 +226,8 @@ void write_bus_metrics(exposition_writer& w, caf::actor_system& sys,
                        const caf::actor& bus, caf::timespan timeout) {
   if (!bus)
     return;
-  caf::scoped_actor self{sys};
-  using triple = std::array<uint64_t, 3>;
   auto get = [&](auto... xs) {
-    std::optional<triple> out;
-    self->request(bus, timeout, xs...)
-      .receive(
-        [&](uint64_t a, uint64_t b, uint64_t c) {
-          out = triple{a, b, c};
-        },
-        [](caf::error&) {});
-    return out;
+    return ask<uint64_t, uint64_t, uint64_t>(sys, bus, timeout, xs...);
   };
   struct family {
     const char* name;
@@ -252,30 +241,30 @@ void write_bus_metrics(exposition_writer& w, caf::actor_system& sys,
   if (auto x = get(status_atom::value)) {
     write({"troupe_bus_subscriptions", "Topic prefixes subscribed on the bus",
            metric_type::gauge},
-          (*x)[0]);
+          std::get<0>(*x));
     write({"troupe_bus_published_total", "Messages published on the bus",
            metric_type::counter},
-          (*x)[1]);
+          std::get<1>(*x));
     write({"troupe_bus_delivered_total",
            "Messages the bus handed to subscribers (one per subscriber)",
            metric_type::counter},
-          (*x)[2]);
+          std::get<2>(*x));
   }
   if (auto x = get(status_atom::value, bus_redeliver_atom::value)) {
     write({"troupe_bus_redelivered_total",
            "Batches a failed service did not handle, delivered to its next "
            "instance",
            metric_type::counter},
-          (*x)[0]);
+          std::get<0>(*x));
     write({"troupe_bus_waiting_messages",
            "Messages kept for the next instance of a failed service",
            metric_type::gauge},
-          (*x)[1]);
+          std::get<1>(*x));
     write({"troupe_bus_redelivery_lost_total",
            "Messages lost because no next instance of their failed "
            "subscriber took them in time",
            metric_type::counter},
-          (*x)[2]);
+          std::get<2>(*x));
   }
 }
 

@@ -17,8 +17,8 @@
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/expected.hpp>
-#include <caf/scoped_actor.hpp>
 
+#include "troupe/actors/ask.hpp"
 #include "troupe/actors/errc.hpp"
 #include "troupe/actors/supervisor.hpp"
 #include "troupe/app/app_runtime.hpp"
@@ -29,23 +29,6 @@ namespace troupe::app {
 /// child's start and stop timeouts); the outer wait only guards against a
 /// supervisor that is gone.
 constexpr caf::timespan forever = std::chrono::hours{1};
-
-/// A blocking request from a non-actor thread. Each call has its own scoped
-/// actor: the HTTP server calls from several threads at once.
-template <class T, class Handle, class... Ts>
-caf::expected<T> ask(caf::actor_system& sys, const Handle& hdl,
-                     caf::timespan timeout, Ts&&... xs) {
-  if (!hdl)
-    return make_error(errc::not_running, "no actor");
-  caf::scoped_actor self{sys};
-  caf::expected<T> result{caf::make_error(caf::sec::request_timeout)};
-  self
-    ->request(caf::actor_cast<caf::actor>(hdl), timeout,
-              std::forward<Ts>(xs)...)
-    .receive([&](T& x) { result = std::move(x); },
-             [&](caf::error& err) { result = std::move(err); });
-  return result;
-}
 
 /// The sum of everything that moves while messages flow, for the drain's
 /// "has the app gone quiet?" check.

@@ -14,6 +14,7 @@
 #include <caf/send.hpp>
 #include <zmq.hpp>
 
+#include "troupe/actors/ask.hpp"
 #include "troupe/actors/atoms.hpp"
 #include "troupe/actors/init.hpp"
 #include "troupe/actors/service_host.hpp"
@@ -40,16 +41,13 @@ protected:
     self->send_exit(bus, caf::exit_reason::user_shutdown);
   }
 
+  // troupe::ask to the bridge within 5 s; throws on an error.
   template <class T, class... Ts>
   T ask(Ts&&... xs) {
-    std::optional<T> out;
-    std::string err;
-    self->request(br, 5s, std::forward<Ts>(xs)...)
-      .receive([&](const T& x) { out = x; },
-               [&](const caf::error& e) { err = describe(e); });
+    auto out = troupe::ask<T>(sys, br, 5s, std::forward<Ts>(xs)...);
     if (!out)
-      throw std::runtime_error("request failed: " + err);
-    return *out;
+      throw std::runtime_error("request failed: " + describe(out.error()));
+    return std::move(*out);
   }
 
   // Configures and starts a bridge with `endpoints` (a config table).
