@@ -47,8 +47,8 @@ using settings = config::settings;
 ///
 /// Invalid requests answer a `troupe::errc` error; they never kill the actor.
 /// A listener receives `(state_changed_atom, state_change)` on every change.
-/// The last four entries are the host's own plumbing (bus deliveries and
-/// timers); services never send them.
+/// Bus deliveries and the host's timers are not part of it (see
+/// detail/host_plumbing.hpp): nobody holding a handle can send them.
 using service_actor = caf::typed_actor<
   caf::replies_to<configure_atom, settings>::with<service_state>,
   caf::replies_to<start_atom>::with<service_state>,
@@ -56,11 +56,7 @@ using service_actor = caf::typed_actor<
   caf::replies_to<reconfigure_atom, settings>::with<service_state>,
   caf::replies_to<status_atom>::with<service_status>,
   caf::replies_to<health_atom>::with<health_report>,
-  caf::reacts_to<subscribe_state_atom, caf::actor>,
-  caf::reacts_to<deliver_atom, std::string, caf::message>,
-  caf::reacts_to<deliver_batch_atom, bus_batch>,
-  caf::reacts_to<task_atom, uint64_t, uint64_t>,
-  caf::reacts_to<deadline_atom, uint64_t>>;
+  caf::reacts_to<subscribe_state_atom, caf::actor>>;
 
 /// Spawns one instance of a service in state `initialized`: how the type
 /// registry and a supervisor create (and re-create) services.

@@ -20,6 +20,7 @@
 #include <caf/typed_response_promise.hpp>
 
 #include "troupe/actors/detail/host_core.hpp"
+#include "troupe/actors/detail/host_plumbing.hpp"
 #include "troupe/actors/errc.hpp"
 #include "troupe/actors/service.hpp"
 #include "troupe/actors/service_options.hpp"
@@ -129,15 +130,21 @@ auto wrap(host_core* core, F f) {
     return wrap_idle(core, std::move(f), args{});
 }
 
+/// The actor that hosts `Impl`: its interface plus the host's plumbing
+/// (bus deliveries, timers). Its handle narrows to `Impl::interface`.
+template <class Impl>
+using host_actor =
+  typename Impl::interface::template extend_with<host_plumbing>;
+
 template <class Impl>
 using host_pointer =
-  typename Impl::interface::template stateful_pointer<host_state<Impl>>;
+  typename host_actor<Impl>::template stateful_pointer<host_state<Impl>>;
 
 // The behavior of one state: the lifecycle handlers (the transition table in
 // host_core decides what each request does in that state) plus the domain
 // handlers, dispatched in `running` and refused everywhere else.
 template <class Impl, bool Running>
-typename Impl::interface::behavior_type
+typename host_actor<Impl>::behavior_type
 state_behavior(host_pointer<Impl> self) {
   auto* core = self->state.core.get();
   auto lifecycle = std::make_tuple(
@@ -173,15 +180,15 @@ state_behavior(host_pointer<Impl> self) {
     self->state.impl->handlers());
   return std::apply(
     [](auto&&... fs) {
-      return typename Impl::interface::behavior_type { std::move(fs)... };
+      return typename host_actor<Impl>::behavior_type{std::move(fs)...};
     },
     std::tuple_cat(std::move(lifecycle), std::move(domain)));
 }
 
 template <class Impl>
-typename Impl::interface::behavior_type host_fun(host_pointer<Impl> self,
-                                                 std::shared_ptr<Impl> impl,
-                                                 service_options opts) {
+typename host_actor<Impl>::behavior_type host_fun(host_pointer<Impl> self,
+                                                  std::shared_ptr<Impl> impl,
+                                                  service_options opts) {
   self->state.impl = std::move(impl);
   self->state.core =
     std::make_unique<host_core>(self, *self->state.impl, std::move(opts));
@@ -218,6 +225,11 @@ typename Impl::interface spawn_service(caf::actor_system& sys,
                                        service_options opts, Args&&... args) {
   static_assert(std::is_base_of_v<service, Impl>,
                 "a service type must derive from troupe::service");
+  static_assert(
+    caf::detail::tl_subset_of<service_actor::signatures,
+                              typename Impl::interface::signatures>::value,
+    "Impl::interface must extend troupe::service_actor");
+  // The host's actor type has the plumbing too; the handle narrows.
   auto impl = std::make_shared<Impl>(std::forward<Args>(args)...);
   return sys.spawn(detail::host_fun<Impl>, std::move(impl), std::move(opts));
 }

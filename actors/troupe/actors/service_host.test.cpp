@@ -216,6 +216,21 @@ bool names_states(const caf::error& err, service_state current,
 
 } // namespace
 
+// The public handle is lifecycle-only: bus deliveries and the host's timers
+// are the host's own (detail::host_plumbing), not in service_actor.
+static_assert(caf::detail::tl_index_of<
+                service_actor::signatures,
+                caf::reacts_to<task_atom, uint64_t, uint64_t>>::value == -1,
+              "a service_actor handle must not take the host's timer ticks");
+static_assert(caf::detail::tl_index_of<
+                service_actor::signatures,
+                caf::reacts_to<deliver_batch_atom, bus_batch>>::value == -1,
+              "a service_actor handle must not take bus deliveries");
+static_assert(caf::detail::tl_index_of<
+                detail::host_plumbing::signatures,
+                caf::reacts_to<task_atom, uint64_t, uint64_t>>::value != -1,
+              "the host takes its timer ticks through its plumbing");
+
 CAF_TEST_FIXTURE_SCOPE(service_host_tests, fixture)
 
 CAF_TEST(a new service is initialized) {

@@ -33,12 +33,6 @@ supervisor_fun(detail::supervisor_pointer self, supervisor_options opts,
     [core](subscribe_state_atom, const caf::actor& listener) {
       core->add_listener(listener);
     },
-    // Host plumbing of the service interface: a supervisor has no bus
-    // subscriptions, tasks or stop deadlines of its own.
-    [](deliver_atom, const std::string&, const caf::message&) {},
-    [](deliver_batch_atom, const bus_batch&) {},
-    [](task_atom, uint64_t, uint64_t) {},
-    [](deadline_atom, uint64_t) {},
     [core](children_atom) { return core->children(); },
     [core](start_child_atom, const std::string& name) {
       return core->start_child(name);

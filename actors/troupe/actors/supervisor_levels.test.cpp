@@ -76,10 +76,6 @@ hanging(service_actor::stateful_pointer<hang_state> self,
     },
     [](health_atom) { return health_report{}; },
     [](subscribe_state_atom, const caf::actor&) {},
-    [](deliver_atom, const std::string&, const caf::message&) {},
-    [](deliver_batch_atom, const bus_batch&) {},
-    [](task_atom, uint64_t, uint64_t) {},
-    [](deadline_atom, uint64_t) {},
   };
 }
 
