@@ -460,8 +460,14 @@ control_result app_runtime::action(const std::string& name, control_action act,
   d.log->info("control: {} '{}' -> {}{}", to_string(act), name, to_string(*st),
               also.empty() ? std::string{}
                            : " (cascade: " + quoted_list(also) + ")");
-  auto body = service(name).value_or(
-    json{{"name", name}, {"state", std::string{to_string(*st)}}});
+  // The state the action reached; the service may have moved on since (a
+  // one_for_all sibling failed, say): then state_now says where it is.
+  auto reached = std::string{to_string(*st)};
+  auto body = service(name).value_or(json{{"name", name}, {"state", reached}});
+  if (auto now = body.value("state", reached); now != reached) {
+    body["state"] = reached;
+    body["state_now"] = now;
+  }
   if (!also.empty())
     body["cascade"] = also;
   return {200, std::move(body)};

@@ -110,6 +110,9 @@ void print_outcome(std::ostream& out, const std::string& verb,
     out << render_status_line(body.get<service_status>()) << '\n';
     if (body.value("enabled", true) == false)
       out << "disabled (enabled = false)\n";
+    if (auto now = body.find("state_now"); now != body.end())
+      out << "now " << (now->is_string() ? now->get<std::string>() : dump(*now))
+          << " (it moved on after the " << verb << ")\n";
     if (auto c = body.find("cascade"); c != body.end() && c->is_array()) {
       std::vector<std::string> names;
       for (auto& n : *c)
