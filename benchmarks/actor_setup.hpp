@@ -12,6 +12,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/atom.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 
@@ -71,29 +72,48 @@ auto in_fresh_system(int threads, F&& f) {
   return std::forward<F>(f)(sys, guard);
 }
 
-/// Sends the same request to every handle at once (from one event-based
-/// actor, so answers are not serialized behind each other) and returns the
-/// answers in the order of `hs`. Throws on an error answer or when answers
-/// are late.
+/// Sends the same request to every handle, 256 in flight at a time (from
+/// one event-based actor, so answers are not serialized behind each other),
+/// and returns the answers in the order of `hs`. Throws on an error answer
+/// or when answers are late. The window is what troupe's supervisor keeps
+/// too: CAF 0.17 searches an actor's pending requests linearly, so 100,000
+/// at once would cost N^2 on both sides of a comparison.
 template <class T, class Handle, class... Ts>
 std::vector<T> ask_all(caf::actor_system& sys, const std::vector<Handle>& hs,
                        const std::string& what, Ts... xs) {
+  constexpr size_t window = 256;
   auto out = std::make_shared<std::vector<T>>(hs.size());
   auto done = std::make_shared<countdown>(hs.size());
   if (hs.empty())
     return {};
-  // Lives exactly as long as answers are pending.
-  sys.spawn([hs, out, done, xs...](caf::event_based_actor* self) {
-    for (size_t i = 0; i < hs.size(); ++i)
-      self->request(hs[i], caf::infinite, xs...)
+  // Lives exactly as long as answers are pending: asks the next one (by a
+  // message to itself) for each answer.
+  using ask_next = caf::atom_constant<caf::atom("ask_next")>;
+  auto targets = std::make_shared<const std::vector<Handle>>(hs);
+  sys.spawn([targets, out, done, xs...](caf::event_based_actor* self) {
+    auto next = std::make_shared<size_t>(0);
+    auto left = std::make_shared<size_t>(targets->size());
+    for (size_t k = 0; k < window && k < targets->size(); ++k)
+      self->send(self, ask_next::value);
+    return caf::behavior{[=](ask_next) {
+      if (*next >= targets->size())
+        return; // asked for by an answer while the last asks were queued
+      auto i = (*next)++;
+      self->request((*targets)[i], caf::infinite, xs...)
         .then(
-          [out, done, i](T& x) {
+          [self, out, done, left, i](T& x) {
             (*out)[i] = std::move(x);
             done->arrive();
+            if (--*left == 0)
+              self->quit();
+            else
+              self->send(self, ask_next::value);
           },
           [self, done](caf::error& err) {
             done->abort(self->system().render(err));
+            self->quit();
           });
+    }};
   });
   done->wait(what);
   return std::move(*out);

@@ -79,6 +79,68 @@ hanging(service_actor::stateful_pointer<hang_state> self,
   };
 }
 
+// A child that holds every status and health request until the test
+// releases them: shows how many a supervisor keeps in flight at once.
+using release_atom = caf::atom_constant<caf::atom("release")>;
+
+struct held_requests {
+  size_t count = 0;
+  std::vector<caf::actor> holders;
+
+  // Each holder answers what it holds (a promise is delivered from its own
+  // actor).
+  void release() {
+    for (auto& h : holders)
+      caf::anon_send(h, release_atom::value);
+    holders.clear();
+    count = 0;
+  }
+};
+
+struct holding_state {
+  std::vector<caf::typed_response_promise<service_status>> statuses;
+  std::vector<caf::typed_response_promise<health_report>> healths;
+};
+
+caf::behavior holding(caf::stateful_actor<holding_state>* self,
+                      const std::shared_ptr<held_requests>& h,
+                      const std::string& name) {
+  auto hold = [self, h] {
+    ++h->count;
+    h->holders.push_back(self);
+  };
+  return {
+    [](configure_atom, const settings&) { return service_state::configured; },
+    [](start_atom) { return service_state::running; },
+    [](stop_atom, const std::string&, caf::timespan) {
+      return service_state::stopped;
+    },
+    [](reconfigure_atom, const settings&) { return service_state::configured; },
+    [self, hold](status_atom) {
+      hold();
+      return self->state.statuses.emplace_back(
+        self->make_response_promise<service_status>());
+    },
+    [self, hold](health_atom) {
+      hold();
+      return self->state.healths.emplace_back(
+        self->make_response_promise<health_report>());
+    },
+    [](subscribe_state_atom, const caf::actor&) {},
+    [self, name](release_atom) {
+      service_status st;
+      st.name = name;
+      st.state = service_state::running;
+      for (auto& p : self->state.statuses)
+        p.deliver(st);
+      for (auto& p : self->state.healths)
+        p.deliver(health_report{});
+      self->state.statuses.clear();
+      self->state.healths.clear();
+    },
+  };
+}
+
 struct fixture : testing::service_fixture {
   std::shared_ptr<journal> events = std::make_shared<journal>();
   std::map<std::string, std::shared_ptr<knobs>> switches;
@@ -348,6 +410,48 @@ CAF_TEST(stop_children stops by level and answers final statuses) {
     sup, stop_children_atom::value, std::vector<std::string>{"nope"});
   CAF_REQUIRE(!bad);
   CAF_CHECK(is(bad.error(), errc::unknown_child));
+}
+
+CAF_TEST(
+  status health and activity rounds keep at most 256 requests in flight) {
+  // CAF 0.17 searches an actor's pending requests linearly: a round of
+  // 100,000 requests at once cost N^2. 600 children: 256, 256, then 88.
+  auto held = std::make_shared<held_requests>();
+  std::vector<child_spec> specs;
+  for (int i = 0; i < 600; ++i) {
+    child_spec s;
+    s.name = "h" + std::to_string(i);
+    s.type = "holding";
+    s.factory = [held, name = s.name](caf::actor_system& sys,
+                                      const service_options&) {
+      return caf::actor_cast<service_actor>(sys.spawn(holding, held, name));
+    };
+    specs.push_back(std::move(s));
+  }
+  auto sup = spawn_supervisor(sys, options(), std::move(specs));
+  CAF_REQUIRE(start(sup));
+  auto round = [&](auto atom, auto answer) {
+    auto r =
+      self->request(caf::actor_cast<caf::actor>(sup), caf::infinite, atom);
+    std::vector<size_t> waves;
+    for (consume_messages(); held->count > 0; consume_messages()) {
+      waves.push_back(held->count);
+      held->release();
+    }
+    CAF_CHECK_EQUAL(waves, (std::vector<size_t>{256, 256, 88}));
+    r.receive(answer, [](caf::error& err) { CAF_FAIL(describe(err)); });
+  };
+  round(child_statuses_atom::value, [](std::vector<service_status>& sts) {
+    CAF_CHECK_EQUAL(sts.size(), 600u);
+  });
+  round(health_atom::value, [](health_report& rep) {
+    CAF_CHECK_EQUAL(rep.checks.size(), 600u);
+    CAF_CHECK_EQUAL(rep.overall, health_status::healthy);
+  });
+  round(activity_atom::value, [](child_activity& act) {
+    CAF_CHECK_EQUAL(act.running, 600u);
+    CAF_CHECK_EQUAL(act.unanswered, 0u);
+  });
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

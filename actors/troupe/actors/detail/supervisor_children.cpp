@@ -162,37 +162,53 @@ void supervisor_core::stop_levels(
     k();
     return;
   }
-  auto ls = std::make_shared<level_stop>();
-  ls->groups = groups;
-  ls->level = i;
-  ls->pending = (*groups)[i].size();
-  ls->reason = reason;
-  ls->k = k;
-  ls->sink = sink;
-  launch_stops(ls);
+  fan_out(
+    (*groups)[i],
+    [this, reason, sink](size_t, const child_ptr& c, const done_fn& settle) {
+      stop_one(c, reason, settle, sink);
+    },
+    [this, groups, i, reason, k, sink] {
+      stop_levels(groups, i + 1, reason, k, sink);
+    });
 }
 
-void supervisor_core::launch_stops(const std::shared_ptr<level_stop>& ls) {
-  // A window at a time, like starts (see launch_starts).
-  if (ls->launching)
+struct supervisor_core::fan_run {
+  std::vector<child_ptr> xs;
+  ask_fn ask;
+  done_fn done;
+  size_t next = 0;
+  size_t settled = 0;
+  bool launching = false;
+};
+
+void supervisor_core::fan_out(std::vector<child_ptr> xs, ask_fn ask,
+                              done_fn done) {
+  if (xs.empty()) {
+    done();
     return;
-  ls->launching = true;
-  auto& xs = (*ls->groups)[ls->level];
-  while (ls->next < xs.size() &&
-         ls->next - (xs.size() - ls->pending) < window) {
-    auto c = xs[ls->next++];
-    stop_one(
-      c, ls->reason,
-      [this, ls] {
-        if (--ls->pending == 0) {
-          stop_levels(ls->groups, ls->level + 1, ls->reason, ls->k, ls->sink);
-          return;
-        }
-        launch_stops(ls);
-      },
-      ls->sink);
   }
-  ls->launching = false;
+  auto run = std::make_shared<fan_run>();
+  run->xs = std::move(xs);
+  run->ask = std::move(ask);
+  run->done = std::move(done);
+  launch(run);
+}
+
+void supervisor_core::launch(const std::shared_ptr<fan_run>& run) {
+  if (run->launching)
+    return; // settled synchronously: the loop below goes on
+  run->launching = true;
+  while (run->next < run->xs.size() && run->next - run->settled < window) {
+    auto i = run->next++;
+    run->ask(i, run->xs[i], [this, run] {
+      if (++run->settled == run->xs.size()) {
+        run->done();
+        return;
+      }
+      launch(run);
+    });
+  }
+  run->launching = false;
 }
 
 void supervisor_core::dispose(const child_ptr& c) {
@@ -240,9 +256,8 @@ void supervisor_core::start_level(const std::shared_ptr<start_run>& run,
 }
 
 void supervisor_core::launch_starts(const std::shared_ptr<start_run>& run) {
-  // A window, not the whole level at once: CAF's clock finds a request's
-  // timeout by a linear search over the requester's pending ones, so
-  // 100,000 requests in flight from this actor would cost N^2.
+  // A window, not the whole level at once, as in fan_out (which does not
+  // fit: a failure ends the start early).
   if (run->launching)
     return; // an answer that came synchronously; the loop below goes on
   run->launching = true;
@@ -628,88 +643,68 @@ supervisor_core::stop_children(const std::vector<std::string>& names) {
 }
 
 caf::result<child_activity> supervisor_core::activity() {
-  struct fan_in {
-    child_activity sum;
-    size_t pending = 0;
-  };
-  auto acc = std::make_shared<fan_in>();
+  auto sum = std::make_shared<child_activity>();
   auto promise = self_->make_response_promise<child_activity>();
+  std::vector<child_ptr> up;
   for (auto& c : children_)
     if (c->ph == phase::up && c->handle)
-      ++acc->pending;
-  if (acc->pending == 0) {
-    promise.deliver(acc->sum);
-    return promise;
-  }
-  auto settle = [acc, promise]() mutable {
-    if (--acc->pending == 0)
-      promise.deliver(acc->sum);
-  };
-  for (auto& c : children_) {
-    if (c->ph != phase::up || !c->handle)
-      continue;
-    // No timeout (a clock entry per child would cost N^2, see
-    // launch_starts): the caller's own request times out instead.
-    self_->request(c->handle, caf::infinite, status_atom::value)
-      .then(
-        [acc, settle](const service_status& st) mutable {
-          if (st.state == service_state::running) {
-            ++acc->sum.running;
-            acc->sum.moved +=
-              st.messages_in + st.messages_out + st.messages_dropped;
-            // Tracked work, messages published and not yet taken (a
-            // bridge's inbound ones too) or held back.
-            acc->sum.in_flight +=
-              st.in_flight + st.publish_unacked + st.held_messages;
-          }
-          settle();
-        },
-        [acc, settle](const caf::error&) mutable {
-          ++acc->sum.unanswered;
-          settle();
-        });
-  }
+      up.push_back(c);
+  // No timeout (a clock entry per child is searched linearly, see
+  // fan_out): the caller's own request times out instead.
+  fan_out(
+    std::move(up),
+    [this, sum](size_t, const child_ptr& c, const done_fn& settle) {
+      self_->request(c->handle, caf::infinite, status_atom::value)
+        .then(
+          [sum, settle](const service_status& st) {
+            if (st.state == service_state::running) {
+              ++sum->running;
+              sum->moved +=
+                st.messages_in + st.messages_out + st.messages_dropped;
+              // Tracked work, messages published and not yet taken (a
+              // bridge's inbound ones too) or held back.
+              sum->in_flight +=
+                st.in_flight + st.publish_unacked + st.held_messages;
+            }
+            settle();
+          },
+          [sum, settle](const caf::error&) {
+            ++sum->unanswered;
+            settle();
+          });
+    },
+    [sum, promise]() mutable { promise.deliver(*sum); });
   return promise;
 }
 
 caf::result<std::vector<service_status>> supervisor_core::child_statuses() {
-  struct fan_in {
-    std::vector<std::optional<service_status>> slots;
-    size_t pending = 0;
-  };
-  auto acc = std::make_shared<fan_in>();
-  auto promise = self_->make_response_promise<std::vector<service_status>>();
-  auto finish = [acc, promise]() mutable {
-    std::vector<service_status> out;
-    out.reserve(acc->slots.size());
-    for (auto& x : acc->slots)
-      if (x)
-        out.push_back(std::move(*x));
-    promise.deliver(std::move(out));
-  };
+  std::vector<child_ptr> alive;
   for (auto& c : children_)
     if (c->handle)
-      ++acc->pending;
-  acc->slots.resize(acc->pending);
-  if (acc->pending == 0) {
-    finish();
-    return promise;
-  }
-  size_t slot = 0;
-  for (auto& c : children_) {
-    if (!c->handle)
-      continue;
-    auto settle = [acc, finish, at = slot++](service_status* st) mutable {
-      if (st != nullptr)
-        acc->slots[at] = std::move(*st);
-      if (--acc->pending == 0)
-        finish();
-    };
-    // No timeout, as in activity().
-    self_->request(c->handle, caf::infinite, status_atom::value)
-      .then([settle](service_status& st) mutable { settle(&st); },
-            [settle](const caf::error&) mutable { settle(nullptr); });
-  }
+      alive.push_back(c);
+  auto slots =
+    std::make_shared<std::vector<std::optional<service_status>>>(alive.size());
+  auto promise = self_->make_response_promise<std::vector<service_status>>();
+  fan_out(
+    std::move(alive),
+    [this, slots](size_t i, const child_ptr& c, const done_fn& settle) {
+      // No timeout, as in activity().
+      self_->request(c->handle, caf::infinite, status_atom::value)
+        .then(
+          [slots, i, settle](service_status& st) {
+            (*slots)[i] = std::move(st);
+            settle();
+          },
+          [settle](const caf::error&) { settle(); });
+    },
+    [slots, promise]() mutable {
+      std::vector<service_status> out;
+      out.reserve(slots->size());
+      for (auto& x : *slots)
+        if (x)
+          out.push_back(std::move(*x));
+      promise.deliver(std::move(out));
+    });
   return promise;
 }
 

@@ -182,55 +182,55 @@ service_status supervisor_core::status() const {
 caf::result<health_report> supervisor_core::health() {
   // One check per child: the child's own rollup, or what the supervisor
   // knows when the child has no running instance to ask.
-  struct fan_in {
-    health_report rep;
-    size_t pending = 0;
-  };
-  auto acc = std::make_shared<fan_in>();
+  auto rep = std::make_shared<health_report>();
   auto promise = self_->make_response_promise<health_report>();
-  auto finish = [acc, promise]() mutable {
-    acc->rep.overall = rollup(acc->rep.checks);
-    promise.deliver(acc->rep);
-  };
   auto now = caf::make_timestamp();
   if (life_.state() == service_state::failed)
-    acc->rep.checks.push_back(health_check{
-      "state", health_status::fatal, "failed: " + life_.last_error(), now});
+    rep->checks.push_back(health_check{"state", health_status::fatal,
+                                       "failed: " + life_.last_error(), now});
+  std::vector<child_ptr> up;
+  std::vector<size_t> at; // each one's check in rep->checks
   for (auto& c : children_) {
     if (c->group != 0) {
-      acc->rep.checks.push_back(health_check{
-        c->spec.name, health_status::degraded, "restart scheduled", now});
+      rep->checks.push_back(health_check{c->spec.name, health_status::degraded,
+                                         "restart scheduled", now});
     } else if (c->ph == phase::up) {
-      ++acc->pending;
-      auto idx = acc->rep.checks.size();
-      acc->rep.checks.push_back(health_check{
-        c->spec.name, health_status::unhealthy, "no health answer", now});
-      auto settle = [acc, finish, idx](health_check chk) mutable {
-        acc->rep.checks[idx] = std::move(chk);
-        if (--acc->pending == 0)
-          finish();
+      up.push_back(c);
+      at.push_back(rep->checks.size());
+      rep->checks.push_back(health_check{c->spec.name, health_status::unhealthy,
+                                         "no health answer", now});
+    } else if (c->state == service_state::failed) {
+      rep->checks.push_back(health_check{c->spec.name, health_status::unhealthy,
+                                         c->last_error, now});
+    }
+  }
+  fan_out(
+    std::move(up),
+    [this, rep, at = std::move(at), now](size_t i, const child_ptr& c,
+                                         const done_fn& settle) {
+      auto set = [rep, idx = at[i], settle](health_check chk) {
+        rep->checks[idx] = std::move(chk);
+        settle();
       };
       auto name = c->spec.name;
       self_->request(c->handle, opts_.start_timeout, health_atom::value)
         .then(
-          [settle, name, now](const health_report& rep) mutable {
+          [set, name, now](const health_report& x) {
             std::string msg;
-            for (auto& chk : rep.checks)
-              if (chk.status == rep.overall && msg.empty())
+            for (auto& chk : x.checks)
+              if (chk.status == x.overall && msg.empty())
                 msg = chk.name + ": " + chk.message;
-            settle(health_check{name, rep.overall, msg, now});
+            set(health_check{name, x.overall, msg, now});
           },
-          [settle, name, now](const caf::error& err) mutable {
-            settle(health_check{name, health_status::unhealthy,
-                                "no health answer: " + describe(err), now});
+          [set, name, now](const caf::error& err) {
+            set(health_check{name, health_status::unhealthy,
+                             "no health answer: " + describe(err), now});
           });
-    } else if (c->state == service_state::failed) {
-      acc->rep.checks.push_back(health_check{
-        c->spec.name, health_status::unhealthy, c->last_error, now});
-    }
-  }
-  if (acc->pending == 0)
-    finish();
+    },
+    [rep, promise]() mutable {
+      rep->overall = rollup(rep->checks);
+      promise.deliver(*rep);
+    });
   return promise;
 }
 

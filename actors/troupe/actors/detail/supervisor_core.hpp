@@ -144,18 +144,6 @@ private:
     started_fn k;
   };
 
-  // The stop of one level in progress (see stop_levels).
-  struct level_stop {
-    std::shared_ptr<std::vector<std::vector<child_ptr>>> groups;
-    size_t level = 0;
-    size_t pending = 0;
-    size_t next = 0;
-    bool launching = false;
-    std::string reason;
-    done_fn k;
-    status_sink sink;
-  };
-
   struct job {
     std::string what;
     std::function<void(done_fn)> run;
@@ -185,7 +173,17 @@ private:
     const std::shared_ptr<std::vector<std::vector<child_ptr>>>& groups,
     size_t i, const std::string& reason, const done_fn& k,
     const status_sink& sink);
-  void launch_stops(const std::shared_ptr<level_stop>& ls);
+  // Calls `ask(i, xs[i], settle)` for each child, at most `window` (256)
+  // at a time, each `settle` once its request was answered either way, and
+  // `done` once all settled (at once for none). Every request fan-out of a
+  // supervisor goes through here: CAF 0.17 keeps an actor's pending
+  // requests in a flat map (and their timeouts in its clock) that it
+  // searches linearly, so 100,000 requests in flight cost N^2 (a status
+  // round of 100,000 services took minutes).
+  using ask_fn = std::function<void(size_t, const child_ptr&, const done_fn&)>;
+  void fan_out(std::vector<child_ptr> xs, ask_fn ask, done_fn done);
+  struct fan_run;
+  void launch(const std::shared_ptr<fan_run>& run);
   // Starts every child level by level; `k(nullptr, {})` once all run, else
   // `k(first child that failed, its error)` after its whole level answered.
   void start_all(started_fn k);
