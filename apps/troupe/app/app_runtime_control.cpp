@@ -178,6 +178,10 @@ control_health app_runtime::health(bool all) {
   by_name.reserve(xs.size());
   for (auto& x : xs)
     by_name.emplace(x.name, &x);
+  // The services listed get their checks, asked all at once (256 in
+  // flight at a time).
+  std::vector<service_health*> asked;
+  std::vector<service_actor> handles;
   for (auto& sh : list) {
     auto c = by_name.find(sh.name);
     if (c == by_name.end())
@@ -188,10 +192,16 @@ control_health app_runtime::health(bool all) {
       sh.report.overall = i->second.health;
     if (!all && !needs_attention(sh))
       continue;
-    if (auto r = ask<health_report>(d.sys, ci->handle, d.timeout,
-                                    health_atom::value)) {
+    asked.push_back(&sh);
+    handles.push_back(ci->handle);
+  }
+  auto reports =
+    ask_all<health_report>(d.sys, handles, d.timeout, health_atom::value);
+  for (size_t i = 0; i < asked.size(); ++i) {
+    auto& sh = *asked[i];
+    if (auto& r = reports[i]) {
       sh.report = std::move(*r);
-    } else if (ci->state == service_state::running) {
+    } else if (sh.state == service_state::running) {
       sh.report.overall = health_status::unhealthy;
       sh.report.checks.push_back({"health", health_status::unhealthy,
                                   "no health report: " + describe(r.error()),
