@@ -141,9 +141,7 @@ void bridge_service::drop_call(uint64_t id, size_t reason) {
   if (reason == call_drop::queue_full)
     why = "endpoint '" + ep.cfg.name + "': " + std::to_string(ep.cfg.hwm) +
           " calls already wait (on_full = " +
-          (ep.cfg.on_full == full_policy::drop_oldest ? "drop_oldest"
-                                                      : "drop_newest") +
-          "); dropped unsent";
+          std::string{to_string(ep.cfg.on_full)} + "); dropped unsent";
   else
     why = "endpoint '" + ep.cfg.name +
           "': its turn did not come before its deadline; dropped unsent";

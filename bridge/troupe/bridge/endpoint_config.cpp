@@ -209,6 +209,10 @@ std::string_view to_string(socket_kind k) noexcept {
   return socket_kinds.name(k);
 }
 
+std::string_view to_string(full_policy p) noexcept {
+  return full_policies.name(p);
+}
+
 bool is_inbound(socket_kind k) noexcept {
   return k == socket_kind::sub || k == socket_kind::pull;
 }

@@ -60,6 +60,9 @@ enum class full_policy : uint8_t {
   drop_newest,
 };
 
+/// Returns "block", "drop_oldest" or "drop_newest".
+std::string_view to_string(full_policy p) noexcept;
+
 /// One `[services.NAME.endpoints.EP]` table, parsed.
 struct endpoint_config {
   std::string name;
