@@ -3,8 +3,11 @@
 // A blocking request, for code that is not an actor. Kept out of the other
 // headers: <caf/scoped_actor.hpp> is heavy.
 
+#include <chrono>
+#include <condition_variable>
 #include <cstddef>
-#include <deque>
+#include <memory>
+#include <mutex>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -13,6 +16,8 @@
 #include <caf/actor.hpp>
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/atom.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/expected.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/timespan.hpp>
@@ -65,12 +70,21 @@ auto ask(caf::actor_system& sys, const Handle& hdl, caf::timespan timeout,
   return result;
 }
 
+namespace detail {
+
+using ask_next_atom = caf::atom_constant<caf::atom("ask_next")>;
+
+} // namespace detail
+
 /// Sends the same request `(xs...)` to every handle of `hs` and waits for
-/// all answers: `ask` for many actors, from one scoped actor, with at most
-/// 256 requests in flight at a time (CAF 0.17 searches an actor's pending
-/// requests linearly, so 100,000 at once would cost N^2). Returns each
-/// answer or error in the order of `hs`; each request times out after
-/// `timeout` on its own. The same rules as `ask`: not inside an actor.
+/// all answers, at most `timeout` in all: `ask` for many actors. Requests
+/// go out from one event-based actor, at most 256 in flight at a time
+/// (CAF 0.17 searches an actor's pending requests linearly, so 100,000 at
+/// once would cost N^2), each with the time left until the deadline; once
+/// it has passed, the ones not yet sent are not sent. Returns each answer
+/// or error in the order of `hs`: `caf::sec::request_timeout` for those
+/// late or never sent, `errc::not_running` for an empty handle. The same
+/// rules as `ask`: not inside an actor.
 ///
 /// ```
 /// auto sts = troupe::ask_all<troupe::service_status>(
@@ -81,32 +95,73 @@ std::vector<caf::expected<T>>
 ask_all(caf::actor_system& sys, const std::vector<Handle>& hs,
         caf::timespan timeout, const Args&... xs) {
   constexpr size_t window = 256;
-  std::vector<caf::expected<T>> out;
-  out.reserve(hs.size());
-  for (size_t i = 0; i < hs.size(); ++i)
-    out.emplace_back(caf::make_error(caf::sec::request_timeout));
-  caf::scoped_actor self{sys};
-  using pending_request = decltype(self->request(caf::actor{}, timeout, xs...));
-  std::deque<std::pair<size_t, pending_request>> pending;
-  auto take_oldest = [&] {
-    auto& [i, rh] = pending.front();
-    rh.receive([&out, i = i](T& x) { out[i] = std::move(x); },
-               [&out, i = i](caf::error& err) { out[i] = std::move(err); });
-    pending.pop_front();
+  struct shared {
+    std::vector<caf::actor> targets;
+    std::vector<caf::expected<T>> out;
+    size_t next = 0;
+    size_t settled = 0;
+    std::mutex mtx;
+    std::condition_variable cv;
+    bool done = false;
   };
-  for (size_t i = 0; i < hs.size(); ++i) {
-    if (!hs[i]) {
-      out[i] = make_error(errc::not_running, "no actor");
-      continue;
-    }
-    if (pending.size() == window)
-      take_oldest();
-    pending.emplace_back(
-      i, self->request(caf::actor_cast<caf::actor>(hs[i]), timeout, xs...));
+  auto st = std::make_shared<shared>();
+  st->targets.reserve(hs.size());
+  st->out.reserve(hs.size());
+  for (auto& h : hs) {
+    st->targets.push_back(caf::actor_cast<caf::actor>(h));
+    st->out.emplace_back(caf::make_error(caf::sec::request_timeout));
   }
-  while (!pending.empty())
-    take_oldest();
-  return out;
+  if (hs.empty())
+    return {};
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  // The answers are written by the actor only, and read here once it said
+  // done under the mutex.
+  sys.spawn([st, deadline, xs...](caf::event_based_actor* self) {
+    for (size_t k = 0; k < window && k < st->targets.size(); ++k)
+      self->send(self, detail::ask_next_atom::value);
+    return caf::behavior{[=](detail::ask_next_atom) {
+      if (st->next >= st->targets.size())
+        return;
+      auto i = st->next++;
+      auto settle = [self, st] {
+        if (++st->settled < st->targets.size()) {
+          self->send(self, detail::ask_next_atom::value);
+          return;
+        }
+        {
+          std::lock_guard<std::mutex> guard{st->mtx};
+          st->done = true;
+        }
+        st->cv.notify_all();
+        self->quit();
+      };
+      auto left = deadline - std::chrono::steady_clock::now();
+      if (!st->targets[i]) {
+        st->out[i] = make_error(errc::not_running, "no actor");
+        settle();
+        return;
+      }
+      if (left <= caf::timespan{0}) { // too late to ask: request_timeout
+        settle();
+        return;
+      }
+      self
+        ->request(st->targets[i],
+                  std::chrono::duration_cast<caf::timespan>(left), xs...)
+        .then(
+          [st, i, settle](T& x) {
+            st->out[i] = std::move(x);
+            settle();
+          },
+          [st, i, settle](caf::error& err) {
+            st->out[i] = std::move(err);
+            settle();
+          });
+    }};
+  });
+  std::unique_lock<std::mutex> guard{st->mtx};
+  st->cv.wait(guard, [&] { return st->done; });
+  return std::move(st->out);
 }
 
 } // namespace troupe

@@ -6,6 +6,9 @@
 
 #include "troupe/actors/ask.hpp"
 
+#include <atomic>
+#include <memory>
+
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/event_based_actor.hpp>
@@ -26,6 +29,15 @@ caf::behavior doubler(caf::event_based_actor* self) {
     if (x == 7)
       return make_error(errc::invalid_settings, "seven");
     return x * 2;
+  }};
+}
+
+// Counts what it is asked and never answers.
+caf::behavior mute(caf::event_based_actor* self,
+                   const std::shared_ptr<std::atomic<int>>& asked) {
+  return {[self, asked](int) {
+    ++*asked;
+    return self->make_response_promise<int>();
   }};
 }
 
@@ -88,9 +100,28 @@ CAF_TEST(ask_all answers every handle in order beyond its window) {
   auto bad = ask_all<int>(*sys, std::vector<caf::actor>{d}, 1s, 7);
   CAF_REQUIRE_EQUAL(bad.size(), 1u);
   CAF_CHECK(!bad[0] && is(bad[0].error(), errc::invalid_settings));
-  auto late = ask_all<int>(*sys, std::vector<caf::actor>{d, hs[0]}, 50ms, 13);
+  auto late = ask_all<int>(*sys, std::vector<caf::actor>{d, hs[0]}, 1s, 13);
   CAF_REQUIRE_EQUAL(late.size(), 2u);
   CAF_CHECK(!late[0] && late[0].error() == caf::sec::request_timeout);
+  CAF_CHECK(late[1] && *late[1] == 0);
+  for (auto& h : hs)
+    caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
+}
+
+CAF_TEST(ask_all waits at most its timeout in all) {
+  // 1,000 actors that never answer: the first 256 are asked and time out
+  // at the deadline; the others are never asked (else the call would take
+  // four timeouts, one per window).
+  auto asked = std::make_shared<std::atomic<int>>(0);
+  std::vector<caf::actor> hs;
+  hs.reserve(1000);
+  for (int i = 0; i < 1000; ++i)
+    hs.push_back(sys->spawn(mute, asked));
+  auto out = ask_all<int>(*sys, hs, 300ms, 1);
+  CAF_REQUIRE_EQUAL(out.size(), 1000u);
+  for (auto& x : out)
+    CAF_CHECK(!x && x.error() == caf::sec::request_timeout);
+  CAF_CHECK_EQUAL(asked->load(), 256);
   for (auto& h : hs)
     caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
 }

@@ -473,10 +473,15 @@ control_result app_runtime::action(const std::string& name, control_action act,
   // The state the action reached; the service may have moved on since (a
   // one_for_all sibling failed, say): then state_now says where it is.
   auto reached = std::string{to_string(*st)};
+  // Only a status from the service's current record says where it is now
+  // (when the supervisor did not answer the listing, the app file's entry
+  // stands in, with no state of its own).
+  auto live = d.find(d.children(), name) != nullptr;
   auto body = service(name).value_or(json{{"name", name}, {"state", reached}});
   if (auto now = body.value("state", reached); now != reached) {
     body["state"] = reached;
-    body["state_now"] = now;
+    if (live)
+      body["state_now"] = now;
   }
   if (!also.empty())
     body["cascade"] = also;

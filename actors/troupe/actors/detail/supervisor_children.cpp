@@ -172,6 +172,15 @@ void supervisor_core::stop_levels(
     });
 }
 
+std::vector<service_actor>
+supervisor_core::handles_of(const std::vector<child_ptr>& xs) {
+  std::vector<service_actor> hs;
+  hs.reserve(xs.size());
+  for (auto& c : xs)
+    hs.push_back(c->handle);
+  return hs;
+}
+
 struct supervisor_core::fan_run {
   std::vector<child_ptr> xs;
   ask_fn ask;
@@ -650,11 +659,13 @@ caf::result<child_activity> supervisor_core::activity() {
     if (c->ph == phase::up && c->handle)
       up.push_back(c);
   // No timeout (a clock entry per child is searched linearly, see
-  // fan_out): the caller's own request times out instead.
+  // fan_out): the caller's own request times out instead. Each child's
+  // instance as the round began, as when every request went at once.
   fan_out(
-    std::move(up),
-    [this, sum](size_t, const child_ptr& c, const done_fn& settle) {
-      self_->request(c->handle, caf::infinite, status_atom::value)
+    up,
+    [this, sum, hs = handles_of(up)](size_t i, const child_ptr&,
+                                     const done_fn& settle) {
+      self_->request(hs[i], caf::infinite, status_atom::value)
         .then(
           [sum, settle](const service_status& st) {
             if (st.state == service_state::running) {
@@ -686,10 +697,11 @@ caf::result<std::vector<service_status>> supervisor_core::child_statuses() {
     std::make_shared<std::vector<std::optional<service_status>>>(alive.size());
   auto promise = self_->make_response_promise<std::vector<service_status>>();
   fan_out(
-    std::move(alive),
-    [this, slots](size_t i, const child_ptr& c, const done_fn& settle) {
-      // No timeout, as in activity().
-      self_->request(c->handle, caf::infinite, status_atom::value)
+    alive,
+    [this, slots, hs = handles_of(alive)](size_t i, const child_ptr&,
+                                          const done_fn& settle) {
+      // No timeout, and each instance as the round began, as in activity().
+      self_->request(hs[i], caf::infinite, status_atom::value)
         .then(
           [slots, i, settle](service_status& st) {
             (*slots)[i] = std::move(st);

@@ -183,6 +183,9 @@ private:
   using ask_fn = std::function<void(size_t, const child_ptr&, const done_fn&)>;
   void fan_out(std::vector<child_ptr> xs, ask_fn ask, done_fn done);
   struct fan_run;
+  // The current instance of each of `xs`, for a round that asks them all.
+  static std::vector<service_actor>
+  handles_of(const std::vector<child_ptr>& xs);
   void launch(const std::shared_ptr<fan_run>& run);
   // Starts every child level by level; `k(nullptr, {})` once all run, else
   // `k(first child that failed, its error)` after its whole level answered.
