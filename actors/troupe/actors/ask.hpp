@@ -113,10 +113,23 @@ ask_all(caf::actor_system& sys, const std::vector<Handle>& hs,
   }
   if (hs.empty())
     return {};
-  auto deadline = std::chrono::steady_clock::now() + timeout;
+  using clock = std::chrono::steady_clock;
+  auto now = clock::now();
+  auto deadline = timeout >= clock::time_point::max() - now
+                    ? clock::time_point::max()
+                    : now + timeout;
   // The answers are written by the actor only, and read here once it said
   // done under the mutex.
   sys.spawn([st, deadline, xs...](caf::event_based_actor* self) {
+    // However it ends (also killed, or a handler threw), the caller wakes;
+    // what did not answer stays request_timeout.
+    self->attach_functor([st](const caf::error&) {
+      {
+        std::lock_guard<std::mutex> guard{st->mtx};
+        st->done = true;
+      }
+      st->cv.notify_all();
+    });
     for (size_t k = 0; k < window && k < st->targets.size(); ++k)
       self->send(self, detail::ask_next_atom::value);
     return caf::behavior{[=](detail::ask_next_atom) {
@@ -128,14 +141,9 @@ ask_all(caf::actor_system& sys, const std::vector<Handle>& hs,
           self->send(self, detail::ask_next_atom::value);
           return;
         }
-        {
-          std::lock_guard<std::mutex> guard{st->mtx};
-          st->done = true;
-        }
-        st->cv.notify_all();
-        self->quit();
+        self->quit(); // wakes the caller (attach_functor above)
       };
-      auto left = deadline - std::chrono::steady_clock::now();
+      auto left = deadline - clock::now();
       if (!st->targets[i]) {
         st->out[i] = make_error(errc::not_running, "no actor");
         settle();

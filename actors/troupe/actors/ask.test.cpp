@@ -7,7 +7,9 @@
 #include "troupe/actors/ask.hpp"
 
 #include <atomic>
+#include <future>
 #include <memory>
+#include <thread>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -124,6 +126,29 @@ CAF_TEST(ask_all waits at most its timeout in all) {
   CAF_CHECK_EQUAL(asked->load(), 256);
   for (auto& h : hs)
     caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
+}
+
+CAF_TEST(ask_all wakes its caller when its actor is killed) {
+  // A silent actor hands over who asked it (the ask_all actor); the test
+  // kills that one while the caller waits with a deadline of an hour: the
+  // call returns, the answer request_timeout.
+  std::promise<caf::strong_actor_ptr> asker;
+  auto silent = sys->spawn([&asker](caf::event_based_actor* self) {
+    return caf::behavior{[self, &asker](int) {
+      asker.set_value(self->current_sender());
+      return self->make_response_promise<int>();
+    }};
+  });
+  auto who = asker.get_future();
+  std::vector<caf::expected<int>> out;
+  std::thread caller{
+    [&] { out = ask_all<int>(*sys, std::vector<caf::actor>{silent}, 1h, 1); }};
+  caf::anon_send_exit(caf::actor_cast<caf::actor>(who.get()),
+                      caf::exit_reason::kill);
+  caller.join();
+  CAF_REQUIRE_EQUAL(out.size(), 1u);
+  CAF_CHECK(!out[0] && out[0].error() == caf::sec::request_timeout);
+  caf::anon_send_exit(silent, caf::exit_reason::user_shutdown);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
