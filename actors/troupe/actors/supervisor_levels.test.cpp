@@ -107,7 +107,7 @@ caf::behavior holding(caf::stateful_actor<holding_state>* self,
                       const std::string& name) {
   auto hold = [self, h] {
     ++h->count;
-    h->holders.push_back(self);
+    h->holders.emplace_back(self);
   };
   return {
     [](configure_atom, const settings&) { return service_state::configured; },
