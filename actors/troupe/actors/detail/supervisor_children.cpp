@@ -162,27 +162,20 @@ void supervisor_core::stop_levels(
     k();
     return;
   }
-  fan_out(
-    (*groups)[i],
-    [this, reason, sink](size_t, const child_ptr& c, const done_fn& settle) {
-      stop_one(c, reason, settle, sink);
-    },
-    [this, groups, i, reason, k, sink] {
-      stop_levels(groups, i + 1, reason, k, sink);
-    });
-}
-
-std::vector<service_actor>
-supervisor_core::handles_of(const std::vector<child_ptr>& xs) {
-  std::vector<service_actor> hs;
-  hs.reserve(xs.size());
-  for (auto& c : xs)
-    hs.push_back(c->handle);
-  return hs;
+  fan_out((*groups)[i],
+          // The instance it has when its turn comes: stop_one reads it.
+          [this, reason, sink](size_t, const child_ptr& c, const service_actor&,
+                               const done_fn& settle) {
+            stop_one(c, reason, settle, sink);
+          },
+          [this, groups, i, reason, k, sink] {
+            stop_levels(groups, i + 1, reason, k, sink);
+          });
 }
 
 struct supervisor_core::fan_run {
   std::vector<child_ptr> xs;
+  std::vector<service_actor> handles; // as the round began
   ask_fn ask;
   done_fn done;
   size_t next = 0;
@@ -198,6 +191,9 @@ void supervisor_core::fan_out(std::vector<child_ptr> xs, ask_fn ask,
   }
   auto run = std::make_shared<fan_run>();
   run->xs = std::move(xs);
+  run->handles.reserve(run->xs.size());
+  for (auto& c : run->xs)
+    run->handles.push_back(c->handle);
   run->ask = std::move(ask);
   run->done = std::move(done);
   launch(run);
@@ -209,7 +205,7 @@ void supervisor_core::launch(const std::shared_ptr<fan_run>& run) {
   run->launching = true;
   while (run->next < run->xs.size() && run->next - run->settled < window) {
     auto i = run->next++;
-    run->ask(i, run->xs[i], [this, run] {
+    run->ask(i, run->xs[i], run->handles[i], [this, run] {
       if (++run->settled == run->xs.size()) {
         run->done();
         return;
@@ -659,13 +655,12 @@ caf::result<child_activity> supervisor_core::activity() {
     if (c->ph == phase::up && c->handle)
       up.push_back(c);
   // No timeout (a clock entry per child is searched linearly, see
-  // fan_out): the caller's own request times out instead. Each child's
-  // instance as the round began, as when every request went at once.
+  // fan_out): the caller's own request times out instead.
   fan_out(
-    up,
-    [this, sum, hs = handles_of(up)](size_t i, const child_ptr&,
-                                     const done_fn& settle) {
-      self_->request(hs[i], caf::infinite, status_atom::value)
+    std::move(up),
+    [this, sum](size_t, const child_ptr&, const service_actor& h,
+                const done_fn& settle) {
+      self_->request(h, caf::infinite, status_atom::value)
         .then(
           [sum, settle](const service_status& st) {
             if (st.state == service_state::running) {
@@ -697,11 +692,11 @@ caf::result<std::vector<service_status>> supervisor_core::child_statuses() {
     std::make_shared<std::vector<std::optional<service_status>>>(alive.size());
   auto promise = self_->make_response_promise<std::vector<service_status>>();
   fan_out(
-    alive,
-    [this, slots, hs = handles_of(alive)](size_t i, const child_ptr&,
-                                          const done_fn& settle) {
-      // No timeout, and each instance as the round began, as in activity().
-      self_->request(hs[i], caf::infinite, status_atom::value)
+    std::move(alive),
+    [this, slots](size_t i, const child_ptr&, const service_actor& h,
+                  const done_fn& settle) {
+      // No timeout, as in activity().
+      self_->request(h, caf::infinite, status_atom::value)
         .then(
           [slots, i, settle](service_status& st) {
             (*slots)[i] = std::move(st);

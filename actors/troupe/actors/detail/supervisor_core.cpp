@@ -205,16 +205,16 @@ caf::result<health_report> supervisor_core::health() {
     }
   }
   fan_out(
-    up,
-    [this, rep, at = std::move(at), hs = handles_of(up),
-     now](size_t i, const child_ptr& c, const done_fn& settle) {
+    std::move(up),
+    [this, rep, at = std::move(at), now](size_t i, const child_ptr& c,
+                                         const service_actor& h,
+                                         const done_fn& settle) {
       auto set = [rep, idx = at[i], settle](health_check chk) {
         rep->checks[idx] = std::move(chk);
         settle();
       };
       auto name = c->spec.name;
-      // Each instance as the round began (see activity()).
-      self_->request(hs[i], opts_.start_timeout, health_atom::value)
+      self_->request(h, opts_.start_timeout, health_atom::value)
         .then(
           [set, name, now](const health_report& x) {
             std::string msg;

@@ -173,19 +173,18 @@ private:
     const std::shared_ptr<std::vector<std::vector<child_ptr>>>& groups,
     size_t i, const std::string& reason, const done_fn& k,
     const status_sink& sink);
-  // Calls `ask(i, xs[i], settle)` for each child, at most `window` (256)
+  // Calls `ask(i, xs[i], h, settle)` for each child, at most `window` (256)
   // at a time, each `settle` once its request was answered either way, and
-  // `done` once all settled (at once for none). Every request fan-out of a
-  // supervisor goes through here: CAF 0.17 keeps an actor's pending
-  // requests in a flat map (and their timeouts in its clock) that it
-  // searches linearly, so 100,000 requests in flight cost N^2 (a status
+  // `done` once all settled (at once for none); `h` is the child's instance
+  // as the round began, as if every request went at once. Every request
+  // fan-out of a supervisor goes through here: CAF 0.17 keeps an actor's
+  // pending requests in a flat map (and their timeouts in its clock) that
+  // it searches linearly, so 100,000 requests in flight cost N^2 (a status
   // round of 100,000 services took minutes).
-  using ask_fn = std::function<void(size_t, const child_ptr&, const done_fn&)>;
+  using ask_fn = std::function<void(size_t, const child_ptr&,
+                                    const service_actor&, const done_fn&)>;
   void fan_out(std::vector<child_ptr> xs, ask_fn ask, done_fn done);
   struct fan_run;
-  // The current instance of each of `xs`, for a round that asks them all.
-  static std::vector<service_actor>
-  handles_of(const std::vector<child_ptr>& xs);
   void launch(const std::shared_ptr<fan_run>& run);
   // Starts every child level by level; `k(nullptr, {})` once all run, else
   // `k(first child that failed, its error)` after its whole level answered.
