@@ -16,7 +16,9 @@
 //
 // app.N.control: the same with the HTTP control plane on (127.0.0.1, any
 // port), and, once running, the time one GET of /health, /metrics and
-// /services?limit=100 takes (no raw counterpart: the raw column is 0).
+// /services?limit=100 takes (no raw counterpart: the raw column is 0), and
+// the heap per service: `troupe_process_heap_bytes` of that /metrics answer
+// minus that of the 1-service app, per service, beside the raw heap.
 
 #include "scenarios.hpp"
 
@@ -55,6 +57,9 @@ struct app_figures {
   double health_s = 0;
   double metrics_s = 0;
   double services_s = 0;
+  /// With the control plane on: troupe_process_heap_bytes from /metrics
+  /// once running; raw: the heap in use by the actors.
+  double heap_bytes = 0;
 };
 
 std::string write_app(const temp_dir& dir, uint64_t n, bool control) {
@@ -73,15 +78,28 @@ std::string write_app(const temp_dir& dir, uint64_t n, bool control) {
   return path;
 }
 
-// Seconds one GET of `path` takes; throws unless it answers 200.
-double timed_get(httplib::Client& http, const std::string& path) {
+// Seconds one GET of `path` takes; throws unless it answers 200. The body
+// goes to `body` when given.
+double timed_get(httplib::Client& http, const std::string& path,
+                 std::string* body = nullptr) {
   stopwatch took;
   auto res = http.Get(path.c_str());
   if (!res || res->status != 200)
     throw std::runtime_error("GET " + path + ": " +
                              (res ? "HTTP " + std::to_string(res->status)
                                   : httplib::to_string(res.error())));
-  return took.seconds();
+  auto secs = took.seconds();
+  if (body != nullptr)
+    *body = std::move(res->body);
+  return secs;
+}
+
+// The value of the unlabelled series `name` in a /metrics body.
+double series_value(const std::string& text, const std::string& name) {
+  auto at = text.find("\n" + name + " ");
+  if (at == std::string::npos)
+    throw std::runtime_error("/metrics has no series " + name);
+  return std::stod(text.substr(at + name.size() + 2));
 }
 
 app_figures run_app(const run_options& opts, uint64_t n, bool control) {
@@ -106,8 +124,12 @@ app_figures run_app(const run_options& opts, uint64_t n, bool control) {
     httplib::Client http{line.substr(at, colon - at),
                          std::stoi(line.substr(colon + 1))};
     http.set_read_timeout(std::chrono::duration_cast<seconds>(app_timeout));
+    // /metrics first: the heap before /health's requests (CAF keeps each
+    // request's timeout until it fires, answered or not).
+    std::string metrics;
+    f.metrics_s = timed_get(http, "/metrics", &metrics);
+    f.heap_bytes = series_value(metrics, "troupe_process_heap_bytes");
     f.health_s = timed_get(http, "/health");
-    f.metrics_s = timed_get(http, "/metrics");
     f.services_s = timed_get(http, "/services?limit=100");
   }
   stopwatch drained;
@@ -177,6 +199,7 @@ app_figures run_raw(const run_options& opts, uint64_t n) {
     f.peak_rss_bytes =
       after > before ? static_cast<double>(after - before) : 0.0;
     f.rss_bytes = f.peak_rss_bytes;
+    f.heap_bytes = f.peak_rss_bytes;
     auto done = std::make_shared<countdown>(n);
     stopwatch drained;
     sys.spawn(exit_watcher, hs, done);
@@ -210,6 +233,11 @@ result app_scale(const run_options& opts, uint64_t n, bool control) {
     "KB per service running (RSS after the first status print; raw: heap)",
     {},
     {}};
+  // troupe's heap is read from /metrics (control plane on).
+  side_figure heap{"heap KB per service (troupe: /metrics over a 1-service "
+                   "app; raw: heap)",
+                   {},
+                   {}};
   side_figure health{"GET /health s (raw: none)", {}, {}};
   side_figure metrics{"GET /metrics s (raw: none)", {}, {}};
   side_figure services{"GET /services?limit=100 s (raw: none)", {}, {}};
@@ -223,6 +251,7 @@ result app_scale(const run_options& opts, uint64_t n, bool control) {
       drain.raw.values.push_back(f.drain_s);
       mem.raw.values.push_back(kb(f.peak_rss_bytes));
       held.raw.values.push_back(kb(f.rss_bytes));
+      heap.raw.values.push_back(kb(f.heap_bytes));
       return f.start_s;
     },
     [&] {
@@ -233,19 +262,20 @@ result app_scale(const run_options& opts, uint64_t n, bool control) {
       services.troupe.values.push_back(f.services_s);
       mem.troupe.values.push_back(kb(f.peak_rss_bytes - base.peak_rss_bytes));
       held.troupe.values.push_back(kb(f.rss_bytes - base.rss_bytes));
+      heap.troupe.values.push_back(kb(f.heap_bytes - base.heap_bytes));
       return f.start_s;
     });
   // The warm-up repetitions come first; keep the measured ones.
-  for (auto* s :
-       {&drain.raw, &drain.troupe, &mem.raw, &mem.troupe, &held.raw,
-        &held.troupe, &health.troupe, &metrics.troupe, &services.troupe})
+  for (auto* s : {&drain.raw, &drain.troupe, &mem.raw, &mem.troupe, &held.raw,
+                  &held.troupe, &heap.raw, &heap.troupe, &health.troupe,
+                  &metrics.troupe, &services.troupe})
     if (!s->values.empty())
       s->values.erase(s->values.begin(), s->values.begin() + opts.warmup);
   r.extras.push_back(std::move(drain));
   r.extras.push_back(std::move(mem));
   r.extras.push_back(std::move(held));
   if (control)
-    for (auto* x : {&health, &metrics, &services})
+    for (auto* x : {&heap, &health, &metrics, &services})
       r.extras.push_back(std::move(*x));
   return r;
 }

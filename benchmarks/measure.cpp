@@ -4,7 +4,7 @@
 #include <cmath>
 #include <stdexcept>
 
-#include <malloc.h>
+#include "troupe/actors/metrics.hpp"
 
 namespace troupe::bench {
 
@@ -33,19 +33,8 @@ void countdown::wait(const std::string& what, std::chrono::seconds timeout) {
       " s with " + std::to_string(remaining_) + " arrival(s) missing");
 }
 
-#if defined(__SANITIZE_ADDRESS__)
-// libasan's count of live heap bytes (sanitizer/allocator_interface.h, which
-// GCC does not ship).
-extern "C" size_t __sanitizer_get_current_allocated_bytes();
-#endif
-
 uint64_t live_heap_bytes() {
-#if defined(__SANITIZE_ADDRESS__)
-  return __sanitizer_get_current_allocated_bytes();
-#else
-  auto mi = mallinfo2();
-  return mi.uordblks + mi.hblkhd;
-#endif
+  return process_heap_bytes();
 }
 
 double percentile(std::vector<double>& xs, double p) {

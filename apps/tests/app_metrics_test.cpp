@@ -62,3 +62,45 @@ TEST(app_metrics, service_statuses_become_labelled_families) {
   // Every family has its header once.
   EXPECT_EQ(lines_of(text, "# TYPE troupe_service_up gauge").size(), 1u);
 }
+
+namespace {
+
+// The value of the unlabelled series `name` in `text`; -1 when absent.
+double series_value(const std::string& text, const std::string& name) {
+  for (auto& line : lines_of(text, name.c_str()))
+    if (line.rfind(name + " ", 0) == 0)
+      return std::stod(line.substr(name.size() + 1));
+  return -1;
+}
+
+std::string process_text() {
+  troupe::exposition_writer w;
+  troupe::app::write_process_metrics(w);
+  return w.str();
+}
+
+} // namespace
+
+TEST(app_metrics, process_memory_follows_the_heap) {
+  auto before = process_text();
+  EXPECT_EQ(lines_of(before, "# TYPE process_resident_memory_bytes")[0],
+            "# TYPE process_resident_memory_bytes gauge");
+  EXPECT_EQ(lines_of(before, "# TYPE troupe_process_heap_bytes")[0],
+            "# TYPE troupe_process_heap_bytes gauge");
+  auto heap = series_value(before, "troupe_process_heap_bytes");
+  auto rss = series_value(before, "process_resident_memory_bytes");
+  ASSERT_GT(heap, 0);
+  // The test binary's code alone is resident.
+  ASSERT_GT(rss, 1e6);
+  // 32 MiB held and touched: both figures grow by about that much.
+  constexpr size_t held = size_t{32} << 20;
+  std::vector<char> block(held, 'x');
+  auto during = process_text();
+  EXPECT_GE(series_value(during, "troupe_process_heap_bytes"), heap + held);
+  EXPECT_GE(series_value(during, "process_resident_memory_bytes"),
+            rss + 0.9 * held);
+  block = {};
+  block.shrink_to_fit();
+  EXPECT_LT(series_value(process_text(), "troupe_process_heap_bytes"),
+            heap + held);
+}

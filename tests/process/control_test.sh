@@ -343,6 +343,15 @@ expect_grep "  the ticker per service (1 <= metrics_per_service_max)" \
   "$WORK/body" '^troupe_service_up\{service="tick"\} 1$'
 expect_grep "  c0 per service (metrics_per_service = true)" "$WORK/body" \
   '^troupe_service_up\{service="c0"\} 1$'
+# The process's memory: 121 services hold more than 121 x 2 KB of heap, and
+# the RSS is larger than the heap.
+expect_eq "  the process's heap and RSS (bytes)" \
+  "$("$PY" -c '
+import re, sys
+t = sys.stdin.read()
+heap = float(re.search(r"^troupe_process_heap_bytes (\S+)$", t, re.M).group(1))
+rss = float(re.search(r"^process_resident_memory_bytes (\S+)$", t, re.M).group(1))
+print(heap > 121 * 2048, rss > heap)' <"$WORK/body")" "True True"
 if grep -q 'service="c1"' "$WORK/body"; then
   fail "  c1 has per-service series (120 counters > 100)"
 else pass "  no per-service series for the other counters"; fi

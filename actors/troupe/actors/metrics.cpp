@@ -4,6 +4,10 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
+
+#include <malloc.h>
+#include <unistd.h>
 
 #include "troupe/config/enum_names.hpp"
 
@@ -418,6 +422,36 @@ std::string metric_registry::render(metric_labels extra) const {
   w.extra_labels(std::move(extra));
   write(w);
   return w.str();
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+// libasan's count of live heap bytes (sanitizer/allocator_interface.h, which
+// GCC does not ship).
+extern "C" size_t __sanitizer_get_current_allocated_bytes();
+#endif
+
+uint64_t process_heap_bytes() noexcept {
+#if defined(__SANITIZE_ADDRESS__)
+  return __sanitizer_get_current_allocated_bytes();
+#else
+  auto mi = mallinfo2();
+  return mi.uordblks + mi.hblkhd;
+#endif
+}
+
+uint64_t process_rss_bytes() noexcept {
+  // statm: size resident shared text lib data dt, in pages.
+  auto* f = std::fopen("/proc/self/statm", "r");
+  if (f == nullptr)
+    return 0;
+  unsigned long size = 0;
+  unsigned long resident = 0;
+  auto n = std::fscanf(f, "%lu %lu", &size, &resident);
+  std::fclose(f);
+  if (n != 2)
+    return 0;
+  return static_cast<uint64_t>(resident) *
+         static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
 }
 
 } // namespace troupe

@@ -262,4 +262,14 @@ private:
     collectors_;
 };
 
+/// Heap bytes this process holds from malloc: glibc's `mallinfo2`
+/// allocated chunks plus mmapped blocks, over all arenas (in an ASan build,
+/// the sanitizer's count of live bytes). Freed memory malloc keeps for
+/// reuse is not counted; `process_rss_bytes` sees it.
+uint64_t process_heap_bytes() noexcept;
+
+/// Resident set size of this process in bytes (`/proc/self/statm`); 0 when
+/// it cannot be read.
+uint64_t process_rss_bytes() noexcept;
+
 } // namespace troupe

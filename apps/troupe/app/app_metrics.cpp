@@ -164,4 +164,15 @@ void write_type_metrics(exposition_writer& w,
        &sums::mailbox);
 }
 
+void write_process_metrics(exposition_writer& w) {
+  w.family("process_resident_memory_bytes",
+           "Resident memory size of the process in bytes", metric_type::gauge);
+  w.sample({}, static_cast<double>(process_rss_bytes()));
+  w.family("troupe_process_heap_bytes",
+           "Heap bytes the process holds from malloc (allocated chunks and "
+           "mmapped blocks; freed memory malloc keeps is not counted)",
+           metric_type::gauge);
+  w.sample({}, static_cast<double>(process_heap_bytes()));
+}
+
 } // namespace troupe::app

@@ -28,4 +28,9 @@ void write_service_metrics(exposition_writer& w,
 void write_type_metrics(exposition_writer& w,
                         const std::vector<service_status>& sts);
 
+/// Writes the process's memory: `process_resident_memory_bytes` (the
+/// Prometheus name) and `troupe_process_heap_bytes` (malloc's bytes in use,
+/// `troupe::process_heap_bytes`), both gauges.
+void write_process_metrics(exposition_writer& w);
+
 } // namespace troupe::app

@@ -288,6 +288,8 @@ void write_bus_metrics(exposition_writer& w, caf::actor_system& sys,
 std::string app_runtime::metrics_text() {
   auto& d = *impl_;
   exposition_writer w;
+  // First: the memory of the app, not of this request's status copies.
+  write_process_metrics(w);
   auto sts = d.statuses(false);
   // Per service for small types and services that opted in; per type (the
   // troupe_type_* families, and the services' own metrics summed with a

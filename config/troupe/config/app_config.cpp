@@ -478,11 +478,22 @@ void extract(app_config& cfg) {
   auto* services = find(v, "services");
   if (services == nullptr || services->get_if<table>() == nullptr)
     return;
+  // A service whose settings equal those of the previous service of its
+  // type shares that table: a pool of identical services holds one copy
+  // (issue 25). Only the previous one is compared, so loading stays
+  // linear however many distinct tables a type has.
+  std::map<std::string, settings, std::less<>> previous;
   for (auto& [name, entry] : *services->get_if<table>()) {
     auto* t = entry.get_if<table>();
     if (t == nullptr)
       continue;
-    cfg.services.emplace(name, make_service_spec(name, *t));
+    auto spec = make_service_spec(name, *t);
+    auto& prev = previous[spec.type];
+    if (prev == spec.settings)
+      spec.settings = prev;
+    else
+      prev = spec.settings;
+    cfg.services.emplace(name, std::move(spec));
   }
 }
 

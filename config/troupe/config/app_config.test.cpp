@@ -68,6 +68,48 @@ TEST(app_config, minimal_file_gets_defaults) {
   EXPECT_EQ(c.layers.origin_of("services.g.type")->where, "app.toml:2:8");
 }
 
+TEST(app_config, origins_of_defaults_tables_and_missing_paths) {
+  auto r = load("[services.g]\ntype = \"gen\"\nrate = 5\n");
+  ASSERT_TRUE(r.ok()) << all(r.errors);
+  auto& layers = r.config.layers;
+  EXPECT_EQ(layers.origin_of("services.g.rate")->kind, origin_kind::file);
+  // Filled in by validation: a default, though no origin was recorded.
+  EXPECT_EQ(layers.origin_of("services.g.codec")->kind, origin_kind::defaults);
+  EXPECT_EQ(layers.origins().count("services.g.codec"), 0u);
+  // A path with nothing at it has none.
+  EXPECT_EQ(layers.origin_of("services.g.nothing"), nullptr);
+  EXPECT_EQ(layers.origin_of("services.h.rate"), nullptr);
+  // The rendered config still says where each value came from.
+  auto text = render_effective(layers);
+  EXPECT_NE(text.find("codec = \"json\"  # default"), std::string::npos)
+    << text;
+}
+
+TEST(app_config, services_with_equal_settings_share_one_table) {
+  auto r = load("[services.a]\ntype = \"gen\"\nrate = 5\n"
+                "[services.b]\ntype = \"gen\"\nrate = 5\n"
+                "[services.c]\ntype = \"gen\"\nrate = 6\n"
+                "[services.d]\ntype = \"gen\"\nrate = 6\n"
+                "[services.e]\ntype = \"gen\"\nrate = 5\n"
+                "[services.s1]\ntype = \"sink\"\n"
+                "[services.s2]\ntype = \"sink\"\n");
+  ASSERT_TRUE(r.ok()) << all(r.errors);
+  auto& sv = r.config.services;
+  auto table_of = [&](const char* name) {
+    return &sv.at(name).settings.values();
+  };
+  EXPECT_EQ(table_of("a"), table_of("b"));
+  EXPECT_EQ(table_of("c"), table_of("d"));
+  EXPECT_NE(table_of("b"), table_of("c"));
+  // Only the previous service of a type is compared: e equals a, not d.
+  EXPECT_NE(table_of("e"), table_of("a"));
+  EXPECT_EQ(sv.at("e").settings, sv.at("a").settings);
+  EXPECT_EQ(sv.at("c").settings.get<int64_t>("rate"), 6);
+  // No settings of their own: no table at all, and equal.
+  EXPECT_EQ(table_of("s1"), table_of("s2"));
+  EXPECT_TRUE(sv.at("s1").settings.values().empty());
+}
+
 // One case per error kind, each with its exact position and message.
 struct error_case {
   const char* name;

@@ -209,8 +209,16 @@ diagnostics layered_config::apply_set(std::string_view assignment) {
 }
 
 const origin* layered_config::origin_of(std::string_view path) const noexcept {
-  auto i = origins_.find(path);
-  return i == origins_.end() ? nullptr : &i->second;
+  if (auto i = origins_.find(path); i != origins_.end())
+    return &i->second;
+  // Every value a layer set has its origin recorded; one without is a
+  // default that validation filled in.
+  static const origin defaults{origin_kind::defaults, {}};
+  auto* v = find(values_, path);
+  if (v == nullptr)
+    return nullptr;
+  auto* t = v->get_if<table>();
+  return t == nullptr || t->empty() ? &defaults : nullptr;
 }
 
 std::string layered_config::where(std::string_view path) const {

@@ -58,7 +58,9 @@ public:
   /// Returns the values.
   const table& values() const noexcept { return values_; }
 
-  /// Returns the origin of the value at `path`, or null when it has none.
+  /// Returns the origin of the value at `path`: where a layer set it, or
+  /// `origin_kind::defaults` for a value validation filled in; null when
+  /// nothing is at `path`.
   const origin* origin_of(std::string_view path) const noexcept;
 
   /// Returns all origins by path.

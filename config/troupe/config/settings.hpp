@@ -25,9 +25,11 @@ class settings {
 public:
   settings() = default;
 
-  /// Wraps `values`.
+  /// Wraps `values`. An empty table allocates nothing.
   explicit settings(table values)
-    : values_(std::make_shared<const table>(std::move(values))) {}
+    : values_(values.empty()
+                ? nullptr
+                : std::make_shared<const table>(std::move(values))) {}
 
   /// Returns all values.
   const table& values() const noexcept {

@@ -32,8 +32,7 @@ host_core::host_core(caf::scheduled_actor* self, service& impl,
                      service_options opts)
   : self_(self), impl_(impl), opts_(std::move(opts)),
     level_(opts_.log_level.value_or(spdlog::default_logger()->level())),
-    life_("service", opts_.name, opts_.history_limit, opts_.restarts),
-    in_flight_(std::make_shared<in_flight_counter>()) {
+    life_("service", opts_.name, opts_.history_limit, opts_.restarts) {
   if (!opts_.metrics)
     opts_.metrics = std::make_shared<metric_registry>();
   publish_window_ = opts_.publish_window;
@@ -45,7 +44,8 @@ host_core::host_core(caf::scheduled_actor* self, service& impl,
 
 host_core::~host_core() {
   // Tokens may outlive the actor; they must not call back into a dead host.
-  in_flight_->on_idle = nullptr;
+  if (in_flight_)
+    in_flight_->on_idle = nullptr;
   impl_.host_ = nullptr;
 }
 

@@ -18,7 +18,7 @@ service_status host_core::status() const {
   st.messages_in = messages_in_;
   st.messages_out = messages_out_;
   st.messages_dropped = messages_dropped_;
-  st.in_flight = in_flight_->count;
+  st.in_flight = in_flight();
   st.publish_unacked = unacked_;
   st.held_back = held_back_;
   st.held_back_times = held_back_times_;
@@ -39,7 +39,7 @@ health_report host_core::health() const {
   if (life_.state() == service_state::failed)
     rep.checks.push_back(health_check{"state", health_status::fatal,
                                       "failed: " + life_.last_error(),
-                                      life_.history().back().at});
+                                      life_.last_change_at()});
   rep.overall = rollup(rep.checks);
   return rep;
 }

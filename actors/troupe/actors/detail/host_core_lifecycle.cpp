@@ -116,8 +116,8 @@ caf::result<service_state> host_core::stop(const std::string& reason,
     return life_.state();
   }
   enter(service_state::stopping, why);
-  cancel_run(in_flight_->count > 0);
-  if (in_flight_->count == 0) {
+  cancel_run(in_flight() > 0);
+  if (in_flight() == 0) {
     finish_stop(false);
     if (life_.state() == service_state::failed)
       return make_error(errc::hook_failed, life_.last_error());
@@ -127,7 +127,7 @@ caf::result<service_state> host_core::stop(const std::string& reason,
     .info(
       "stopping: waiting up to {}ms for {} unit(s) of work in flight",
       std::chrono::duration_cast<std::chrono::milliseconds>(deadline).count(),
-      in_flight_->count);
+      in_flight());
   stop_promise_ = self_->make_response_promise<service_state>();
   auto gen = ++stop_generation_;
   in_flight_->on_idle = [this, gen] {
@@ -170,7 +170,7 @@ void host_core::on_deadline(uint64_t generation) {
   log_at(spdlog::level::warn)
     .warn("stop deadline passed with {} unit(s) of work in flight; "
           "stopping hard",
-          in_flight_->count);
+          in_flight());
   finish_stop(true);
 }
 
@@ -262,7 +262,8 @@ void host_core::fail(const std::string& what, const char* source) {
 }
 
 void host_core::finish_stop(bool hard) {
-  in_flight_->on_idle = nullptr;
+  if (in_flight_)
+    in_flight_->on_idle = nullptr;
   ++stop_generation_;
   stopped_hard_ = hard;
   if (!subscriptions_.empty() || !tasks_.empty())

@@ -68,6 +68,9 @@ void host_core::cancel(task_id id) {
 }
 
 work_token host_core::track() {
+  // Made at the first tracked unit: an idle service pays nothing for it.
+  if (!in_flight_)
+    in_flight_ = std::make_shared<in_flight_counter>();
   return work_token{std::make_shared<work_ticket>(in_flight_)};
 }
 

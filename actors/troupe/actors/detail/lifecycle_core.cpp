@@ -17,13 +17,14 @@
 namespace troupe::detail {
 
 void announce_change(caf::scheduled_actor* self, spdlog::logger& log,
-                     std::vector<state_change>& history, size_t limit,
+                     std::vector<history_entry>& history, size_t limit,
                      std::vector<caf::actor_addr>& listeners,
                      const state_change& change) {
   // A vector, not a deque: an idle service holds four changes, and a
   // deque's first 512-byte block cost every service ~300 bytes more. The
   // erase is rare (once per change past `limit`) and short.
-  history.push_back(change);
+  history.push_back(
+    history_entry{change.from, change.to, change.at, change.reason});
   if (history.size() > limit)
     history.erase(history.begin(),
                   history.begin() +
@@ -51,9 +52,9 @@ lifecycle_core::lifecycle_core(const char* kind, const std::string& name,
                                size_t history_limit, uint64_t restarts)
   : kind_(kind), name_(&name), history_limit_(history_limit),
     restarts_(restarts) {
-  history_.push_back(state_change{name, service_state::initialized,
-                                  service_state::initialized, "spawned",
-                                  caf::make_timestamp()});
+  history_.push_back(history_entry{service_state::initialized,
+                                   service_state::initialized,
+                                   caf::make_timestamp(), "spawned"});
 }
 
 transition lifecycle_core::allowed(lifecycle_action action,
@@ -120,7 +121,10 @@ void lifecycle_core::fill(service_status& st,
   st.errors = errors_;
   st.restarts = restarts_;
   st.last_error = last_error_;
-  st.history.assign(history_.begin(), history_.end());
+  st.history.clear();
+  st.history.reserve(history_.size());
+  for (auto& x : history_)
+    st.history.push_back(state_change{*name_, x.from, x.to, x.reason, x.at});
 }
 
 } // namespace troupe::detail

@@ -22,6 +22,16 @@
 
 namespace troupe::detail {
 
+/// One entry of a lifecycle's history: a `state_change` without the
+/// owner's name, which every entry would copy (an idle service keeps four;
+/// issue 25).
+struct history_entry {
+  service_state from = service_state::initialized;
+  service_state to = service_state::initialized;
+  timestamp at;
+  std::string reason;
+};
+
 /// Announces a state change of a service or supervisor: appends `change`
 /// to `history` (keeping the newest `limit` entries), logs it (a change to
 /// `failed` as an error), and sends `(state_changed_atom, change)` as `self`
@@ -29,7 +39,7 @@ namespace troupe::detail {
 /// as `self` so a supervisor tells its current child from a replaced
 /// instance.
 void announce_change(caf::scheduled_actor* self, spdlog::logger& log,
-                     std::vector<state_change>& history, size_t limit,
+                     std::vector<history_entry>& history, size_t limit,
                      std::vector<caf::actor_addr>& listeners,
                      const state_change& change);
 
@@ -89,7 +99,8 @@ public:
   uint64_t errors() const noexcept { return errors_; }
   const std::string& last_error() const noexcept { return last_error_; }
   uint64_t restarts() const noexcept { return restarts_; }
-  const std::vector<state_change>& history() const noexcept { return history_; }
+  /// When the newest change happened.
+  timestamp last_change_at() const noexcept { return history_.back().at; }
 
   /// Fills the lifecycle fields of `st`: name, state, started_at, uptime
   /// (while running or stopping, by `now` on the actor's clock), errors,
@@ -112,7 +123,7 @@ private:
   uint64_t restarts_ = 0;
   uint64_t errors_ = 0;
   std::string last_error_;
-  std::vector<state_change> history_;
+  std::vector<history_entry> history_;
   std::vector<caf::actor_addr> listeners_;
 };
 
