@@ -33,6 +33,9 @@ template <class Impl>
 struct host_state {
   std::shared_ptr<Impl> impl;
   std::unique_ptr<host_core> core;
+  // Whether the current behavior is the running one: a new behavior only
+  // when entering or leaving `running`, not at every state change.
+  bool running_behavior = false;
   static inline const char* name = "troupe.service";
 };
 
@@ -203,7 +206,11 @@ typename host_actor<Impl>::behavior_type host_fun(host_pointer<Impl> self,
       return caf::sec::unexpected_message;
     });
   core->on_enter = [self](service_state s) {
-    if (s == service_state::running)
+    bool running = s == service_state::running;
+    if (running == self->state.running_behavior)
+      return;
+    self->state.running_behavior = running;
+    if (running)
       self->become(state_behavior<Impl, true>(self));
     else
       self->become(state_behavior<Impl, false>(self));

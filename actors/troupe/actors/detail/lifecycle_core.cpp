@@ -31,12 +31,16 @@ void announce_change(caf::scheduled_actor* self, spdlog::logger& log,
                     static_cast<std::ptrdiff_t>(history.size() - limit));
   auto level = change.to == service_state::failed ? spdlog::level::err
                                                   : spdlog::level::info;
-  log_fields fields{{"event", "state_change"},
-                    {"from", to_string(change.from)},
-                    {"to", to_string(change.to)},
-                    {"reason", change.reason}};
-  log.log(level, "{} -> {} ({})", to_string(change.from), to_string(change.to),
-          change.reason);
+  if (log.should_log(level)) {
+    // The fields' strings only when the line is written: a service at
+    // `warn` changes state without them (issue 25: lifecycles per second).
+    log_fields fields{{"event", "state_change"},
+                      {"from", to_string(change.from)},
+                      {"to", to_string(change.to)},
+                      {"reason", change.reason}};
+    log.log(level, "{} -> {} ({})", to_string(change.from),
+            to_string(change.to), change.reason);
+  }
   auto gone = std::remove_if(
     listeners.begin(), listeners.end(), [&](const caf::actor_addr& addr) {
       auto l = caf::actor_cast<caf::actor>(addr);
