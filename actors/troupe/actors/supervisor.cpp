@@ -9,7 +9,7 @@ namespace troupe {
 
 namespace {
 
-supervisor_actor::behavior_type
+detail::supervisor_impl::behavior_type
 supervisor_fun(detail::supervisor_pointer self, supervisor_options opts,
                service_options own, std::vector<child_spec> children) {
   self->state.core = std::make_unique<detail::supervisor_core>(
@@ -59,7 +59,9 @@ supervisor_fun(detail::supervisor_pointer self, supervisor_options opts,
     [core](state_changed_atom, const state_change& change) {
       core->on_state_change(change);
     },
-    [core](restart_timer_atom, uint64_t group) { core->on_timer(group); },
+    [core](detail::restart_timer_atom, uint64_t group) {
+      core->on_timer(group);
+    },
   };
 }
 
@@ -69,8 +71,8 @@ supervisor_actor spawn_supervisor(caf::actor_system& sys,
                                   supervisor_options opts,
                                   std::vector<child_spec> children) {
   service_options own{opts.name, "supervisor"};
-  return sys.spawn(supervisor_fun, std::move(opts), std::move(own),
-                   std::move(children));
+  return caf::actor_cast<supervisor_actor>(sys.spawn(
+    supervisor_fun, std::move(opts), std::move(own), std::move(children)));
 }
 
 service_factory supervisor_factory(supervisor_options opts,

@@ -189,9 +189,6 @@ using activity_atom = caf::atom_constant<caf::atom("activity")>;
 /// `(child_statuses_atom)` asks every child with an instance for its status
 /// at once and answers those that answered, in start order.
 using child_statuses_atom = caf::atom_constant<caf::atom("chld_stats")>;
-/// The supervisor's own restart timer; never sent by others.
-using restart_timer_atom = caf::atom_constant<caf::atom("sup_timer")>;
-
 } // namespace troupe
 
 // Supervisor payloads travel between actors of one process only.
@@ -235,9 +232,7 @@ using supervisor_actor = service_actor::extend<
   caf::replies_to<stop_children_atom,
                   std::vector<std::string>>::with<std::vector<service_status>>,
   caf::replies_to<activity_atom>::with<child_activity>,
-  caf::replies_to<child_statuses_atom>::with<std::vector<service_status>>,
-  caf::reacts_to<state_changed_atom, state_change>,
-  caf::reacts_to<restart_timer_atom, uint64_t>>;
+  caf::replies_to<child_statuses_atom>::with<std::vector<service_status>>>;
 
 /// Spawns a supervisor in state `initialized` over `children` (in start
 /// order: a child starts only after the ones before it run, or with

@@ -7,6 +7,7 @@
 #include <caf/after.hpp>
 #include <memory>
 
+#include "troupe/actors/detail/supervisor_core.hpp"
 #include "troupe/actors/service_host.hpp"
 #include "troupe/actors/testing.hpp"
 
@@ -146,6 +147,24 @@ struct fixture : testing::service_fixture {
 };
 
 } // namespace
+
+// The public handle takes management requests only: the children's state
+// changes and the restart timer are the supervisor's own
+// (detail::supervisor_plumbing), so a handle cannot forge a timer tick.
+static_assert(caf::detail::tl_index_of<
+                supervisor_actor::signatures,
+                caf::reacts_to<detail::restart_timer_atom, uint64_t>>::value ==
+                -1,
+              "a supervisor_actor handle must not take restart timer ticks");
+static_assert(caf::detail::tl_index_of<
+                supervisor_actor::signatures,
+                caf::reacts_to<state_changed_atom, state_change>>::value == -1,
+              "a supervisor_actor handle must not take state changes");
+static_assert(caf::detail::tl_index_of<
+                detail::supervisor_impl::signatures,
+                caf::reacts_to<detail::restart_timer_atom, uint64_t>>::value !=
+                -1,
+              "the supervisor takes its timer ticks through its plumbing");
 
 CAF_TEST_FIXTURE_SCOPE(supervisor_tests, fixture)
 

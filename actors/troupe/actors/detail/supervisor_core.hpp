@@ -36,8 +36,23 @@ struct supervisor_state {
   static inline const char* name = "troupe.supervisor";
 };
 
+/// The supervisor's own restart timer; never sent by others.
+using restart_timer_atom = caf::atom_constant<caf::atom("sup_timer")>;
+
+/// What a supervisor takes besides its interface: its children's state
+/// changes (it listens to each, `subscribe_state_atom`) and its own restart
+/// timer. Not in `supervisor_actor`, so a handle cannot forge a timer tick
+/// (as `host_plumbing` for a service).
+using supervisor_plumbing =
+  caf::typed_actor<caf::reacts_to<state_changed_atom, state_change>,
+                   caf::reacts_to<restart_timer_atom, uint64_t>>;
+
+/// The supervisor actor: its interface plus its plumbing. Its handle
+/// narrows to `supervisor_actor`.
+using supervisor_impl = supervisor_actor::extend_with<supervisor_plumbing>;
+
 /// The supervisor actor as its core sees it.
-using supervisor_pointer = supervisor_actor::stateful_pointer<supervisor_state>;
+using supervisor_pointer = supervisor_impl::stateful_pointer<supervisor_state>;
 
 /// Supervisor logic: the supervisor's own lifecycle, its children's records,
 /// failure detection, restart groups, backoff and intensity. Every operation
