@@ -22,7 +22,7 @@ app_runtime::impl::impl(caf::actor_system& sys, service_registry& types,
                         config::app_config c,
                         std::shared_ptr<spdlog::logger> log)
   : sys(sys), types(types), log(std::move(log)), cfg(std::move(c)) {
-  bus = spawn_topic_bus(sys);
+  bus = spawn_topic_bus(sys, cfg.redelivery_keep_for);
 }
 
 std::shared_ptr<metric_registry>

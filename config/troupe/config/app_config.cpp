@@ -151,6 +151,13 @@ schema app_schema(const type_catalog& types) {
   app.duration("status_interval", "How often the status is printed")
     .fallback(duration{5s})
     .at_least(0.01);
+  app
+    .duration("redelivery_keep_for",
+              "How long the bus keeps what a failed service did not handle "
+              "for its next instance; past it, counted as lost "
+              "(not reloaded)")
+    .fallback(duration{30s})
+    .at_least(0);
   app.list("plugins", "Shared libraries with more service types")
     .of(value_kind::string)
     .fallback(list{});
@@ -443,6 +450,7 @@ void extract(app_config& cfg) {
   cfg.log_max_files = get<int64_t>(v, "app.log_max_files");
   cfg.shutdown_timeout = get<duration>(v, "app.shutdown_timeout");
   cfg.status_interval = get<duration>(v, "app.status_interval");
+  cfg.redelivery_keep_for = get<duration>(v, "app.redelivery_keep_for");
   cfg.plugins = strings(v, "app.plugins");
   cfg.restart_strategy = get<std::string>(v, "supervisor.strategy");
   cfg.max_restarts = get<int64_t>(v, "supervisor.max_restarts");

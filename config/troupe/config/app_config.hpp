@@ -95,6 +95,9 @@ struct app_config {
   int64_t log_max_files = 5;
   duration shutdown_timeout{};
   duration status_interval{};
+  /// What the bus keeps for a failed service's next instance, at most this
+  /// long (spawn_topic_bus's `keep_for`).
+  duration redelivery_keep_for{};
   std::vector<std::string> plugins;
   /// `[supervisor]`: strategy name, intensity and backoff of the root
   /// supervisor.
