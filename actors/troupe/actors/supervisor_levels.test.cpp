@@ -454,4 +454,55 @@ CAF_TEST(
   });
 }
 
+CAF_TEST(
+  a health round answers within one start_timeout however many children hang) {
+  // 600 children that never answer health: 256 are asked and time out
+  // together at 9/10 of start_timeout; the round's deadline has then
+  // passed, so the other 344 count as unanswered without a request of their
+  // own. Before, each wave of 256 waited a whole timeout (three here), and a
+  // parent asking with the same timeout gave up first.
+  auto held = std::make_shared<held_requests>();
+  std::vector<child_spec> specs;
+  for (int i = 0; i < 600; ++i) {
+    child_spec s;
+    s.name = "h" + std::to_string(i);
+    s.type = "holding";
+    s.factory = [held, name = s.name](caf::actor_system& sys,
+                                      const service_options&) {
+      return caf::actor_cast<service_actor>(sys.spawn(holding, held, name));
+    };
+    specs.push_back(std::move(s));
+  }
+  auto sup = spawn_supervisor(sys, options(), std::move(specs));
+  CAF_REQUIRE(start(sup));
+  auto r = self->request(caf::actor_cast<caf::actor>(sup), caf::infinite,
+                         health_atom::value);
+  consume_messages();
+  CAF_CHECK_EQUAL(held->count, 256u);
+  advance_time(options().start_timeout / 10 * 9);
+  consume_messages();
+  CAF_CHECK_EQUAL(held->count, 256u); // nobody else was asked
+  CAF_REQUIRE(!self->mailbox().empty());
+  r.receive(
+    [](health_report& rep) {
+      CAF_REQUIRE_EQUAL(rep.checks.size(), 600u);
+      CAF_CHECK_EQUAL(rep.overall, health_status::unhealthy);
+      size_t timed_out = 0;
+      size_t never_asked = 0;
+      for (auto& chk : rep.checks) {
+        CAF_CHECK_EQUAL(chk.status, health_status::unhealthy);
+        if (chk.message.find("deadline passed before it was asked") !=
+            std::string::npos)
+          ++never_asked;
+        else if (chk.message.find("no health answer") != std::string::npos)
+          ++timed_out;
+      }
+      CAF_CHECK_EQUAL(timed_out, 256u);
+      CAF_CHECK_EQUAL(never_asked, 344u);
+    },
+    [](caf::error& err) { CAF_FAIL(describe(err)); });
+  held->release();
+  consume_messages();
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

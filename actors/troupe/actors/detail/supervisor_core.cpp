@@ -204,17 +204,30 @@ caf::result<health_report> supervisor_core::health() {
                                          c->last_error, now});
     }
   }
+  // One deadline for the whole round, 9/10 of start_timeout: 256 children
+  // at a time, hung ones would otherwise make it last a timeout per 256,
+  // and a parent that asks this supervisor with the same timeout must get
+  // the answer before its own request times out (issue 25).
+  auto deadline = self_->clock().now() + opts_.start_timeout / 10 * 9;
   fan_out(
     std::move(up),
-    [this, rep, at = std::move(at), now](size_t i, const child_ptr& c,
-                                         const service_actor& h,
-                                         const done_fn& settle) {
+    [this, rep, at = std::move(at), now, deadline](size_t i, const child_ptr& c,
+                                                   const service_actor& h,
+                                                   const done_fn& settle) {
       auto set = [rep, idx = at[i], settle](health_check chk) {
         rep->checks[idx] = std::move(chk);
         settle();
       };
       auto name = c->spec.name;
-      self_->request(h, opts_.start_timeout, health_atom::value)
+      auto left = deadline - self_->clock().now();
+      if (left <= caf::timespan::zero()) {
+        set(health_check{name, health_status::unhealthy,
+                         "no health answer: the round's deadline passed "
+                         "before it was asked",
+                         now});
+        return;
+      }
+      self_->request(h, left, health_atom::value)
         .then(
           [set, name, now](const health_report& x) {
             std::string msg;
