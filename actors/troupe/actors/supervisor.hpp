@@ -104,7 +104,8 @@ struct supervisor_options {
   double jitter = 0.2;
   /// Seeds the jitter; 0 picks a random seed.
   uint64_t seed = 0;
-  /// How long a child may take to answer `configure` or `start`.
+  /// How long a child may take to answer `configure` or `start`. A health
+  /// round over the children lasts at most 9/10 of it.
   caf::timespan start_timeout = std::chrono::seconds{30};
   /// Off: each child depends on the one before it, so children start one
   /// at a time in order and stop one at a time in reverse. On: a child

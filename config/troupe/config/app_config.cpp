@@ -157,7 +157,8 @@ schema app_schema(const type_catalog& types) {
               "for its next instance; past it, counted as lost "
               "(not reloaded)")
     .fallback(duration{30s})
-    .at_least(0);
+    .at_least(0)
+    .at_most(86400);
   app.list("plugins", "Shared libraries with more service types")
     .of(value_kind::string)
     .fallback(list{});

@@ -54,8 +54,9 @@ void announce_change(caf::scheduled_actor* self, spdlog::logger& log,
 
 lifecycle_core::lifecycle_core(const char* kind, const std::string& name,
                                size_t history_limit, uint64_t restarts)
-  : kind_(kind), name_(&name), history_limit_(history_limit),
-    restarts_(restarts) {
+  // At least one entry: last_change_at reads the newest.
+  : kind_(kind), name_(&name),
+    history_limit_(std::max<size_t>(history_limit, 1)), restarts_(restarts) {
   history_.push_back(history_entry{service_state::initialized,
                                    service_state::initialized,
                                    caf::make_timestamp(), "spawned"});

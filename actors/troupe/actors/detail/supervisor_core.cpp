@@ -205,9 +205,10 @@ caf::result<health_report> supervisor_core::health() {
     }
   }
   // One deadline for the whole round, 9/10 of start_timeout: 256 children
-  // at a time, hung ones would otherwise make it last a timeout per 256,
-  // and a parent that asks this supervisor with the same timeout must get
-  // the answer before its own request times out (issue 25).
+  // at a time, hung ones made it last a timeout per 256 (issue 25). Whoever
+  // asks with the whole start_timeout gets the answer in time; a parent
+  // supervisor with the same start_timeout asks with at most 9/10 of it
+  // and may still give up first when this one has hung children.
   auto deadline = self_->clock().now() + opts_.start_timeout / 10 * 9;
   fan_out(
     std::move(up),

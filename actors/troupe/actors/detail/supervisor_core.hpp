@@ -232,7 +232,7 @@ private:
   void cancel_restarts();
   // A failed child will not be started again: the bus drops (counts as
   // lost at their publishers) the messages it keeps for its next instance,
-  // instead of keeping them for its 10 s.
+  // instead of keeping them for `[app] redelivery_keep_for`.
   void no_next_instance(const child_ptr& c);
 
   void enter(service_state next, const std::string& reason);
