@@ -20,13 +20,7 @@ APPS="$2"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 RESTARTS=2
 
-PY=""
-for cand in /usr/bin/python3 python3; do
-  if "$cand" -c 'import json' 2>/dev/null; then PY="$cand"; break; fi
-done
-if [[ -z "$PY" ]]; then
-  echo "SKIP - no python3"; exit 77
-fi
+need_python
 start_demo "$APPS" --set services.aggregator.report_interval=1h
 url="http://127.0.0.1:$http"
 

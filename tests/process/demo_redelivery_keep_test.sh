@@ -12,13 +12,7 @@ TROUPE="$(realpath "$1")"
 APPS="$2"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 
-PY=""
-for cand in /usr/bin/python3 python3; do
-  if "$cand" -c 'import json' 2>/dev/null; then PY="$cand"; break; fi
-done
-if [[ -z "$PY" ]]; then
-  echo "SKIP - no python3"; exit 77
-fi
+need_python
 
 "$TROUPE" config "$APPS/demo/demo.toml" --set app.redelivery_keep_for=0s \
   >"$WORK/config" 2>&1

@@ -79,18 +79,26 @@ asan_extra_kb() {
   if grep -qa __asan_init "$1"; then echo $((640 * 1024)); else echo 0; fi
 }
 
-# need_pyzmq: sets PY to a python3 that imports zmq, or skips the test
-# (exit 0 with a SKIP line) when there is none.
-need_pyzmq() {
+# pick_python CODE WHAT: sets PY to a python3 that runs CODE, or skips the
+# test (exit 77 with a SKIP line naming WHAT) when there is none.
+pick_python() {
   PY=""
   local cand
   for cand in /usr/bin/python3 python3; do
-    if "$cand" -c 'import zmq' 2>/dev/null; then PY="$cand"; break; fi
+    if "$cand" -c "$1" 2>/dev/null; then PY="$cand"; break; fi
   done
   if [[ -z "$PY" ]]; then
     # 77: ctest reports the test skipped (SKIP_RETURN_CODE), never passed.
-    echo "SKIP - no python3 with pyzmq (install python3-zmq)"; exit 77
+    echo "SKIP - no $2"; exit 77
   fi
+}
+
+# need_python: sets PY to a python3 (with json), or skips the test.
+need_python() { pick_python 'import json' "python3"; }
+
+# need_pyzmq: sets PY to a python3 that imports zmq, or skips the test.
+need_pyzmq() {
+  pick_python 'import zmq' "python3 with pyzmq (install python3-zmq)"
 }
 
 # start_echo APP_FILE [--set ...]: runs the echo app with its `in` and `out`

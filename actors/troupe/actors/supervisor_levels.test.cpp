@@ -141,6 +141,23 @@ caf::behavior holding(caf::stateful_actor<holding_state>* self,
   };
 }
 
+// `n` children h0, h1, ... that hold their requests in `held`.
+std::vector<child_spec>
+holding_specs(const std::shared_ptr<held_requests>& held, int n) {
+  std::vector<child_spec> specs;
+  for (int i = 0; i < n; ++i) {
+    child_spec s;
+    s.name = "h" + std::to_string(i);
+    s.type = "holding";
+    s.factory = [held, name = s.name](caf::actor_system& sys,
+                                      const service_options&) {
+      return caf::actor_cast<service_actor>(sys.spawn(holding, held, name));
+    };
+    specs.push_back(std::move(s));
+  }
+  return specs;
+}
+
 struct fixture : testing::service_fixture {
   std::shared_ptr<journal> events = std::make_shared<journal>();
   std::map<std::string, std::shared_ptr<knobs>> switches;
@@ -417,18 +434,7 @@ CAF_TEST(
   // CAF 0.17 searches an actor's pending requests linearly: a round of
   // 100,000 requests at once cost N^2. 600 children: 256, 256, then 88.
   auto held = std::make_shared<held_requests>();
-  std::vector<child_spec> specs;
-  for (int i = 0; i < 600; ++i) {
-    child_spec s;
-    s.name = "h" + std::to_string(i);
-    s.type = "holding";
-    s.factory = [held, name = s.name](caf::actor_system& sys,
-                                      const service_options&) {
-      return caf::actor_cast<service_actor>(sys.spawn(holding, held, name));
-    };
-    specs.push_back(std::move(s));
-  }
-  auto sup = spawn_supervisor(sys, options(), std::move(specs));
+  auto sup = spawn_supervisor(sys, options(), holding_specs(held, 600));
   CAF_REQUIRE(start(sup));
   auto round = [&](auto atom, auto answer) {
     auto r =
@@ -462,18 +468,7 @@ CAF_TEST(
   // own. Before, each wave of 256 waited a whole timeout (three here), and a
   // parent asking with the same timeout gave up first.
   auto held = std::make_shared<held_requests>();
-  std::vector<child_spec> specs;
-  for (int i = 0; i < 600; ++i) {
-    child_spec s;
-    s.name = "h" + std::to_string(i);
-    s.type = "holding";
-    s.factory = [held, name = s.name](caf::actor_system& sys,
-                                      const service_options&) {
-      return caf::actor_cast<service_actor>(sys.spawn(holding, held, name));
-    };
-    specs.push_back(std::move(s));
-  }
-  auto sup = spawn_supervisor(sys, options(), std::move(specs));
+  auto sup = spawn_supervisor(sys, options(), holding_specs(held, 600));
   CAF_REQUIRE(start(sup));
   auto r = self->request(caf::actor_cast<caf::actor>(sup), caf::infinite,
                          health_atom::value);
