@@ -9,15 +9,8 @@ TROUPE="$(realpath "$1")"
 EXAMPLES="$2"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 
-PY=""
-for cand in /usr/bin/python3 python3; do
-  if "$cand" -c 'import zmq; assert zmq.has("curve")' 2>/dev/null; then
-    PY="$cand"; break
-  fi
-done
-if [[ -z "$PY" ]]; then
-  echo "SKIP - no python3 with pyzmq and CURVE (install python3-zmq)"; exit 77
-fi
+pick_python 'import zmq; assert zmq.has("curve")' \
+  "python3 with pyzmq and CURVE (install python3-zmq)"
 "$TROUPE" keygen --out "$WORK/server" >"$WORK/keygen" 2>&1
 expect_eq "keygen server" "$?" "0"
 "$TROUPE" keygen --out "$WORK/client" >>"$WORK/keygen" 2>&1
