@@ -128,7 +128,7 @@ void start_all(caf::actor_system& sys, const std::vector<Handle>& hs) {
 }
 
 /// Options of a benchmark service named `name` (type "bench") on `bus`.
-inline service_options bench_options(std::string name, caf::actor bus = {}) {
+inline service_options bench_options(std::string name, bus_actor bus = {}) {
   return service_options{std::move(name), "bench", std::move(bus)};
 }
 

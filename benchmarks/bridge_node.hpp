@@ -112,7 +112,7 @@ private:
   bench_config cfg_;
   caf::actor_system sys_;
   exit_guard guard_;
-  caf::actor bus_;
+  bus_actor bus_;
   bridge::bridge_service::interface br_;
 };
 

@@ -185,7 +185,7 @@ using service_under_test = @NAME@;
 
 // A service fixture with a local topic bus for the service to use.
 struct fixture : troupe::testing::service_fixture {
-  caf::actor bus = troupe::spawn_topic_bus(sys);
+  troupe::bus_actor bus = troupe::spawn_topic_bus(sys);
 
   // The bus and its subscribers hold each other; ending the bus breaks the
   // cycle so that the actor system can shut down.

@@ -7,8 +7,9 @@
 #include <optional>
 #include <string>
 
-#include <caf/actor.hpp>
 #include <spdlog/common.h>
+
+#include "troupe/actors/topic_bus.hpp"
 
 namespace troupe {
 
@@ -19,7 +20,7 @@ struct service_options {
   service_options() = default;
 
   /// Names the service, its type, and the bus it publishes on.
-  service_options(std::string name, std::string type = {}, caf::actor bus = {})
+  service_options(std::string name, std::string type = {}, bus_actor bus = {})
     : name(std::move(name)), type(std::move(type)), bus(std::move(bus)) {}
 
   /// Unique name within the app; also the logger's name.
@@ -28,7 +29,7 @@ struct service_options {
   std::string type;
   /// The local topic bus (see topic_bus.hpp); publish without one counts as
   /// dropped.
-  caf::actor bus;
+  bus_actor bus;
   /// Initial log level; `log_level` in the settings overrides it.
   std::optional<spdlog::level::level_enum> log_level;
   /// How many state changes the status keeps.

@@ -15,10 +15,12 @@
 #include <caf/mailbox_element.hpp>
 #include <caf/response_promise.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include "troupe/actors/atoms.hpp"
 #include "troupe/actors/bus_batch.hpp"
 #include "troupe/actors/detail/bus_ack.hpp"
+#include "troupe/actors/detail/bus_plumbing.hpp"
 
 namespace troupe {
 
@@ -84,7 +86,7 @@ struct bus_state {
   static inline const char* name = "troupe.topic_bus";
 };
 
-using bus_actor = caf::stateful_actor<bus_state>;
+using bus_impl = detail::bus_plumbing::stateful_base<bus_state>;
 
 int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -95,8 +97,16 @@ int64_t now_ns() {
 using detail::bus_delivery;
 using detail::publish_ack;
 
+// What `send` does, to a subscriber: the bus is statically typed and its
+// subscribers are not, which CAF's typed `send` refuses.
+template <class... Ts>
+void tell(bus_impl* self, const caf::actor& to, Ts&&... xs) {
+  to->eq_impl(caf::make_message_id(), self->ctrl(), self->context(),
+              std::forward<Ts>(xs)...);
+}
+
 // A share of `ack` for the batch that goes to `s`.
-std::shared_ptr<bus_delivery> share(bus_actor* self,
+std::shared_ptr<bus_delivery> share(bus_impl* self,
                                     const bus_state::subscriber& s,
                                     const std::shared_ptr<publish_ack>& ack) {
   auto d = std::make_shared<bus_delivery>();
@@ -113,13 +123,13 @@ std::shared_ptr<bus_delivery> share(bus_actor* self,
 
 // Sends the subscriber's outbox; with `ack`, the batch shares it (the
 // publisher waits for it).
-void send_outbox(bus_actor* self, bus_state::subscriber& s,
+void send_outbox(bus_impl* self, bus_state::subscriber& s,
                  const std::shared_ptr<bus_delivery>& ack = nullptr) {
   if (s.outbox.empty())
     return;
   if (s.outbox.size() == 1 && !ack) {
     auto& x = s.outbox.front();
-    self->send(s.handle, deliver_atom::value, std::move(x.topic),
+    tell(self, s.handle, deliver_atom::value, std::move(x.topic),
                std::move(x.msg));
     s.outbox.clear();
     return;
@@ -127,13 +137,13 @@ void send_outbox(bus_actor* self, bus_state::subscriber& s,
   bus_batch b{std::move(s.outbox), now_ns(), ack};
   s.outbox = {};
   s.outbox.reserve(b.items.size());
-  self->send(s.handle, deliver_batch_atom::value, std::move(b));
+  tell(self, s.handle, deliver_batch_atom::value, std::move(b));
 }
 
 // The acknowledgement a batch for `s` carries: none for the publisher
 // itself (a service that takes what it publishes would otherwise wait for
 // itself).
-std::shared_ptr<bus_delivery> ack_for(bus_actor* self,
+std::shared_ptr<bus_delivery> ack_for(bus_impl* self,
                                       const bus_state::subscriber& s,
                                       const std::shared_ptr<publish_ack>* ack) {
   if (ack == nullptr || !*ack)
@@ -161,7 +171,7 @@ bool matches(const bus_state::subscriber& s, const std::string& topic) {
 // Keeps one message of an acknowledged publish for the next instance of
 // the failed subscriber `name`. False (not kept) without an
 // acknowledgement: nobody would learn of its loss.
-bool park(bus_actor* self, const std::string& name, bus_state::suspended& sp,
+bool park(bus_impl* self, const std::string& name, bus_state::suspended& sp,
           const std::string& topic, const caf::message& msg,
           const std::shared_ptr<publish_ack>* ack) {
   if (ack == nullptr || !*ack)
@@ -189,7 +199,7 @@ bool park(bus_actor* self, const std::string& name, bus_state::suspended& sp,
 }
 
 // Hands the batches kept for a failed subscriber to its next instance `s`.
-void unpark(bus_actor* self, bus_state::subscriber& s,
+void unpark(bus_impl* self, bus_state::subscriber& s,
             bus_state::suspended& sp) {
   send_outbox(self, s); // what is already on its way goes first
   for (auto& b : sp.parked) {
@@ -198,14 +208,14 @@ void unpark(bus_actor* self, bus_state::subscriber& s,
       // Published by this very instance (before it subscribed): it does not
       // wait for itself (see ack_for).
       b.ack->taken = true;
-      self->send(s.handle, deliver_batch_atom::value,
+      tell(self, s.handle, deliver_batch_atom::value,
                  bus_batch{std::move(b.items), now_ns()});
       continue;
     }
     b.ack->to = s.handle.id();
     b.sent_ns = now_ns();
     ++self->state.redelivered;
-    self->send(s.handle, deliver_batch_atom::value, std::move(b));
+    tell(self, s.handle, deliver_batch_atom::value, std::move(b));
   }
   sp.parked.clear();
 }
@@ -213,12 +223,12 @@ void unpark(bus_actor* self, bus_state::subscriber& s,
 // Hands one message to subscriber `s`: directly, or through its outbox.
 // With `ack`, a full outbox goes out sharing it, and the rest leaves when
 // the acknowledged publish is done (no flush needed).
-void put(bus_actor* self, bus_state::subscriber& s, std::string topic,
+void put(bus_impl* self, bus_state::subscriber& s, std::string topic,
          caf::message msg, const std::shared_ptr<publish_ack>* ack) {
   auto& st = self->state;
   ++st.delivered;
   if (!s.batches) {
-    self->send(s.handle, deliver_atom::value, std::move(topic), std::move(msg));
+    tell(self, s.handle, deliver_atom::value, std::move(topic), std::move(msg));
     return;
   }
   s.outbox.push_back(bus_item{std::move(topic), std::move(msg)});
@@ -234,7 +244,7 @@ void put(bus_actor* self, bus_state::subscriber& s, std::string topic,
 
 // The last subscriber a message matches gets `topic` and `msg` moved, the
 // others copies.
-void publish(bus_actor* self, std::string& topic, caf::message& msg,
+void publish(bus_impl* self, std::string& topic, caf::message& msg,
              const std::shared_ptr<publish_ack>* ack = nullptr) {
   auto& st = self->state;
   ++st.published;
@@ -263,7 +273,7 @@ void publish(bus_actor* self, std::string& topic, caf::message& msg,
 // Publishes a batch whose publisher waits for it to be taken: whatever
 // the batch adds to an outbox goes out at once, sharing its
 // acknowledgement.
-void publish_acknowledged(bus_actor* self, bus_batch& b) {
+void publish_acknowledged(bus_impl* self, bus_batch& b) {
   auto ack = std::make_shared<publish_ack>();
   // Taking the promise keeps CAF from answering when the handler returns;
   // the answer goes when `ack` does.
@@ -314,7 +324,7 @@ void drop_sub(bus_state& st, caf::actor_id id) {
     st.index[st.subs[j].handle.id()] = j;
 }
 
-void subscribe(bus_actor* self, std::string& prefix, caf::actor& sub,
+void subscribe(bus_impl* self, std::string& prefix, caf::actor& sub,
                bool batches, std::string name = {}) {
   auto& st = self->state;
   if (!sub)
@@ -348,7 +358,7 @@ void subscribe(bus_actor* self, std::string& prefix, caf::actor& sub,
 // A named subscriber failed: what it subscribed to waits for its next
 // instance (the failed one takes nothing more), with what is published
 // meanwhile. An unnamed one is unsubscribed.
-void suspend(bus_actor* self, const caf::actor& sub) {
+void suspend(bus_impl* self, const caf::actor& sub) {
   auto& st = self->state;
   auto* i = find_sub(st, sub);
   if (i == nullptr)
@@ -371,7 +381,7 @@ void suspend(bus_actor* self, const caf::actor& sub) {
 
 // A batch its subscriber did not handle (`detail::give_back`): to the
 // subscriber's next instance, kept for it while it restarts, or lost.
-void redeliver(bus_actor* self, bus_batch& b) {
+void redeliver(bus_impl* self, bus_batch& b) {
   if (!b.ack)
     return; // nobody waits for it: nothing to tell either
   auto& st = self->state;
@@ -390,7 +400,7 @@ void redeliver(bus_actor* self, bus_batch& b) {
     b.sent_ns = now_ns();
     ++st.redelivered;
     send_outbox(self, *to); // keep the order of what is on its way
-    self->send(to->handle, deliver_batch_atom::value, std::move(b));
+    tell(self, to->handle, deliver_batch_atom::value, std::move(b));
     return;
   }
   auto w = st.waiting.find(d.name);
@@ -423,7 +433,7 @@ void drop_parked(bus_state& st, bus_state::suspended& sp) {
 }
 
 // Drops what waited too long for a failed subscriber's next instance.
-void expire(bus_actor* self) {
+void expire(bus_impl* self) {
   auto& st = self->state;
   auto now = self->clock().now();
   for (auto i = st.waiting.begin(); i != st.waiting.end();) {
@@ -437,7 +447,7 @@ void expire(bus_actor* self) {
 }
 
 // No next instance of `name` will come (its supervisor said so).
-void give_up(bus_actor* self, const std::string& name) {
+void give_up(bus_impl* self, const std::string& name) {
   auto& st = self->state;
   st.gone.insert(name);
   auto i = st.waiting.find(name);
@@ -447,19 +457,16 @@ void give_up(bus_actor* self, const std::string& name) {
   st.waiting.erase(i);
 }
 
-caf::behavior bus_fun(bus_actor* self) {
+detail::bus_plumbing::behavior_type bus_fun(bus_impl* self) {
   self->set_down_handler(
     [self](caf::down_msg& dm) { drop_sub(self->state, dm.source.id()); });
   return {
     [self](subscribe_atom, std::string& prefix, caf::actor& sub) {
       subscribe(self, prefix, sub, false);
     },
-    [self](subscribe_atom, std::string& prefix, caf::actor& sub, bool batches) {
-      subscribe(self, prefix, sub, batches);
-    },
-    [self](subscribe_atom, std::string& prefix, caf::actor& sub, bool batches,
-           std::string& name) {
-      subscribe(self, prefix, sub, batches, std::move(name));
+    [self](subscribe_atom, std::string& prefix, caf::actor& sub,
+           take_batches& how) {
+      subscribe(self, prefix, sub, true, std::move(how.service_name));
     },
     [self](bus_suspend_atom, const caf::actor& sub) { suspend(self, sub); },
     [self](bus_redeliver_atom, bus_batch& b) { redeliver(self, b); },
@@ -479,12 +486,15 @@ caf::behavior bus_fun(bus_actor* self) {
       publish(self, topic, msg);
     },
     [self](publish_batch_atom, bus_batch& b) {
+      // The answer goes when the batch was taken (publish_acknowledged).
+      caf::delegated<uint64_t, uint64_t> later;
       if (self->current_message_id().is_request()) {
         publish_acknowledged(self, b);
-        return;
+        return later;
       }
       for (auto& x : b.items)
         publish(self, x.topic, x.msg);
+      return later;
     },
     [self](bus_flush_atom) {
       self->state.flush_pending = false;
@@ -496,14 +506,16 @@ caf::behavior bus_fun(bus_actor* self) {
       uint64_t n = 0;
       for (auto& s : st.subs)
         n += s.prefixes.size();
-      return caf::make_message(n, st.published, st.delivered);
+      return caf::result<uint64_t, uint64_t, uint64_t>{n, st.published,
+                                                       st.delivered};
     },
     [self](status_atom, bus_redeliver_atom) {
       auto& st = self->state;
       uint64_t waiting = 0;
       for (auto& [_, sp] : st.waiting)
         waiting += sp.items;
-      return caf::make_message(st.redelivered, waiting, st.redelivery_lost);
+      return caf::result<uint64_t, uint64_t, uint64_t>{
+        st.redelivered, waiting, st.redelivery_lost};
     },
   };
 }
@@ -577,12 +589,12 @@ bus_batch::~bus_batch() {
     detail::give_back(*ack, std::move(items), true);
 }
 
-caf::actor spawn_topic_bus(caf::actor_system& sys) {
+bus_actor spawn_topic_bus(caf::actor_system& sys) {
   return sys.spawn(bus_fun);
 }
 
-caf::actor spawn_topic_bus(caf::actor_system& sys, caf::timespan keep_for) {
-  return sys.spawn([keep_for](bus_actor* self) {
+bus_actor spawn_topic_bus(caf::actor_system& sys, caf::timespan keep_for) {
+  return sys.spawn([keep_for](bus_impl* self) {
     self->state.keep_for = keep_for;
     return bus_fun(self);
   });

@@ -3,6 +3,7 @@
 #include "troupe/actors/topic_bus.hpp"
 
 #include "troupe/actors/detail/bus_ack.hpp"
+#include "troupe/actors/detail/bus_plumbing.hpp"
 #include "troupe/actors/metrics.hpp"
 #include "troupe/actors/service_host.hpp"
 #include "troupe/actors/supervisor.hpp"
@@ -257,7 +258,7 @@ public:
 };
 
 struct fixture : testing::service_fixture {
-  caf::actor bus = spawn_topic_bus(sys);
+  bus_actor bus = spawn_topic_bus(sys);
 
   // The bus and its subscribers hold each other; ending the bus breaks the
   // cycle so that the actor system can shut down.
@@ -285,7 +286,7 @@ struct fixture : testing::service_fixture {
   }
 
   /// (redelivered, waiting, lost) of `on`.
-  std::tuple<uint64_t, uint64_t, uint64_t> redelivery(const caf::actor& on) {
+  std::tuple<uint64_t, uint64_t, uint64_t> redelivery(const bus_actor& on) {
     auto rh = self->request(on, caf::infinite, status_atom::value,
                             bus_redeliver_atom::value);
     consume_messages();
@@ -312,6 +313,28 @@ struct fixture : testing::service_fixture {
 };
 
 } // namespace
+
+// The bus's handle offers subscribing, publishing and status only: what
+// hosts and supervisors tell it about failed subscribers, and its own
+// timers, go through detail::bus_plumbing.
+static_assert(caf::detail::tl_index_of<
+                bus_actor::signatures,
+                caf::reacts_to<bus_suspend_atom, caf::actor>>::value == -1,
+              "a bus_actor handle must not take subscriber failures");
+static_assert(caf::detail::tl_index_of<bus_actor::signatures,
+                                       caf::reacts_to<bus_flush_atom>>::value ==
+                -1,
+              "a bus_actor handle must not take the bus's own flush");
+static_assert(caf::detail::tl_index_of<
+                detail::bus_plumbing::signatures,
+                caf::reacts_to<bus_giveup_atom, std::string>>::value != -1,
+              "supervisors give up on a subscriber through the plumbing");
+static_assert(
+  caf::detail::tl_index_of<
+    bus_actor::signatures,
+    caf::reacts_to<subscribe_atom, std::string, caf::actor, bool>>::value ==
+    -1,
+  "a batch subscription is spelled take_batches, not a positional bool");
 
 CAF_TEST_FIXTURE_SCOPE(topic_bus_tests, fixture)
 
@@ -748,7 +771,7 @@ CAF_TEST(when no next instance will come what waits is lost at once) {
   consume_messages();
   CAF_CHECK_EQUAL(redelivery(bus), std::make_tuple(0u, 2u, 0u));
   // What a supervisor that will not restart the worker sends.
-  self->send(bus, bus_giveup_atom::value, std::string{"worker"});
+  self->send(detail::plumbing_of(bus), bus_giveup_atom::value, std::string{"worker"});
   consume_messages();
   CAF_CHECK_EQUAL(redelivery(bus), std::make_tuple(0u, 0u, 2u));
   CAF_CHECK_EQUAL(status(p).messages_dropped, 2u);
@@ -867,7 +890,7 @@ CAF_TEST(a batch that dies unhandled in a mailbox goes back to the bus) {
   consume_messages();
   CAF_CHECK_EQUAL(ack->lost.load(), 0u);
   CAF_CHECK_EQUAL(redelivery(bus), std::make_tuple(1u, 1u, 0u));
-  self->send(bus, bus_giveup_atom::value, std::string{"nobody"});
+  self->send(detail::plumbing_of(bus), bus_giveup_atom::value, std::string{"nobody"});
   consume_messages();
   CAF_CHECK_EQUAL(ack->lost.load(), 1u);
   CAF_CHECK_EQUAL(redelivery(bus), std::make_tuple(1u, 0u, 1u));

@@ -238,7 +238,7 @@ namespace {
 // The topic bus's own figures (topic_bus.hpp, `status_atom`): what it
 // moved, and what waits for a failed service's next instance.
 void write_bus_metrics(exposition_writer& w, caf::actor_system& sys,
-                       const caf::actor& bus, caf::timespan timeout) {
+                       const bus_actor& bus, caf::timespan timeout) {
   if (!bus)
     return;
   auto get = [&](auto... xs) {

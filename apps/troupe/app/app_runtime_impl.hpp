@@ -21,6 +21,7 @@
 #include "troupe/actors/ask.hpp"
 #include "troupe/actors/errc.hpp"
 #include "troupe/actors/supervisor.hpp"
+#include "troupe/actors/topic_bus.hpp"
 #include "troupe/app/app_runtime.hpp"
 
 namespace troupe::app {
@@ -51,7 +52,7 @@ struct app_runtime::impl {
   caf::actor_system& sys;
   service_registry& types;
   std::shared_ptr<spdlog::logger> log;
-  caf::actor bus;
+  bus_actor bus;
   // Spawned by start(), read from HTTP threads: through root_now().
   supervisor_actor root;
   mutable std::mutex root_mtx;

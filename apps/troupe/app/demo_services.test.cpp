@@ -73,7 +73,7 @@ public:
 };
 
 struct fixture : testing::service_fixture {
-  caf::actor bus = spawn_topic_bus(sys);
+  bus_actor bus = spawn_topic_bus(sys);
 
   ~fixture() override {
     anon_send_exit(bus, caf::exit_reason::user_shutdown);

@@ -37,7 +37,7 @@ using result_atom = caf::atom_constant<caf::atom("result")>;
 
 // A service stand-in: on (endpoint, topic, payload, timeout in ms) it calls
 // through the bridge "br" and reports (result_atom, ok, text) to `report`.
-caf::behavior caller(caf::event_based_actor* self, const caf::actor& bus,
+caf::behavior caller(caf::event_based_actor* self, const bus_actor& bus,
                      const caf::actor& report) {
   return {[=](const std::string& endpoint, const std::string& topic,
               const std::string& payload, int64_t timeout_ms) {
@@ -124,7 +124,7 @@ protected:
   calls_system_config cfg;
   caf::actor_system sys;
   caf::scoped_actor self;
-  caf::actor bus;
+  bus_actor bus;
   caf::actor who;
   bridge_service::interface br;
   std::shared_ptr<fake_transport> net = std::make_shared<fake_transport>();
@@ -310,7 +310,7 @@ TEST_F(bridge_calls, real_rep_and_router_peers_answer_calls) {
 namespace {
 
 // Answers every request on "calc." with its payload doubled.
-caf::behavior doubler(caf::event_based_actor* self, const caf::actor& bus) {
+caf::behavior doubler(caf::event_based_actor* self, const bus_actor& bus) {
   self->send(bus, subscribe_atom::value, std::string{"calc."},
              caf::actor_cast<caf::actor>(self));
   return {[](deliver_atom, const std::string&, const caf::message& m) {

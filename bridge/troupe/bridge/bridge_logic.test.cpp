@@ -151,7 +151,7 @@ protected:
   fake_system_config cfg;
   caf::actor_system sys;
   caf::scoped_actor self;
-  caf::actor bus;
+  bus_actor bus;
   std::shared_ptr<fake_transport> net = std::make_shared<fake_transport>();
   /// Actors a test spawned besides the bridge and the bus.
   std::vector<caf::actor> others;

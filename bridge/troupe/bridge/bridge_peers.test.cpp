@@ -121,7 +121,7 @@ protected:
   system_config cfg;
   caf::actor_system sys;
   caf::scoped_actor self;
-  caf::actor bus;
+  bus_actor bus;
   std::vector<bridge_service::interface> bridges;
   zmq::context_t zctx{1};
 };

@@ -125,7 +125,7 @@ protected:
   system_config cfg;
   caf::actor_system sys;
   caf::scoped_actor self;
-  caf::actor bus;
+  bus_actor bus;
   bridge_service::interface br;
   std::string start_error;
   zmq::context_t zctx{1};

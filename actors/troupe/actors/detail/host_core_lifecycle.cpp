@@ -8,6 +8,7 @@
 #include <caf/send.hpp>
 #include <spdlog/spdlog.h>
 
+#include "troupe/actors/detail/bus_plumbing.hpp"
 #include "troupe/actors/detail/host_core.hpp"
 #include "troupe/actors/detail/host_core_private.hpp"
 #include "troupe/actors/detail/weak_timer.hpp"
@@ -232,7 +233,7 @@ void host_core::suspend_on_bus() {
     return;
   suspended_ = true;
   if (opts_.bus && bus_subscribed_)
-    caf::anon_send(opts_.bus, bus_suspend_atom::value,
+    caf::anon_send(plumbing_of(opts_.bus), bus_suspend_atom::value,
                    caf::actor_cast<caf::actor>(self_));
 }
 

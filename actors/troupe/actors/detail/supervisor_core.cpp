@@ -1,4 +1,5 @@
 #include "troupe/actors/detail/supervisor_core.hpp"
+#include "troupe/actors/detail/bus_plumbing.hpp"
 #include "troupe/actors/detail/host_core.hpp"
 #include "troupe/actors/detail/weak_timer.hpp"
 
@@ -326,7 +327,8 @@ void supervisor_core::child_ended(const child_ptr& c, bool abnormal,
 
 void supervisor_core::no_next_instance(const child_ptr& c) {
   if (c->spec.options.bus)
-    caf::anon_send(c->spec.options.bus, bus_giveup_atom::value, c->spec.name);
+    caf::anon_send(plumbing_of(c->spec.options.bus), bus_giveup_atom::value,
+                   c->spec.name);
 }
 
 void supervisor_core::schedule_restart(const child_ptr& c,
