@@ -43,7 +43,13 @@ using settings = config::settings;
 /// | `(reconfigure_atom, settings)`                 | new state        |
 /// | `(status_atom)`                                | `service_status` |
 /// | `(health_atom)`                                | `health_report`  |
+/// | `(health_atom, within)`                        | `health_report`  |
 /// | `(subscribe_state_atom, listener)`             | (none)           |
+///
+/// `(health_atom, within)` is the same request from an asker that waits
+/// `within` at most (a parent supervisor): a service answers at once either
+/// way; a supervisor ends its own round of asking its children before that
+/// (see supervisor.hpp).
 ///
 /// Invalid requests answer a `troupe::errc` error; they never kill the actor.
 /// A listener receives `(state_changed_atom, state_change)` on every change.
@@ -56,6 +62,7 @@ using service_actor = caf::typed_actor<
   caf::replies_to<reconfigure_atom, settings>::with<service_state>,
   caf::replies_to<status_atom>::with<service_status>,
   caf::replies_to<health_atom>::with<health_report>,
+  caf::replies_to<health_atom, caf::timespan>::with<health_report>,
   caf::reacts_to<subscribe_state_atom, caf::actor>>;
 
 /// Spawns one instance of a service in state `initialized`: how the type

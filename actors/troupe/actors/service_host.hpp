@@ -163,6 +163,7 @@ state_behavior(host_pointer<Impl> self) {
     },
     [core](status_atom) { return core->status(); },
     [core](health_atom) { return core->health(); },
+    [core](health_atom, caf::timespan) { return core->health(); },
     [core](subscribe_state_atom, caf::actor listener) {
       core->add_listener(std::move(listener));
     },

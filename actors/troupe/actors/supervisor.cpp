@@ -29,7 +29,8 @@ supervisor_fun(detail::supervisor_pointer self, supervisor_options opts,
       return core->reconfigure(cfg);
     },
     [core](status_atom) { return core->status(); },
-    [core](health_atom) { return core->health(); },
+    [core](health_atom) { return core->health(caf::timespan::max()); },
+    [core](health_atom, caf::timespan within) { return core->health(within); },
     [core](subscribe_state_atom, const caf::actor& listener) {
       core->add_listener(listener);
     },

@@ -105,7 +105,9 @@ struct supervisor_options {
   /// Seeds the jitter; 0 picks a random seed.
   uint64_t seed = 0;
   /// How long a child may take to answer `configure` or `start`. A health
-  /// round over the children lasts at most 9/10 of it.
+  /// round over the children lasts at most 9/10 of it, or of what the asker
+  /// waits (`(health_atom, within)`) when that is shorter; each child is
+  /// asked with the time left, so nested supervisors answer in time.
   caf::timespan start_timeout = std::chrono::seconds{30};
   /// Off: each child depends on the one before it, so children start one
   /// at a time in order and stop one at a time in reverse. On: a child

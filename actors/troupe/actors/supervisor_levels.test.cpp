@@ -75,6 +75,7 @@ hanging(service_actor::stateful_pointer<hang_state> self,
       return st;
     },
     [](health_atom) { return health_report{}; },
+    [](health_atom, caf::timespan) { return health_report{}; },
     [](subscribe_state_atom, const caf::actor&) {},
   };
 }
@@ -122,6 +123,11 @@ caf::behavior holding(caf::stateful_actor<holding_state>* self,
         self->make_response_promise<service_status>());
     },
     [self, hold](health_atom) {
+      hold();
+      return self->state.healths.emplace_back(
+        self->make_response_promise<health_report>());
+    },
+    [self, hold](health_atom, caf::timespan) {
       hold();
       return self->state.healths.emplace_back(
         self->make_response_promise<health_report>());
@@ -458,6 +464,46 @@ CAF_TEST(
     CAF_CHECK_EQUAL(act.running, 600u);
     CAF_CHECK_EQUAL(act.unanswered, 0u);
   });
+}
+
+CAF_TEST(a nested supervisor answers the health round of its parent in time) {
+  // Parent and child supervisor with the same start_timeout; the child's
+  // three children never answer. The parent's round ends at 9/10 of the
+  // timeout and asks the child with that long; the child's own round ends
+  // at 9/10 of that (0.81 s), so the parent gets the child's report, naming
+  // the hung children. Before, the child waited 0.9 s too and the parent
+  // gave up at the same moment: "inner: no health answer".
+  auto held = std::make_shared<held_requests>();
+  child_spec inner;
+  inner.name = "inner";
+  inner.type = "supervisor";
+  inner.factory = [held](caf::actor_system& sys, const service_options&) {
+    auto o = options();
+    o.name = "inner";
+    return caf::actor_cast<service_actor>(
+      spawn_supervisor(sys, o, holding_specs(held, 3)));
+  };
+  auto sup = spawn_supervisor(sys, options(), {inner});
+  CAF_REQUIRE(start(sup));
+  auto r = self->request(caf::actor_cast<caf::actor>(sup), caf::infinite,
+                         health_atom::value);
+  consume_messages();
+  CAF_CHECK_EQUAL(held->count, 3u);
+  advance_time(options().start_timeout / 100 * 81);
+  consume_messages();
+  CAF_REQUIRE(!self->mailbox().empty()); // answered before the parent's 0.9
+  r.receive(
+    [](health_report& rep) {
+      CAF_REQUIRE_EQUAL(rep.checks.size(), 1u);
+      auto& chk = rep.checks.front();
+      CAF_CHECK_EQUAL(chk.name, "inner");
+      CAF_CHECK_EQUAL(chk.status, health_status::unhealthy);
+      // The child's report: its first hung child, not the parent's timeout.
+      CAF_CHECK_EQUAL(chk.message.rfind("h0: no health answer", 0), 0u);
+    },
+    [](caf::error& err) { CAF_FAIL(describe(err)); });
+  held->release();
+  consume_messages();
 }
 
 CAF_TEST(

@@ -200,8 +200,9 @@ control_health app_runtime::health(bool all) {
   // long list are not counted late on a busy machine.
   auto budget = d.timeout + std::chrono::microseconds{100} *
                               static_cast<int64_t>(handles.size());
+  // A group supervisor ends its own round of asking its members within it.
   auto reports =
-    ask_all<health_report>(d.sys, handles, budget, health_atom::value);
+    ask_all<health_report>(d.sys, handles, budget, health_atom::value, budget);
   for (size_t i = 0; i < asked.size(); ++i) {
     auto& sh = *asked[i];
     if (auto& r = reports[i]) {

@@ -180,7 +180,7 @@ service_status supervisor_core::status() const {
   return st;
 }
 
-caf::result<health_report> supervisor_core::health() {
+caf::result<health_report> supervisor_core::health(caf::timespan within) {
   // One check per child: the child's own rollup, or what the supervisor
   // knows when the child has no running instance to ask.
   auto rep = std::make_shared<health_report>();
@@ -205,12 +205,13 @@ caf::result<health_report> supervisor_core::health() {
                                          c->last_error, now});
     }
   }
-  // One deadline for the whole round, 9/10 of start_timeout: 256 children
-  // at a time, hung ones made it last a timeout per 256 (issue 25). Whoever
-  // asks with the whole start_timeout gets the answer in time; a parent
-  // supervisor with the same start_timeout asks with at most 9/10 of it
-  // and may still give up first when this one has hung children.
-  auto deadline = self_->clock().now() + opts_.start_timeout / 10 * 9;
+  // One deadline for the whole round, 9/10 of start_timeout or of what the
+  // asker waits: 256 children at a time, hung ones made it last a timeout
+  // per 256 (issue 25). Each child is asked with the time left, so a child
+  // supervisor ends its own round before this one's: every level answers
+  // its parent in time, however deep the tree.
+  auto budget = std::min(opts_.start_timeout, within);
+  auto deadline = self_->clock().now() + budget / 10 * 9;
   fan_out(
     std::move(up),
     [this, rep, at = std::move(at), now, deadline](size_t i, const child_ptr& c,
@@ -229,7 +230,7 @@ caf::result<health_report> supervisor_core::health() {
                          now});
         return;
       }
-      self_->request(h, left, health_atom::value)
+      self_->request(h, left, health_atom::value, left)
         .then(
           [set, name, now](const health_report& x) {
             std::string msg;

@@ -79,7 +79,9 @@ public:
                                   caf::timespan deadline);
   caf::result<service_state> reconfigure(const settings& cfg);
   service_status status() const;
-  caf::result<health_report> health();
+  /// One check per child, asked with one deadline: 9/10 of `start_timeout`,
+  /// or of `within` (what the asker waits) when that is shorter.
+  caf::result<health_report> health(caf::timespan within);
   void add_listener(const caf::actor& listener);
 
   // -- management ------------------------------------------------------------
