@@ -63,6 +63,7 @@ supervisor_fun(detail::supervisor_pointer self, supervisor_options opts,
     [core](detail::restart_timer_atom, uint64_t group) {
       core->on_timer(group);
     },
+    [core](detail::answer_timer_atom) { core->on_answer_timer(); },
   };
 }
 

@@ -351,6 +351,30 @@ CAF_TEST(a level starts at once and a hanging dependency holds back the next) {
   CAF_CHECK_EQUAL(status(sup).state, service_state::failed);
 }
 
+CAF_TEST(start and stop leave no timeout per child behind in the clock) {
+  // The configure and start of each child wait start_timeout for their
+  // answers behind one supervisor timer. As CAF request timeouts they were
+  // two clock entries per child, kept until they fired (start_timeout, 30 s
+  // by default) although answered: ~0.4 KB a service for 30 s after an
+  // app started.
+  std::vector<child_spec> specs;
+  for (int i = 0; i < 100; ++i)
+    specs.push_back(spec("w" + std::to_string(i)));
+  auto before = sched.clock().schedule().size();
+  auto sup = spawn_supervisor(sys, options(), std::move(specs));
+  CAF_REQUIRE(start(sup));
+  CAF_CHECK_EQUAL(status(sup).state, service_state::running);
+  CAF_CHECK_LESS_OR_EQUAL(sched.clock().schedule().size(), before + 1);
+  // The timer fires at the first deadline and finds nothing waiting.
+  advance_time(options().start_timeout);
+  consume_messages();
+  CAF_CHECK_EQUAL(sched.clock().schedule().size(), before);
+  CAF_CHECK_EQUAL(status(sup).state, service_state::running);
+  // The same for the stops (each waits its stop deadline plus a grace).
+  CAF_REQUIRE(stop(sup));
+  CAF_CHECK_LESS_OR_EQUAL(sched.clock().schedule().size(), before + 1);
+}
+
 CAF_TEST(a failure in the middle of a level stops what started) {
   auto sup = spawn_supervisor(
     sys, options(),

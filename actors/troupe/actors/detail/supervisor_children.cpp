@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "troupe/actors/detail/supervisor_core.hpp"
+#include "troupe/actors/detail/weak_timer.hpp"
 #include "troupe/actors/errc.hpp"
 
 namespace troupe::detail {
@@ -60,31 +61,103 @@ void supervisor_core::start_one(const child_ptr& c, const error_fn& k) {
   // Subscribed before configure: the child handles its mailbox in order.
   self_->send(h, subscribe_state_atom::value,
               caf::actor_cast<caf::actor>(self_));
-  auto timeout = opts_.start_timeout;
-  self_->request(h, timeout, configure_atom::value, c->spec.config)
-    .then(
-      [this, c, h, k, timeout](service_state) {
-        self_->request(h, timeout, start_atom::value)
-          .then(
-            [c, h, k](service_state st) {
-              // A stop that came meanwhile (an aborted start) owns it now.
-              if (c->handle == h && c->ph == phase::starting) {
-                c->ph = phase::up;
-                c->state = st;
-              }
-              k({});
-            },
-            [c, h, k](const caf::error& err) {
-              if (c->handle == h)
-                c->ph = phase::ended;
-              k(err);
-            });
-      },
-      [c, h, k](const caf::error& err) {
-        if (c->handle == h)
-          c->ph = phase::ended;
-        k(err);
-      });
+  // Each request waits start_timeout for its answer (await_answer), which
+  // keeps what comes next; an answer after that is ignored, as CAF ignores
+  // one after a timeout. CAF keeps the handlers of a request that is never
+  // answered for good, so they hold only the key and the child's record:
+  // the continuation (and what it holds, up to this supervisor's own
+  // promises) goes with the deadline.
+  auto hid = h.id();
+  auto is_current = [c, hid] { return c->handle && c->handle.id() == hid; };
+  auto end = [c, k, is_current](const caf::error& err) {
+    if (is_current())
+      c->ph = phase::ended;
+    k(err);
+  };
+  auto started = [c, k, is_current, end](const caf::error& err) {
+    if (err) {
+      end(err);
+      return;
+    }
+    // A stop that came meanwhile (an aborted start) owns it now.
+    if (is_current() && c->ph == phase::starting)
+      c->ph = phase::up;
+    k({});
+  };
+  auto configured = [this, c, end, started,
+                     is_current](const caf::error& err) mutable {
+    if (err) {
+      end(err);
+      return;
+    }
+    if (!is_current()) { // disposed meanwhile (a stop came)
+      end(caf::make_error(caf::sec::request_receiver_down));
+      return;
+    }
+    auto key = await_answer(opts_.start_timeout, std::move(started));
+    self_->request(c->handle, caf::infinite, start_atom::value)
+      .then(
+        [this, c, key, is_current](service_state st) {
+          if (awaiting_.count(key) > 0 && is_current() &&
+              c->ph == phase::starting)
+            c->state = st;
+          answer(key, {});
+        },
+        [this, key](const caf::error& e) { answer(key, e); });
+  };
+  auto key = await_answer(opts_.start_timeout, std::move(configured));
+  self_->request(h, caf::infinite, configure_atom::value, c->spec.config)
+    .then([this, key](service_state) { answer(key, {}); },
+          [this, key](const caf::error& e) { answer(key, e); });
+}
+
+supervisor_core::answer_key
+supervisor_core::await_answer(caf::timespan timeout, error_fn next) {
+  auto at = self_->clock().now() + timeout;
+  answer_key key{at, ++awaited_};
+  awaiting_.emplace(key, std::move(next));
+  // One timer at a time, for the earliest deadline; an earlier one than
+  // the timer's (a shorter timeout) gets a timer of its own.
+  if (!answer_timer_at_ || at < *answer_timer_at_) {
+    answer_timer_at_ = at;
+    arm_answer_timer(timeout);
+  }
+  return key;
+}
+
+void supervisor_core::arm_answer_timer(caf::timespan delay) {
+  // A weak timer: a stopped supervisor does not wait for it to fire.
+  send_later(self_->home_system(),
+             caf::actor_cast<caf::strong_actor_ptr>(self_), delay,
+             caf::make_message(answer_timer_atom::value));
+}
+
+void supervisor_core::answer(const answer_key& key, const caf::error& err) {
+  auto i = awaiting_.find(key);
+  if (i == awaiting_.end())
+    return; // too late: the deadline passed
+  auto next = std::move(i->second);
+  awaiting_.erase(i);
+  next(err);
+}
+
+void supervisor_core::on_answer_timer() {
+  auto now = self_->clock().now();
+  if (answer_timer_at_ && *answer_timer_at_ <= now)
+    answer_timer_at_.reset();
+  // What timed out goes first; a continuation may wait for more answers.
+  std::vector<error_fn> due;
+  while (!awaiting_.empty() && awaiting_.begin()->first.first <= now) {
+    due.push_back(std::move(awaiting_.begin()->second));
+    awaiting_.erase(awaiting_.begin());
+  }
+  if (!awaiting_.empty() && !answer_timer_at_) {
+    auto at = awaiting_.begin()->first.first;
+    answer_timer_at_ = at;
+    arm_answer_timer(at - now);
+  }
+  for (auto& f : due)
+    f(caf::make_error(caf::sec::request_timeout));
 }
 
 void supervisor_core::stop_one(const child_ptr& c, const std::string& reason,
@@ -122,18 +195,19 @@ void supervisor_core::stop_one(const child_ptr& c, const std::string& reason,
     auto left = *stop_until_ - self_->clock().now();
     deadline = std::max(caf::timespan{0}, std::min(deadline, left));
   }
-  self_->request(h, deadline + stop_grace, stop_atom::value, reason, deadline)
-    .then(
-      [this, c, k](service_state) {
-        dispose(c);
-        k();
-      },
-      [this, c, k](const caf::error& err) {
-        // Not stoppable from its state, dead, or too slow: gone either way.
-        log_->debug("stopping '{}': {}", c->spec.name, describe(err));
-        dispose(c);
-        k();
-      });
+  // As in start_one: the deadline, not a CAF request timeout, holds what
+  // comes next.
+  auto key = await_answer(deadline + stop_grace, [this, c,
+                                                  k](const caf::error& err) {
+    // Not stoppable from its state, dead, or too slow: gone either way.
+    if (err)
+      log_->debug("stopping '{}': {}", c->spec.name, describe(err));
+    dispose(c);
+    k();
+  });
+  self_->request(h, caf::infinite, stop_atom::value, reason, deadline)
+    .then([this, key](service_state) { answer(key, {}); },
+          [this, key](const caf::error& err) { answer(key, err); });
 }
 
 void supervisor_core::stop_all(const std::vector<child_ptr>& list,

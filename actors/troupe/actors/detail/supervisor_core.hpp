@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
@@ -39,13 +40,17 @@ struct supervisor_state {
 /// The supervisor's own restart timer; never sent by others.
 using restart_timer_atom = caf::atom_constant<caf::atom("sup_timer")>;
 
+/// The supervisor's timer for its children's answer deadlines.
+using answer_timer_atom = caf::atom_constant<caf::atom("sup_answer")>;
+
 /// What a supervisor takes besides its interface: its children's state
 /// changes (it listens to each, `subscribe_state_atom`) and its own restart
 /// timer. Not in `supervisor_actor`, so a handle cannot forge a timer tick
 /// (as `host_plumbing` for a service).
 using supervisor_plumbing =
   caf::typed_actor<caf::reacts_to<state_changed_atom, state_change>,
-                   caf::reacts_to<restart_timer_atom, uint64_t>>;
+                   caf::reacts_to<restart_timer_atom, uint64_t>,
+                   caf::reacts_to<answer_timer_atom>>;
 
 /// The supervisor actor: its interface plus its plumbing. Its handle
 /// narrows to `supervisor_actor`.
@@ -107,6 +112,8 @@ public:
   void on_down(const caf::down_msg& msg);
   /// The backoff of restart group `group` elapsed.
   void on_timer(uint64_t group);
+  /// The earliest answer deadline (await_answer) may have passed.
+  void on_answer_timer();
 
 private:
   /// What the supervisor knows about the current instance of a child.
@@ -173,6 +180,19 @@ private:
                error_fn abandon = nullptr);
   void pump();
   void abandon_jobs(const std::string& why);
+
+  // Answer deadlines, for a child's start and stop requests. Not CAF request
+  // timeouts: CAF 0.17 keeps each in its clock until it fires, answered or
+  // not, so a start of N children held 2 N of them (~0.4 KB a service) for
+  // start_timeout and woke the clock thread for each. Here a waiting request
+  // costs one map entry until it is answered, and one timer serves all.
+  // `await_answer` keeps `next` until `answer(key, err)` runs it, or the
+  // deadline does, with `caf::sec::request_timeout`; whichever comes
+  // second finds nothing.
+  using answer_key = std::pair<caf::actor_clock::time_point, uint64_t>;
+  answer_key await_answer(caf::timespan timeout, error_fn next);
+  void answer(const answer_key& key, const caf::error& err);
+  void arm_answer_timer(caf::timespan delay);
 
   // primitive child operations (children.cpp)
   void start_one(const child_ptr& c, const error_fn& k);
@@ -256,6 +276,12 @@ private:
 
   std::deque<job> jobs_;
   bool busy_ = false;
+
+  // Requests waiting for an answer, by deadline (await_answer), and when
+  // the answer timer fires next (none: not armed).
+  std::map<answer_key, error_fn> awaiting_;
+  uint64_t awaited_ = 0;
+  std::optional<caf::actor_clock::time_point> answer_timer_at_;
   // The supervisor's own start while it runs, with what ends its job.
   std::shared_ptr<start_run> start_run_;
   done_fn start_done_;
