@@ -358,6 +358,7 @@ CAF_TEST(start and stop leave no timeout per child behind in the clock) {
   // by default) although answered: ~0.4 KB a service for 30 s after an
   // app started.
   std::vector<child_spec> specs;
+  specs.reserve(100);
   for (int i = 0; i < 100; ++i)
     specs.push_back(spec("w" + std::to_string(i)));
   auto before = sched.clock().schedule().size();
