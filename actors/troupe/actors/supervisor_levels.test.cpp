@@ -351,7 +351,7 @@ CAF_TEST(a level starts at once and a hanging dependency holds back the next) {
   CAF_CHECK_EQUAL(status(sup).state, service_state::failed);
 }
 
-CAF_TEST(start and stop leave no timeout per child behind in the clock) {
+CAF_TEST(start and health and stop leave no timeout per child in the clock) {
   // The configure and start of each child wait start_timeout for their
   // answers behind one supervisor timer. As CAF request timeouts they were
   // two clock entries per child, kept until they fired (start_timeout, 30 s
@@ -371,6 +371,11 @@ CAF_TEST(start and stop leave no timeout per child behind in the clock) {
   consume_messages();
   CAF_CHECK_EQUAL(sched.clock().schedule().size(), before);
   CAF_CHECK_EQUAL(status(sup).state, service_state::running);
+  // The same for a health round.
+  auto rep = call<health_report>(sup, health_atom::value);
+  CAF_REQUIRE(rep);
+  CAF_CHECK_EQUAL(rep->checks.size(), 100u);
+  CAF_CHECK_LESS_OR_EQUAL(sched.clock().schedule().size(), before + 1);
   // The same for the stops (each waits its stop deadline plus a grace).
   CAF_REQUIRE(stop(sup));
   CAF_CHECK_LESS_OR_EQUAL(sched.clock().schedule().size(), before + 1);

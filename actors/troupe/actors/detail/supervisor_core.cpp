@@ -230,19 +230,28 @@ caf::result<health_report> supervisor_core::health(caf::timespan within) {
                          now});
         return;
       }
-      self_->request(h, left, health_atom::value, left)
+      // The deadline is the supervisor's (await_answer, as for a start):
+      // the handlers keep only the key and where the answer goes.
+      auto got = std::make_shared<health_check>();
+      auto key = await_answer(left, [set, got, name,
+                                     now](const caf::error& err) {
+        if (err)
+          set(health_check{name, health_status::unhealthy,
+                           "no health answer: " + describe(err), now});
+        else
+          set(std::move(*got));
+      });
+      self_->request(h, caf::infinite, health_atom::value, left)
         .then(
-          [set, name, now](const health_report& x) {
+          [this, key, got, name, now](const health_report& x) {
             std::string msg;
             for (auto& chk : x.checks)
               if (chk.status == x.overall && msg.empty())
                 msg = chk.name + ": " + chk.message;
-            set(health_check{name, x.overall, msg, now});
+            *got = health_check{name, x.overall, msg, now};
+            answer(key, {});
           },
-          [set, name, now](const caf::error& err) {
-            set(health_check{name, health_status::unhealthy,
-                             "no health answer: " + describe(err), now});
-          });
+          [this, key](const caf::error& err) { answer(key, err); });
     },
     [rep, promise]() mutable {
       rep->overall = rollup(rep->checks);
