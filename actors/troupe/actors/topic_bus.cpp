@@ -130,7 +130,7 @@ void send_outbox(bus_impl* self, bus_state::subscriber& s,
   if (s.outbox.size() == 1 && !ack) {
     auto& x = s.outbox.front();
     tell(self, s.handle, deliver_atom::value, std::move(x.topic),
-               std::move(x.msg));
+         std::move(x.msg));
     s.outbox.clear();
     return;
   }
@@ -209,7 +209,7 @@ void unpark(bus_impl* self, bus_state::subscriber& s,
       // wait for itself (see ack_for).
       b.ack->taken = true;
       tell(self, s.handle, deliver_batch_atom::value,
-                 bus_batch{std::move(b.items), now_ns()});
+           bus_batch{std::move(b.items), now_ns()});
       continue;
     }
     b.ack->to = s.handle.id();
@@ -514,8 +514,8 @@ detail::bus_plumbing::behavior_type bus_fun(bus_impl* self) {
       uint64_t waiting = 0;
       for (auto& [_, sp] : st.waiting)
         waiting += sp.items;
-      return caf::result<uint64_t, uint64_t, uint64_t>{
-        st.redelivered, waiting, st.redelivery_lost};
+      return caf::result<uint64_t, uint64_t, uint64_t>{st.redelivered, waiting,
+                                                       st.redelivery_lost};
     },
   };
 }

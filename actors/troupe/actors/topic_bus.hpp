@@ -44,8 +44,9 @@ namespace troupe {
 /// | `(unsubscribe_atom, prefix, subscriber)`          | (none)             |
 /// | `(publish_atom, topic, caf::message)`             | (none)             |
 /// | `(publish_batch_atom, bus_batch)`                 | `(unrouted, lost)` |
-/// | `(status_atom)`                                   | `(subscriptions, published, delivered)` |
-/// | `(status_atom, bus_redeliver_atom)`               | `(redelivered, waiting, lost)` |
+/// | `(status_atom)`                                   | `(subscriptions,
+/// published, delivered)` | | `(status_atom, bus_redeliver_atom)` |
+/// `(redelivered, waiting, lost)` |
 ///
 /// - Subscribers are monitored and forgotten when they die.
 /// - `publish` sends `(deliver_atom, topic, message)` to every matching
@@ -86,7 +87,7 @@ using bus_actor = caf::typed_actor<
   caf::replies_to<publish_batch_atom, bus_batch>::with<uint64_t, uint64_t>,
   caf::replies_to<status_atom>::with<uint64_t, uint64_t, uint64_t>,
   caf::replies_to<status_atom, bus_redeliver_atom>::with<uint64_t, uint64_t,
-                                                          uint64_t>>;
+                                                         uint64_t>>;
 
 /// Spawns the local topic bus of one process.
 bus_actor spawn_topic_bus(caf::actor_system& sys);

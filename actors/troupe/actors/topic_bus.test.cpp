@@ -332,8 +332,7 @@ static_assert(caf::detail::tl_index_of<
 static_assert(
   caf::detail::tl_index_of<
     bus_actor::signatures,
-    caf::reacts_to<subscribe_atom, std::string, caf::actor, bool>>::value ==
-    -1,
+    caf::reacts_to<subscribe_atom, std::string, caf::actor, bool>>::value == -1,
   "a batch subscription is spelled take_batches, not a positional bool");
 
 CAF_TEST_FIXTURE_SCOPE(topic_bus_tests, fixture)
@@ -771,7 +770,8 @@ CAF_TEST(when no next instance will come what waits is lost at once) {
   consume_messages();
   CAF_CHECK_EQUAL(redelivery(bus), std::make_tuple(0u, 2u, 0u));
   // What a supervisor that will not restart the worker sends.
-  self->send(detail::plumbing_of(bus), bus_giveup_atom::value, std::string{"worker"});
+  self->send(detail::plumbing_of(bus), bus_giveup_atom::value,
+             std::string{"worker"});
   consume_messages();
   CAF_CHECK_EQUAL(redelivery(bus), std::make_tuple(0u, 0u, 2u));
   CAF_CHECK_EQUAL(status(p).messages_dropped, 2u);
@@ -890,7 +890,8 @@ CAF_TEST(a batch that dies unhandled in a mailbox goes back to the bus) {
   consume_messages();
   CAF_CHECK_EQUAL(ack->lost.load(), 0u);
   CAF_CHECK_EQUAL(redelivery(bus), std::make_tuple(1u, 1u, 0u));
-  self->send(detail::plumbing_of(bus), bus_giveup_atom::value, std::string{"nobody"});
+  self->send(detail::plumbing_of(bus), bus_giveup_atom::value,
+             std::string{"nobody"});
   consume_messages();
   CAF_CHECK_EQUAL(ack->lost.load(), 1u);
   CAF_CHECK_EQUAL(redelivery(bus), std::make_tuple(1u, 0u, 1u));

@@ -288,7 +288,8 @@ void host_core::add_subscription(std::string prefix,
     // Batches; by name, so that the bus can hand what this instance did
     // not handle to the next one.
     caf::anon_send(opts_.bus, subscribe_atom::value, prefix,
-                   caf::actor_cast<caf::actor>(self_), take_batches{opts_.name});
+                   caf::actor_cast<caf::actor>(self_),
+                   take_batches{opts_.name});
     bus_subscribed_ = true;
   }
   subscriptions_.push_back(subscription{

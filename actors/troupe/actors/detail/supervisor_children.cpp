@@ -111,8 +111,8 @@ void supervisor_core::start_one(const child_ptr& c, const error_fn& k) {
           [this, key](const caf::error& e) { answer(key, e); });
 }
 
-supervisor_core::answer_key
-supervisor_core::await_answer(caf::timespan timeout, error_fn next) {
+supervisor_core::answer_key supervisor_core::await_answer(caf::timespan timeout,
+                                                          error_fn next) {
   auto at = self_->clock().now() + timeout;
   answer_key key{at, ++awaited_};
   awaiting_.emplace(key, std::move(next));
@@ -197,14 +197,14 @@ void supervisor_core::stop_one(const child_ptr& c, const std::string& reason,
   }
   // As in start_one: the deadline, not a CAF request timeout, holds what
   // comes next.
-  auto key = await_answer(deadline + stop_grace, [this, c,
-                                                  k](const caf::error& err) {
-    // Not stoppable from its state, dead, or too slow: gone either way.
-    if (err)
-      log_->debug("stopping '{}': {}", c->spec.name, describe(err));
-    dispose(c);
-    k();
-  });
+  auto key =
+    await_answer(deadline + stop_grace, [this, c, k](const caf::error& err) {
+      // Not stoppable from its state, dead, or too slow: gone either way.
+      if (err)
+        log_->debug("stopping '{}': {}", c->spec.name, describe(err));
+      dispose(c);
+      k();
+    });
   self_->request(h, caf::infinite, stop_atom::value, reason, deadline)
     .then([this, key](service_state) { answer(key, {}); },
           [this, key](const caf::error& err) { answer(key, err); });

@@ -233,14 +233,14 @@ caf::result<health_report> supervisor_core::health(caf::timespan within) {
       // The deadline is the supervisor's (await_answer, as for a start):
       // the handlers keep only the key and where the answer goes.
       auto got = std::make_shared<health_check>();
-      auto key = await_answer(left, [set, got, name,
-                                     now](const caf::error& err) {
-        if (err)
-          set(health_check{name, health_status::unhealthy,
-                           "no health answer: " + describe(err), now});
-        else
-          set(std::move(*got));
-      });
+      auto key =
+        await_answer(left, [set, got, name, now](const caf::error& err) {
+          if (err)
+            set(health_check{name, health_status::unhealthy,
+                             "no health answer: " + describe(err), now});
+          else
+            set(std::move(*got));
+        });
       self_->request(h, caf::infinite, health_atom::value, left)
         .then(
           [this, key, got, name, now](const health_report& x) {

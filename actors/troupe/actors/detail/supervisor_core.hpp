@@ -181,9 +181,9 @@ private:
   void pump();
   void abandon_jobs(const std::string& why);
 
-  // Answer deadlines, for a child's start, stop and health requests. Not CAF request
-  // timeouts: CAF 0.17 keeps each in its clock until it fires, answered or
-  // not, so a start of N children held 2 N of them (~0.4 KB a service) for
+  // Answer deadlines, for a child's start, stop and health requests. Not CAF
+  // request timeouts: CAF 0.17 keeps each in its clock until it fires, answered
+  // or not, so a start of N children held 2 N of them (~0.4 KB a service) for
   // start_timeout and woke the clock thread for each. Here a waiting request
   // costs one map entry until it is answered, and one timer serves all.
   // `await_answer` keeps `next` until `answer(key, err)` runs it, or the
