@@ -110,6 +110,12 @@ caf::behavior holding(caf::stateful_actor<holding_state>* self,
     ++h->count;
     h->holders.emplace_back(self);
   };
+  // Both forms of the health request are held alike.
+  auto hold_health = [self, hold] {
+    hold();
+    return self->state.healths.emplace_back(
+      self->make_response_promise<health_report>());
+  };
   return {
     [](configure_atom, const settings&) { return service_state::configured; },
     [](start_atom) { return service_state::running; },
@@ -122,16 +128,8 @@ caf::behavior holding(caf::stateful_actor<holding_state>* self,
       return self->state.statuses.emplace_back(
         self->make_response_promise<service_status>());
     },
-    [self, hold](health_atom) {
-      hold();
-      return self->state.healths.emplace_back(
-        self->make_response_promise<health_report>());
-    },
-    [self, hold](health_atom, caf::timespan) {
-      hold();
-      return self->state.healths.emplace_back(
-        self->make_response_promise<health_report>());
-    },
+    [hold_health](health_atom) { return hold_health(); },
+    [hold_health](health_atom, caf::timespan) { return hold_health(); },
     [](subscribe_state_atom, const caf::actor&) {},
     [self, name](release_atom) {
       service_status st;
