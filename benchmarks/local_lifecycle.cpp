@@ -16,6 +16,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -38,11 +39,11 @@ struct churn_state {
   std::function<void()> launch;
   // Actors launched and not yet down; killed if the driver ends early, so
   // that a failed run cannot leave actors behind.
-  std::vector<caf::actor> live;
+  std::unordered_map<caf::actor_id, caf::actor> live;
 
   ~churn_state() {
-    for (auto& h : live)
-      caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
+    for (auto& kv : live)
+      caf::anon_send_exit(kv.second, caf::exit_reason::user_shutdown);
   }
 };
 
@@ -71,17 +72,18 @@ caf::behavior churn_driver(caf::stateful_actor<churn_state>* self,
   st.to_finish = total;
   st.launch = [=] {
     --self->state.to_launch;
-    auto& sys = self->system();
     if (!services) {
-      auto h = sys.spawn(raw_sink<int>);
+      auto h = self->spawn(raw_sink<int>);
       self->monitor(h);
-      self->state.live.push_back(h);
+      self->state.live.emplace(h.id(), h);
       self->send_exit(h, caf::exit_reason::user_shutdown);
       return;
     }
-    auto h = spawn_service<idle_service>(sys, bench_options("idle"));
+    auto opts = bench_options("idle");
+    opts.launch_on = self->context(); // as self->spawn, as a supervisor does
+    auto h = spawn_service<idle_service>(self->system(), std::move(opts));
     self->monitor(h);
-    self->state.live.push_back(caf::actor_cast<caf::actor>(h));
+    self->state.live.emplace(h->id(), caf::actor_cast<caf::actor>(h));
     auto stop = [=] {
       self
         ->request(h, caf::infinite, stop_atom::value, std::string{"bench"},
@@ -106,12 +108,7 @@ caf::behavior churn_driver(caf::stateful_actor<churn_state>* self,
   };
   self->set_down_handler([self, done, fail](caf::down_msg& dm) {
     auto& st = self->state;
-    auto i = std::find_if(st.live.begin(), st.live.end(),
-                          [&](auto& h) { return h.address() == dm.source; });
-    if (i != st.live.end()) {
-      std::swap(*i, st.live.back());
-      st.live.pop_back();
-    }
+    st.live.erase(dm.source.id());
     if (dm.reason != caf::exit_reason::user_shutdown) {
       fail("an actor went down with " + self->system().render(dm.reason));
       return;

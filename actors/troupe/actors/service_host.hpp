@@ -11,6 +11,7 @@
 #include <utility>
 
 #include <caf/actor_cast.hpp>
+#include <caf/actor_config.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/delegated.hpp>
 #include <caf/detail/type_traits.hpp>
@@ -239,7 +240,14 @@ typename Impl::interface spawn_service(caf::actor_system& sys,
     "Impl::interface must extend troupe::service_actor");
   // The host's actor type has the plumbing too; the handle narrows.
   auto impl = std::make_shared<Impl>(std::forward<Args>(args)...);
-  return sys.spawn(detail::host_fun<Impl>, std::move(impl), std::move(opts));
+  if (opts.launch_on == nullptr)
+    return sys.spawn(detail::host_fun<Impl>, std::move(impl), std::move(opts));
+  // As `self->spawn` does: first scheduled on the spawner's worker.
+  caf::actor_config cfg{opts.launch_on};
+  opts.launch_on = nullptr; // the host keeps no execution unit
+  auto fun = detail::host_fun<Impl>;
+  return sys.spawn_functor(std::true_type{}, cfg, fun, std::move(impl),
+                           std::move(opts));
 }
 
 } // namespace troupe

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include <caf/fwd.hpp>
 #include <spdlog/common.h>
 
 #include "troupe/actors/topic_bus.hpp"
@@ -50,6 +51,12 @@ struct service_options {
   /// the pace of its consumers. 0: never held back. `publish_window` in the
   /// app file.
   uint64_t publish_window = 10000;
+  /// Where the new actor is first scheduled: the execution unit (worker
+  /// thread) of the actor that spawns it, as `self->spawn` does, instead
+  /// of the scheduler's shared queue. A supervisor sets it to its own
+  /// `context()` while it runs a handler; set it only from there. Null:
+  /// the scheduler picks a worker (`sys.spawn`).
+  caf::execution_unit* launch_on = nullptr;
 };
 
 } // namespace troupe

@@ -374,6 +374,16 @@ CAF_TEST(start and health and stop leave no timeout per child in the clock) {
   CAF_REQUIRE(rep);
   CAF_CHECK_EQUAL(rep->checks.size(), 100u);
   CAF_CHECK_LESS_OR_EQUAL(sched.clock().schedule().size(), before + 1);
+  // A stop by name asks each child for its final status first, with a
+  // grace, and then stops it: neither leaves a clock entry per child.
+  std::vector<std::string> half;
+  for (int i = 0; i < 50; ++i)
+    half.push_back("w" + std::to_string(i));
+  auto rows =
+    call<std::vector<service_status>>(sup, stop_children_atom::value, half);
+  CAF_REQUIRE(rows);
+  CAF_CHECK_EQUAL(rows->size(), 50u);
+  CAF_CHECK_LESS_OR_EQUAL(sched.clock().schedule().size(), before + 1);
   // The same for the stops (each waits its stop deadline plus a grace).
   CAF_REQUIRE(stop(sup));
   CAF_CHECK_LESS_OR_EQUAL(sched.clock().schedule().size(), before + 1);

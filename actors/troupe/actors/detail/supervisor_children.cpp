@@ -38,6 +38,9 @@ void supervisor_core::start_one(const child_ptr& c, const error_fn& k) {
   if (opts.type.empty())
     opts.type = c->spec.type;
   opts.restarts = c->restarts;
+  // First scheduled on this worker, as `self->spawn` does: no trip through
+  // the scheduler's shared queue and no wake-up of a sleeping worker.
+  opts.launch_on = self_->context();
   service_actor h;
   try {
     h = c->spec.factory ? c->spec.factory(self_->system(), std::move(opts))
@@ -170,22 +173,25 @@ void supervisor_core::stop_one(const child_ptr& c, const std::string& reason,
   auto h = c->handle;
   if (sink) {
     // Its status as it was when the stop came, for the final table.
+    // One that does not answer within stop_grace is stopped without its
+    // row. The deadline holds what comes next, as in start_one: a CAF
+    // request timeout per child would stay in CAF's clock for stop_grace.
     c->ph = phase::stopping;
-    self_->request(h, stop_grace, status_atom::value)
+    auto key =
+      await_answer(stop_grace, [this, c, h, reason, k](const caf::error&) {
+        if (c->handle == h)
+          stop_one(c, reason, k, nullptr);
+        else
+          k();
+      });
+    self_->request(h, caf::infinite, status_atom::value)
       .then(
-        [this, c, h, reason, k, sink](service_status& st) {
-          sink->push_back(std::move(st));
-          if (c->handle == h)
-            stop_one(c, reason, k, nullptr);
-          else
-            k();
+        [this, key, sink](service_status& st) {
+          if (awaiting_.count(key) > 0)
+            sink->push_back(std::move(st));
+          answer(key, {});
         },
-        [this, c, h, reason, k](const caf::error&) {
-          if (c->handle == h)
-            stop_one(c, reason, k, nullptr);
-          else
-            k();
-        });
+        [this, key](const caf::error& err) { answer(key, err); });
     return;
   }
   c->ph = phase::stopping;
