@@ -96,15 +96,10 @@ caf::behavior churn_driver(caf::stateful_actor<churn_state>* self,
           },
           on_error);
     };
-    auto start = [=] {
-      self->request(h, caf::infinite, start_atom::value)
-        .then([=](service_state s) { expect(s, service_state::running, stop); },
-              on_error);
-    };
-    self->request(h, caf::infinite, configure_atom::value, settings{})
-      .then(
-        [=](service_state s) { expect(s, service_state::configured, start); },
-        on_error);
+    // Configure and start in one request, as a supervisor starts a child.
+    self->request(h, caf::infinite, start_atom::value, settings{})
+      .then([=](service_state s) { expect(s, service_state::running, stop); },
+            on_error);
   };
   self->set_down_handler([self, done, fail](caf::down_msg& dm) {
     auto& st = self->state;

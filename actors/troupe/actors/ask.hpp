@@ -73,6 +73,7 @@ auto ask(caf::actor_system& sys, const Handle& hdl, caf::timespan timeout,
 namespace detail {
 
 using ask_next_atom = caf::atom_constant<caf::atom("ask_next")>;
+using ask_deadline_atom = caf::atom_constant<caf::atom("ask_dline")>;
 
 } // namespace detail
 
@@ -80,8 +81,10 @@ using ask_next_atom = caf::atom_constant<caf::atom("ask_next")>;
 /// all answers, at most `timeout` in all: `ask` for many actors. Requests
 /// go out from one event-based actor, at most 256 in flight at a time
 /// (CAF 0.17 searches an actor's pending requests linearly, so 100,000 at
-/// once would cost N^2), each with the time left until the deadline; once
-/// it has passed, the ones not yet sent are not sent. Returns each answer
+/// once would cost N^2). One timer ends the round at the deadline: the
+/// requests carry no CAF timeout (CAF 0.17 would keep one clock entry per
+/// request until it fires, answered or not), and once the deadline has
+/// passed, the ones not yet sent are not sent. Returns each answer
 /// or error in the order of `hs`: `caf::sec::request_timeout` for those
 /// late or never sent, `errc::not_running` for an empty handle. The same
 /// rules as `ask`: not inside an actor.
@@ -132,40 +135,45 @@ ask_all(caf::actor_system& sys, const std::vector<Handle>& hs,
     });
     for (size_t k = 0; k < window && k < st->targets.size(); ++k)
       self->send(self, detail::ask_next_atom::value);
-    return caf::behavior{[=](detail::ask_next_atom) {
-      if (st->next >= st->targets.size())
-        return;
-      auto i = st->next++;
-      auto settle = [self, st] {
-        if (++st->settled < st->targets.size()) {
-          self->send(self, detail::ask_next_atom::value);
+    if (deadline != clock::time_point::max())
+      self->delayed_send(self, deadline - clock::now(),
+                         detail::ask_deadline_atom::value);
+    return caf::behavior{
+      // The answers not in by now stay request_timeout; their handlers go
+      // with this actor.
+      [self](detail::ask_deadline_atom) { self->quit(); },
+      [=](detail::ask_next_atom) {
+        if (st->next >= st->targets.size())
+          return;
+        auto i = st->next++;
+        auto settle = [self, st] {
+          if (++st->settled < st->targets.size()) {
+            self->send(self, detail::ask_next_atom::value);
+            return;
+          }
+          self->quit(); // wakes the caller (attach_functor above)
+        };
+        auto left = deadline - clock::now();
+        if (!st->targets[i]) {
+          st->out[i] = make_error(errc::not_running, "no actor");
+          settle();
           return;
         }
-        self->quit(); // wakes the caller (attach_functor above)
-      };
-      auto left = deadline - clock::now();
-      if (!st->targets[i]) {
-        st->out[i] = make_error(errc::not_running, "no actor");
-        settle();
-        return;
-      }
-      if (left <= caf::timespan{0}) { // too late to ask: request_timeout
-        settle();
-        return;
-      }
-      self
-        ->request(st->targets[i],
-                  std::chrono::duration_cast<caf::timespan>(left), xs...)
-        .then(
-          [st, i, settle](T& x) {
-            st->out[i] = std::move(x);
-            settle();
-          },
-          [st, i, settle](caf::error& err) {
-            st->out[i] = std::move(err);
-            settle();
-          });
-    }};
+        if (left <= caf::timespan{0}) { // too late to ask: request_timeout
+          settle();
+          return;
+        }
+        self->request(st->targets[i], caf::infinite, xs...)
+          .then(
+            [st, i, settle](T& x) {
+              st->out[i] = std::move(x);
+              settle();
+            },
+            [st, i, settle](caf::error& err) {
+              st->out[i] = std::move(err);
+              settle();
+            });
+      }};
   });
   std::unique_lock<std::mutex> guard{st->mtx};
   st->cv.wait(guard, [&] { return st->done; });

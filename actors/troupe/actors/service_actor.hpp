@@ -39,12 +39,18 @@ using settings = config::settings;
 /// |------------------------------------------------|------------------|
 /// | `(configure_atom, settings)`                   | new state        |
 /// | `(start_atom)`                                 | new state        |
+/// | `(start_atom, settings)`                       | new state        |
 /// | `(stop_atom, reason, deadline)`                | new state        |
 /// | `(reconfigure_atom, settings)`                 | new state        |
 /// | `(status_atom)`                                | `service_status` |
 /// | `(health_atom)`                                | `health_report`  |
 /// | `(health_atom, within)`                        | `health_report`  |
 /// | `(subscribe_state_atom, listener)`             | (none)           |
+///
+/// `(start_atom, settings)` is `configure` with `settings` and then `start`
+/// in one request (how a supervisor starts a child: one round trip instead
+/// of two); when `configure` is refused or fails, it answers that error
+/// and does not start.
 ///
 /// `(health_atom, within)` is the same request from an asker that waits
 /// `within` at most (a parent supervisor): a service answers at once either
@@ -58,6 +64,7 @@ using settings = config::settings;
 using service_actor = caf::typed_actor<
   caf::replies_to<configure_atom, settings>::with<service_state>,
   caf::replies_to<start_atom>::with<service_state>,
+  caf::replies_to<start_atom, settings>::with<service_state>,
   caf::replies_to<stop_atom, std::string, caf::timespan>::with<service_state>,
   caf::replies_to<reconfigure_atom, settings>::with<service_state>,
   caf::replies_to<status_atom>::with<service_status>,

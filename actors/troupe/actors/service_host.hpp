@@ -156,6 +156,9 @@ state_behavior(host_pointer<Impl> self) {
       return core->configure(cfg);
     },
     [core](start_atom) { return core->start(); },
+    [core](start_atom, const settings& cfg) {
+      return detail::configure_then_start(*core, cfg);
+    },
     [core](stop_atom, const std::string& reason, caf::timespan deadline) {
       return core->stop(reason, deadline);
     },

@@ -284,6 +284,45 @@ CAF_TEST(start without configure works unless configuration is required) {
   CAF_CHECK_EQUAL(*r, service_state::running);
 }
 
+CAF_TEST(start with settings configures and starts in one request) {
+  auto r = call<service_state>(start_atom::value,
+                               settings{config::table{{"value", 5}}});
+  CAF_REQUIRE(r);
+  CAF_CHECK_EQUAL(*r, service_state::running);
+  CAF_CHECK_EQUAL(s->last_configured_value, 5);
+  std::vector<std::string> seen;
+  for (auto& c : status().history)
+    seen.push_back(to_string(c.to));
+  std::vector<std::string> expected{"initialized", "configured", "starting",
+                                    "running"};
+  CAF_CHECK_EQUAL(seen, expected);
+  // A configure that is refused answers its error; the start does not
+  // happen (from stopped it would be a restart).
+  CAF_REQUIRE(stop());
+  s->configure = act::refuse;
+  r = call<service_state>(start_atom::value, settings{});
+  CAF_REQUIRE(!r);
+  CAF_CHECK(is(r.error(), errc::hook_refused));
+  CAF_CHECK(describe(r.error()).find("on_configure says no") !=
+            std::string::npos);
+  CAF_CHECK_EQUAL(state(), service_state::stopped);
+  // One that fails leaves it failed, not started (start from failed is
+  // allowed on its own).
+  s->configure = act::fail;
+  r = call<service_state>(start_atom::value, settings{});
+  CAF_REQUIRE(!r);
+  CAF_CHECK(is(r.error(), errc::hook_failed));
+  CAF_CHECK_EQUAL(state(), service_state::failed);
+  CAF_CHECK_EQUAL(status().restarts, 0u);
+  // Not valid while running: the configure's transition error.
+  s->configure = act::succeed;
+  CAF_REQUIRE(start());
+  r = call<service_state>(start_atom::value, settings{});
+  CAF_REQUIRE(!r);
+  CAF_CHECK(is(r.error(), errc::invalid_transition));
+  CAF_CHECK_EQUAL(state(), service_state::running);
+}
+
 CAF_TEST(requires_configuration refuses start with a clear error) {
   s->requires_configuration = true;
   auto r = start();

@@ -22,6 +22,9 @@ supervisor_fun(detail::supervisor_pointer self, supervisor_options opts,
       return core->configure(cfg);
     },
     [core](start_atom) { return core->start(); },
+    [core](start_atom, const settings& cfg) {
+      return detail::configure_then_start(*core, cfg);
+    },
     [core](stop_atom, const std::string& reason, caf::timespan deadline) {
       return core->stop(reason, deadline);
     },

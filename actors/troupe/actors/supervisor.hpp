@@ -104,7 +104,8 @@ struct supervisor_options {
   double jitter = 0.2;
   /// Seeds the jitter; 0 picks a random seed.
   uint64_t seed = 0;
-  /// How long a child may take to answer `configure` or `start`. A health
+  /// How long a child may take to answer its start (configure and start in
+  /// one request, `(start_atom, settings)`). A health
   /// round over the children lasts at most 9/10 of it, or of what the asker
   /// waits (`(health_atom, within)`) when that is shorter; each child is
   /// asked with the time left, so nested supervisors answer in time.

@@ -55,14 +55,16 @@ struct hang_state {
 service_actor::behavior_type
 hanging(service_actor::stateful_pointer<hang_state> self,
         const std::shared_ptr<journal>& j, const std::string& name) {
+  auto hang = [self, j, name]() -> caf::result<service_state> {
+    j->push_back("hang:" + name);
+    auto p = self->make_response_promise<service_state>();
+    self->state.held.push_back(p);
+    return p;
+  };
   return {
     [](configure_atom, const settings&) { return service_state::configured; },
-    [self, j, name](start_atom) -> caf::result<service_state> {
-      j->push_back("hang:" + name);
-      auto p = self->make_response_promise<service_state>();
-      self->state.held.push_back(p);
-      return p;
-    },
+    [hang](start_atom) { return hang(); },
+    [hang](start_atom, const settings&) { return hang(); },
     [j, name](stop_atom, const std::string&, caf::timespan) {
       j->push_back("stop:" + name);
       return service_state::stopped;
@@ -119,6 +121,7 @@ caf::behavior holding(caf::stateful_actor<holding_state>* self,
   return {
     [](configure_atom, const settings&) { return service_state::configured; },
     [](start_atom) { return service_state::running; },
+    [](start_atom, const settings&) { return service_state::running; },
     [](stop_atom, const std::string&, caf::timespan) {
       return service_state::stopped;
     },

@@ -14,6 +14,7 @@
 #include <caf/actor_addr.hpp>
 #include <caf/error.hpp>
 #include <caf/fwd.hpp>
+#include <caf/result.hpp>
 #include <spdlog/fwd.h>
 
 #include "troupe/actors/service.hpp"
@@ -31,6 +32,17 @@ struct history_entry {
   timestamp at;
   std::string reason;
 };
+
+/// `(start_atom, settings)` for a host or a supervisor core: `configure`,
+/// then `start` unless configure answered an error (which is the answer).
+template <class Core>
+caf::result<service_state> configure_then_start(Core& core,
+                                                const settings& cfg) {
+  auto r = core.configure(cfg);
+  if (r.flag != caf::rt_value)
+    return r;
+  return core.start();
+}
 
 /// Announces a state change of a service or supervisor: appends `change`
 /// to `history` (keeping the newest `limit` entries), logs it (a change to

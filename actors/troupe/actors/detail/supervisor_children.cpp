@@ -64,22 +64,21 @@ void supervisor_core::start_one(const child_ptr& c, const error_fn& k) {
   // Subscribed before configure: the child handles its mailbox in order.
   self_->send(h, subscribe_state_atom::value,
               caf::actor_cast<caf::actor>(self_));
-  // Each request waits start_timeout for its answer (await_answer), which
-  // keeps what comes next; an answer after that is ignored, as CAF ignores
-  // one after a timeout. CAF keeps the handlers of a request that is never
-  // answered for good, so they hold only the key and the child's record:
-  // the continuation (and what it holds, up to this supervisor's own
-  // promises) goes with the deadline.
+  // Configure and start in one request, `(start_atom, settings)`: one
+  // round trip (a configure that fails answers its error, and the child
+  // does not start). It waits start_timeout for its answer (await_answer),
+  // which keeps what comes next; an answer after that is ignored, as CAF
+  // ignores one after a timeout. CAF keeps the handlers of a request that
+  // is never answered for good, so they hold only the key and the child's
+  // record: the continuation (and what it holds, up to this supervisor's
+  // own promises) goes with the deadline.
   auto hid = h.id();
   auto is_current = [c, hid] { return c->handle && c->handle.id() == hid; };
-  auto end = [c, k, is_current](const caf::error& err) {
-    if (is_current())
-      c->ph = phase::ended;
-    k(err);
-  };
-  auto started = [c, k, is_current, end](const caf::error& err) {
+  auto started = [c, k, is_current](const caf::error& err) {
     if (err) {
-      end(err);
+      if (is_current())
+        c->ph = phase::ended;
+      k(err);
       return;
     }
     // A stop that came meanwhile (an aborted start) owns it now.
@@ -87,31 +86,16 @@ void supervisor_core::start_one(const child_ptr& c, const error_fn& k) {
       c->ph = phase::up;
     k({});
   };
-  auto configured = [this, c, end, started,
-                     is_current](const caf::error& err) mutable {
-    if (err) {
-      end(err);
-      return;
-    }
-    if (!is_current()) { // disposed meanwhile (a stop came)
-      end(caf::make_error(caf::sec::request_receiver_down));
-      return;
-    }
-    auto key = await_answer(opts_.start_timeout, std::move(started));
-    self_->request(c->handle, caf::infinite, start_atom::value)
-      .then(
-        [this, c, key, is_current](service_state st) {
-          if (awaiting_.count(key) > 0 && is_current() &&
-              c->ph == phase::starting)
-            c->state = st;
-          answer(key, {});
-        },
-        [this, key](const caf::error& e) { answer(key, e); });
-  };
-  auto key = await_answer(opts_.start_timeout, std::move(configured));
-  self_->request(h, caf::infinite, configure_atom::value, c->spec.config)
-    .then([this, key](service_state) { answer(key, {}); },
-          [this, key](const caf::error& e) { answer(key, e); });
+  auto key = await_answer(opts_.start_timeout, std::move(started));
+  self_->request(h, caf::infinite, start_atom::value, c->spec.config)
+    .then(
+      [this, c, key, is_current](service_state st) {
+        if (awaiting_.count(key) > 0 && is_current() &&
+            c->ph == phase::starting)
+          c->state = st;
+        answer(key, {});
+      },
+      [this, key](const caf::error& e) { answer(key, e); });
 }
 
 supervisor_core::answer_key supervisor_core::await_answer(caf::timespan timeout,
