@@ -22,6 +22,7 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/timespan.hpp>
 
+#include "troupe/actors/detail/weak_timer.hpp"
 #include "troupe/actors/errc.hpp"
 
 namespace troupe {
@@ -135,9 +136,12 @@ ask_all(caf::actor_system& sys, const std::vector<Handle>& hs,
     });
     for (size_t k = 0; k < window && k < st->targets.size(); ++k)
       self->send(self, detail::ask_next_atom::value);
+    // Weak: the round may end long before its deadline.
     if (deadline != clock::time_point::max())
-      self->delayed_send(self, deadline - clock::now(),
-                         detail::ask_deadline_atom::value);
+      detail::send_later(self->system(),
+                         caf::actor_cast<caf::strong_actor_ptr>(self),
+                         deadline - clock::now(),
+                         caf::make_message(detail::ask_deadline_atom::value));
     return caf::behavior{
       // The answers not in by now stay request_timeout; their handlers go
       // with this actor.

@@ -82,6 +82,10 @@ using service_actor = caf::typed_actor<
 ///     troupe::spawn_service<greeter>(sys, std::move(opts)));
 /// };
 /// ```
+///
+/// `opts.launch_on`, when set, is the caller's execution unit: valid only
+/// during the call, on the caller's thread (pass `opts` to `spawn_service`
+/// there, or ignore the field).
 using service_factory =
   std::function<service_actor(caf::actor_system&, service_options)>;
 

@@ -51,7 +51,9 @@ const std::string nul{'\0'};
 
 CAF_TEST(the ABI tag names this troupe version) {
   std::string tag = TROUPE_PLUGIN_ABI;
-  CAF_CHECK_EQUAL(tag.rfind("troupe " TROUPE_VERSION " gcc-abi ", 0), 0u);
+  CAF_CHECK_EQUAL(tag.rfind("troupe " TROUPE_VERSION " abi ", 0), 0u);
+  CAF_CHECK(tag.find(" abi " TROUPE_PLUGIN_ABI_STR(
+              TROUPE_PLUGIN_ABI_REVISION) " gcc-abi ") != std::string::npos);
 }
 
 CAF_TEST(a plugin tagged for another troupe is refused before it loads) {

@@ -1,6 +1,7 @@
 #include "troupe/actors/supervisor.hpp"
 
 #include <caf/actor_cast.hpp>
+#include <caf/actor_config.hpp>
 #include <caf/actor_system.hpp>
 
 #include "troupe/actors/detail/supervisor_core.hpp"
@@ -90,8 +91,13 @@ service_factory supervisor_factory(supervisor_options opts,
       own.type = "supervisor";
     auto o = opts;
     o.name = own.name;
-    return caf::actor_cast<service_actor>(
-      sys.spawn(supervisor_fun, std::move(o), std::move(own), children));
+    // Launched where its parent asked (service_options::launch_on), as
+    // spawn_service does; the supervisor keeps no execution unit.
+    caf::actor_config cfg{own.launch_on};
+    own.launch_on = nullptr;
+    auto fun = supervisor_fun;
+    return caf::actor_cast<service_actor>(sys.spawn_functor(
+      std::true_type{}, cfg, fun, std::move(o), std::move(own), children));
   };
 }
 

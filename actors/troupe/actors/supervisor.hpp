@@ -67,7 +67,8 @@ struct child_spec {
   std::string type;
   /// Spawns a fresh instance.
   service_factory factory;
-  /// Sent with `configure` before every start.
+  /// The settings of every start: sent with it, `(start_atom, config)`
+  /// (configure, then start, in one request).
   settings config;
   /// When to restart the child.
   restart_policy restart = restart_policy::permanent;

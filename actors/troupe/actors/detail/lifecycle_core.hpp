@@ -39,8 +39,13 @@ template <class Core>
 caf::result<service_state> configure_then_start(Core& core,
                                                 const settings& cfg) {
   auto r = core.configure(cfg);
-  if (r.flag != caf::rt_value)
+  if (r.flag == caf::rt_error)
     return r;
+  // Both cores' configure answers at once; a delegated one would start
+  // nothing here.
+  if (r.flag != caf::rt_value)
+    return caf::make_error(caf::sec::invalid_argument,
+                           "configure did not answer at once");
   return core.start();
 }
 

@@ -61,7 +61,7 @@ void supervisor_core::start_one(const child_ptr& c, const error_fn& k) {
   c->state = service_state::initialized;
   c->started_once = true;
   self_->monitor(h);
-  // Subscribed before configure: the child handles its mailbox in order.
+  // Subscribed before the start: the child handles its mailbox in order.
   self_->send(h, subscribe_state_atom::value,
               caf::actor_cast<caf::actor>(self_));
   // Configure and start in one request, `(start_atom, settings)`: one
@@ -170,9 +170,10 @@ void supervisor_core::stop_one(const child_ptr& c, const std::string& reason,
       });
     self_->request(h, caf::infinite, status_atom::value)
       .then(
-        [this, key, sink](service_status& st) {
-          if (awaiting_.count(key) > 0)
-            sink->push_back(std::move(st));
+        // Weakly: CAF keeps the handler of a request never answered.
+        [this, key, weak = std::weak_ptr{sink}](service_status& st) {
+          if (auto s = weak.lock(); s && awaiting_.count(key) > 0)
+            s->push_back(std::move(st));
           answer(key, {});
         },
         [this, key](const caf::error& err) { answer(key, err); });

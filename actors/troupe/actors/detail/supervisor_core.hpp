@@ -119,7 +119,7 @@ private:
   /// What the supervisor knows about the current instance of a child.
   enum class phase : uint8_t {
     none,     // no actor
-    starting, // configure / start in flight
+    starting, // its start, (start_atom, settings), in flight
     up,       // running and watched for failure
     stopping, // the supervisor asked it to stop
     ended,    // its actor lives but it stopped or failed on its own
