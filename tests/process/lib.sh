@@ -65,9 +65,30 @@ wait_for_line() {
 }
 
 # free_port: prints a TCP port on 127.0.0.1 that is free right now ($PY, or
-# python3 when the test has not picked one).
+# python3 when the test has not picked one). Picked at random outside the
+# kernel's ephemeral range (ip_local_port_range): a port from that range
+# (what binding port 0 gives) can be taken, before the app binds it, as the
+# local port of any outgoing connection of a test running beside this one
+# ("Address already in use" in a stress run).
 free_port() {
-  "${PY:-python3}" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+  "${PY:-python3}" -c '
+import random, socket
+lo, hi = map(int, open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
+ports = list(range(20000, lo)) if lo > 21000 else list(range(hi + 1, 65536))
+random.shuffle(ports)
+for p in ports:
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(p)
+    break
+else:
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])
+'
 }
 
 # asan_extra_kb BINARY: how much more RSS (kB) an AddressSanitizer build of

@@ -380,6 +380,7 @@ CAF_TEST(start and health and stop leave no timeout per child in the clock) {
   // A stop by name asks each child for its final status first, with a
   // grace, and then stops it: neither leaves a clock entry per child.
   std::vector<std::string> half;
+  half.reserve(50);
   for (int i = 0; i < 50; ++i)
     half.push_back("w" + std::to_string(i));
   auto rows =
