@@ -223,6 +223,20 @@ typename host_actor<Impl>::behavior_type host_fun(host_pointer<Impl> self,
   return state_behavior<Impl, false>(self);
 }
 
+/// Spawns the function-based actor `fun(self, xs...)` first scheduled on
+/// `where`, as `self->spawn` does, or (null) where the scheduler puts it, as
+/// `sys.spawn` does: `service_options::launch_on` for a service or a
+/// supervisor.
+template <class F, class... Ts>
+auto spawn_on(caf::actor_system& sys, caf::execution_unit* where, F fun,
+              Ts&&... xs) {
+  using impl = caf::infer_impl_from_fun_t<F>;
+  static_assert(caf::detail::spawnable<F, impl, Ts...>(),
+                "cannot spawn function-based actor with given arguments");
+  caf::actor_config cfg{where};
+  return sys.spawn_functor(std::true_type{}, cfg, fun, std::forward<Ts>(xs)...);
+}
+
 } // namespace detail
 
 /// Spawns a service of type `Impl`, constructed from `args`, hosted in an
@@ -243,14 +257,10 @@ typename Impl::interface spawn_service(caf::actor_system& sys,
     "Impl::interface must extend troupe::service_actor");
   // The host's actor type has the plumbing too; the handle narrows.
   auto impl = std::make_shared<Impl>(std::forward<Args>(args)...);
-  if (opts.launch_on == nullptr)
-    return sys.spawn(detail::host_fun<Impl>, std::move(impl), std::move(opts));
-  // As `self->spawn` does: first scheduled on the spawner's worker.
-  caf::actor_config cfg{opts.launch_on};
-  opts.launch_on = nullptr; // the host keeps no execution unit
-  auto fun = detail::host_fun<Impl>;
-  return sys.spawn_functor(std::true_type{}, cfg, fun, std::move(impl),
-                           std::move(opts));
+  // The host keeps no execution unit.
+  auto* where = std::exchange(opts.launch_on, nullptr);
+  return detail::spawn_on(sys, where, detail::host_fun<Impl>, std::move(impl),
+                          std::move(opts));
 }
 
 } // namespace troupe

@@ -1,10 +1,12 @@
 #include "troupe/actors/supervisor.hpp"
 
+#include <utility>
+
 #include <caf/actor_cast.hpp>
-#include <caf/actor_config.hpp>
 #include <caf/actor_system.hpp>
 
 #include "troupe/actors/detail/supervisor_core.hpp"
+#include "troupe/actors/service_host.hpp"
 
 namespace troupe {
 
@@ -93,11 +95,9 @@ service_factory supervisor_factory(supervisor_options opts,
     o.name = own.name;
     // Launched where its parent asked (service_options::launch_on), as
     // spawn_service does; the supervisor keeps no execution unit.
-    caf::actor_config cfg{own.launch_on};
-    own.launch_on = nullptr;
-    auto fun = supervisor_fun;
-    return caf::actor_cast<service_actor>(sys.spawn_functor(
-      std::true_type{}, cfg, fun, std::move(o), std::move(own), children));
+    auto* where = std::exchange(own.launch_on, nullptr);
+    return caf::actor_cast<service_actor>(detail::spawn_on(
+      sys, where, supervisor_fun, std::move(o), std::move(own), children));
   };
 }
 
